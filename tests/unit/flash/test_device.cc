@@ -1,0 +1,189 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "memext/device.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A unique temporary path under the build's temp dir, removed at scope end.
+struct TempPath {
+  std::string path;
+  explicit TempPath(const std::string& tag) {
+    path = (fs::temp_directory_path() /
+            ("memext-flash-" + tag + "-" + std::to_string(::getpid()) + ".dat"))
+               .string();
+    fs::remove(path);
+  }
+  ~TempPath() { fs::remove(path); }
+};
+
+constexpr uint64_t kSize = 1 << 20;
+
+struct AlignedBuf {
+  char* p;
+  explicit AlignedBuf(size_t len) : p(memext::alloc_aligned(len)) {}
+  ~AlignedBuf() { memext::free_aligned(p); }
+};
+
+// Writes a pattern at two places, reads it back, and checks the counters.
+void exercise(memext::Device& dev) {
+  const uint32_t a = dev.alignment();
+  AlignedBuf out(8192), in(8192);
+  for (int i = 0; i < 8192; ++i) out.p[i] = static_cast<char>(i * 7 + 3);
+  memext::IoRequest w{memext::IoOp::kWrite, 4 * a, 4096, out.p};
+  REQUIRE(memext::submit_and_wait(dev, &w) == 4096);
+  memext::IoRequest w2{memext::IoOp::kWrite, dev.size() - 4096, 4096, out.p + 4096};
+  REQUIRE(memext::submit_and_wait(dev, &w2) == 4096);
+
+  memext::IoRequest r1{memext::IoOp::kRead, 4 * a, 4096, in.p};
+  memext::IoRequest r2{memext::IoOp::kRead, dev.size() - 4096, 4096, in.p + 4096};
+  REQUIRE(dev.submit(&r1) == 0);
+  REQUIRE(dev.submit(&r2) == 0);
+  dev.flush();
+  CHECK(dev.stats().in_flight == 2);
+  memext::IoRequest* done[4];
+  size_t got = 0;
+  while (got < 2) got += dev.reap(done + got, 4 - got, true);
+  CHECK(got == 2);
+  CHECK(r1.result == 4096);
+  CHECK(r2.result == 4096);
+  CHECK(std::memcmp(in.p, out.p, 8192) == 0);
+  CHECK(dev.stats().in_flight == 0);
+  CHECK(dev.stats().reads_submitted == 2);
+  CHECK(dev.stats().writes_submitted == 2);
+  CHECK(dev.stats().bytes_read == 8192);
+  CHECK(dev.stats().bytes_written == 8192);
+  CHECK(dev.reap(done, 4, true) == 0);  // nothing in flight: wait must not block
+}
+
+void check_rejections(memext::Device& dev) {
+  AlignedBuf buf(8192);
+  const uint64_t rejected = dev.stats().rejected;
+  memext::IoRequest past_end{memext::IoOp::kRead, dev.size() - 4096, 8192, buf.p};
+  CHECK(dev.submit(&past_end) == -EINVAL);
+  memext::IoRequest empty{memext::IoOp::kRead, 0, 0, buf.p};
+  CHECK(dev.submit(&empty) == -EINVAL);
+  memext::IoRequest huge_offset{memext::IoOp::kRead, ~0ull - 10, 4096, buf.p};
+  CHECK(dev.submit(&huge_offset) == -EINVAL);
+  memext::IoRequest no_buffer{memext::IoOp::kRead, 0, 4096, nullptr};
+  CHECK(dev.submit(&no_buffer) == -EINVAL);
+  CHECK(dev.stats().rejected == rejected + 4);
+  CHECK(dev.stats().in_flight == 0);
+}
+
+}  // namespace
+
+TEST_CASE("memory device reads back what was written and rejects bad requests") {
+  auto dev = memext::make_memory_device(kSize);
+  CHECK(dev->alignment() == 1);
+  CHECK(dev->stores_data());
+  exercise(*dev);
+  check_rejections(*dev);
+}
+
+TEST_CASE("file device over a temp file") {
+  TempPath tmp("file");
+  auto dev = memext::make_file_device(tmp.path, kSize);
+  CHECK(fs::file_size(tmp.path) == kSize);
+  CHECK(dev->describe().find(tmp.path) != std::string::npos);
+  exercise(*dev);
+  check_rejections(*dev);
+
+  SUBCASE("a second open of the same file is refused by the lock") {
+    try {
+      memext::make_file_device(tmp.path, kSize);
+      FAIL("second open succeeded");
+    } catch (const std::runtime_error& e) {
+      const std::string msg = e.what();
+      CHECK(msg.find(tmp.path) != std::string::npos);
+      CHECK(msg.find("locked") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("file device reports a short read when the file shrank underneath") {
+  TempPath tmp("short");
+  auto dev = memext::make_file_device(tmp.path, kSize);
+  REQUIRE(::truncate(tmp.path.c_str(), kSize - 100) == 0);
+  AlignedBuf buf(4096);
+  memext::IoRequest r{memext::IoOp::kRead, kSize - 4096, 4096, buf.p};
+  CHECK(memext::submit_and_wait(*dev, &r) == 4096 - 100);
+  CHECK(dev->stats().bytes_read == 4096 - 100);
+}
+
+TEST_CASE("file device errors name the path and the reason") {
+  const std::string bad = "/nonexistent-dir-memext/x.dat";
+  try {
+    memext::make_file_device(bad, kSize);
+    FAIL("open of a missing directory succeeded");
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find(bad) != std::string::npos);
+    CHECK(msg.find("No such file or directory") != std::string::npos);
+  }
+}
+
+TEST_CASE("uring device over a temp file") {
+  TempPath tmp("uring");
+  std::unique_ptr<memext::Device> dev;
+  try {
+    dev = memext::make_uring_device(tmp.path, kSize, 8);
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    if (msg.find("io_uring not permitted") != std::string::npos ||
+        msg.find("O_DIRECT refused") != std::string::npos) {
+      MESSAGE("skipping io_uring test: " << msg);
+      return;
+    }
+    throw;
+  }
+  CHECK(dev->alignment() == 4096);
+  exercise(*dev);
+  check_rejections(*dev);
+
+  SUBCASE("misaligned offset, length and buffer are rejected") {
+    AlignedBuf buf(8192);
+    memext::IoRequest off{memext::IoOp::kRead, 512, 4096, buf.p};
+    CHECK(dev->submit(&off) == -EINVAL);
+    memext::IoRequest len{memext::IoOp::kRead, 0, 1000, buf.p};
+    CHECK(dev->submit(&len) == -EINVAL);
+    memext::IoRequest ptr{memext::IoOp::kRead, 0, 4096, buf.p + 8};
+    CHECK(dev->submit(&ptr) == -EINVAL);
+  }
+
+  SUBCASE("queue depth is enforced with -EAGAIN") {
+    AlignedBuf buf(4096 * 9);
+    memext::IoRequest reqs[9];
+    for (int i = 0; i < 9; ++i) {
+      reqs[i] = memext::IoRequest{memext::IoOp::kRead, uint64_t(i) * 4096, 4096, buf.p + i * 4096};
+    }
+    for (int i = 0; i < 8; ++i) REQUIRE(dev->submit(&reqs[i]) == 0);
+    CHECK(dev->submit(&reqs[8]) == -EAGAIN);
+    dev->flush();
+    memext::IoRequest* done[8];
+    size_t got = 0;
+    while (got < 8) got += dev->reap(done + got, 8 - got, true);
+    CHECK(dev->stats().in_flight == 0);
+    CHECK(dev->submit(&reqs[8]) == 0);
+    dev->flush();
+    CHECK(dev->reap(done, 8, true) == 1);
+  }
+}
+
+TEST_CASE("alloc_aligned returns zeroed 4096-aligned memory") {
+  char* p = memext::alloc_aligned(10000);
+  CHECK(reinterpret_cast<uintptr_t>(p) % 4096 == 0);
+  bool zero = true;
+  for (int i = 0; i < 10000; ++i) zero = zero && p[i] == 0;
+  CHECK(zero);
+  memext::free_aligned(p);
+}
