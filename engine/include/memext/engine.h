@@ -1,0 +1,184 @@
+// memext/engine.h — the RAM cache engine: memcached 1.6.18's items, hash
+// table, slab accounting and segmented LRU behind one object.
+//
+// Memory accounting: value bytes live in ordinary heap buffers (real mode) or
+// nowhere (phantom mode), but every item is charged exactly what memcached
+// would charge: it takes a chunk of its slab class (or a header chunk plus
+// chunks for items above slab_chunk_max), pages of slab_page_size are granted
+// to a class on demand under memcached's mem_limit rule, and when a class has
+// no free chunk and may not grow, the COLD tail of that class is evicted.
+// Stats therefore match memcached's for the same command sequence, in both
+// modes.
+//
+// Thread-safety: none. One Engine is driven by one thread at a time (the
+// server gives each engine a strand; the simulator is single-threaded).
+// Time: the engine never reads a clock; call set_time() before operations.
+// Errors are result enums; only construction throws (std::invalid_argument).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "memext/config.h"
+#include "memext/slabs.h"
+#include "memext/stats.h"
+#include "memext/time.h"
+
+namespace memext {
+
+namespace core {
+class ItemStore;
+}
+
+enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
+
+enum class StoreResult : uint8_t {
+  kStored,
+  kNotStored,    // add on existing, replace/append/prepend on missing, append to a flash header
+  kExists,       // CAS mismatch
+  kNotFound,     // cas on a missing item
+  kTooLarge,     // item above item_size_max (or key above 250 bytes); a failed set deletes the old
+                 // item
+  kOutOfMemory,  // no chunk could be had (evictions off, or TEMP-only class); a failed set deletes
+                 // the old item
+};
+
+enum class DeleteResult : uint8_t { kDeleted, kNotFound, kExists };
+enum class TouchResult : uint8_t { kTouched, kNotFound };
+enum class DeltaResult : uint8_t { kOk, kNotFound, kNonNumeric, kExists, kOutOfMemory };
+
+// Where a lookup found its item.
+enum class HitSource : uint8_t {
+  kMiss,
+  kRam,          // full item in memory
+  kFlashHeader,  // ITEM_HDR: the value lives on flash at GetResult::location
+};
+
+enum class LruSegment : uint8_t { kHot = 0, kWarm = 1, kCold = 2, kTemp = 3 };
+
+// Where extstore put an object: the page, the page's version when written
+// (so a reused page is detected), the byte offset inside the page and the
+// object's length on flash (memcached's ITEM_ntotal of the full item).
+struct ExtLocation {
+  uint32_t page_id = 0;
+  uint32_t page_version = 0;
+  uint32_t offset = 0;
+  uint32_t len = 0;
+
+  friend bool operator==(const ExtLocation&, const ExtLocation&) = default;
+};
+
+// Item metadata reported on a hit (for meta-protocol flags and `gets`).
+struct ItemInfo {
+  uint32_t client_flags = 0;
+  rel_time_t exptime = 0;      // engine-relative; 0 = never expires
+  rel_time_t last_access = 0;  // memcached's it->time before this access
+  uint64_t cas = 0;
+  uint32_t value_len = 0;  // value bytes without "\r\n"
+  uint8_t slab_class = 0;
+  LruSegment lru = LruSegment::kHot;
+  bool fetched = false;  // ITEM_FETCHED before this access
+  bool active = false;   // ITEM_ACTIVE before this access
+  bool chunked = false;
+};
+
+struct GetResult {
+  HitSource source = HitSource::kMiss;
+  ItemInfo info;
+  // kRam in real mode: the value without "\r\n", valid until the next
+  // non-const call on the engine. Empty in phantom mode.
+  std::string_view value;
+  ExtLocation location;  // kFlashHeader only
+
+  bool hit() const { return source != HitSource::kMiss; }
+};
+
+struct GetOptions {
+  bool bump = true;     // memcached's do_item_bump (FETCHED/ACTIVE bits, COLD->WARM); false = peek
+  bool touch = false;   // gat/gats: also set a new exptime and count as touch
+  int64_t exptime = 0;  // client form (see Engine::realtime), used when touch
+};
+
+struct StoreRequest {
+  StoreMode mode = StoreMode::kSet;
+  std::string_view key;    // identity in the hash table, 1..250 bytes
+  std::string_view value;  // real mode: value bytes without "\r\n"
+  uint32_t value_len = 0;  // phantom mode: value length without "\r\n" (real mode ignores it)
+  uint32_t client_flags = 0;
+  int64_t exptime = 0;  // client form (see Engine::realtime)
+  uint64_t cas = 0;     // kCas: required compare value; other modes: 0 = no compare
+  // Phantom mode: the key length to account when the key bytes given are a
+  // stand-in (a trace's 8-byte id for a 40-byte key). 0 = key.size().
+  uint8_t accounted_key_len = 0;
+};
+
+struct StoreOutcome {
+  StoreResult result = StoreResult::kNotStored;
+  uint64_t cas = 0;  // the stored item's CAS when kStored
+};
+
+struct DeltaOutcome {
+  DeltaResult result = DeltaResult::kNotFound;
+  uint64_t value = 0;  // new value when kOk
+  uint64_t cas = 0;    // new CAS when kOk
+};
+
+class Engine {
+ public:
+  // Throws std::invalid_argument when validate_config() rejects the config.
+  explicit Engine(const EngineConfig& config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // memcached's current_time. Must not go backwards.
+  void set_time(rel_time_t now);
+  rel_time_t current_time() const;
+
+  // memcached's realtime(): 0 -> 0 (never); 1..30 days -> now + value;
+  // larger -> absolute unix time converted via process_started (at or before
+  // it -> 1, already expired); negative -> expired immediately.
+  rel_time_t realtime(int64_t client_exptime) const;
+
+  // get/gets (touch=false) and gat/gats (touch=true). Expired or flushed
+  // items are unlinked and reported as misses (get_expired / get_flushed).
+  GetResult get(std::string_view key, const GetOptions& options = {});
+
+  // set/add/replace/append/prepend/cas with memcached's result codes.
+  StoreOutcome store(const StoreRequest& request);
+  StoreOutcome set(std::string_view key, std::string_view value, uint32_t client_flags = 0,
+                   int64_t exptime = 0);
+
+  TouchResult touch(std::string_view key, int64_t exptime);
+
+  // incr wraps at 2^64; decr floors at 0. The value must be a decimal
+  // number (memcached's strtoull rules); phantom items are non-numeric.
+  // `cas` 0 = no compare.
+  DeltaOutcome incr(std::string_view key, uint64_t delta, uint64_t cas = 0);
+  DeltaOutcome decr(std::string_view key, uint64_t delta, uint64_t cas = 0);
+
+  // `cas` 0 = unconditional (meta delete with C flag passes one).
+  DeleteResult remove(std::string_view key, uint64_t cas = 0);
+
+  // flush_all [delay]: items last updated at or before the flush moment are
+  // invalid once it has passed (memcached's oldest_live / oldest_cas).
+  void flush_all(int64_t delay = 0);
+
+  Stats stats() const;
+  const EngineConfig& config() const;
+  const SlabClassTable& slab_classes() const;
+
+  // Bytes of engine metadata (item records, hash table, key storage), for
+  // the per-item overhead benchmark; excludes value bytes.
+  uint64_t metadata_bytes() const;
+
+  // Engine internals for the storage layer and LruMaintainer (see
+  // engine/src/core/storage_hooks.h); not for server or simulator code.
+  core::ItemStore& internals() { return *store_; }
+
+ private:
+  std::unique_ptr<core::ItemStore> store_;
+};
+
+}  // namespace memext
