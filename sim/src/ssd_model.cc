@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace memext {
 
 namespace {
@@ -42,7 +44,11 @@ uint64_t ModelDevice::RateGate::earliest(uint64_t arrival_ns) const {
 
 void ModelDevice::RateGate::charge(uint64_t start_ns, uint64_t amount) {
   if (per_second == 0) return;
-  if (tat_ns < start_ns) {  // idle: the bucket refilled, pacing restarts at start_ns
+  // Idle: the bucket refilled, pacing restarts at start_ns. A start at tat
+  // rounded up to the whole ns is not idleness; resetting there would drop
+  // the fraction and drift below the cap.
+  const uint64_t tat_ceil = tat_ns + (tat_rem != 0 ? 1 : 0);
+  if (tat_ceil < start_ns) {
     tat_ns = start_ns;
     tat_rem = 0;
   }
@@ -184,6 +190,33 @@ double ModelDevice::utilization() const {
   if (span == 0) return 0;
   return static_cast<double>(model_stats_.unit_busy_ns) /
          (static_cast<double>(span) * static_cast<double>(params_.units));
+}
+
+nlohmann::json ModelDevice::to_json(uint64_t duration_ns) const {
+  const SsdModelStats& s = model_stats_;
+  auto mean = [](uint64_t total, uint64_t count) {
+    return count == 0 ? 0.0 : static_cast<double>(total) / static_cast<double>(count);
+  };
+  const uint64_t nand_bytes = estimated_nand_bytes_written();
+  return nlohmann::json{
+      {"spec", format_ssd_model_spec(params_)},
+      {"size_bytes", size()},
+      {"write_amplification", write_amplification_},
+      {"reads_completed", s.reads_completed},
+      {"writes_completed", s.writes_completed},
+      {"host_bytes_read", s.host_bytes_read},
+      {"host_bytes_written", s.host_bytes_written},
+      {"nand_bytes_written_estimate", nand_bytes},
+      {"read_latency_ns_mean", mean(s.read_latency_ns_total, s.reads_completed)},
+      {"read_latency_ns_max", s.read_latency_ns_max},
+      {"write_latency_ns_mean", mean(s.write_latency_ns_total, s.writes_completed)},
+      {"write_latency_ns_max", s.write_latency_ns_max},
+      {"throttled_ns_total", s.throttled_ns_total},
+      {"utilization", utilization()},
+      {"duration_ns", duration_ns},
+      {"host_dwpd", drive_writes_per_day(s.host_bytes_written, size(), duration_ns)},
+      {"nand_dwpd", drive_writes_per_day(nand_bytes, size(), duration_ns)},
+  };
 }
 
 std::string ModelDevice::describe() const {

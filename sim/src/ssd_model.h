@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "memext/device.h"
 #include "ssd_presets.h"
 
@@ -81,6 +83,12 @@ class ModelDevice final : public Device {
   // Fraction of unit time busy from the first submit to the later of now and
   // the end of the scheduled work; 0 before any IO.
   double utilization() const;
+
+  // The model's figures for the simulator's report: spec, write
+  // amplification, host and estimated NAND bytes, utilization, mean and max
+  // latencies, and drive writes per day (host and NAND) over duration_ns of
+  // simulated time.
+  nlohmann::json to_json(uint64_t duration_ns) const;
 
   bool stores_data() const override { return false; }
   // The canonical spec (format_ssd_model_spec) and the size.

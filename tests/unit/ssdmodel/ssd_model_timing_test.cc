@@ -7,6 +7,8 @@
 #include <deque>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ssd_model.h"
 
 namespace memext {
@@ -290,6 +292,23 @@ TEST_CASE("without caps throughput saturates at units / service time") {
   CHECK(dev.utilization() == doctest::Approx(1.0));
 }
 
+TEST_CASE("caps pace in exact fractions of a nanosecond, without drift") {
+  SsdModelParams p = small_params(1024);
+  p.read_iops = 3;  // one read every 333333333.33 ns
+  ModelDevice dev(p, kDeviceSize);
+  std::vector<IoRequest> reqs(301);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    reqs[i] = make_io(IoOp::kRead, i * 4096, 4096);
+    REQUIRE(dev.submit(&reqs[i]) == 0);
+  }
+  drain(dev);
+  // Starts are rounded up to whole ns: never early, and exact every 3rd IO.
+  CHECK(reqs[1].completed_at_ns == 333'333'334 + 20 * kUs);
+  CHECK(reqs[2].completed_at_ns == 666'666'667 + 20 * kUs);
+  CHECK(reqs[3].completed_at_ns == 1'000'000'000 + 20 * kUs);
+  CHECK(reqs[300].completed_at_ns == 100'000'000'000 + 20 * kUs);
+}
+
 TEST_CASE("burst credit lets a burst through, then pacing resumes") {
   SsdModelParams p = small_params(1024);
   p.read_iops = 1'000'000;
@@ -409,6 +428,30 @@ TEST_CASE("drive writes per day") {
   CHECK(dev.estimated_nand_bytes_written() == 3u << 20);
   CHECK(drive_writes_per_day(dev.estimated_nand_bytes_written(), dev.size(), kDay) ==
         doctest::Approx(3.0 / 1024));
+}
+
+TEST_CASE("the JSON report carries the model's figures") {
+  constexpr uint64_t kDay = 86'400ULL * 1'000'000'000ULL;
+  SsdModelParams p = small_params(2);
+  p.wa = 2;
+  ModelDevice dev(p, 1 << 20);
+  IoRequest w = make_io(IoOp::kWrite, 0, 8192);
+  IoRequest r = make_io(IoOp::kRead, 8192, 4096);
+  REQUIRE(dev.submit(&w) == 0);
+  REQUIRE(dev.submit(&r) == 0);
+  drain(dev);
+  nlohmann::json j = dev.to_json(kDay);
+  CHECK(j["spec"].get<std::string>().rfind("model:nvme-gen4,units=2,", 0) == 0);
+  CHECK(j["write_amplification"].get<double>() == 2.0);
+  CHECK(j["host_bytes_written"].get<uint64_t>() == 8192);
+  CHECK(j["nand_bytes_written_estimate"].get<uint64_t>() == 16384);
+  CHECK(j["reads_completed"].get<uint64_t>() == 1);
+  // Unit 0 is held by the write until 80 µs, so the read ends at 100 µs.
+  CHECK(j["read_latency_ns_max"].get<uint64_t>() == 100 * kUs);
+  CHECK(j["write_latency_ns_mean"].get<double>() == 40.0 * kUs);
+  CHECK(j["host_dwpd"].get<double>() == doctest::Approx(8192.0 / (1 << 20)));
+  CHECK(j["nand_dwpd"].get<double>() == doctest::Approx(16384.0 / (1 << 20)));
+  CHECK(j["utilization"].get<double>() == doctest::Approx((80.0 + 80.0 + 20.0) / (2 * 100.0)));
 }
 
 }  // namespace
