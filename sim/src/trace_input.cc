@@ -85,7 +85,9 @@ size_t TraceInput::decompress_into(char* dst, size_t n) {
                        std::to_string(zbegin_ + in.pos) + ": " + ZSTD_getErrorName(ret));
     }
     zbegin_ += in.pos;
-    frame_done_ = ret == 0;
+    // A call without progress says nothing about the frame: after a frame ends
+    // zstd asks for the next frame's header, which is not a truncation.
+    if (in.pos > 0 || out.pos > 0) frame_done_ = ret == 0;
     if (out.pos > 0) return out.pos;
     if (zbegin_ == zend_ && raw_eof_) {
       if (!frame_done_) throw TraceError(path_ + ": truncated zstd stream (last frame incomplete)");

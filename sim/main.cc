@@ -1,0 +1,264 @@
+// memext-sim: the trace-driven simulator's command line. Each subcommand is
+// one function taking its own arguments; `memext-sim --help` lists them.
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gen_trace.h"
+#include "trace_native.h"
+#include "trace_reader.h"
+#include "workload.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+using memext::TraceError;
+using memext::WorkloadError;
+
+struct Subcommand {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+int run_gen(const std::vector<std::string>& args);
+int run_info(const std::vector<std::string>& args);
+int run_convert(const std::vector<std::string>& args);
+
+constexpr Subcommand kSubcommands[] = {
+    {"gen", "generate a synthetic trace from a workload JSON", run_gen},
+    {"info", "read a trace of any supported format and summarise it", run_info},
+    {"convert", "convert a trace of any supported format to the native format", run_convert},
+};
+
+void print_usage(std::ostream& out) {
+  out << "usage: memext-sim <command> [options]\n"
+         "       memext-sim <command> --help\n\n"
+         "memext-sim replays cache traces through the memext engine in virtual time.\n\n"
+         "commands:\n";
+  for (const Subcommand& c : kSubcommands) {
+    out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
+  }
+  out << "\ntrace formats (read with --format or detected): " << memext::trace_format_names_list()
+      << "; any of them may be zstd-compressed.\n"
+      << "see traces/README.md for every format and the workload JSON.\n";
+}
+
+// Parses args; returns false after printing help. Throws po::error.
+bool parse(const std::vector<std::string>& args, const po::options_description& visible,
+           const po::positional_options_description& positional, po::variables_map& vm,
+           std::string_view usage) {
+  po::options_description all;
+  all.add(visible);
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << usage << "\n" << visible;
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
+memext::TraceFormat format_option(const std::string& text) {
+  auto f = memext::parse_trace_format(text);
+  if (!f) {
+    throw po::error("--format '" + text + "' is not a trace format (allowed: " +
+                    std::string(memext::trace_format_names_list()) + ")");
+  }
+  return *f;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run_gen(const std::vector<std::string>& args) {
+  po::options_description opts("gen options");
+  std::string workload_path;
+  std::string out_path;
+  int zstd_level = 3;
+  opts.add_options()("help,h", "show this help")("workload", po::value(&workload_path)->required(),
+                                                 "workload JSON (positional)")(
+      "out,o", po::value(&out_path)->required(),
+      "output trace, native format; zstd-compressed if the name ends in .zst")(
+      "seed", po::value<uint64_t>(), "override the workload's seed")(
+      "zstd-level", po::value(&zstd_level)->default_value(3), "zstd level for .zst output (1..19)");
+  po::positional_options_description pos;
+  pos.add("workload", 1);
+  po::variables_map vm;
+  if (!parse(args, opts, pos, vm,
+             "usage: memext-sim gen WORKLOAD.json --out TRACE [--seed N] [--zstd-level L]\n\n"
+             "Generates a deterministic synthetic trace: the same workload and seed give a\n"
+             "byte-identical file. The workload JSON is described in traces/README.md.")) {
+    return 0;
+  }
+  if (zstd_level < 1 || zstd_level > 19) {
+    throw po::error("--zstd-level " + std::to_string(zstd_level) +
+                    " is out of range (allowed: 1..19)");
+  }
+  memext::WorkloadSpec spec = memext::load_workload_file(workload_path);
+  if (vm.count("seed")) spec.seed = vm["seed"].as<uint64_t>();
+  auto start = std::chrono::steady_clock::now();
+  memext::GenerateResult r = memext::generate_trace_file(spec, out_path, zstd_level);
+  double secs = seconds_since(start);
+  std::printf("wrote %s: %llu requests, %llu distinct keys, seed %llu, %.2f s (%.0f req/s)\n",
+              out_path.c_str(), static_cast<unsigned long long>(r.requests),
+              static_cast<unsigned long long>(r.distinct_keys),
+              static_cast<unsigned long long>(spec.seed), secs, r.requests / secs);
+  return 0;
+}
+
+// Shared by info and convert: the reader options every trace-reading command takes.
+void add_read_options(po::options_description& opts, std::string& format, bool& strict) {
+  opts.add_options()("format,f", po::value(&format)->default_value("auto"),
+                     "trace format: auto, native, oracle, twitter, kvcache, csv")(
+      "strict", po::bool_switch(&strict),
+      "stop at the first malformed record instead of skipping it");
+}
+
+void print_read_errors(const memext::TraceReader& reader) {
+  const memext::TraceReadStats& s = reader.stats();
+  if (s.malformed == 0) return;
+  std::fprintf(stderr, "%llu malformed records skipped; first ones:\n",
+               static_cast<unsigned long long>(s.malformed));
+  for (const std::string& e : s.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+}
+
+int run_info(const std::vector<std::string>& args) {
+  po::options_description opts("info options");
+  std::string path;
+  std::string format;
+  bool strict = false;
+  opts.add_options()("help,h", "show this help")("trace", po::value(&path)->required(),
+                                                 "trace file (positional), - for stdin");
+  add_read_options(opts, format, strict);
+  po::positional_options_description pos;
+  pos.add("trace", 1);
+  po::variables_map vm;
+  if (!parse(args, opts, pos, vm,
+             "usage: memext-sim info TRACE [--format F] [--strict]\n\n"
+             "Reads the whole trace and prints its format, request count, time span, op mix\n"
+             "and mean sizes, and the malformed records it skipped.")) {
+    return 0;
+  }
+  memext::TraceReadOptions ro{format_option(format), strict};
+  auto reader = memext::open_trace(path, ro);
+  uint64_t ops[memext::kOpCount] = {};
+  uint64_t first_ns = 0;
+  uint64_t last_ns = 0;
+  double key_bytes = 0;
+  double value_bytes = 0;
+  auto start = std::chrono::steady_clock::now();
+  memext::TraceRequest batch[1024];
+  uint64_t n = 0;
+  while (size_t got = reader->next_batch(batch, 1024)) {
+    for (size_t i = 0; i < got; ++i) {
+      const memext::TraceRequest& r = batch[i];
+      if (n++ == 0) first_ns = r.time_ns;
+      last_ns = r.time_ns;
+      ++ops[static_cast<size_t>(r.op)];
+      key_bytes += r.key_size;
+      value_bytes += r.value_size;
+    }
+  }
+  double secs = seconds_since(start);
+  std::printf("trace      %s\nformat     %s%s\nrequests   %llu\nmalformed  %llu\n", path.c_str(),
+              std::string(memext::trace_format_name(reader->format())).c_str(),
+              reader->compressed() ? " (zstd)" : "", static_cast<unsigned long long>(n),
+              static_cast<unsigned long long>(reader->stats().malformed));
+  if (n > 0) {
+    std::printf("time span  %.3f s\nkey size   %.1f B mean\nvalue size %.1f B mean\nops       ",
+                (last_ns - first_ns) / 1e9, key_bytes / n, value_bytes / n);
+    for (int op = 0; op < memext::kOpCount; ++op) {
+      if (ops[op] == 0) continue;
+      std::printf(" %s=%.4f", std::string(memext::op_name(static_cast<memext::Op>(op))).c_str(),
+                  static_cast<double>(ops[op]) / n);
+    }
+    std::printf("\nread rate  %.1f M records/s\n", n / secs / 1e6);
+  }
+  print_read_errors(*reader);
+  return 0;
+}
+
+int run_convert(const std::vector<std::string>& args) {
+  po::options_description opts("convert options");
+  std::string in_path;
+  std::string out_path;
+  std::string format;
+  bool strict = false;
+  int zstd_level = 3;
+  opts.add_options()("help,h", "show this help")("trace", po::value(&in_path)->required(),
+                                                 "input trace (positional), - for stdin")(
+      "out,o", po::value(&out_path)->required(),
+      "output trace, native format; zstd-compressed if the name ends in .zst")(
+      "zstd-level", po::value(&zstd_level)->default_value(3), "zstd level for .zst output (1..19)");
+  add_read_options(opts, format, strict);
+  po::positional_options_description pos;
+  pos.add("trace", 1);
+  po::variables_map vm;
+  if (!parse(args, opts, pos, vm,
+             "usage: memext-sim convert TRACE --out OUT [--format F] [--strict]\n\n"
+             "Rewrites any supported trace in the native format, which replays fastest.")) {
+    return 0;
+  }
+  if (zstd_level < 1 || zstd_level > 19) {
+    throw po::error("--zstd-level " + std::to_string(zstd_level) +
+                    " is out of range (allowed: 1..19)");
+  }
+  auto reader = memext::open_trace(in_path, {format_option(format), strict});
+  memext::NativeWriterOptions wo;
+  wo.zstd_level = zstd_level;
+  if (reader->format() == memext::TraceFormat::kOracleGeneral)
+    wo.flags |= memext::kNativeFlagOracle;
+  memext::NativeTraceWriter writer(out_path, wo);
+  memext::TraceRequest batch[1024];
+  while (size_t got = reader->next_batch(batch, 1024)) {
+    for (size_t i = 0; i < got; ++i) writer.write(batch[i]);
+  }
+  writer.close();
+  std::printf("wrote %s: %llu requests from %s (%s)\n", out_path.c_str(),
+              static_cast<unsigned long long>(writer.records_written()), in_path.c_str(),
+              std::string(memext::trace_format_name(reader->format())).c_str());
+  print_read_errors(*reader);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  std::string_view command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  for (const Subcommand& c : kSubcommands) {
+    if (c.name != command) continue;
+    std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+      return c.run(args);
+    } catch (const po::error& e) {
+      std::fprintf(stderr, "memext-sim %s: %s (see memext-sim %s --help)\n", argv[1], e.what(),
+                   argv[1]);
+    } catch (const WorkloadError& e) {
+      std::fprintf(stderr, "memext-sim %s: %s\n", argv[1], e.what());
+    } catch (const TraceError& e) {
+      std::fprintf(stderr, "memext-sim %s: %s\n", argv[1], e.what());
+    }
+    return 2;
+  }
+  std::string names;
+  for (const Subcommand& c : kSubcommands)
+    names += (names.empty() ? "" : ", ") + std::string(c.name);
+  std::fprintf(stderr, "memext-sim: unknown command '%s' (allowed: %s; see memext-sim --help)\n",
+               argv[1], names.c_str());
+  return 2;
+}
