@@ -1,0 +1,302 @@
+// memext/pagestore.h — extstore's storage layer: flash split into pages,
+// written through per-bucket write buffers (wbufs), read back by
+// (page id, page version, offset).
+//
+// Semantics follow memcached 1.6's extstore.c: a global version counter
+// stamps each page allocation, so a header pointing at an evicted or
+// reclaimed page misses; pages are taken from their free bucket and fall
+// back to the default free list; when no default page is free the oldest
+// (lowest version) full page of the default free bucket is evicted; a page
+// whose object count reaches zero is reclaimed. memcached's maintenance
+// thread becomes synchronous work done at the moments memcached would wake
+// it (a delete reaching zero, close_page, a read finishing, a failed
+// allocation), so results do not depend on thread timing.
+//
+// Phantom mode: over a device whose stores_data() is false, no wbuf memory
+// is ever allocated; only the accounting runs and wbuf flushes are still
+// submitted (with a null buffer) so a model device sees the write traffic.
+//
+// Thread-safety: none. One thread at a time (the owner serializes), like
+// every other engine object. The devices are owned by the caller and must
+// outlive the store; the store uses each one synchronously (submit_and_wait),
+// so nothing else may have IO in flight on them while a store call runs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace memext {
+
+class Device;
+
+// The write buckets. Values are memcached's PAGE_BUCKET_* numbers (1.6.18
+// uses the first four; coldcompact and old come from later releases).
+enum class PageBucket : uint8_t {
+  kDefault = 0,
+  kCompact = 1,
+  kChunked = 2,
+  kLowTtl = 3,
+  kColdCompact = 4,
+  kOld = 5,
+};
+inline constexpr unsigned kPageBucketCount = 6;
+
+// "default", "compact", "chunked", "lowttl", "coldcompact", "old"; "unknown"
+// past the end.
+std::string_view page_bucket_name(unsigned bucket);
+std::optional<PageBucket> page_bucket_from_name(std::string_view name);
+
+// One `ext_path=FILE:SIZE[:bucket]`.
+struct ExtPathSpec {
+  std::string path;
+  uint64_t size_bytes = 0;
+  PageBucket free_bucket = PageBucket::kDefault;
+};
+
+// Parses FILE:SIZE[:bucket]; SIZE is a whole number with a unit m, g, t or p
+// (either case, powers of 1024) as memcached accepts. Where memcached is
+// silent (a size without a unit, "64k", "1.5g", zero, an unknown bucket) this
+// returns nullopt and sets *error to a message naming the bad part and what
+// is allowed.
+std::optional<ExtPathSpec> parse_ext_path(std::string_view arg, std::string* error);
+
+// Pages a path of size_bytes holds: like memcached, a size that is not a
+// multiple of page_size is rounded down. Returns 0 and sets *error when the
+// path cannot hold a single page.
+uint64_t ext_path_page_count(const ExtPathSpec& spec, uint64_t page_size, std::string* error);
+
+// memcached's extstore_init checks (extstore_err wording): page_size a
+// multiple of wbuf_size, both multiples of 2 MB, fewer than 65536 pages in
+// total. Empty when all hold. PageStore itself only needs the first (tests
+// and simulations use small or huge stores); front ends that promise
+// memcached's behaviour call this.
+std::string memcached_extstore_limits_error(uint64_t page_size, uint64_t wbuf_size,
+                                            uint64_t total_pages);
+
+struct PageStoreFile {
+  Device* device = nullptr;  // not owned; size() must be >= size
+  uint64_t size = 0;         // bytes of the device given to the store
+  PageBucket free_bucket = PageBucket::kDefault;
+};
+
+struct PageStoreConfig {
+  std::vector<PageStoreFile> files;
+  uint64_t page_size = 64ull << 20;
+  uint32_t wbuf_size = 4u << 20;
+  unsigned bucket_count = kPageBucketCount;
+  // memcached 1.6.18 never puts page 0 on a free list (its init loop stops
+  // at 1), so a 1 GB path shows 15 free pages of 16. Kept by default so
+  // stats match; off gives every page to the store.
+  bool reserve_page_zero = true;
+};
+
+enum class WriteStatus : uint8_t {
+  kOk,
+  kBadBucket,   // bucket or free bucket >= bucket_count
+  kTooLarge,    // len is 0 or larger than wbuf_size
+  kNoFreePage,  // nothing free and nothing evictable right now; retry later
+  kIoError,     // flushing the previous wbuf failed; its page was dropped
+};
+
+// Where an object goes: copy len bytes to buf (null in phantom mode), then
+// write_commit(). page_id/page_version/offset are what an item header keeps.
+struct WriteSlot {
+  char* buf = nullptr;
+  uint32_t page_id = 0;
+  uint64_t page_version = 0;
+  uint32_t offset = 0;  // within the page
+  uint32_t len = 0;
+};
+
+enum class ReadSource : uint8_t {
+  kWbuf,    // still in a write buffer: copy from wbuf_data, no IO
+  kDevice,  // read [aligned_offset, +aligned_len) from device
+  kMiss,    // page id out of range, page freed or version changed
+};
+
+// The outcome of prepare_read. A kDevice plan pins the page (it cannot be
+// freed or reused) until finish_read(plan) is called, so exactly one
+// finish_read must follow every kDevice plan.
+struct ReadPlan {
+  ReadSource source = ReadSource::kMiss;
+  uint32_t page_id = 0;
+  uint64_t page_version = 0;
+  // kWbuf: the object's bytes, valid until the next non-const store call;
+  // null in phantom mode.
+  const char* wbuf_data = nullptr;
+  // kDevice: the device and the byte range to read, widened to the device's
+  // alignment; the object starts skip bytes into that range.
+  Device* device = nullptr;
+  uint64_t device_offset = 0;  // unaligned start of the object
+  uint64_t aligned_offset = 0;
+  uint32_t aligned_len = 0;
+  uint32_t skip = 0;
+  uint32_t len = 0;
+};
+
+// One page as `stats extstore` and the compactor see it.
+struct PageData {
+  uint64_t version = 0;  // 0 while free
+  uint64_t bytes_used = 0;
+  uint64_t obj_count = 0;
+  uint8_t bucket = 0;
+  uint8_t free_bucket = 0;
+  bool active = false;  // being written through a wbuf
+  bool closed = false;  // evicted or closed, waiting for reads to finish
+  bool free = true;
+  // What memcached's maintenance snapshot reports as a candidate: a used,
+  // full, open page that still holds objects (it zeroes the rest).
+  bool compactable() const { return version != 0 && !active && !closed && obj_count > 0; }
+};
+
+// memcached's `extstore_*` stats (extstore.h's extstore_stats).
+struct PageStoreStats {
+  uint64_t page_allocs = 0;
+  uint64_t page_evictions = 0;
+  uint64_t page_reclaims = 0;  // every page freed, evicted ones included
+  uint64_t pages_free = 0;
+  uint64_t pages_used = 0;  // page_count - pages_free (reserved page 0 counts)
+  uint64_t objects_evicted = 0;
+  uint64_t objects_read = 0;  // per read request, a compactor's wbuf read is one
+  uint64_t objects_written = 0;
+  uint64_t objects_used = 0;
+  uint64_t bytes_evicted = 0;
+  uint64_t bytes_written = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_used = 0;
+  // pages_used * page_size - bytes_used: open and partly filled pages count
+  // as fragmented, as in memcached.
+  uint64_t bytes_fragmented = 0;
+  uint64_t limit_maxbytes = 0;  // page_count * page_size
+  uint64_t io_queue = 0;        // IOs in flight on the store's devices
+  uint64_t page_count = 0;
+  uint64_t page_size = 0;
+  uint64_t wbuf_flushes = 0;  // memext: wbufs written to a device
+  uint64_t write_errors = 0;  // memext: wbuf flushes that failed or came back short
+
+  // (stat name, value) in memcached's `stats` order, names prefixed
+  // "extstore_"; then the memext additions.
+  std::vector<std::pair<std::string_view, uint64_t>> named() const;
+  nlohmann::json to_json() const;
+};
+
+class PageStore {
+ public:
+  // Throws std::invalid_argument naming the bad setting: no files, a null
+  // device, a device smaller than its size, page_size not a multiple of
+  // wbuf_size or of a device's alignment, no pages at all, bucket_count
+  // outside 1..256.
+  explicit PageStore(const PageStoreConfig& config);
+  ~PageStore();
+  PageStore(const PageStore&) = delete;
+  PageStore& operator=(const PageStore&) = delete;
+
+  // extstore_write_request: finds room for len bytes in bucket's active
+  // page, flushing the current wbuf when the object does not fit (objects
+  // never straddle wbufs) and taking a new page when the page is full.
+  // free_bucket picks the free list a new page comes from.
+  WriteStatus write_request(unsigned bucket, unsigned free_bucket, uint32_t len, WriteSlot* slot);
+  // extstore_write: accounts the object placed by the last write_request.
+  // Precondition: slot is that request's slot, no store call in between.
+  void write_commit(const WriteSlot& slot);
+  // Both in one call; data may be null in phantom mode.
+  WriteStatus write(unsigned bucket, unsigned free_bucket, const void* data, uint32_t len,
+                    WriteSlot* slot);
+
+  // extstore_delete: count objects of bytes total left page_id. False (and
+  // nothing changes) when the version does not match or the page is closed.
+  bool delete_objects(uint32_t page_id, uint64_t page_version, uint32_t count, uint64_t bytes);
+  // extstore_check: true while the page still has this version.
+  bool check(uint32_t page_id, uint64_t page_version) const;
+  // extstore_close_page: the compactor is done with the page; it is freed
+  // now, or when its last in-flight read finishes. Ignored on a version
+  // mismatch or an already closed page.
+  void close_page(uint32_t page_id, uint64_t page_version);
+
+  // Validates and locates a read (counts objects_read/bytes_read as memcached
+  // does at dispatch). len must lie within the page.
+  ReadPlan prepare_read(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len);
+  // Unpins a kDevice plan after its IO completed (or was abandoned). Returns
+  // whether the page still has the plan's version, i.e. the bytes read are
+  // the object's.
+  bool finish_read(const ReadPlan& plan);
+  // prepare + IO + finish in one call, for the compactor and tests: copies
+  // the object into out (len bytes; may be null in phantom mode). Returns
+  // kWbuf/kDevice on success, kMiss on a miss or an IO error or short read.
+  ReadSource read(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len,
+                  char* out);
+
+  PageStoreStats stats() const;
+  PageData page_data(uint32_t page_id) const;
+  std::vector<PageData> all_page_data() const;
+
+  uint32_t page_count() const { return static_cast<uint32_t>(pages_.size()); }
+  uint64_t page_size() const { return page_size_; }
+  uint32_t wbuf_size() const { return wbuf_size_; }
+  unsigned bucket_count() const { return static_cast<unsigned>(bucket_page_.size()); }
+  bool phantom() const { return !stores_data_; }
+
+ private:
+  static constexpr uint32_t kNoPage = UINT32_MAX;
+
+  struct Page {
+    uint64_t version = 0;
+    uint64_t obj_count = 0;
+    uint64_t bytes_used = 0;
+    uint64_t device_offset = 0;  // where the page starts on its device
+    uint64_t allocated = 0;      // bytes of the page handed to wbufs
+    uint64_t written = 0;        // bytes of the page on the device
+    uint32_t refcount = 0;       // in-flight device reads
+    uint16_t file = 0;
+    uint8_t bucket = 0;
+    uint8_t free_bucket = 0;
+    bool active = false;
+    bool closed = false;
+    bool free = true;
+    bool has_wbuf = false;  // the bucket's wbuf currently fills this page
+  };
+
+  // One per bucket: the bucket's active page has at most one wbuf, as in
+  // memcached (wbuf_count = page_buckets). Memory is allocated on first use
+  // and never in phantom mode.
+  struct Wbuf {
+    char* mem = nullptr;
+    uint64_t page_offset = 0;  // where in the page this wbuf lands
+    uint32_t used = 0;
+  };
+
+  uint32_t allocate_page(unsigned bucket, unsigned free_bucket);
+  uint32_t pop_free(unsigned free_bucket);
+  bool evict_oldest();
+  bool flush_wbuf(unsigned bucket, Page& page);
+  void attach_wbuf(unsigned bucket, Page& page);
+  void maybe_free(uint32_t page_id);
+  void free_page(uint32_t page_id);
+  Device& device_of(const Page& page) const { return *devices_[page.file]; }
+
+  std::vector<Page> pages_;
+  std::vector<Device*> devices_;
+  // Free lists as stacks (back = next to hand out); index = free bucket.
+  std::vector<std::vector<uint32_t>> free_lists_;
+  std::vector<uint32_t> bucket_page_;  // active page per write bucket
+  std::vector<Wbuf> wbufs_;            // per write bucket
+  uint64_t page_size_;
+  uint32_t wbuf_size_;
+  uint64_t next_version_ = 1;  // 0 is "page is free"
+  uint64_t pages_free_ = 0;
+  bool stores_data_;
+  PageStoreStats counters_;
+  char* bounce_ = nullptr;  // aligned scratch for read() on aligned devices
+  uint32_t bounce_len_ = 0;
+  WriteSlot pending_{};
+  bool has_pending_ = false;
+};
+
+}  // namespace memext

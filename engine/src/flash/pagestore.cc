@@ -1,0 +1,398 @@
+// PageStore: page allocation, wbufs, deletes and reads (extstore.c's rules).
+#include "memext/pagestore.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "memext/device.h"
+
+namespace memext {
+
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument("page store: " + message);
+}
+
+uint64_t round_down(uint64_t v, uint64_t a) {
+  return v / a * a;
+}
+uint64_t round_up(uint64_t v, uint64_t a) {
+  return (v + a - 1) / a * a;
+}
+
+}  // namespace
+
+PageStore::PageStore(const PageStoreConfig& config)
+    : page_size_(config.page_size), wbuf_size_(config.wbuf_size) {
+  require(!config.files.empty(), "no files configured");
+  require(config.wbuf_size > 0, "wbuf_size must be greater than zero");
+  require(config.page_size >= config.wbuf_size && config.page_size % config.wbuf_size == 0,
+          "page_size " + std::to_string(config.page_size) + " must be a multiple of wbuf_size " +
+              std::to_string(config.wbuf_size));
+  require(config.page_size <= UINT32_MAX, "page_size must be below 4 GB (offsets are 32-bit)");
+  require(config.bucket_count >= 1 && config.bucket_count <= 256,
+          "bucket_count must be 1..256, got " + std::to_string(config.bucket_count));
+  require(config.files.size() <= UINT16_MAX, "too many files");
+
+  stores_data_ =
+      config.files.front().device != nullptr && config.files.front().device->stores_data();
+  std::vector<uint64_t> pages_left;
+  for (size_t i = 0; i < config.files.size(); ++i) {
+    const PageStoreFile& f = config.files[i];
+    const std::string which = "file " + std::to_string(i);
+    require(f.device != nullptr, which + " has no device");
+    require(f.device->size() >= f.size, which + " (" + f.device->describe() + ") is smaller than " +
+                                            std::to_string(f.size) + " bytes");
+    require(f.device->stores_data() == stores_data_,
+            "devices mix stored data and phantom (model) devices");
+    const uint32_t align = f.device->alignment();
+    require(config.wbuf_size % align == 0, "wbuf_size " + std::to_string(config.wbuf_size) +
+                                               " is not a multiple of " + f.device->describe() +
+                                               "'s alignment " + std::to_string(align));
+    require(static_cast<unsigned>(f.free_bucket) < config.bucket_count,
+            which + " uses free bucket " + std::string(page_bucket_name(unsigned(f.free_bucket))) +
+                " but only " + std::to_string(config.bucket_count) + " buckets exist");
+    devices_.push_back(f.device);
+    pages_left.push_back(f.size / config.page_size);
+  }
+
+  // Interleave pages across files round-robin, as extstore_init does, so
+  // consecutive allocations spread over devices.
+  std::vector<uint64_t> next_offset(config.files.size(), 0);
+  uint64_t total = 0;
+  for (uint64_t n : pages_left) total += n;
+  require(total > 0,
+          "no file is large enough for one page of " + std::to_string(page_size_) + " bytes");
+  require(total < UINT32_MAX, "too many pages");
+  pages_.resize(total);
+  size_t file = config.files.size() - 1;
+  for (uint64_t id = 0; id < total; ++id) {
+    do {
+      file = (file + 1) % config.files.size();
+    } while (pages_left[file] == 0);
+    --pages_left[file];
+    Page& p = pages_[id];
+    p.file = static_cast<uint16_t>(file);
+    p.free_bucket = static_cast<uint8_t>(config.files[file].free_bucket);
+    p.device_offset = next_offset[file];
+    next_offset[file] += page_size_;
+  }
+
+  free_lists_.resize(config.bucket_count);
+  const uint64_t first_free = config.reserve_page_zero ? 1 : 0;
+  for (uint64_t id = total; id-- > first_free;) {
+    free_lists_[pages_[id].free_bucket].push_back(static_cast<uint32_t>(id));
+    ++pages_free_;
+  }
+  bucket_page_.assign(config.bucket_count, kNoPage);
+  wbufs_.resize(config.bucket_count);
+}
+
+PageStore::~PageStore() {
+  for (Wbuf& w : wbufs_) free_aligned(w.mem);
+  free_aligned(bounce_);
+}
+
+uint32_t PageStore::pop_free(unsigned free_bucket) {
+  // A specialized free bucket is tried first; everything falls back to the
+  // default list (_allocate_page).
+  std::vector<uint32_t>* list = nullptr;
+  if (free_bucket != 0 && !free_lists_[free_bucket].empty()) {
+    list = &free_lists_[free_bucket];
+  } else if (!free_lists_[0].empty()) {
+    list = &free_lists_[0];
+  }
+  if (list == nullptr) return kNoPage;
+  const uint32_t id = list->back();
+  list->pop_back();
+  return id;
+}
+
+uint32_t PageStore::allocate_page(unsigned bucket, unsigned free_bucket) {
+  uint32_t id = pop_free(free_bucket);
+  if (id == kNoPage && evict_oldest()) id = pop_free(free_bucket);
+  if (id == kNoPage) return kNoPage;
+  Page& p = pages_[id];
+  p.version = next_version_++;
+  p.bucket = static_cast<uint8_t>(bucket);
+  p.active = true;
+  p.free = false;
+  p.closed = false;
+  p.allocated = 0;
+  p.written = 0;
+  --pages_free_;
+  ++counters_.page_allocs;
+  bucket_page_[bucket] = id;
+  return id;
+}
+
+// memcached's maintenance thread evicts only to refill the default free
+// list, and only pages that return to it: the full, open page with the
+// lowest version. A page still being read is closed now and freed when its
+// last read finishes.
+bool PageStore::evict_oldest() {
+  if (!free_lists_[0].empty()) return false;
+  uint32_t victim = kNoPage;
+  uint64_t lowest = UINT64_MAX;
+  for (uint32_t id = 0; id < pages_.size(); ++id) {
+    const Page& p = pages_[id];
+    if (p.free || p.active || p.closed || p.obj_count == 0 || p.free_bucket != 0) continue;
+    if (p.version < lowest) {
+      lowest = p.version;
+      victim = id;
+    }
+  }
+  if (victim == kNoPage) return false;
+  Page& p = pages_[victim];
+  p.closed = true;
+  ++counters_.page_evictions;
+  counters_.objects_evicted += p.obj_count;
+  counters_.bytes_evicted += p.bytes_used;
+  maybe_free(victim);
+  return !free_lists_[0].empty();
+}
+
+void PageStore::maybe_free(uint32_t page_id) {
+  const Page& p = pages_[page_id];
+  if (!p.free && !p.active && p.refcount == 0 && (p.obj_count == 0 || p.closed)) {
+    free_page(page_id);
+  }
+}
+
+void PageStore::free_page(uint32_t page_id) {
+  Page& p = pages_[page_id];
+  counters_.objects_used -= p.obj_count;
+  counters_.bytes_used -= p.bytes_used;
+  ++counters_.page_reclaims;
+  if (bucket_page_[p.bucket] == page_id) bucket_page_[p.bucket] = kNoPage;
+  p.version = 0;
+  p.obj_count = 0;
+  p.bytes_used = 0;
+  p.allocated = 0;
+  p.written = 0;
+  p.bucket = 0;
+  p.active = false;
+  p.closed = false;
+  p.free = true;
+  p.has_wbuf = false;
+  free_lists_[p.free_bucket].push_back(page_id);
+  ++pages_free_;
+}
+
+void PageStore::attach_wbuf(unsigned bucket, Page& page) {
+  Wbuf& w = wbufs_[bucket];
+  if (stores_data_ && w.mem == nullptr) w.mem = alloc_aligned(wbuf_size_);
+  w.page_offset = page.allocated;
+  w.used = 0;
+  page.allocated += wbuf_size_;
+  page.has_wbuf = true;
+}
+
+// Writes the page's wbuf to its device and detaches it. Synchronous: the
+// wbuf memory stays readable (reads of its range are served from it) until
+// the write has completed. Returns false when the write failed; the page
+// is then closed, since its objects are not on the device.
+bool PageStore::flush_wbuf(unsigned bucket, Page& page) {
+  Wbuf& w = wbufs_[bucket];
+  // Zeroing the unused tail lets the compactor walk a wbuf blindly and stop
+  // at the first empty slot, as memcached's _submit_wbuf arranges.
+  if (w.mem != nullptr) std::memset(w.mem + w.used, 0, wbuf_size_ - w.used);
+  IoRequest req{IoOp::kWrite, page.device_offset + w.page_offset, wbuf_size_, w.mem};
+  const int64_t rc = submit_and_wait(device_of(page), &req);
+  ++counters_.wbuf_flushes;
+  page.has_wbuf = false;
+  if (rc != static_cast<int64_t>(wbuf_size_)) {
+    ++counters_.write_errors;
+    page.active = false;
+    page.closed = true;
+    return false;
+  }
+  page.written = w.page_offset + wbuf_size_;
+  if (page.written == page_size_) page.active = false;
+  return true;
+}
+
+WriteStatus PageStore::write_request(unsigned bucket, unsigned free_bucket, uint32_t len,
+                                     WriteSlot* slot) {
+  has_pending_ = false;
+  if (bucket >= bucket_page_.size() || free_bucket >= free_lists_.size()) {
+    return WriteStatus::kBadBucket;
+  }
+  if (len == 0 || len > wbuf_size_) return WriteStatus::kTooLarge;
+
+  // Each pass either finds room or moves on to a fresh wbuf or page, so two
+  // passes past a new page always suffice; the bound only guards the logic.
+  for (int pass = 0; pass < 4; ++pass) {
+    uint32_t id = bucket_page_[bucket];
+    if (id == kNoPage || !pages_[id].active) {
+      id = allocate_page(bucket, free_bucket);
+      if (id == kNoPage) return WriteStatus::kNoFreePage;
+    }
+    Page& page = pages_[id];
+    Wbuf& w = wbufs_[bucket];
+    if (page.has_wbuf && wbuf_size_ - w.used < len) {
+      const bool flushed = flush_wbuf(bucket, page);
+      maybe_free(id);
+      if (!flushed) return WriteStatus::kIoError;
+      if (!page.active) continue;
+    }
+    if (!page.has_wbuf) {
+      if (page.allocated >= page_size_) {
+        page.active = false;
+        maybe_free(id);
+        continue;
+      }
+      attach_wbuf(bucket, page);
+    }
+    slot->buf = w.mem == nullptr ? nullptr : w.mem + w.used;
+    slot->page_id = id;
+    slot->page_version = page.version;
+    slot->offset = static_cast<uint32_t>(w.page_offset + w.used);
+    slot->len = len;
+    pending_ = *slot;
+    has_pending_ = true;
+    return WriteStatus::kOk;
+  }
+  return WriteStatus::kNoFreePage;
+}
+
+void PageStore::write_commit(const WriteSlot& slot) {
+  if (!has_pending_ || slot.page_id != pending_.page_id || slot.offset != pending_.offset) return;
+  has_pending_ = false;
+  Page& page = pages_[slot.page_id];
+  wbufs_[page.bucket].used += slot.len;
+  page.bytes_used += slot.len;
+  ++page.obj_count;
+  counters_.bytes_written += slot.len;
+  counters_.bytes_used += slot.len;
+  ++counters_.objects_written;
+  ++counters_.objects_used;
+}
+
+WriteStatus PageStore::write(unsigned bucket, unsigned free_bucket, const void* data, uint32_t len,
+                             WriteSlot* slot) {
+  const WriteStatus st = write_request(bucket, free_bucket, len, slot);
+  if (st != WriteStatus::kOk) return st;
+  if (slot->buf != nullptr && data != nullptr) std::memcpy(slot->buf, data, len);
+  write_commit(*slot);
+  return st;
+}
+
+bool PageStore::delete_objects(uint32_t page_id, uint64_t page_version, uint32_t count,
+                               uint64_t bytes) {
+  if (page_id >= pages_.size()) return false;
+  Page& p = pages_[page_id];
+  if (p.free || p.closed || p.version != page_version) return false;
+  // Clamped like extstore_delete; the totals drop by what the page really
+  // loses so they always equal the sum over pages.
+  const uint64_t bytes_removed = std::min(bytes, p.bytes_used);
+  const uint64_t objects_removed = std::min<uint64_t>(count, p.obj_count);
+  p.bytes_used -= bytes_removed;
+  p.obj_count -= objects_removed;
+  counters_.bytes_used -= bytes_removed;
+  counters_.objects_used -= objects_removed;
+  if (p.obj_count == 0) maybe_free(page_id);
+  return true;
+}
+
+bool PageStore::check(uint32_t page_id, uint64_t page_version) const {
+  return page_id < pages_.size() && !pages_[page_id].free &&
+         pages_[page_id].version == page_version;
+}
+
+void PageStore::close_page(uint32_t page_id, uint64_t page_version) {
+  if (page_id >= pages_.size()) return;
+  Page& p = pages_[page_id];
+  if (p.free || p.closed || p.version != page_version) return;
+  p.closed = true;
+  if (p.active) {
+    // Closing the page being written drops it with its unflushed wbuf; the
+    // bucket moves on to a new page.
+    p.active = false;
+    p.has_wbuf = false;
+    if (bucket_page_[p.bucket] == page_id) bucket_page_[p.bucket] = kNoPage;
+  }
+  maybe_free(page_id);
+}
+
+ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
+                                 uint32_t len) {
+  ReadPlan plan;
+  plan.page_id = page_id;
+  plan.page_version = page_version;
+  plan.len = len;
+  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return plan;
+  Page& p = pages_[page_id];
+  if (p.free || p.closed || p.version != page_version) return plan;
+  if (p.active && offset >= p.written) {
+    const Wbuf& w = wbufs_[p.bucket];
+    if (!p.has_wbuf || offset < w.page_offset || offset + len > w.page_offset + w.used) {
+      return plan;  // nothing was ever written there
+    }
+    plan.source = ReadSource::kWbuf;
+    plan.wbuf_data = w.mem == nullptr ? nullptr : w.mem + (offset - w.page_offset);
+  } else {
+    Device& dev = device_of(p);
+    const uint32_t align = dev.alignment();
+    plan.source = ReadSource::kDevice;
+    plan.device = &dev;
+    plan.device_offset = p.device_offset + offset;
+    plan.aligned_offset = round_down(plan.device_offset, align);
+    plan.aligned_len =
+        static_cast<uint32_t>(round_up(plan.device_offset + len, align) - plan.aligned_offset);
+    plan.skip = static_cast<uint32_t>(plan.device_offset - plan.aligned_offset);
+    ++p.refcount;
+  }
+  ++counters_.objects_read;
+  counters_.bytes_read += len;
+  return plan;
+}
+
+bool PageStore::finish_read(const ReadPlan& plan) {
+  if (plan.source != ReadSource::kDevice || plan.page_id >= pages_.size()) {
+    return plan.source == ReadSource::kWbuf;
+  }
+  Page& p = pages_[plan.page_id];
+  if (p.refcount > 0) --p.refcount;
+  const bool same = !p.free && p.version == plan.page_version;
+  maybe_free(plan.page_id);
+  return same;
+}
+
+ReadSource PageStore::read(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len,
+                           char* out) {
+  const ReadPlan plan = prepare_read(page_id, page_version, offset, len);
+  if (plan.source == ReadSource::kWbuf) {
+    if (out != nullptr && plan.wbuf_data != nullptr) std::memcpy(out, plan.wbuf_data, len);
+    return plan.source;
+  }
+  if (plan.source == ReadSource::kMiss) return plan.source;
+
+  IoRequest req{IoOp::kRead, plan.aligned_offset, plan.aligned_len, nullptr};
+  const bool direct = out != nullptr && plan.skip == 0 && plan.aligned_len == len &&
+                      reinterpret_cast<uintptr_t>(out) % plan.device->alignment() == 0;
+  if (stores_data_) {
+    if (direct) {
+      req.buf = out;
+    } else {
+      if (bounce_len_ < plan.aligned_len) {
+        free_aligned(bounce_);
+        bounce_ = alloc_aligned(plan.aligned_len);
+        bounce_len_ = plan.aligned_len;
+      }
+      req.buf = bounce_;
+    }
+  }
+  const int64_t rc = submit_and_wait(*plan.device, &req);
+  const bool complete = rc == static_cast<int64_t>(plan.aligned_len);
+  if (complete && stores_data_ && !direct && out != nullptr) {
+    std::memcpy(out, bounce_ + plan.skip, len);
+  }
+  const bool same = finish_read(plan);
+  return complete && same ? ReadSource::kDevice : ReadSource::kMiss;
+}
+
+}  // namespace memext
