@@ -1,0 +1,85 @@
+#include "memext/engine.h"
+
+#include <stdexcept>
+
+#include "core/item_store.h"
+#include "memext/options.h"
+
+namespace memext {
+
+namespace {
+const EngineConfig& checked(const EngineConfig& config) {
+  const std::string error = validate_config(config);
+  if (!error.empty()) throw std::invalid_argument(error);
+  return config;
+}
+}  // namespace
+
+Engine::Engine(const EngineConfig& config)
+    : store_(std::make_unique<core::ItemStore>(checked(config))) {}
+
+Engine::~Engine() = default;
+
+void Engine::set_time(rel_time_t now) {
+  store_->set_time(now);
+}
+rel_time_t Engine::current_time() const {
+  return store_->now();
+}
+rel_time_t Engine::realtime(int64_t client_exptime) const {
+  return store_->realtime(client_exptime);
+}
+
+GetResult Engine::get(std::string_view key, const GetOptions& options) {
+  return store_->get(key, options);
+}
+
+StoreOutcome Engine::store(const StoreRequest& request) {
+  return store_->store(request);
+}
+
+StoreOutcome Engine::set(std::string_view key, std::string_view value, uint32_t client_flags,
+                         int64_t exptime) {
+  StoreRequest request;
+  request.key = key;
+  request.value = value;
+  request.value_len = static_cast<uint32_t>(value.size());
+  request.client_flags = client_flags;
+  request.exptime = exptime;
+  return store_->store(request);
+}
+
+TouchResult Engine::touch(std::string_view key, int64_t exptime) {
+  return store_->touch(key, exptime);
+}
+
+DeltaOutcome Engine::incr(std::string_view key, uint64_t delta, uint64_t cas) {
+  return store_->delta(key, true, delta, cas);
+}
+
+DeltaOutcome Engine::decr(std::string_view key, uint64_t delta, uint64_t cas) {
+  return store_->delta(key, false, delta, cas);
+}
+
+DeleteResult Engine::remove(std::string_view key, uint64_t cas) {
+  return store_->remove(key, cas);
+}
+
+void Engine::flush_all(int64_t delay) {
+  store_->flush_all(delay);
+}
+
+Stats Engine::stats() const {
+  return store_->stats();
+}
+const EngineConfig& Engine::config() const {
+  return store_->config();
+}
+const SlabClassTable& Engine::slab_classes() const {
+  return store_->classes();
+}
+uint64_t Engine::metadata_bytes() const {
+  return store_->metadata_bytes();
+}
+
+}  // namespace memext

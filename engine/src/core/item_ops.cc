@@ -1,0 +1,307 @@
+// The commands (memcached's do_item_get callers, do_store_item,
+// do_add_delta, delete, touch, flush_all) on top of the item layer.
+#include <cstring>
+
+#include "core/item_store.h"
+
+namespace memext::core {
+
+namespace {
+
+ItemInfo info_of(const Item& it, const ItemStore& store) {
+  ItemInfo info;
+  info.client_flags = it.client_flags;
+  info.exptime = it.exptime;
+  info.last_access = it.time;
+  info.cas = it.cas;
+  info.value_len = it.nbytes - 2;
+  info.slab_class = it.clsid;
+  info.lru = static_cast<LruSegment>(it.lru);
+  info.fetched = (it.flags & kFetched) != 0;
+  info.active = (it.flags & kActive) != 0;
+  info.chunked = (it.flags & kChunked) != 0;
+  (void)store;
+  return info;
+}
+
+// memcached's safe_strtoull on an item's value: digits, then nothing or
+// whitespace (in-place decr pads with spaces).
+bool parse_counter(std::string_view text, uint64_t& value) {
+  size_t i = 0;
+  uint64_t v = 0;
+  bool any = false;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+    any = true;
+    ++i;
+  }
+  if (!any) return false;
+  if (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') {
+    return false;
+  }
+  value = v;
+  return true;
+}
+
+}  // namespace
+
+rel_time_t ItemStore::realtime(int64_t exptime) const {
+  if (exptime == 0) return 0;
+  if (exptime < 0) exptime = kRealtimeMaxDelta + 1;  // memcached: negative = already expired
+  if (exptime > kRealtimeMaxDelta) {
+    if (exptime <= config_.process_started) return 1;
+    return static_cast<rel_time_t>(exptime - config_.process_started);
+  }
+  return static_cast<rel_time_t>(exptime + now_);
+}
+
+GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
+  GetResult result;
+  // memcached counts gat/gats as touches only, not as gets.
+  if (options.touch) {
+    counters_.cmd_touch++;
+  } else {
+    counters_.cmd_get++;
+  }
+  const uint32_t n = find_live(key, false);
+  if (n == kNoItem) {
+    if (options.touch) {
+      counters_.touch_misses++;
+    } else {
+      counters_.get_misses++;
+    }
+    return result;
+  }
+  Item& it = item(n);
+  result.info = info_of(it, *this);
+  if (options.bump) bump(n);
+  if (options.touch) {
+    it.exptime = realtime(options.exptime);
+    class_counters_[it.clsid].touch_hits++;
+  } else {
+    lru_counters_[lru_id(it.clsid, static_cast<LruSegment>(it.lru))].hits++;
+    class_counters_[it.clsid].get_hits++;
+  }
+  result.info.exptime = it.exptime;
+  if (it.flags & kHdr) {
+    result.source = HitSource::kFlashHeader;
+    result.location = location_of(it);
+  } else {
+    result.source = HitSource::kRam;
+    result.value = value_of(it);
+  }
+  return result;
+}
+
+TouchResult ItemStore::touch(std::string_view key, int64_t exptime) {
+  counters_.cmd_touch++;
+  const uint32_t n = find_live(key, true);
+  if (n == kNoItem) {
+    counters_.touch_misses++;
+    return TouchResult::kNotFound;
+  }
+  Item& it = item(n);
+  it.exptime = realtime(exptime);
+  class_counters_[it.clsid].touch_hits++;
+  return TouchResult::kTouched;
+}
+
+StoreOutcome ItemStore::store(const StoreRequest& request) {
+  StoreOutcome outcome;
+  const std::string_view key = request.key;
+  const uint8_t nkey = (config_.phantom && request.accounted_key_len != 0)
+                           ? request.accounted_key_len
+                           : static_cast<uint8_t>(key.size());
+  const uint64_t value_len = config_.phantom ? request.value_len : request.value.size();
+  const bool too_large =
+      key.empty() || key.size() > kKeyMaxLength || value_len + 2 > UINT32_MAX ||
+      classes_.clsid(item_total_size(nkey, static_cast<uint32_t>(value_len + 2),
+                                     request.client_flags, config_.use_cas)) == 0;
+  uint32_t new_n = kNoItem;
+  if (!too_large) {
+    new_n = alloc_item(key, nkey, request.client_flags, realtime(request.exptime),
+                       static_cast<uint32_t>(value_len + 2), false);
+  }
+  if (new_n == kNoItem) {
+    // memcached drops the old value when a set cannot be stored, so a
+    // failed set never leaves stale data behind.
+    if (request.mode == StoreMode::kSet && !key.empty() && key.size() <= kKeyMaxLength) {
+      const uint32_t old_n = find_live(key, false);
+      if (old_n != kNoItem) unlink(old_n);
+    }
+    outcome.result = too_large ? StoreResult::kTooLarge : StoreResult::kOutOfMemory;
+    return outcome;
+  }
+  Item& fresh = item(new_n);
+  if (!config_.phantom) std::memcpy(payload(fresh), request.value.data(), request.value.size());
+  class_counters_[fresh.clsid].cmd_set++;
+
+  const uint32_t old_n = find_live(key, false);
+  StoreResult result;
+  if (old_n != kNoItem) {
+    result = store_existing(request, new_n, old_n);
+  } else {
+    switch (request.mode) {
+      case StoreMode::kAdd:
+      case StoreMode::kSet:
+        link(new_n);
+        result = StoreResult::kStored;
+        break;
+      case StoreMode::kCas:
+        counters_.cas_misses++;
+        result = StoreResult::kNotFound;
+        break;
+      default:
+        result = StoreResult::kNotStored;
+        break;
+    }
+  }
+  outcome.result = result;
+  if (result == StoreResult::kStored) {
+    const uint32_t stored = find(key);
+    outcome.cas = item(stored).cas;
+  }
+  if (!(item(new_n).flags & kLinked)) free_item(new_n);
+  return outcome;
+}
+
+StoreResult ItemStore::store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n) {
+  Item& old_it = item(old_n);
+  const bool cas_given = request.cas != 0;
+  const bool cas_match = cas_given && request.cas == old_it.cas;
+  switch (request.mode) {
+    case StoreMode::kAdd:
+      update(old_n);  // add on an existing item still promotes it
+      return StoreResult::kNotStored;
+    case StoreMode::kCas:
+      if (cas_match) {
+        class_counters_[old_it.clsid].cas_hits++;
+        replace(old_n, new_n);
+        return StoreResult::kStored;
+      }
+      class_counters_[old_it.clsid].cas_badval++;
+      return StoreResult::kExists;
+    case StoreMode::kAppend:
+    case StoreMode::kPrepend: {
+      if (cas_given && !cas_match) return StoreResult::kExists;
+      if (old_it.flags & kHdr) return StoreResult::kNotStored;  // not on flash items
+      const Item& add_it = item(new_n);
+      const uint32_t nbytes = add_it.nbytes + old_it.nbytes - 2;
+      pin(old_n);
+      pin(new_n);
+      const uint32_t combined =
+          alloc_item(request.key, old_it.nkey, old_it.client_flags, old_it.exptime, nbytes, false);
+      unpin();
+      if (combined == kNoItem) return StoreResult::kNotStored;
+      if (!config_.phantom) {
+        const std::string_view old_value = value_of(item(old_n));
+        const std::string_view add_value = value_of(item(new_n));
+        char* out = payload(item(combined));
+        if (request.mode == StoreMode::kAppend) {
+          std::memcpy(out, old_value.data(), old_value.size());
+          std::memcpy(out + old_value.size(), add_value.data(), add_value.size());
+        } else {
+          std::memcpy(out, add_value.data(), add_value.size());
+          std::memcpy(out + add_value.size(), old_value.data(), old_value.size());
+        }
+      }
+      replace(old_n, combined);
+      return StoreResult::kStored;
+    }
+    case StoreMode::kSet:
+    case StoreMode::kReplace:
+      replace(old_n, new_n);
+      return StoreResult::kStored;
+  }
+  return StoreResult::kNotStored;
+}
+
+DeltaOutcome ItemStore::delta(std::string_view key, bool incr, uint64_t amount, uint64_t cas) {
+  DeltaOutcome outcome;
+  const uint32_t n = find_live(key, false);
+  if (n == kNoItem) {
+    (incr ? counters_.incr_misses : counters_.decr_misses)++;
+    outcome.result = DeltaResult::kNotFound;
+    return outcome;
+  }
+  Item& it = item(n);
+  uint64_t value = 0;
+  if (it.nbytes <= 2 || (it.flags & (kChunked | kHdr)) || config_.phantom ||
+      !parse_counter(value_of(it), value)) {
+    outcome.result = DeltaResult::kNonNumeric;
+    return outcome;
+  }
+  if (cas != 0 && it.cas != cas) {
+    outcome.result = DeltaResult::kExists;
+    return outcome;
+  }
+  if (incr) {
+    value += amount;  // wraps at 2^64 like memcached
+    class_counters_[it.clsid].incr_hits++;
+  } else {
+    value = amount > value ? 0 : value - amount;
+    class_counters_[it.clsid].decr_hits++;
+  }
+  char digits[24];
+  const std::string text = std::to_string(value);
+  std::memcpy(digits, text.data(), text.size());
+  const uint32_t len = static_cast<uint32_t>(text.size());
+  if (len + 2 <= it.nbytes) {
+    // Fits: rewrite in place, padding with spaces as memcached does.
+    char* out = payload(it);
+    std::memcpy(out, digits, len);
+    std::memset(out + len, ' ', it.nbytes - 2 - len);
+    it.cas = config_.use_cas ? next_cas() : 0;
+    update(n);
+    outcome.cas = it.cas;
+  } else {
+    pin(n);
+    const uint32_t grown = alloc_item(key, it.nkey, it.client_flags, it.exptime, len + 2, false);
+    unpin();
+    if (grown == kNoItem) {
+      outcome.result = DeltaResult::kOutOfMemory;
+      return outcome;
+    }
+    std::memcpy(payload(item(grown)), digits, len);
+    replace(n, grown);
+    outcome.cas = item(grown).cas;
+  }
+  outcome.result = DeltaResult::kOk;
+  outcome.value = value;
+  return outcome;
+}
+
+DeleteResult ItemStore::remove(std::string_view key, uint64_t cas) {
+  const uint32_t n = find_live(key, false);
+  if (n == kNoItem) {
+    counters_.delete_misses++;
+    return DeleteResult::kNotFound;
+  }
+  Item& it = item(n);
+  if (cas != 0 && it.cas != cas) return DeleteResult::kExists;
+  class_counters_[it.clsid].delete_hits++;
+  unlink(n);
+  return DeleteResult::kDeleted;
+}
+
+void ItemStore::flush_all(int64_t delay) {
+  // memcached's process_flush_all with CAS on: items stamped at or before
+  // the second before the flush moment are dead, and an immediate flush
+  // also kills items of the current second by CAS, so later stores in the
+  // same second survive.
+  counters_.cmd_flush++;
+  const rel_time_t new_oldest = delay > 0 ? realtime(delay) : now_;
+  flush_pending_ = true;
+  if (config_.use_cas) {
+    flush_by_time_ = new_oldest != 0;
+    oldest_live_ = new_oldest == 0 ? 0 : new_oldest - 1;
+    if (oldest_live_ <= now_) oldest_cas_ = next_cas();
+  } else {
+    flush_by_time_ = true;
+    oldest_live_ = new_oldest;
+  }
+}
+
+}  // namespace memext::core

@@ -1,0 +1,123 @@
+// Snapshot of the counters into memext::Stats (memcached's `stats`,
+// `stats slabs` and `stats items` aggregation).
+#include "core/item_store.h"
+
+namespace memext::core {
+
+Stats ItemStore::stats() const {
+  Stats s;
+  s.curr_items = counters_.curr_items;
+  s.total_items = counters_.total_items;
+  s.bytes = counters_.curr_bytes;
+  s.limit_maxbytes = config_.memory_limit;
+  s.cmd_get = counters_.cmd_get;
+  s.cmd_flush = counters_.cmd_flush;
+  s.cmd_touch = counters_.cmd_touch;
+  s.get_misses = counters_.get_misses;
+  s.get_expired = counters_.get_expired;
+  s.get_flushed = counters_.get_flushed;
+  s.delete_misses = counters_.delete_misses;
+  s.incr_misses = counters_.incr_misses;
+  s.decr_misses = counters_.decr_misses;
+  s.cas_misses = counters_.cas_misses;
+  s.touch_misses = counters_.touch_misses;
+  s.lru_maintainer_juggles = counters_.lru_maintainer_juggles;
+  s.total_malloced = slabs_.total_malloced();
+  s.slab_global_page_pool = slabs_.global_page_pool();
+  s.hash_power_level = index_.power();
+  s.hash_bytes = index_.bytes();
+
+  for (uint32_t id = 1; id <= classes_.largest(); ++id) {
+    const ClassCounters& cc = class_counters_[id];
+    s.get_hits += cc.get_hits;
+    s.cmd_set += cc.cmd_set;
+    s.delete_hits += cc.delete_hits;
+    s.incr_hits += cc.incr_hits;
+    s.decr_hits += cc.decr_hits;
+    s.cas_hits += cc.cas_hits;
+    s.cas_badval += cc.cas_badval;
+    s.touch_hits += cc.touch_hits;
+
+    const SlabAllocator::ClassState& st = slabs_.state(id);
+    if (st.pages > 0) {
+      SlabClassStats slab;
+      slab.id = id;
+      slab.chunk_size = classes_[id].size;
+      slab.chunks_per_page = classes_[id].perslab;
+      slab.total_pages = st.pages;
+      slab.total_chunks = st.pages * classes_[id].perslab;
+      slab.used_chunks = st.used_chunks;
+      slab.free_chunks = slab.total_chunks - st.used_chunks;
+      slab.mem_requested = st.requested;
+      slab.get_hits = cc.get_hits;
+      slab.cmd_set = cc.cmd_set;
+      slab.delete_hits = cc.delete_hits;
+      slab.incr_hits = cc.incr_hits;
+      slab.decr_hits = cc.decr_hits;
+      slab.cas_hits = cc.cas_hits;
+      slab.cas_badval = cc.cas_badval;
+      slab.touch_hits = cc.touch_hits;
+      s.slabs.push_back(slab);
+    }
+
+    ItemClassStats items;
+    items.id = id;
+    const LruList& hot = lrus_[lru_id(id, LruSegment::kHot)];
+    const LruList& warm = lrus_[lru_id(id, LruSegment::kWarm)];
+    const LruList& cold = lrus_[lru_id(id, LruSegment::kCold)];
+    const LruList& temp = lrus_[lru_id(id, LruSegment::kTemp)];
+    items.number_hot = hot.count;
+    items.number_warm = warm.count;
+    items.number_cold = cold.count;
+    items.number_temp = temp.count;
+    items.number = hot.count + warm.count + cold.count + temp.count;
+    if (hot.tail != kNoItem) items.age_hot = now_ - item(hot.tail).time;
+    if (warm.tail != kNoItem) items.age_warm = now_ - item(warm.tail).time;
+    if (cold.tail != kNoItem) items.age = now_ - item(cold.tail).time;
+    items.mem_requested = hot.bytes + warm.bytes + cold.bytes + temp.bytes;
+    for (uint32_t seg = 0; seg < kLruSegments; ++seg) {
+      const LruCounters& lc = lru_counters_[id * kLruSegments + seg];
+      items.evicted += lc.evicted;
+      items.evicted_nonzero += lc.evicted_nonzero;
+      if (lc.evicted_time != 0) items.evicted_time = lc.evicted_time;
+      items.outofmemory += lc.outofmemory;
+      items.reclaimed += lc.reclaimed;
+      items.expired_unfetched += lc.expired_unfetched;
+      items.evicted_unfetched += lc.evicted_unfetched;
+      items.evicted_active += lc.evicted_active;
+      items.lrutail_reflocked += lc.lrutail_reflocked;
+      items.moves_to_cold += lc.moves_to_cold;
+      items.moves_to_warm += lc.moves_to_warm;
+      items.moves_within_lru += lc.moves_within_lru;
+      items.direct_reclaims += lc.direct_reclaims;
+    }
+    items.hits_to_hot = lru_counters_[lru_id(id, LruSegment::kHot)].hits;
+    items.hits_to_warm = lru_counters_[lru_id(id, LruSegment::kWarm)].hits;
+    items.hits_to_cold = lru_counters_[lru_id(id, LruSegment::kCold)].hits;
+    items.hits_to_temp = lru_counters_[lru_id(id, LruSegment::kTemp)].hits;
+
+    s.evictions += items.evicted;
+    s.reclaimed += items.reclaimed;
+    s.expired_unfetched += items.expired_unfetched;
+    s.evicted_unfetched += items.evicted_unfetched;
+    s.evicted_active += items.evicted_active;
+    s.outofmemory += items.outofmemory;
+    s.moves_to_cold += items.moves_to_cold;
+    s.moves_to_warm += items.moves_to_warm;
+    s.moves_within_lru += items.moves_within_lru;
+    s.direct_reclaims += items.direct_reclaims;
+    // memcached prints a class under `stats items` while it holds items.
+    if (items.number > 0) s.items.push_back(items);
+  }
+  s.active_slabs = s.slabs.size();
+  return s;
+}
+
+uint64_t ItemStore::metadata_bytes() const {
+  uint64_t key_bytes = heap_bytes_;
+  if (!config_.phantom) key_bytes = 0;  // real mode: heap buffers are mostly values
+  return pool_.size() * (uint64_t{1} << kPoolShift) * sizeof(Item) + index_.bytes() + key_bytes +
+         chunk_charges_.size() * 64;
+}
+
+}  // namespace memext::core

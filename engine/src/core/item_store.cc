@@ -1,0 +1,314 @@
+#include "core/item_store.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/storage_hooks.h"
+
+namespace memext::core {
+
+namespace {
+constexpr rel_time_t kItemUpdateInterval = 60;  // memcached's ITEM_UPDATE_INTERVAL
+}
+
+ItemStore::ItemStore(const EngineConfig& config)
+    : config_(config), classes_(config), slabs_(config_, classes_) {}
+
+ItemStore::~ItemStore() {
+  for (uint32_t n = 0; n < pool_used_; ++n) {
+    Item& it = item(n);
+    if (it.key_len != 0 && !(it.flags & kInlineKey)) delete[] it.data.ptr;
+  }
+}
+
+std::string_view ItemStore::value_of(const Item& it) const {
+  if (config_.phantom || (it.flags & kHdr)) return {};
+  return {it.data.ptr + it.key_len, it.nbytes - 2};
+}
+
+ExtLocation ItemStore::location_of(const Item& it) const {
+  ExtLocation loc;
+  if (it.flags & kHdr) std::memcpy(&loc, it.data.ptr + it.key_len, sizeof(loc));
+  return loc;
+}
+
+uint64_t ItemStore::ntotal(const Item& it) const {
+  return item_total_size(it.nkey, it.nbytes, it.client_flags, config_.use_cas);
+}
+
+uint64_t ItemStore::lru_bytes(const Item& it) const {
+  if (it.flags & kHdr) return ntotal(it) - it.nbytes + kItemHdrDataSize;
+  return ntotal(it);
+}
+
+uint32_t ItemStore::new_record() {
+  if (free_records_ != kNoItem) {
+    uint32_t n = free_records_;
+    free_records_ = item(n).next;
+    return n;
+  }
+  if ((pool_used_ >> kPoolShift) >= pool_.size()) {
+    pool_.push_back(std::make_unique<Item[]>(size_t{1} << kPoolShift));
+  }
+  return pool_used_++;
+}
+
+bool ItemStore::alloc_pull(uint32_t requested, uint32_t clsid) {
+  // memcached's do_item_alloc_pull: up to 10 rounds of "try the slab class,
+  // else evict from the COLD tail, else push HOT down to COLD".
+  int round = 0;
+  bool ok = false;
+  for (; round < 10; ++round) {
+    if (!config_.lru_segmented) pull_tail(clsid, LruSegment::kCold, 0, 0, 0, nullptr);
+    if (slabs_.alloc(clsid, requested)) {
+      ok = true;
+      break;
+    }
+    if (pull_tail(clsid, LruSegment::kCold, 0, kPullEvict, 0, nullptr) <= 0) {
+      if (!config_.lru_segmented) break;
+      pull_tail(clsid, LruSegment::kHot, 0, 0, 0, nullptr);
+    }
+  }
+  if (round > 0) lru_counters_[lru_id(clsid, LruSegment::kHot)].direct_reclaims += round;
+  return ok;
+}
+
+bool ItemStore::charge_chunks(uint32_t n, uint64_t total, uint8_t nkey, uint32_t client_flags,
+                              uint32_t nbytes) {
+  // memcached's large items: a header chunk (item + item_chunk header) and
+  // data chunks of at most slab_chunk_max, the last sized to what is left.
+  const uint32_t suffix = client_flags != 0 ? kClientFlagsSize : 0;
+  const uint32_t htotal =
+      kItemHeaderSize + nkey + 1 + suffix + kItemChunkHeaderSize + (config_.use_cas ? kCasSize : 0);
+  (void)total;
+  std::vector<ChunkCharge> charges;
+  const uint32_t hdr_id = classes_.clsid(htotal);
+  if (!alloc_pull(htotal, hdr_id)) return false;
+  charges.push_back({static_cast<uint8_t>(hdr_id), htotal});
+  const uint32_t chunk_max = classes_.slab_chunk_max();
+  uint64_t remain = nbytes;
+  while (remain > 0) {
+    uint32_t size =
+        static_cast<uint32_t>(std::min<uint64_t>(remain + kItemChunkHeaderSize, chunk_max));
+    uint32_t id = classes_.clsid(size);
+    bool ok = alloc_pull(size, id);
+    if (!ok && size != chunk_max) {
+      // memcached falls back to the largest class when the tail's class is full.
+      size = chunk_max;
+      id = classes_.clsid(size);
+      ok = alloc_pull(size, id);
+    }
+    if (!ok) {
+      for (const ChunkCharge& c : charges) slabs_.free(c.clsid, c.requested);
+      return false;
+    }
+    charges.push_back({static_cast<uint8_t>(id), size});
+    remain -= std::min<uint64_t>(remain, size - kItemChunkHeaderSize);
+  }
+  chunk_charges_[n] = std::move(charges);
+  return true;
+}
+
+uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t client_flags,
+                               rel_time_t exptime, uint32_t nbytes, bool header_item) {
+  const uint32_t charged_bytes = header_item ? kItemHdrDataSize : nbytes;
+  const uint64_t total = item_total_size(nkey, charged_bytes, client_flags, config_.use_cas);
+  const uint32_t id = classes_.clsid(total);
+  if (id == 0) return kNoItem;
+
+  const uint32_t n = new_record();
+  bool ok;
+  if (total > classes_.slab_chunk_max()) {
+    ok = charge_chunks(n, total, nkey, client_flags, nbytes);
+  } else {
+    ok = alloc_pull(static_cast<uint32_t>(total), id);
+  }
+  if (!ok) {
+    lru_counters_[lru_id(id, LruSegment::kHot)].outofmemory++;
+    item(n).next = free_records_;
+    free_records_ = n;
+    return kNoItem;
+  }
+
+  Item& it = item(n);
+  it = Item{};
+  it.clsid = static_cast<uint8_t>(id);
+  if (config_.temp_lru && exptime - now_ <= config_.temporary_ttl) {
+    it.lru = static_cast<uint8_t>(LruSegment::kTemp);
+  } else if (config_.lru_segmented) {
+    it.lru = static_cast<uint8_t>(LruSegment::kHot);
+  } else {
+    it.lru = static_cast<uint8_t>(LruSegment::kCold);
+  }
+  if (total > classes_.slab_chunk_max()) it.flags |= kChunked;
+  if (header_item) it.flags |= kHdr;
+  it.nkey = nkey;
+  it.key_len = static_cast<uint8_t>(key.size());
+  it.nbytes = nbytes;
+  it.client_flags = client_flags;
+  it.exptime = exptime;
+
+  size_t payload_len = 0;
+  if (header_item) {
+    payload_len = sizeof(ExtLocation);
+  } else if (!config_.phantom) {
+    payload_len = nbytes - 2;
+  }
+  if (payload_len == 0 && key.size() <= sizeof(it.data.bytes)) {
+    it.flags |= kInlineKey;
+    std::memcpy(it.data.bytes, key.data(), key.size());
+  } else {
+    it.data.ptr = new char[key.size() + payload_len];
+    std::memcpy(it.data.ptr, key.data(), key.size());
+    heap_bytes_ += key.size() + payload_len;
+  }
+  return n;
+}
+
+void ItemStore::free_item(uint32_t n) {
+  Item& it = item(n);
+  if (it.flags & kChunked) {
+    auto found = chunk_charges_.find(n);
+    for (const ChunkCharge& c : found->second) slabs_.free(c.clsid, c.requested);
+    chunk_charges_.erase(found);
+  } else {
+    const uint32_t charged = (it.flags & kHdr) ? kItemHdrDataSize : it.nbytes;
+    slabs_.free(it.clsid, static_cast<uint32_t>(
+                              item_total_size(it.nkey, charged, it.client_flags, config_.use_cas)));
+  }
+  if (!(it.flags & kInlineKey)) {
+    const size_t payload_len =
+        (it.flags & kHdr) ? sizeof(ExtLocation) : (config_.phantom ? 0 : it.nbytes - 2);
+    heap_bytes_ -= it.key_len + payload_len;
+    delete[] it.data.ptr;
+  }
+  it = Item{};
+  it.next = free_records_;
+  free_records_ = n;
+}
+
+void ItemStore::link_q(uint32_t n) {
+  Item& it = item(n);
+  LruList& list = lrus_[lru_id(it.clsid, static_cast<LruSegment>(it.lru))];
+  it.prev = kNoItem;
+  it.next = list.head;
+  if (list.head != kNoItem) item(list.head).prev = n;
+  list.head = n;
+  if (list.tail == kNoItem) list.tail = n;
+  list.count++;
+  list.bytes += lru_bytes(it);
+}
+
+void ItemStore::unlink_q(uint32_t n) {
+  Item& it = item(n);
+  LruList& list = lrus_[lru_id(it.clsid, static_cast<LruSegment>(it.lru))];
+  if (list.head == n) list.head = it.next;
+  if (list.tail == n) list.tail = it.prev;
+  if (it.next != kNoItem) item(it.next).prev = it.prev;
+  if (it.prev != kNoItem) item(it.prev).next = it.next;
+  it.prev = it.next = kNoItem;
+  list.count--;
+  list.bytes -= lru_bytes(it);
+}
+
+void ItemStore::link(uint32_t n) {
+  Item& it = item(n);
+  it.flags |= kLinked;
+  it.time = now_;
+  counters_.curr_bytes += ntotal(it);
+  counters_.curr_items++;
+  counters_.total_items++;
+  it.cas = config_.use_cas ? next_cas() : 0;
+  index_.insert(hash_key(key_of(it)), n);
+  link_q(n);
+}
+
+void ItemStore::unlink(uint32_t n) {
+  Item& it = item(n);
+  if (it.flags & kLinked) {
+    it.flags &= ~kLinked;
+    counters_.curr_bytes -= ntotal(it);
+    counters_.curr_items--;
+    index_.erase(hash_key(key_of(it)), n);
+    unlink_q(n);
+    if ((it.flags & kHdr) && listener_ != nullptr) {
+      listener_->on_header_unlinked(location_of(it), ntotal(it));
+    }
+  }
+  free_item(n);
+}
+
+uint32_t ItemStore::find(std::string_view key) const {
+  return index_.find(hash_key(key), [&](uint32_t m) { return key_of(item(m)) == key; });
+}
+
+bool ItemStore::is_flushed(const Item& it) const {
+  if (!flush_pending_ || oldest_live_ > now_) return false;
+  if (flush_by_time_ && it.time <= oldest_live_) return true;
+  return oldest_cas_ != 0 && it.cas != 0 && it.cas < oldest_cas_;
+}
+
+uint32_t ItemStore::find_live(std::string_view key, bool bump_item) {
+  const uint32_t n = find(key);
+  if (n == kNoItem) return kNoItem;
+  const Item& it = item(n);
+  if (is_flushed(it)) {
+    unlink(n);
+    counters_.get_flushed++;
+    return kNoItem;
+  }
+  if (it.exptime != 0 && it.exptime <= now_) {
+    unlink(n);
+    counters_.get_expired++;
+    return kNoItem;
+  }
+  if (bump_item) bump(n);
+  return n;
+}
+
+void ItemStore::bump(uint32_t n) {
+  // memcached's do_item_bump: the first hit sets FETCHED, the second ACTIVE;
+  // an ACTIVE item in COLD goes to WARM (memcached defers this to the LRU
+  // maintainer's bump queue; here it happens at once).
+  Item& it = item(n);
+  if (!config_.lru_segmented) {
+    it.flags |= kFetched;
+    update(n);
+    return;
+  }
+  if (it.flags & kActive) return;
+  if (!(it.flags & kFetched)) {
+    it.flags |= kFetched;
+    return;
+  }
+  it.flags |= kActive;
+  if (static_cast<LruSegment>(it.lru) != LruSegment::kCold) {
+    it.time = now_;
+  } else {
+    update(n);
+  }
+}
+
+void ItemStore::update(uint32_t n) {
+  Item& it = item(n);
+  if (!(it.flags & kLinked)) return;
+  const rel_time_t stale_before = now_ - kItemUpdateInterval;
+  if (config_.lru_segmented) {
+    if (static_cast<LruSegment>(it.lru) == LruSegment::kCold && (it.flags & kActive)) {
+      it.time = now_;
+      unlink_q(n);
+      it.lru = static_cast<uint8_t>(LruSegment::kWarm);
+      it.flags &= ~kActive;
+      link_q(n);
+      lru_counters_[lru_id(it.clsid, LruSegment::kWarm)].moves_to_warm++;
+    } else if (it.time < stale_before) {
+      it.time = now_;
+    }
+  } else if (it.time < stale_before) {
+    it.time = now_;
+    unlink_q(n);
+    link_q(n);
+  }
+}
+
+}  // namespace memext::core

@@ -1,0 +1,204 @@
+// core/item_store.h — the engine's state: items, hash index, slab
+// accounting, segmented LRU lists and counters (memcached's items.c,
+// assoc.c and the item half of memcached.c).
+//
+// Items are 48-byte records in a paged pool addressed by 32-bit numbers;
+// LRU links are item numbers. Key (and in real mode value) bytes live in one
+// heap buffer per item, or inline in the record for phantom keys up to 8
+// bytes. Not thread-safe: one ItemStore per engine, one thread at a time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/key_index.h"
+#include "core/slab_allocator.h"
+#include "memext/engine.h"
+
+namespace memext::core {
+
+class HeaderUnlinkListener;
+
+enum ItemFlag : uint8_t {
+  kLinked = 1,
+  kFetched = 2,
+  kActive = 4,
+  kHdr = 8,         // extstore header: value on flash, ExtLocation after the key
+  kChunked = 16,    // above slab_chunk_max: header chunk + data chunks
+  kInlineKey = 32,  // key bytes stored in Item::data itself
+};
+
+struct Item {
+  uint32_t prev = kNoItem;  // LRU neighbours (towards head / towards tail)
+  uint32_t next = kNoItem;  // also chains free records
+  uint64_t cas = 0;
+  rel_time_t time = 0;     // last access (memcached's it->time)
+  rel_time_t exptime = 0;  // 0 = never
+  uint32_t nbytes = 0;     // value length with "\r\n" (for kHdr: the flash item's)
+  uint32_t client_flags = 0;
+  union {
+    char* ptr;
+    char bytes[8];
+  } data{};
+  uint8_t nkey = 0;     // accounted key length
+  uint8_t key_len = 0;  // stored key bytes
+  uint8_t clsid = 0;    // slab class whose LRU holds the item
+  uint8_t lru = 0;      // LruSegment
+  uint8_t flags = 0;    // ItemFlag bits
+};
+static_assert(sizeof(Item) == 48, "item records are meant to stay compact");
+
+inline constexpr uint32_t kLruSegments = 4;
+inline uint32_t lru_id(uint32_t clsid, LruSegment segment) {
+  return clsid * kLruSegments + static_cast<uint32_t>(segment);
+}
+
+// lru_pull_tail flags (memcached's LRU_PULL_*).
+enum PullFlag : uint8_t { kPullEvict = 1, kPullReturnItem = 2 };
+
+struct LruList {
+  uint32_t head = kNoItem;
+  uint32_t tail = kNoItem;
+  uint64_t count = 0;
+  uint64_t bytes = 0;  // memcached's sizes_bytes
+};
+
+// Per-LRU counters (memcached's itemstats[id]).
+struct LruCounters {
+  uint64_t evicted = 0, evicted_nonzero = 0, evicted_unfetched = 0, evicted_active = 0;
+  uint32_t evicted_time = 0;
+  uint64_t outofmemory = 0, reclaimed = 0, expired_unfetched = 0, lrutail_reflocked = 0;
+  uint64_t moves_to_cold = 0, moves_to_warm = 0, moves_within_lru = 0, direct_reclaims = 0;
+  uint64_t hits = 0;
+};
+
+// Per-slab-class command counters (memcached's slab_stats).
+struct ClassCounters {
+  uint64_t get_hits = 0, cmd_set = 0, delete_hits = 0, incr_hits = 0, decr_hits = 0;
+  uint64_t cas_hits = 0, cas_badval = 0, touch_hits = 0;
+};
+
+struct GlobalCounters {
+  uint64_t curr_items = 0, total_items = 0, curr_bytes = 0;
+  uint64_t cmd_get = 0, cmd_flush = 0, cmd_touch = 0;
+  uint64_t get_misses = 0, get_expired = 0, get_flushed = 0;
+  uint64_t delete_misses = 0, incr_misses = 0, decr_misses = 0, cas_misses = 0;
+  uint64_t touch_misses = 0, lru_maintainer_juggles = 0;
+};
+
+class ItemStore {
+ public:
+  explicit ItemStore(const EngineConfig& config);
+  ~ItemStore();
+
+  // ---- operations behind memext::Engine (item_ops.cc) ----
+  void set_time(rel_time_t now) { now_ = now; }
+  rel_time_t now() const { return now_; }
+  rel_time_t realtime(int64_t client_exptime) const;
+  GetResult get(std::string_view key, const GetOptions& options);
+  StoreOutcome store(const StoreRequest& request);
+  TouchResult touch(std::string_view key, int64_t exptime);
+  DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas);
+  DeleteResult remove(std::string_view key, uint64_t cas);
+  void flush_all(int64_t delay);
+  Stats stats() const;
+  uint64_t metadata_bytes() const;
+
+  // ---- LRU (lru.cc) ----
+  // memcached's lru_pull_tail; returns how many items it removed or moved.
+  // With kPullReturnItem the COLD tail is reported in *returned, not moved.
+  int pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_bytes, uint8_t flags,
+                rel_time_t max_age, uint32_t* returned);
+  // memcached's lru_maintainer_juggle for one class; returns moves done.
+  int juggle(uint32_t clsid);
+  void count_juggle() { counters_.lru_maintainer_juggles++; }
+
+  // ---- item internals (item_store.cc), shared with storage hooks ----
+  Item& item(uint32_t n) { return pool_[n >> kPoolShift][n & kPoolMask]; }
+  const Item& item(uint32_t n) const { return pool_[n >> kPoolShift][n & kPoolMask]; }
+  std::string_view key_of(const Item& it) const {
+    return {(it.flags & kInlineKey) ? it.data.bytes : it.data.ptr, it.key_len};
+  }
+  std::string_view value_of(const Item& it) const;
+  ExtLocation location_of(const Item& it) const;
+  uint64_t ntotal(const Item& it) const;     // memcached's ITEM_ntotal
+  uint64_t lru_bytes(const Item& it) const;  // what the item adds to sizes_bytes
+
+  // memcached's do_item_alloc: charges chunk(s), evicting as needed. Returns
+  // kNoItem when memory cannot be had (outofmemory counted). The item is not
+  // linked; its data buffer holds key bytes and room for `payload` bytes.
+  uint32_t alloc_item(std::string_view key, uint8_t nkey, uint32_t client_flags, rel_time_t exptime,
+                      uint32_t nbytes, bool header_item);
+  void free_item(uint32_t n);  // unlinked item back to the pool and slabs
+  void link(uint32_t n);       // do_item_link: new CAS, hash, LRU head
+  void unlink(uint32_t n);     // do_item_unlink (+ header listener) and free
+  void replace(uint32_t old_n, uint32_t new_n) {
+    unlink(old_n);
+    link(new_n);
+  }
+  // memcached's do_item_get: a live item or kNoItem, unlinking expired and
+  // flushed ones (get_expired / get_flushed); `bump` = do_item_bump.
+  uint32_t find_live(std::string_view key, bool bump);
+  uint32_t find(std::string_view key) const;
+  void bump(uint32_t n);    // do_item_bump
+  void update(uint32_t n);  // do_item_update
+  bool is_flushed(const Item& it) const;
+  void link_q(uint32_t n);
+  void unlink_q(uint32_t n);
+
+  char* payload(Item& it) { return it.data.ptr + it.key_len; }
+  const EngineConfig& config() const { return config_; }
+  const SlabClassTable& classes() const { return classes_; }
+  const LruList& lru(uint32_t clsid, LruSegment s) const { return lrus_[lru_id(clsid, s)]; }
+  void set_header_listener(HeaderUnlinkListener* listener) { listener_ = listener; }
+
+  // Items that lru_pull_tail must skip (memcached's refcount > 1).
+  void pin(uint32_t n) { pinned_[pinned_[0] == kNoItem ? 0 : 1] = n; }
+  void unpin() { pinned_ = {kNoItem, kNoItem}; }
+
+ private:
+  static constexpr uint32_t kPoolShift = 16;
+  static constexpr uint32_t kPoolMask = (1u << kPoolShift) - 1;
+  struct ChunkCharge {
+    uint8_t clsid;
+    uint32_t requested;
+  };
+
+  uint32_t new_record();
+  bool alloc_pull(uint32_t requested, uint32_t clsid);
+  bool charge_chunks(uint32_t n, uint64_t total, uint8_t nkey, uint32_t client_flags,
+                     uint32_t nbytes);
+  uint64_t next_cas() { return ++cas_id_; }
+  bool is_pinned(uint32_t n) const { return pinned_[0] == n || pinned_[1] == n; }
+  StoreResult store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n);
+
+  EngineConfig config_;
+  SlabClassTable classes_;
+  SlabAllocator slabs_;
+  KeyIndex index_;
+  std::vector<std::unique_ptr<Item[]>> pool_;
+  uint32_t pool_used_ = 0;
+  uint32_t free_records_ = kNoItem;
+  uint64_t heap_bytes_ = 0;  // key/value buffers
+  std::unordered_map<uint32_t, std::vector<ChunkCharge>> chunk_charges_;
+  std::array<LruList, kMaxSlabClasses * kLruSegments> lrus_{};
+  std::array<LruCounters, kMaxSlabClasses * kLruSegments> lru_counters_{};
+  std::array<ClassCounters, kMaxSlabClasses> class_counters_{};
+  GlobalCounters counters_;
+  std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
+  HeaderUnlinkListener* listener_ = nullptr;
+  rel_time_t now_ = 0;
+  uint64_t cas_id_ = 0;
+  bool flush_pending_ = false;  // a flush_all has happened (memcached: oldest_live != 0)
+  bool flush_by_time_ = false;  // oldest_live_ applies (false for a flush at time 0)
+  rel_time_t oldest_live_ = 0;
+  uint64_t oldest_cas_ = 0;
+
+  friend class StorageHooks;
+};
+
+}  // namespace memext::core

@@ -1,0 +1,141 @@
+// The segmented LRU's tail walk and the maintainer's per-class juggle
+// (memcached's lru_pull_tail and lru_maintainer_juggle).
+#include "core/item_store.h"
+
+namespace memext::core {
+
+int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_bytes, uint8_t flags,
+                         rel_time_t max_age, uint32_t* returned) {
+  if (clsid == 0) return 0;
+  const uint32_t id = lru_id(clsid, segment);
+  LruCounters& stats = lru_counters_[id];
+  int removed = 0;
+  uint32_t stop = kNoItem;
+  bool move = false;
+  LruSegment move_to = LruSegment::kCold;
+  uint64_t limit = 0;
+  uint32_t next_up = kNoItem;
+
+  // Walks up from the tail only past items in use or expired ones.
+  int tries = 5;
+  for (uint32_t search = lrus_[id].tail; tries > 0 && search != kNoItem;
+       --tries, search = next_up) {
+    Item& it = item(search);
+    next_up = it.prev;
+    if (is_pinned(search)) {
+      stats.lrutail_reflocked++;
+      continue;
+    }
+    if ((it.exptime != 0 && it.exptime < now_) || is_flushed(it)) {
+      stats.reclaimed++;
+      if (!(it.flags & kFetched)) stats.expired_unfetched++;
+      unlink(search);
+      removed++;
+      continue;
+    }
+    bool evicted = false;
+    switch (segment) {
+      case LruSegment::kHot:
+        limit = total_bytes * config_.hot_lru_pct / 100;
+        [[fallthrough]];
+      case LruSegment::kWarm:
+        if (limit == 0) limit = total_bytes * config_.warm_lru_pct / 100;
+        if (it.flags & kActive) {
+          it.flags &= ~kActive;
+          removed++;
+          if (segment == LruSegment::kWarm) {
+            stats.moves_within_lru++;
+            unlink_q(search);
+            link_q(search);
+          } else {
+            stats.moves_to_warm++;
+            move = true;
+            move_to = LruSegment::kWarm;
+            unlink_q(search);
+            stop = search;
+          }
+        } else if (lrus_[id].bytes > limit || now_ - it.time > max_age) {
+          stats.moves_to_cold++;
+          move = true;
+          move_to = LruSegment::kCold;
+          unlink_q(search);
+          stop = search;
+          removed++;
+        } else {
+          stop = search;
+        }
+        break;
+      case LruSegment::kCold:
+        stop = search;
+        if (flags & kPullEvict) {
+          if (!config_.evict_to_free) break;
+          stats.evicted++;
+          stats.evicted_time = now_ - it.time;
+          if (it.exptime != 0) stats.evicted_nonzero++;
+          if (!(it.flags & kFetched)) stats.evicted_unfetched++;
+          if (it.flags & kActive) stats.evicted_active++;
+          unlink(search);
+          removed++;
+          evicted = true;
+        } else if (flags & kPullReturnItem) {
+          *returned = search;
+        } else if ((it.flags & kActive) && config_.lru_segmented) {
+          stats.moves_to_warm++;
+          it.flags &= ~kActive;
+          move = true;
+          move_to = LruSegment::kWarm;
+          unlink_q(search);
+          removed++;
+        }
+        break;
+      case LruSegment::kTemp:
+        stop = search;
+        break;
+    }
+    if (evicted) return removed;
+    if (stop != kNoItem) break;
+  }
+  if (stop != kNoItem && move) {
+    item(stop).lru = static_cast<uint8_t>(move_to);
+    link_q(stop);
+  }
+  return removed;
+}
+
+int ItemStore::juggle(uint32_t clsid) {
+  int did_moves = 0;
+  if (config_.temp_lru) {
+    // Only reclaims happen in TEMP; run before sizing the other LRUs.
+    for (int i = 0; i < 500; ++i) {
+      if (pull_tail(clsid, LruSegment::kTemp, 0, 0, 0, nullptr) <= 0) break;
+      did_moves++;
+    }
+  }
+  rel_time_t hot_age = 0;
+  rel_time_t warm_age = 0;
+  uint64_t total_bytes = 0;
+  if (config_.lru_segmented) {
+    const LruList& cold = lrus_[lru_id(clsid, LruSegment::kCold)];
+    rel_time_t cold_age = 0;
+    if (cold.tail != kNoItem) cold_age = now_ - item(cold.tail).time;
+    total_bytes = cold.bytes + lrus_[lru_id(clsid, LruSegment::kHot)].bytes +
+                  lrus_[lru_id(clsid, LruSegment::kWarm)].bytes;
+    hot_age = static_cast<rel_time_t>(cold_age * config_.hot_max_factor);
+    warm_age = static_cast<rel_time_t>(cold_age * config_.warm_max_factor);
+  }
+  for (int i = 0; i < 500; ++i) {
+    int do_more = 0;
+    if (pull_tail(clsid, LruSegment::kHot, total_bytes, 0, hot_age, nullptr) ||
+        pull_tail(clsid, LruSegment::kWarm, total_bytes, 0, warm_age, nullptr)) {
+      do_more++;
+    }
+    if (config_.lru_segmented) {
+      do_more += pull_tail(clsid, LruSegment::kCold, total_bytes, 0, 0, nullptr);
+    }
+    if (do_more == 0) break;
+    did_moves++;
+  }
+  return did_moves;
+}
+
+}  // namespace memext::core

@@ -1,0 +1,127 @@
+#include "core/storage_hooks.h"
+
+#include <cstring>
+
+#include "core/item_store.h"
+
+namespace memext::core {
+
+StorageHooks::StorageHooks(Engine& engine) : store_(engine.internals()) {}
+
+void StorageHooks::set_header_unlink_listener(HeaderUnlinkListener* listener) {
+  store_.set_header_listener(listener);
+}
+
+const SlabClassTable& StorageHooks::slab_classes() const {
+  return store_.classes();
+}
+const EngineConfig& StorageHooks::config() const {
+  return store_.config();
+}
+rel_time_t StorageHooks::current_time() const {
+  return store_.now();
+}
+
+ItemHandle StorageHooks::pull_cold_tail(uint8_t clsid) {
+  uint32_t returned = kNoItem;
+  store_.pull_tail(clsid, LruSegment::kCold, 0, kPullReturnItem, 0, &returned);
+  return returned;
+}
+
+ItemHandle StorageHooks::cold_tail(uint8_t clsid) const {
+  return store_.lru(clsid, LruSegment::kCold).tail;
+}
+
+ItemHandle StorageHooks::towards_head(ItemHandle handle) const {
+  return store_.item(handle).prev;
+}
+
+ItemView StorageHooks::view(ItemHandle handle) const {
+  const Item& it = store_.item(handle);
+  ItemView v;
+  v.key = store_.key_of(it);
+  v.value = store_.value_of(it);
+  v.ntotal = store_.ntotal(it);
+  v.nbytes = it.nbytes;
+  v.client_flags = it.client_flags;
+  v.time = it.time;
+  v.exptime = it.exptime;
+  v.cas = it.cas;
+  v.slab_class = it.clsid;
+  v.nkey = it.nkey;
+  v.lru = static_cast<LruSegment>(it.lru);
+  v.is_header = (it.flags & kHdr) != 0;
+  v.chunked = (it.flags & kChunked) != 0;
+  v.fetched = (it.flags & kFetched) != 0;
+  v.active = (it.flags & kActive) != 0;
+  v.location = store_.location_of(it);
+  return v;
+}
+
+bool StorageHooks::replace_with_header(ItemHandle handle, const ExtLocation& location) {
+  Item& it = store_.item(handle);
+  if (!(it.flags & kLinked) || (it.flags & kHdr)) return false;
+  store_.pin(handle);
+  const std::string key(store_.key_of(it));
+  const uint32_t hdr = store_.alloc_item(key, it.nkey, it.client_flags, it.exptime, 0, true);
+  store_.unpin();
+  if (hdr == kNoItem) return false;
+  Item& original = store_.item(handle);
+  Item& header = store_.item(hdr);
+  header.nbytes = original.nbytes;  // memcached overloads nbytes with the flash item's
+  std::memcpy(store_.payload(header), &location, sizeof(location));
+  const uint64_t cas = original.cas;
+  const uint8_t fetched = original.flags & kFetched;
+  store_.replace(handle, hdr);
+  Item& linked = store_.item(hdr);
+  linked.cas = cas;
+  linked.flags |= fetched;
+  return true;
+}
+
+HeaderRewrite StorageHooks::rewrite_header(std::string_view key, const ExtLocation& expected,
+                                           const ExtLocation& relocated) {
+  const uint32_t n = store_.find(key);
+  if (n == kNoItem) return HeaderRewrite::kNotFound;
+  Item& it = store_.item(n);
+  if (!(it.flags & kHdr) || !(store_.location_of(it) == expected)) return HeaderRewrite::kMismatch;
+  std::memcpy(store_.payload(it), &relocated, sizeof(relocated));
+  return HeaderRewrite::kRewritten;
+}
+
+RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
+                                                     const ExtLocation& expected,
+                                                     std::string_view value) {
+  const uint32_t n = store_.find(key);
+  if (n == kNoItem) return RecacheResult::kNotFound;
+  Item& it = store_.item(n);
+  if (!(it.flags & kHdr) || !(store_.location_of(it) == expected)) return RecacheResult::kMismatch;
+  store_.pin(n);
+  const uint32_t full =
+      store_.alloc_item(key, it.nkey, it.client_flags, it.exptime, it.nbytes, false);
+  store_.unpin();
+  if (full == kNoItem) return RecacheResult::kOutOfMemory;
+  Item& header = store_.item(n);
+  if (!store_.config().phantom) {
+    std::memcpy(store_.payload(store_.item(full)), value.data(),
+                std::min<size_t>(value.size(), header.nbytes - 2));
+  }
+  const uint64_t cas = header.cas;
+  const uint8_t fetched = header.flags & (kFetched | kActive);
+  store_.replace(n, full);
+  Item& linked = store_.item(full);
+  linked.cas = cas;
+  linked.flags |= fetched;
+  return RecacheResult::kRecached;
+}
+
+bool StorageHooks::unlink_header(std::string_view key, const ExtLocation& expected) {
+  const uint32_t n = store_.find(key);
+  if (n == kNoItem) return false;
+  const Item& it = store_.item(n);
+  if (!(it.flags & kHdr) || !(store_.location_of(it) == expected)) return false;
+  store_.unlink(n);
+  return true;
+}
+
+}  // namespace memext::core

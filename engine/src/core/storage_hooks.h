@@ -1,0 +1,104 @@
+// core/storage_hooks.h — what the extstore layer (engine/src/storage) may do
+// to the RAM engine, mirroring the item calls memcached's storage.c makes.
+//
+// Handles are item numbers, valid until the next call that can unlink items
+// (any engine operation, any hook except the const peeks). Not thread-safe;
+// call on the engine's thread. Private to the engine libraries.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "memext/engine.h"
+
+namespace memext::core {
+
+class ItemStore;
+
+// Called whenever an ITEM_HDR item is unlinked for any reason (delete,
+// overwrite, expiry found lazily or at a tail, eviction, flush, recache), so
+// the page store can drop the object from its page's counts like
+// extstore_delete(). The location may name a page that has since been
+// reused; implementations compare page_version and ignore stale ones.
+class HeaderUnlinkListener {
+ public:
+  virtual void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) = 0;
+
+ protected:
+  ~HeaderUnlinkListener() = default;
+};
+
+using ItemHandle = uint32_t;
+inline constexpr ItemHandle kNoHandle = UINT32_MAX;
+
+// A read-only look at one item.
+struct ItemView {
+  std::string_view key;
+  std::string_view value;  // real-mode full items only (without "\r\n")
+  uint64_t ntotal = 0;     // memcached's ITEM_ntotal: the object's size on flash
+  uint32_t nbytes = 0;     // value length with "\r\n"
+  uint32_t client_flags = 0;
+  rel_time_t time = 0;
+  rel_time_t exptime = 0;
+  uint64_t cas = 0;
+  uint8_t slab_class = 0;
+  uint8_t nkey = 0;  // accounted key length
+  LruSegment lru = LruSegment::kHot;
+  bool is_header = false;
+  bool chunked = false;
+  bool fetched = false;
+  bool active = false;
+  ExtLocation location;  // is_header only
+};
+
+enum class HeaderRewrite : uint8_t { kRewritten, kNotFound, kMismatch };
+enum class RecacheResult : uint8_t { kRecached, kNotFound, kMismatch, kOutOfMemory };
+
+class StorageHooks {
+ public:
+  explicit StorageHooks(Engine& engine);
+
+  void set_header_unlink_listener(HeaderUnlinkListener* listener);
+
+  const SlabClassTable& slab_classes() const;
+  const EngineConfig& config() const;
+  rel_time_t current_time() const;
+
+  // memcached's lru_pull_tail(clsid, COLD_LRU, 0, LRU_PULL_RETURN_ITEM):
+  // reclaims expired/flushed items at the COLD tail (up to 5 looked at) and
+  // returns the first live one without moving it, or kNoHandle.
+  ItemHandle pull_cold_tail(uint8_t clsid);
+
+  // Peeks without side effects: COLD tail of a class, then towards the head.
+  ItemHandle cold_tail(uint8_t clsid) const;
+  ItemHandle towards_head(ItemHandle handle) const;
+  ItemView view(ItemHandle handle) const;
+
+  // storage_write's swap: allocates a header item (48 + key + 1 + flags +
+  // 12 + 8 bytes, HOT LRU of its class) and replaces `handle` with it,
+  // keeping CAS, flags, exptime and the FETCHED bit. False when no memory
+  // for the header could be had (the item stays).
+  bool replace_with_header(ItemHandle handle, const ExtLocation& location);
+
+  // Compaction: the live header for `key` at `expected` is moved to
+  // `relocated`. kNotFound/kMismatch mean the object is dead (memcached
+  // counts those as skipped).
+  HeaderRewrite rewrite_header(std::string_view key, const ExtLocation& expected,
+                               const ExtLocation& relocated);
+
+  // Recache: the header for `key` at `expected` becomes a full RAM item
+  // again, keeping CAS, flags and exptime. `value` is the value without
+  // "\r\n" (real mode) and is ignored in phantom mode. The header unlink is
+  // reported to the listener.
+  RecacheResult replace_header_with_item(std::string_view key, const ExtLocation& expected,
+                                         std::string_view value);
+
+  // A read found the object gone (page reused, bad crc): unlink the header
+  // if it still points at `expected`. True when something was unlinked.
+  bool unlink_header(std::string_view key, const ExtLocation& expected);
+
+ private:
+  ItemStore& store_;
+};
+
+}  // namespace memext::core
