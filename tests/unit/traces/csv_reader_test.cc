@@ -1,0 +1,82 @@
+#include <doctest/doctest.h>
+
+#include "trace_key_hash.h"
+#include "trace_test_util.h"
+
+using namespace memext;
+using namespace memext::test;
+
+TEST_CASE("generic CSV maps named columns and applies defaults") {
+  auto reader = open_trace(fixture("generic-seconds.csv"));
+  CHECK(reader->format() == TraceFormat::kCsv);
+  std::vector<TraceRequest> rs = read_all(*reader);
+  REQUIRE(rs.size() == 4);
+  CHECK(rs[0].op == Op::kSet);
+  CHECK(rs[0].time_ns == 500000000ULL);
+  CHECK(rs[0].key_id == hash_key_bytes("alpha"));
+  CHECK(rs[0].key_size == 5);  // no key_size column: the key text's length
+  CHECK(rs[0].value_size == 100);
+  CHECK(rs[0].ttl == 30);
+  CHECK(rs[0].op_count == 1);
+  CHECK(rs[1].time_ns == 1250000000ULL);
+  CHECK(rs[1].key_id == rs[0].key_id);
+  CHECK(rs[2].op == Op::kDelete);
+  CHECK(rs[3].op == Op::kGet);  // "GET": any letter case
+}
+
+TEST_CASE("generic CSV with key_id, microseconds and oracle next_access") {
+  std::vector<TraceRequest> rs = read_all(fixture("generic-keyid-us.csv"));
+  REQUIRE(rs.size() == 3);
+  CHECK(rs[0].key_id == 42);
+  CHECK(rs[0].time_ns == 1000000ULL);
+  CHECK(rs[0].key_size == 8);
+  CHECK(rs[0].next_access == 2);
+  CHECK(rs[1].next_access == kNextAccessNever);
+  CHECK(rs[2].next_access == kNextAccessUnknown);
+  CHECK(rs[2].time_ns == 3000000ULL);
+}
+
+TEST_CASE("generic CSV skips malformed rows, or throws in strict mode") {
+  auto reader = open_trace(fixture("generic-malformed.csv"));
+  std::vector<TraceRequest> rs = read_all(*reader);
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[1].op == Op::kSet);
+  CHECK(reader->stats().malformed == 4);
+  const auto& e = reader->stats().errors;
+  REQUIRE(e.size() == 4);
+  CHECK(e[0].find("line 3: field 'time': '-2'") != std::string::npos);
+  CHECK(e[1].find("line 4: field 'value_size': 'ten'") != std::string::npos);
+  CHECK(e[2].find("line 5: field 'op': 'fetch' is not an operation (allowed: get, gets") !=
+        std::string::npos);
+  CHECK(e[3].find("line 6") != std::string::npos);
+
+  auto strict = open_trace(fixture("generic-malformed.csv"), {TraceFormat::kCsv, true});
+  TraceRequest r;
+  CHECK(strict->next(r));
+  CHECK_THROWS_AS(strict->next(r), TraceError);
+}
+
+TEST_CASE("generic CSV header errors name the problem") {
+  TempDir dir;
+  write_file(dir.file("a.csv"), "time,value_size\n1,2\n");
+  CHECK_THROWS_WITH_AS(open_trace(dir.file("a.csv"), {TraceFormat::kCsv}),
+                       doctest::Contains("exactly one of the columns 'key' or 'key_id'"),
+                       TraceError);
+  write_file(dir.file("b.csv"), "time,time_ms,key\n1,2,a\n");
+  CHECK_THROWS_WITH_AS(open_trace(dir.file("b.csv"), {TraceFormat::kCsv}),
+                       doctest::Contains("more than one time column"), TraceError);
+  write_file(dir.file("c.csv"), "key,ttl,TTL\na,1,2\n");
+  CHECK_THROWS_WITH_AS(open_trace(dir.file("c.csv"), {TraceFormat::kCsv}),
+                       doctest::Contains("'ttl' appears twice"), TraceError);
+}
+
+TEST_CASE("lines longer than the input buffer and files without a final newline") {
+  TempDir dir;
+  std::string key(3 << 20, 'k');  // 3 MB key: the line buffer must grow
+  write_file(dir.file("long.csv"), "key,value_size\n" + key + ",7\nshort,8");
+  std::vector<TraceRequest> rs = read_all(dir.file("long.csv"));
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[0].key_size == key.size());
+  CHECK(rs[0].key_id == hash_key_bytes(key));
+  CHECK(rs[1].value_size == 8);
+}
