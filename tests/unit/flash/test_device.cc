@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,17 +98,44 @@ TEST_CASE("file device over a temp file") {
   CHECK(dev->describe().find(tmp.path) != std::string::npos);
   exercise(*dev);
   check_rejections(*dev);
+}
 
-  SUBCASE("a second open of the same file is refused by the lock") {
+namespace {
+
+// Runs make_file_device(path) in a child process; returns 0 when the child
+// opened the file, 1 when it was refused by the lock, 2 otherwise.
+int open_in_child(const std::string& path) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int code = 2;
     try {
-      memext::make_file_device(tmp.path, kSize);
-      FAIL("second open succeeded");
+      memext::make_file_device(path, kSize);
+      code = 0;
     } catch (const std::runtime_error& e) {
       const std::string msg = e.what();
-      CHECK(msg.find(tmp.path) != std::string::npos);
-      CHECK(msg.find("locked") != std::string::npos);
+      if (msg.find(path) != std::string::npos && msg.find("locked") != std::string::npos) code = 1;
     }
+    ::_exit(code);
   }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
+}  // namespace
+
+TEST_CASE("the file lock keeps other processes out but lets this one open the file again") {
+  TempPath tmp("lock");
+  {
+    auto first = memext::make_file_device(tmp.path, kSize);
+    CHECK(open_in_child(tmp.path) == 1);
+    {
+      auto second = memext::make_file_device(tmp.path, kSize);  // e.g. another worker's device
+      CHECK(second->size() == kSize);
+    }
+    CHECK(open_in_child(tmp.path) == 1);  // closing one device keeps the lock
+  }
+  CHECK(open_in_child(tmp.path) == 0);  // the last close releases it
 }
 
 TEST_CASE("file device reports a short read when the file shrank underneath") {
