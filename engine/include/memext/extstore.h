@@ -1,0 +1,209 @@
+// memext/extstore.h — memcached's extstore integration (storage.c): moves
+// cold items from the RAM engine to flash pages, reads them back, recaches
+// hot ones and compacts fragmented pages.
+//
+// ExtStore joins an Engine to a PageStore over one Device per ext_path. It
+// registers as the engine's header-unlink listener, so every delete,
+// overwrite, expiry, eviction or flush of a header item lowers the page's
+// object and byte counts (extstore_delete). memcached's two background
+// threads become resumable steps that the driver schedules:
+//   flusher_step(now)   storage_write_thread: COLD tails -> flash
+//   compactor_step(now) storage_compact_thread: defragment one wbuf per step
+// each returning the absolute time (driver microseconds) it wants to run
+// next; a return equal to `now` means "again right away".
+//
+// Reads are split so the caller owns the IO: Engine::get() reports a
+// kFlashHeader hit; plan_read() says where the object is (still in a write
+// buffer, or a byte range of ext_path file N); the caller reads it (server
+// worker on its own io_uring ring, simulator on its model device, or
+// read_sync()) and hands the bytes to finish_read(), which validates them and
+// applies memcached's miss/recache rules. For a multiget, plan every key
+// first, submit all device reads together, then finish each as it completes;
+// other engine calls may run in between (the page stays pinned).
+//
+// Object layout on flash (little-endian), written at each object's offset:
+//   0  u16 magic 0x4D58       2  u8 key length     3  u8 flags (1 = chunked)
+//   4  u32 value length (without "\r\n")           8  u32 client flags
+//   12 u32 exptime           16 u32 last access    20 u32 ntotal
+//   24 u64 CAS               32 u32 crc32c over bytes 0..31, key and value
+//   36 key bytes, value bytes, zero padding up to ntotal.
+// ntotal is memcached's ITEM_ntotal of the item (48 + key + 1 + [4 flags] +
+// value + 2 + 8), always larger than 36 + key + value, so pages fill and
+// fragment exactly as memcached's do. The compactor walks a wbuf by ntotal
+// and stops at the first slot without the magic (the zeroed wbuf tail).
+//
+// Phantom mode (devices whose stores_data() is false): no bytes are written
+// or read and no crc is checked; reads check only the page version. The
+// compactor cannot parse what it reads, so the store keeps, in phantom mode
+// only, a per-page side index of (offset, ntotal, key) for every object
+// written; compaction walks that index over the same wbuf-sized regions, so
+// rescue/lost/skipped counts mean the same in both modes.
+//
+// Thread-safety: none. Every call, steps included, runs on the engine's
+// thread (or strand); only the device IO of a planned read may happen
+// elsewhere. The devices are the caller's and must outlive the ExtStore;
+// nothing but the ExtStore may submit IO on them (readers use their own file
+// handles, see FlashRead).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "memext/config.h"
+#include "memext/engine.h"
+#include "memext/pagestore.h"
+#include "memext/time.h"
+
+namespace memext {
+
+class Device;
+
+// memcached's WRITE_SLEEP_MIN and MIN_STORAGE_COMPACT_SLEEP.
+inline constexpr Micros kWriteSleepMin = 200;
+inline constexpr Micros kMinStorageCompactSleep = 10'000;
+
+enum class FlashReadKind : uint8_t {
+  kMiss,      // the page was reused or freed: already counted as a miss and the
+              // header unlinked; do not call finish_read
+  kBuffered,  // still in a write buffer: call finish_read right away (no IO)
+  kDevice,    // read [offset, offset + length) of ext_path file_index, then finish_read
+};
+
+// Where a flash header's object is. Plain data; pass it back unchanged.
+struct FlashRead {
+  FlashReadKind kind = FlashReadKind::kMiss;
+  ExtLocation location;
+  // kDevice: the byte range to read from the file of config.paths[file_index]
+  // (or from `device`), widened to the device's alignment (4096 for O_DIRECT);
+  // the object starts `skip` bytes into it and is object_len bytes long.
+  uint32_t file_index = 0;
+  Device* device = nullptr;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t skip = 0;
+  uint32_t object_len = 0;
+  ReadPlan plan;  // the page store's pin on the page
+};
+
+enum class ReadStatus : uint8_t {
+  kHit,
+  kMiss,    // page gone, short read or IO error, or the object is not this key's
+  kBadCrc,  // checksum mismatch (also counted as a miss)
+};
+
+struct ReadOutcome {
+  ReadStatus status = ReadStatus::kMiss;
+  // Real-mode hit: the value without "\r\n", pointing into the caller's read
+  // buffer (kDevice) or the write buffer (kBuffered, valid until the next
+  // ExtStore or engine call). Empty in phantom mode.
+  std::string_view value;
+  ItemInfo info;          // the header's metadata (flags, CAS, exptime) on a hit
+  bool recached = false;  // the item is a RAM item again
+
+  bool hit() const { return status == ReadStatus::kHit; }
+};
+
+// Which device open_ext_store() creates for each ext_path.
+enum class ExtDeviceKind : uint8_t { kMemory, kFile, kUring };
+
+struct ExtStoreStats {
+  // Worker-thread counters memcached prints in `stats` after get_flushed.
+  uint64_t get_extstore = 0;  // flash header reads started
+  uint64_t get_aborted_extstore = 0;
+  uint64_t get_oom_extstore = 0;  // reads need no RAM item here, so this stays 0
+  uint64_t recache_from_extstore = 0;
+  uint64_t miss_from_extstore = 0;
+  uint64_t badcrc_from_extstore = 0;
+  // Compactor counters (`stats`, before the page store's).
+  uint64_t compact_lost = 0;
+  uint64_t compact_rescues = 0;
+  uint64_t compact_skipped = 0;
+  PageStoreStats store;
+  // `stats extstore`: one entry per page, index = page id.
+  std::vector<PageData> pages;
+
+  // (name, value) in memcached's order: get_extstore .. badcrc_from_extstore.
+  std::vector<std::pair<std::string_view, uint64_t>> named_get() const;
+  // extstore_compact_lost .. extstore_io_queue (then the page store's
+  // memext additions).
+  std::vector<std::pair<std::string_view, uint64_t>> named_extstore() const;
+  // ("0:version", v), ("0:bytes", b), ("0:bucket", n), ("0:free_bucket", f), ...
+  std::vector<std::pair<std::string, uint64_t>> named_pages() const;
+  // {"stats": {<named_get>, <named_extstore>}, "pages": [{"version",...}]}
+  nlohmann::json to_json() const;
+};
+
+class ExtStore {
+ public:
+  // devices[i] backs config.paths[i] (size >= its size_bytes). Settings come
+  // from `config` (the engine's config().ext is what memcached would use);
+  // compact_under/drop_under of 0 become a quarter of the last ext_path's
+  // pages, as storage_init does. Throws std::invalid_argument on a bad
+  // configuration (no paths, device count mismatch, page store limits).
+  ExtStore(Engine& engine, const ExtConfig& config, std::vector<Device*> devices);
+  ~ExtStore();
+  ExtStore(const ExtStore&) = delete;
+  ExtStore& operator=(const ExtStore&) = delete;
+
+  // One pass of storage_write_thread over the slab classes from
+  // slabs_clsid(ext_item_size) up. Returns the next wanted run time.
+  Micros flusher_step(Micros now);
+  // One slice of storage_compact_thread: pick a page, or read back and
+  // rescue one wbuf of the page being compacted. Returns the next run time.
+  Micros compactor_step(Micros now);
+
+  // Precondition: header.source == kFlashHeader, from Engine::get(key) (a
+  // bumping get, as memcached's recache rule reads the bump's effect).
+  // Counts get_extstore.
+  FlashRead plan_read(std::string_view key, const GetResult& header);
+  // Completes a kBuffered or kDevice plan. `buffer` holds the `length` bytes
+  // read at `offset` (kDevice; ignored for kBuffered; may be null in phantom
+  // mode); io_result is the read's byte count or -errno. Exactly one
+  // finish_read or abort_read must follow each kBuffered/kDevice plan.
+  ReadOutcome finish_read(std::string_view key, const GetResult& header, const FlashRead& read,
+                          const char* buffer, int64_t io_result);
+  // The caller gave up before reading (memcached's get_aborted_extstore).
+  void abort_read(const FlashRead& read);
+  // plan_read + synchronous device read + finish_read, into an internal
+  // buffer (the value is valid until the next call). For tests and tools.
+  ReadOutcome read_sync(std::string_view key, const GetResult& header);
+
+  // True while a page is being compacted (between its first and last region).
+  bool compacting() const;
+
+  // memcached's `extstore <name> <value>` runtime tuning. Names: item_size,
+  // item_age, low_ttl, recache_rate, compact_under, drop_under, max_sleep,
+  // max_frag, drop_unread (an ext_ prefix is accepted too). Returns an empty
+  // string when applied, else an error naming the bad name or value and what
+  // is allowed (nothing changes then).
+  std::string set_option(std::string_view name, std::string_view value);
+
+  ExtStoreStats stats() const;
+  // The live settings (after set_option and the compact_under default).
+  const ExtConfig& config() const;
+  // The ext_path behind FlashRead::file_index.
+  const std::string& file_path(uint32_t file_index) const;
+  const PageStore& page_store() const;
+
+  // The store and the devices it opened itself; used by open_ext_store.
+  void adopt_devices(std::vector<std::unique_ptr<Device>> devices);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens one device per config.paths entry (memory: in RAM, sized like the
+// path; file: pread/pwrite; uring: io_uring + O_DIRECT) and an ExtStore that
+// owns them. Throws what the device factories throw (std::runtime_error with
+// the path and errno text) or std::invalid_argument.
+std::unique_ptr<ExtStore> open_ext_store(Engine& engine, const ExtConfig& config,
+                                         ExtDeviceKind kind);
+
+}  // namespace memext

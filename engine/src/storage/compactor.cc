@@ -1,0 +1,162 @@
+// The compactor: memcached's storage_compact_thread, storage_compact_check
+// and storage_compact_readback as a step that reads back one wbuf-sized
+// region of the page being compacted per call.
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "storage/ext_store_impl.h"
+#include "storage/flash_object.h"
+
+namespace memext {
+
+Micros ExtStore::Impl::compactor_step(Micros now) {
+  if (!compacting && compact_check()) {
+    compacting = true;
+    compact_offset = 0;
+  }
+  if (compacting) {
+    if (compact_offset < store->page_size()) {
+      if (readback_region(compact_offset)) {
+        compact_offset += store->wbuf_size();
+      } else {
+        compacting = false;  // the page went away under us: abort
+      }
+    }
+    if (compacting && compact_offset >= store->page_size()) {
+      store->close_page(compact_page, compact_version);
+      compacting = false;
+    }
+    // Finish a compaction quickly.
+    compact_sleep = kMinStorageCompactSleep;
+  } else if (compact_sleep < config.max_sleep_us) {
+    compact_sleep += config.max_sleep_us;
+  }
+  return now + compact_sleep;
+}
+
+// Compacts only when few pages are free; then picks the oldest page whose
+// live bytes are under the fragmentation limit, or with drop_unread and very
+// few free pages the oldest page outright. lowttl pages are left to expire.
+bool ExtStore::Impl::compact_check() {
+  const PageStoreStats st = store->stats();
+  if (st.pages_used == 0 || st.pages_free > config.compact_under) return false;
+  drop_unread = false;
+  double rate = config.max_frag;
+  if (config.frag_policy == ExtFragPolicy::kSlewed) {
+    // Free pages lower the limit, so very empty pages are defragmented early.
+    rate *= 1.0 - static_cast<double>(st.pages_free) / static_cast<double>(st.page_count);
+  }
+  const auto frag_limit = static_cast<uint64_t>(static_cast<double>(st.page_size) * rate);
+  uint64_t low_version = UINT64_MAX;
+  uint64_t lowest_version = UINT64_MAX;
+  uint32_t low_page = 0;
+  uint32_t lowest_page = 0;
+  const std::vector<PageData> pages = store->all_page_data();
+  for (uint32_t id = 0; id < pages.size(); ++id) {
+    const PageData& p = pages[id];
+    if (!p.compactable() || p.bucket == static_cast<uint8_t>(PageBucket::kLowTtl)) continue;
+    if (p.version < lowest_version) {
+      lowest_page = id;
+      lowest_version = p.version;
+    }
+    if (p.bytes_used < frag_limit && p.version < low_version) {
+      low_page = id;
+      low_version = p.version;
+    }
+  }
+  if (low_version != UINT64_MAX) {
+    compact_page = low_page;
+    compact_version = low_version;
+    return true;
+  }
+  if (lowest_version != UINT64_MAX && config.drop_unread && st.pages_free <= config.drop_under) {
+    compact_page = lowest_page;
+    compact_version = lowest_version;
+    drop_unread = true;
+    return true;
+  }
+  return false;
+}
+
+bool ExtStore::Impl::readback_region(uint64_t offset) {
+  const uint32_t len = store->wbuf_size();
+  const auto at = static_cast<uint32_t>(offset);
+  if (stores_data && readback == nullptr) readback = alloc_aligned(len);
+  char* buf = stores_data ? readback : nullptr;
+  if (store->read(compact_page, compact_version, at, len, buf) == ReadSource::kMiss) return false;
+
+  if (stores_data) {
+    uint32_t pos = 0;
+    while (len - pos >= storage::kObjectHeaderSize) {
+      storage::ObjectFields fields;
+      // Zeroed space ends the wbuf; a damaged object ends it too, since the
+      // stride to the next object cannot be trusted.
+      if (storage::decode_object(buf + pos, len - pos, &fields) != storage::ObjectCheck::kOk) {
+        break;
+      }
+      rescue(fields.key, at + pos, fields.ntotal, buf + pos);
+      pos += fields.ntotal;
+    }
+    return true;
+  }
+  // Copied out first: a rescue may free this page and reuse it (new version)
+  // for the compact bucket, which resets its index entries.
+  std::vector<std::tuple<uint32_t, uint32_t, std::string>> objects;
+  phantom_index.for_each_in(compact_page, compact_version, offset, offset + len,
+                            [&](uint32_t object_offset, uint32_t ntotal, std::string_view key) {
+                              objects.emplace_back(object_offset, ntotal, key);
+                            });
+  for (const auto& [object_offset, ntotal, key] : objects) {
+    rescue(key, object_offset, ntotal, nullptr);
+  }
+  return true;
+}
+
+// One object of the page being compacted: if the engine still has a live
+// header pointing exactly here, move the object to the compact bucket (or
+// drop it when dropping unread COLD items). Dead objects are passed over
+// uncounted, as in memcached.
+void ExtStore::Impl::rescue(std::string_view key, uint32_t offset, uint32_t ntotal,
+                            const char* object) {
+  core::StorageHooks& hooks = engine.hooks();
+  const core::ItemHandle handle = engine.find(key);
+  if (handle == core::kNoHandle) return;
+  const core::ItemView header = hooks.view(handle);
+  const rel_time_t now = hooks.current_time();
+  if (!header.is_header || engine.is_flushed(handle) ||
+      (header.exptime != 0 && header.exptime <= now)) {
+    return;
+  }
+  // Page, version and offset must all match: a key overwritten and flushed
+  // again may have an older copy on the same page.
+  const ExtLocation& at = header.location;
+  if (at.page_id != compact_page || at.page_version != static_cast<uint32_t>(compact_version) ||
+      at.offset != offset) {
+    return;
+  }
+  store->delete_objects(compact_page, compact_version, 1, ntotal);
+  if (drop_unread && header.lru == LruSegment::kCold) {
+    ++counters.compact_skipped;
+    return;
+  }
+  WriteSlot slot;
+  const auto bucket = static_cast<unsigned>(PageBucket::kCompact);
+  if (store->write_request(bucket, bucket, ntotal, &slot) != WriteStatus::kOk) {
+    ++counters.compact_lost;
+    return;
+  }
+  if (slot.buf != nullptr && object != nullptr) std::memcpy(slot.buf, object, ntotal);
+  const ExtLocation relocated{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
+                              ntotal};
+  if (hooks.rewrite_header(key, at, relocated) != core::HeaderRewrite::kRewritten) {
+    ++counters.compact_lost;
+    return;
+  }
+  store->write_commit(slot);
+  if (!stores_data) phantom_index.add(slot.page_id, slot.page_version, slot.offset, ntotal, key);
+  ++counters.compact_rescues;
+}
+
+}  // namespace memext

@@ -1,0 +1,88 @@
+// storage/ext_store_impl.h — ExtStore's state, shared by the files that
+// implement its parts (flusher, reads, compactor, settings and stats).
+// Private to the storage library. Not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/storage_hooks.h"
+#include "memext/device.h"
+#include "memext/extstore.h"
+#include "memext/pagestore.h"
+#include "storage/engine_access.h"
+#include "storage/phantom_index.h"
+
+namespace memext {
+
+// memcached's ITEM_UPDATE_INTERVAL: the recache rule's "recently hit".
+inline constexpr rel_time_t kItemUpdateInterval = 60;
+
+struct ExtStore::Impl final : core::HeaderUnlinkListener {
+  Impl(Engine& engine, const ExtConfig& config, std::vector<Device*> devices);
+  ~Impl();
+
+  void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) override;
+
+  // ---- flusher (flusher.cc) ----
+  Micros flusher_step(Micros now);
+  // storage_write: moves the COLD tail item of clsid to flash if it is old
+  // enough. True when an item moved.
+  bool write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf);
+
+  // ---- reads (reads.cc) ----
+  FlashRead plan_read(std::string_view key, const GetResult& header);
+  ReadOutcome finish_read(std::string_view key, const GetResult& header, const FlashRead& read,
+                          const char* buffer, int64_t io_result);
+  void abort_read(const FlashRead& read);
+  ReadOutcome read_sync(std::string_view key, const GetResult& header);
+  ReadOutcome miss(std::string_view key, const ExtLocation& location, bool badcrc);
+  void maybe_recache(std::string_view key, const GetResult& header, ReadOutcome& outcome);
+
+  // ---- compactor (compactor.cc) ----
+  Micros compactor_step(Micros now);
+  bool compact_check();
+  // storage_compact_readback over [offset, offset + wbuf) of the page being
+  // compacted. False when the page is gone (compaction aborts).
+  bool readback_region(uint64_t offset);
+  void rescue(std::string_view key, uint32_t offset, uint32_t ntotal, const char* object);
+
+  // ---- settings and stats (ext_store.cc) ----
+  std::string set_option(std::string_view name, std::string_view value);
+  ExtStoreStats stats() const;
+
+  char* scratch(size_t len);  // aligned read buffer for read_sync
+
+  storage::EngineAccess engine;
+  ExtConfig config;
+  std::vector<Device*> devices;
+  std::vector<std::unique_ptr<Device>> owned_devices;
+  std::unique_ptr<PageStore> store;
+  bool stores_data = true;
+  storage::PhantomIndex phantom_index;
+
+  // storage_write_thread's locals.
+  std::array<uint32_t, kMaxSlabClasses> backoff{};
+  uint32_t counter = 0;
+  Micros write_sleep = kWriteSleepMin;
+
+  // storage_compact_thread's locals.
+  Micros compact_sleep = 0;
+  bool compacting = false;
+  uint32_t compact_page = 0;
+  uint64_t compact_version = 0;
+  uint64_t compact_offset = 0;
+  bool drop_unread = false;
+  char* readback = nullptr;
+
+  uint64_t recache_counter = 0;  // memcached keeps one per connection
+  char* read_buf = nullptr;
+  size_t read_buf_len = 0;
+
+  ExtStoreStats counters;  // the worker and compactor counters only
+};
+
+}  // namespace memext

@@ -1,0 +1,113 @@
+// The write flusher: memcached's storage_write_thread and storage_write as a
+// step. One step is one pass of the thread's outer loop.
+#include <algorithm>
+
+#include "storage/ext_store_impl.h"
+#include "storage/flash_object.h"
+
+namespace memext {
+
+Micros ExtStore::Impl::flusher_step(Micros now) {
+  core::StorageHooks& hooks = engine.hooks();
+  const SlabClassTable& classes = hooks.slab_classes();
+  const uint8_t min_class = std::max<uint8_t>(1, classes.clsid(config.item_size));
+  bool do_sleep = true;
+  bool have_pressure = false;
+  storage::SlabPressure pressure;
+  ++counter;
+  write_sleep = std::min<Micros>(write_sleep, config.max_sleep_us);
+
+  for (uint32_t x = min_class; x <= classes.largest(); ++x) {
+    if (backoff[x] != 0 && counter % backoff[x] != 0) continue;
+    bool did_move = false;
+    // An empty COLD LRU cannot give an item; skipping the slab look is only
+    // a shortcut to the same outcome.
+    if (hooks.cold_tail(static_cast<uint8_t>(x)) != core::kNoHandle) {
+      if (!have_pressure) {
+        pressure = engine.slab_pressure(config.slab_automove_freeratio);
+        have_pressure = true;
+      }
+      const uint64_t target_pages =
+          pressure.global_pages < pressure.pool_min ? pressure.pool_min - pressure.global_pages : 0;
+      const uint64_t target = uint64_t{classes[x].perslab} * target_pages;
+      uint64_t chunks_free = pressure.free_chunks[x];
+      bool first = true;
+      // memcached's loop ends when extstore_write_request refuses because the
+      // wbuf is full and in flight; here that is a write that opened a new wbuf.
+      while (true) {
+        // Low on chunks with no spare pages: push items out regardless of age.
+        const uint32_t item_age = chunks_free < target ? 0 : config.item_age;
+        bool new_wbuf = false;
+        if (!write_cold_tail(static_cast<uint8_t>(x), item_age, &new_wbuf)) break;
+        ++chunks_free;
+        did_move = true;
+        do_sleep = false;
+        if (write_sleep > kWriteSleepMin) write_sleep /= 2;
+        if (new_wbuf && !first) break;
+        first = false;
+      }
+    }
+    backoff[x] = did_move ? 1 : backoff[x] + 1;
+  }
+
+  if (!do_sleep) return now;
+  // Only back off other classes while at least one class is flushing.
+  backoff.fill(1);
+  const Micros wake = now + write_sleep;
+  ++write_sleep;
+  return wake;
+}
+
+bool ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf) {
+  core::StorageHooks& hooks = engine.hooks();
+  const core::ItemHandle handle = hooks.pull_cold_tail(clsid);
+  if (handle == core::kNoHandle) return false;
+  const core::ItemView item = hooks.view(handle);
+  const rel_time_t now = hooks.current_time();
+  // rel_time_t arithmetic wraps exactly as memcached's unsigned math does.
+  if (item.is_header || !(item_age == 0 || static_cast<rel_time_t>(now - item.time) > item_age)) {
+    return false;
+  }
+  PageBucket bucket = item.chunked ? PageBucket::kChunked : PageBucket::kDefault;
+  // Soon-to-expire items share pages so those pages empty together.
+  if (static_cast<rel_time_t>(item.exptime - now) < config.low_ttl) bucket = PageBucket::kLowTtl;
+
+  const auto ntotal = static_cast<uint32_t>(item.ntotal);
+  const uint32_t value_len = item.nbytes - 2;
+  if (stores_data && uint64_t{storage::kObjectHeaderSize} + item.key.size() + value_len > ntotal) {
+    return false;  // a phantom key stand-in longer than its accounted length
+  }
+  WriteSlot slot;
+  const auto b = static_cast<unsigned>(bucket);
+  if (store->write_request(b, b, ntotal, &slot) != WriteStatus::kOk) return false;
+  if (slot.buf != nullptr) {
+    storage::ObjectFields fields;
+    fields.key = item.key;
+    fields.value = item.value;
+    fields.value_len = value_len;
+    fields.client_flags = item.client_flags;
+    fields.exptime = item.exptime;
+    fields.time = item.time;
+    fields.ntotal = ntotal;
+    fields.cas = item.cas;
+    fields.chunked = item.chunked;
+    storage::encode_object(fields, slot.buf);
+  }
+  const ExtLocation location{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
+                             ntotal};
+  // The item (and its key bytes) is gone once replaced by the header.
+  char key[kKeyMaxLength];
+  const size_t key_len = std::min<size_t>(item.key.size(), sizeof(key));
+  std::copy_n(item.key.data(), key_len, key);
+  // No memory for the header: the slot is left uncommitted and reused.
+  if (!hooks.replace_with_header(handle, location)) return false;
+  store->write_commit(slot);
+  if (!stores_data) {
+    phantom_index.add(slot.page_id, slot.page_version, slot.offset, ntotal,
+                      std::string_view(key, key_len));
+  }
+  *new_wbuf = slot.offset % store->wbuf_size() == 0;
+  return true;
+}
+
+}  // namespace memext

@@ -1,0 +1,124 @@
+// Flash reads: memcached's storage_get_item, _storage_get_item_cb and
+// recache_or_free, with the IO itself left to the caller.
+#include "storage/ext_store_impl.h"
+#include "storage/flash_object.h"
+
+namespace memext {
+
+FlashRead ExtStore::Impl::plan_read(std::string_view key, const GetResult& header) {
+  ++counters.get_extstore;
+  const ExtLocation& loc = header.location;
+  FlashRead read;
+  read.location = loc;
+  read.object_len = loc.len;
+  read.plan = store->prepare_read(loc.page_id, loc.page_version, loc.offset, loc.len);
+  switch (read.plan.source) {
+    case ReadSource::kMiss:
+      miss(key, loc, false);
+      read.kind = FlashReadKind::kMiss;
+      break;
+    case ReadSource::kWbuf:
+      read.kind = FlashReadKind::kBuffered;
+      break;
+    case ReadSource::kDevice:
+      read.kind = FlashReadKind::kDevice;
+      read.device = read.plan.device;
+      for (size_t i = 0; i < devices.size(); ++i) {
+        if (devices[i] == read.device) {
+          read.file_index = static_cast<uint32_t>(i);
+          break;
+        }
+      }
+      read.offset = read.plan.aligned_offset;
+      read.length = read.plan.aligned_len;
+      read.skip = read.plan.skip;
+      break;
+  }
+  return read;
+}
+
+ReadOutcome ExtStore::Impl::miss(std::string_view key, const ExtLocation& location, bool badcrc) {
+  // The header is unlinked only if it still names this object; a newer value
+  // set meanwhile is left alone.
+  engine.hooks().unlink_header(key, location);
+  ++counters.miss_from_extstore;
+  if (badcrc) ++counters.badcrc_from_extstore;
+  ReadOutcome outcome;
+  outcome.status = badcrc ? ReadStatus::kBadCrc : ReadStatus::kMiss;
+  return outcome;
+}
+
+ReadOutcome ExtStore::Impl::finish_read(std::string_view key, const GetResult& header,
+                                        const FlashRead& read, const char* buffer,
+                                        int64_t io_result) {
+  if (read.kind == FlashReadKind::kMiss) return ReadOutcome{};
+  const char* object = read.plan.wbuf_data;
+  if (read.kind == FlashReadKind::kDevice) {
+    // The page was pinned since plan_read, so a changed version means it was
+    // freed and reused under a reader that ignored the pin contract.
+    const bool same_page = store->finish_read(read.plan);
+    if (!same_page || io_result != static_cast<int64_t>(read.length)) {
+      return miss(key, read.location, false);
+    }
+    object = buffer == nullptr ? nullptr : buffer + read.skip;
+  }
+  ReadOutcome outcome;
+  if (stores_data) {
+    storage::ObjectFields fields;
+    if (object == nullptr ||
+        storage::decode_object(object, read.object_len, &fields) != storage::ObjectCheck::kOk ||
+        fields.ntotal != read.object_len) {
+      return miss(key, read.location, true);
+    }
+    if (fields.key != key || fields.value_len != header.info.value_len) {
+      return miss(key, read.location, false);
+    }
+    outcome.value = fields.value;
+  }
+  outcome.status = ReadStatus::kHit;
+  outcome.info = header.info;
+  maybe_recache(key, header, outcome);
+  return outcome;
+}
+
+void ExtStore::Impl::maybe_recache(std::string_view key, const GetResult& header,
+                                   ReadOutcome& outcome) {
+  const EngineConfig& engine_config = engine.hooks().config();
+  if (config.recache_rate == 0 || !engine_config.lru_segmented) return;
+  // Without value bytes a real-mode engine cannot rebuild the item.
+  if (!stores_data && !engine_config.phantom) return;
+  // memcached checks the header after the get's do_item_bump: the first hit
+  // sets FETCHED, the second ACTIVE (and, outside COLD, refreshes the time).
+  const ItemInfo& info = header.info;
+  const rel_time_t now = engine.hooks().current_time();
+  rel_time_t time = info.last_access;
+  if (!info.active) {
+    if (!info.fetched) return;
+    if (info.lru != LruSegment::kCold) time = now;
+  }
+  if (!(time > static_cast<rel_time_t>(now - kItemUpdateInterval))) return;
+  if (recache_counter++ % config.recache_rate != 0) return;
+  const core::RecacheResult r =
+      engine.hooks().replace_header_with_item(key, header.location, outcome.value);
+  if (r == core::RecacheResult::kRecached) {
+    ++counters.recache_from_extstore;
+    outcome.recached = true;
+  }
+}
+
+void ExtStore::Impl::abort_read(const FlashRead& read) {
+  if (read.kind == FlashReadKind::kMiss) return;
+  if (read.kind == FlashReadKind::kDevice) store->finish_read(read.plan);
+  ++counters.get_aborted_extstore;
+}
+
+ReadOutcome ExtStore::Impl::read_sync(std::string_view key, const GetResult& header) {
+  const FlashRead read = plan_read(key, header);
+  if (read.kind != FlashReadKind::kDevice) return finish_read(key, header, read, nullptr, 0);
+  char* buffer = stores_data ? scratch(read.length) : nullptr;
+  IoRequest req{IoOp::kRead, read.offset, read.length, buffer};
+  const int64_t rc = submit_and_wait(*read.device, &req);
+  return finish_read(key, header, read, buffer, rc);
+}
+
+}  // namespace memext

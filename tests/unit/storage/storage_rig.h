@@ -1,0 +1,217 @@
+// Shared fixture for the extstore integration tests: a small engine, an LRU
+// maintainer and an ExtStore over a memory, file, io_uring or phantom
+// device, all stepped by hand in virtual time.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "memext/device.h"
+#include "memext/engine.h"
+#include "memext/extstore.h"
+#include "memext/lru_maintainer.h"
+
+namespace memext::testing {
+
+inline constexpr uint64_t kExtPage = 256 * 1024;
+inline constexpr uint64_t kExtWbuf = 64 * 1024;
+inline constexpr uint64_t kExtPages = 8;  // page 0 is reserved: 7 usable
+
+enum class RigDevice { kMemory, kFile, kUring, kPhantom };
+
+inline const char* rig_name(RigDevice d) {
+  switch (d) {
+    case RigDevice::kMemory:
+      return "memory";
+    case RigDevice::kFile:
+      return "file";
+    case RigDevice::kUring:
+      return "uring";
+    case RigDevice::kPhantom:
+      return "phantom";
+  }
+  return "?";
+}
+
+// A timing-only device like the simulator's model: keeps no bytes.
+class PhantomDevice final : public Device {
+ public:
+  explicit PhantomDevice(uint64_t size) : Device(size, 4096) {}
+  bool stores_data() const override { return false; }
+  std::string describe() const override { return "phantom"; }
+
+ protected:
+  int submit_impl(IoRequest* req) override {
+    queued_.push_back(req);
+    return 0;
+  }
+  size_t reap_impl(IoRequest** out, size_t max, bool) override {
+    size_t n = 0;
+    while (n < max && !queued_.empty()) {
+      out[n] = queued_.front();
+      out[n]->result = out[n]->len;
+      queued_.pop_front();
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  std::deque<IoRequest*> queued_;
+};
+
+struct TempFile {
+  std::string path;
+  explicit TempFile(const char* tag) {
+    path = "/tmp/memext_storage_test_" + std::string(tag) + "_" + std::to_string(::getpid());
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+inline EngineConfig rig_engine_config(bool phantom) {
+  EngineConfig c;
+  c.memory_limit = 32ull << 20;
+  c.item_size_max = 64 * 1024;
+  c.slab_chunk_max = 32 * 1024;
+  c.process_started = 1'700'000'000;
+  c.phantom = phantom;
+  c.ext.page_size = kExtPage;
+  c.ext.wbuf_size = kExtWbuf;
+  c.ext.item_age = 0;  // flush every COLD item, whatever the memory pressure
+  c.ext.paths.push_back({"", kExtPages * kExtPage, ""});
+  return c;
+}
+
+// Engine + maintainer + extstore. Returns false from ok() when the device
+// could not be opened here (io_uring refused); the test then skips.
+class Rig {
+ public:
+  explicit Rig(RigDevice kind, EngineConfig config = rig_engine_config(false))
+      : kind_(kind), file_(rig_name(kind)) {
+    config.phantom = config.phantom || kind == RigDevice::kPhantom;
+    config.ext.paths[0].path = file_.path;
+    engine_ = std::make_unique<Engine>(config);
+    lru_ = std::make_unique<LruMaintainer>(*engine_);
+    const uint64_t size = config.ext.paths[0].size_bytes;
+    try {
+      switch (kind) {
+        case RigDevice::kMemory:
+          device_ = make_memory_device(size);
+          break;
+        case RigDevice::kFile:
+          device_ = make_file_device(file_.path, size);
+          break;
+        case RigDevice::kUring:
+          device_ = make_uring_device(file_.path, size, 8);
+          break;
+        case RigDevice::kPhantom:
+          device_ = std::make_unique<PhantomDevice>(size);
+          break;
+      }
+    } catch (const std::runtime_error& e) {
+      skipped_ = e.what();
+      return;
+    }
+    ext_ = std::make_unique<ExtStore>(*engine_, config.ext, std::vector<Device*>{device_.get()});
+    time_ = 100;
+    engine_->set_time(time_);
+  }
+
+  bool ok() const { return ext_ != nullptr; }
+  const std::string& skipped() const { return skipped_; }
+  bool phantom() const { return kind_ == RigDevice::kPhantom; }
+  Engine& engine() { return *engine_; }
+  ExtStore& ext() { return *ext_; }
+  Device& device() { return *device_; }
+  rel_time_t time() const { return time_; }
+
+  void advance(rel_time_t seconds) {
+    time_ += seconds;
+    engine_->set_time(time_);
+  }
+
+  StoreOutcome set(const std::string& key, const std::string& value, int64_t exptime = 0,
+                   uint32_t flags = 0) {
+    StoreRequest r;
+    r.key = key;
+    r.value = phantom() ? std::string_view() : std::string_view(value);
+    r.value_len = static_cast<uint32_t>(value.size());
+    r.exptime = exptime;
+    r.client_flags = flags;
+    return engine_->store(r);
+  }
+
+  // Ages items past HOT, lets the maintainer move them to COLD, then runs the
+  // flusher until it has nothing left to do.
+  void flush_all_to_flash() {
+    advance(2);
+    for (int i = 0; i < 50; ++i) lru_->step(micros());
+    for (int i = 0; i < 1000; ++i) {
+      const Micros now = micros();
+      if (ext_->flusher_step(now) != now) break;
+    }
+  }
+
+  // Runs the compactor until a step finds nothing to do; returns the number
+  // of page compactions that ended (finished or aborted).
+  int compact() {
+    int pages = 0;
+    bool was_compacting = false;
+    Micros now = micros();
+    for (int steps = 0; steps < 10000; ++steps) {
+      now = ext_->compactor_step(now);
+      if (ext_->compacting()) {
+        was_compacting = true;
+        continue;
+      }
+      if (!was_compacting) break;
+      ++pages;
+      was_compacting = false;
+    }
+    return pages;
+  }
+
+  // Reads a key the way a server worker would: get, then the flash read.
+  std::string read(const std::string& key, ReadOutcome* outcome = nullptr,
+                   HitSource* source = nullptr) {
+    GetResult r = engine_->get(key);
+    if (source != nullptr) *source = r.source;
+    if (r.source == HitSource::kMiss) return "<miss>";
+    if (r.source == HitSource::kRam) return phantom() ? "<ram>" : std::string(r.value);
+    ReadOutcome o = ext_->read_sync(key, r);
+    if (outcome != nullptr) *outcome = o;
+    if (!o.hit()) return "<miss>";
+    return phantom() ? "<flash>" : std::string(o.value);
+  }
+
+  Micros micros() const { return Micros{time_} * kMicrosPerSecond; }
+
+ private:
+  RigDevice kind_;
+  TempFile file_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<LruMaintainer> lru_;
+  std::unique_ptr<Device> device_;
+  std::unique_ptr<ExtStore> ext_;
+  std::string skipped_;
+  rel_time_t time_ = 0;
+};
+
+inline std::string value_for(int n, size_t len) {
+  std::string s(len, '\0');
+  for (size_t i = 0; i < len; ++i) s[i] = static_cast<char>('a' + (n * 7 + i * 13) % 26);
+  return s;
+}
+
+inline std::string key_for(int n) {
+  return "key:" + std::to_string(n);
+}
+
+}  // namespace memext::testing
