@@ -17,9 +17,9 @@ void require(bool ok, const std::string& message) {
 
 PageStoreConfig page_store_config(const ExtConfig& config, const std::vector<Device*>& devices) {
   require(!config.paths.empty(), "no ext_path configured");
-  require(devices.size() == config.paths.size(),
-          std::to_string(config.paths.size()) + " ext_path entries but " +
-              std::to_string(devices.size()) + " devices");
+  require(devices.size() == config.paths.size(), std::to_string(config.paths.size()) +
+                                                     " ext_path entries but " +
+                                                     std::to_string(devices.size()) + " devices");
   require(config.wbuf_size <= UINT32_MAX, "ext_wbuf_size must be below 4 GB");
   PageStoreConfig pc;
   pc.page_size = config.page_size;

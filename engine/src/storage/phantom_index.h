@@ -36,8 +36,8 @@ class PhantomIndex {
       p.entries.shrink_to_fit();
       p.arena.shrink_to_fit();
     }
-    p.entries.push_back({offset, ntotal, static_cast<uint32_t>(p.arena.size()),
-                         static_cast<uint8_t>(key.size())});
+    p.entries.push_back(
+        {offset, ntotal, static_cast<uint32_t>(p.arena.size()), static_cast<uint8_t>(key.size())});
     p.arena.append(key);
   }
 
