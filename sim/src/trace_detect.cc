@@ -94,7 +94,7 @@ bool looks_like_oracle(std::string_view prefix, std::optional<uint64_t> plain_si
     std::memcpy(&size, p + 12, 4);
     std::memcpy(&next, p + 16, 8);
     if (clock < last_clock) return false;
-    if (next != -1 && next <= static_cast<int64_t>(i)) return false;
+    if (next != -1 && next <= 0) return false;  // a later request's index, or -1
     last_clock = clock;
     any_size = any_size || size != 0;
   }

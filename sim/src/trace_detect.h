@@ -22,8 +22,10 @@ bool looks_like_text(std::string_view prefix);
 // A twitter/cache-trace row: timestamp, key, key size, value size, client id,
 // operation, TTL (the key may itself contain commas).
 bool looks_like_twitter_line(std::string_view line);
-// Whole leading oracleGeneral records that are plausible: next access either -1
-// or later than the record's own index, non-decreasing clock.
+// Whole leading oracleGeneral records that are plausible: next access -1 or
+// positive, non-decreasing clock, some non-zero size. (Not "greater than the
+// record's index": a file split from a longer trace keeps the original's
+// virtual times.)
 bool looks_like_oracle(std::string_view prefix, std::optional<uint64_t> plain_size);
 
 }  // namespace memext

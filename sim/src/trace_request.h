@@ -47,8 +47,8 @@ inline constexpr int64_t kNextAccessNever = std::numeric_limits<int64_t>::max();
 struct TraceRequest {
   uint64_t time_ns = 0;  // request time in nanoseconds since the trace's own epoch
   uint64_t key_id = 0;   // stable 64-bit identity of the key (see trace_key_hash.h)
-  // Oracle: index (0-based request number) of the next request for this key,
-  // kNextAccessNever, or kNextAccessUnknown.
+  // Oracle: the virtual time (request number, as the trace counts it) of the
+  // next request for this key, kNextAccessNever, or kNextAccessUnknown.
   int64_t next_access = kNextAccessUnknown;
   int64_t ttl = 0;          // seconds as sent by the client (memcached exptime), 0 = none
   uint32_t key_size = 0;    // length in bytes of the original key

@@ -86,8 +86,12 @@ TEST_CASE("oracle detection needs whole plausible records") {
   CHECK(detect_from_prefix(good, good.size() + 1) == TraceFormat::kAuto);  // not a multiple of 24
   std::string backwards = rec(5, -1) + rec(4, -1);                         // clock goes back
   CHECK(detect_from_prefix(backwards, backwards.size()) == TraceFormat::kAuto);
-  std::string past = rec(1, -1) + rec(1, 0);  // next access before itself
-  CHECK(detect_from_prefix(past, past.size()) == TraceFormat::kAuto);
+  std::string split = rec(1, 900) + rec(1, 1);  // vtimes of a file split from a longer trace
+  CHECK(detect_from_prefix(split, split.size()) == TraceFormat::kOracleGeneral);
+  std::string zero = rec(1, -1) + rec(1, 0);  // vtime 0 is nobody's next access
+  CHECK(detect_from_prefix(zero, zero.size()) == TraceFormat::kAuto);
+  std::string negative = rec(1, -5);
+  CHECK(detect_from_prefix(negative, negative.size()) == TraceFormat::kAuto);
 }
 
 TEST_CASE("text detection rules") {
