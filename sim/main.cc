@@ -106,9 +106,10 @@ int run_gen(const std::vector<std::string>& args) {
   auto start = std::chrono::steady_clock::now();
   memext::GenerateResult r = memext::generate_trace_file(spec, out_path, zstd_level);
   double secs = seconds_since(start);
-  std::printf("wrote %s: %llu requests, %llu distinct keys, seed %llu, %.2f s (%.0f req/s)\n",
-              out_path.c_str(), static_cast<unsigned long long>(r.requests),
-              static_cast<unsigned long long>(r.distinct_keys),
+  std::string distinct =
+      r.distinct_keys ? std::to_string(*r.distinct_keys) : std::string("(not counted)");
+  std::printf("wrote %s: %llu requests, %s distinct keys, seed %llu, %.2f s (%.0f req/s)\n",
+              out_path.c_str(), static_cast<unsigned long long>(r.requests), distinct.c_str(),
               static_cast<unsigned long long>(spec.seed), secs, r.requests / secs);
   return 0;
 }

@@ -115,21 +115,25 @@ GenerateResult generate_trace_file(const WorkloadSpec& spec, const std::string& 
   options.zstd_level = zstd_level;
   NativeTraceWriter writer(path, options);
   WorkloadGenerator gen(spec);
-  std::vector<uint64_t> requested((spec.keys + 63) / 64, 0);
+  const bool count = spec.keys <= kCountDistinctMaxKeys;
+  std::vector<uint64_t> requested(count ? (spec.keys + 63) / 64 : 0, 0);
+  uint64_t distinct = 0;
   GenerateResult result;
   TraceRequest r;
   while (gen.next(r)) {
     writer.write(r);
+    if (!count) continue;
     if (r.key_id >= spec.keys) {
-      ++result.distinct_keys;
+      ++distinct;
     } else {
       uint64_t& word = requested[r.key_id / 64];
       uint64_t bit = uint64_t{1} << (r.key_id % 64);
-      result.distinct_keys += (word & bit) == 0;
+      distinct += (word & bit) == 0;
       word |= bit;
     }
   }
   writer.close();
+  if (count) result.distinct_keys = distinct;
   result.requests = gen.produced();
   return result;
 }

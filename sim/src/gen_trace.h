@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,13 @@ class WorkloadGenerator {
   double clock_ns_;
 };
 
+inline constexpr uint64_t kCountDistinctMaxKeys = uint64_t{1} << 28;
+
 struct GenerateResult {
   uint64_t requests = 0;
-  uint64_t distinct_keys = 0;  // Zipf keys requested at least once + one-hit wonders
+  // Zipf keys requested at least once + one-hit wonders; counted only when
+  // keys <= kCountDistinctMaxKeys (a bit per key), else nullopt.
+  std::optional<uint64_t> distinct_keys;
 };
 
 // Writes the workload's trace in the native format (zstd when `path` ends in

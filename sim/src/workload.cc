@@ -17,6 +17,8 @@ using nlohmann::json;
 
 constexpr uint32_t kMaxKeySize = 250;  // memcached's KEY_MAX_LENGTH
 constexpr uint32_t kMaxValueSize = 1u << 30;
+// first_access "set" keeps a bit per key: 2^32 keys is a 512 MB bitmap.
+constexpr uint64_t kMaxKeys = uint64_t{1} << 32;
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw WorkloadError(where + ": " + what);
@@ -204,7 +206,7 @@ WorkloadSpec parse_workload(const json& doc) {
   if (!doc.contains("requests")) fail(w, "missing required field \"requests\"");
   if (!doc.contains("keys")) fail(w, "missing required field \"keys\"");
   s.requests = integer(doc["requests"], "requests", 1, uint64_t{1} << 40);
-  s.keys = integer(doc["keys"], "keys", 1, uint64_t{1} << 40);
+  s.keys = integer(doc["keys"], "keys", 1, kMaxKeys);
   if (doc.contains("zipf_alpha")) s.zipf_alpha = number(doc["zipf_alpha"], "zipf_alpha", 0, 10);
   s.key_size.min = s.key_size.max = 16;
   if (doc.contains("key_size"))
