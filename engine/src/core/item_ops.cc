@@ -76,12 +76,15 @@ GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
   }
   Item& it = item(n);
   result.info = info_of(it, *this);
+  // Hits count against the LRU the item was found in (memcached moves a
+  // COLD hit to WARM only later, from its bump queue).
+  const uint32_t found_in = lru_id(it.clsid, static_cast<LruSegment>(it.lru));
   if (options.bump) bump(n);
   if (options.touch) {
     it.exptime = realtime(options.exptime);
     class_counters_[it.clsid].touch_hits++;
   } else {
-    lru_counters_[lru_id(it.clsid, static_cast<LruSegment>(it.lru))].hits++;
+    lru_counters_[found_in].hits++;
     class_counters_[it.clsid].get_hits++;
   }
   result.info.exptime = it.exptime;

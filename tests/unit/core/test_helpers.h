@@ -1,0 +1,38 @@
+// Shared helpers for the core engine tests.
+#pragma once
+
+#include <string>
+
+#include "memext/engine.h"
+
+namespace memext::testing {
+
+inline EngineConfig small_config(uint64_t megabytes = 64) {
+  EngineConfig config;
+  config.memory_limit = megabytes << 20;
+  config.process_started = 1'700'000'000;
+  return config;
+}
+
+inline StoreOutcome store(Engine& engine, StoreMode mode, std::string_view key,
+                          std::string_view value, uint64_t cas = 0, uint32_t flags = 0,
+                          int64_t exptime = 0) {
+  StoreRequest request;
+  request.mode = mode;
+  request.key = key;
+  request.value = value;
+  request.value_len = static_cast<uint32_t>(value.size());
+  request.cas = cas;
+  request.client_flags = flags;
+  request.exptime = exptime;
+  return engine.store(request);
+}
+
+inline std::string value_of(Engine& engine, std::string_view key) {
+  GetOptions peek;
+  peek.bump = false;
+  GetResult r = engine.get(key, peek);
+  return r.hit() ? std::string(r.value) : std::string("<miss>");
+}
+
+}  // namespace memext::testing
