@@ -180,7 +180,7 @@ int run_info(const std::vector<std::string>& args) {
       std::printf(" %s=%.4f", std::string(memext::op_name(static_cast<memext::Op>(op))).c_str(),
                   static_cast<double>(ops[op]) / n);
     }
-    std::printf("\nread rate  %.1f M records/s\n", n / secs / 1e6);
+    std::printf("\nread rate  %.0f records/s\n", n / secs);
   }
   print_read_errors(*reader);
   return 0;
