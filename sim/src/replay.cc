@@ -110,27 +110,31 @@ void Replayer::run_due(uint64_t now_ns) {
     set_engine_seconds(at);
     if (io_at <= event_at) {
       flash_->complete_reads(io_at);
-      for (const FlashReadDone& done : flash_->done()) {
-        if (done.hit) {
-          ++counters_.hits_flash;
-          counters_.hit_bytes_flash += done.value_size;
-        } else {
-          ++counters_.flash_read_misses;
-          ++counters_.misses;
-          if (fill_on_miss_) {
-            std::string_view key(reinterpret_cast<const char*>(&done.key_id), sizeof done.key_id);
-            fill(key, done.key_len, done.value_size, done.ttl);
-          }
-        }
-        flash_latency_.record(done.latency_ns);
-      }
-      flash_->clear_done();
+      drain_flash();
     } else {
       run_event(events_.pop());
     }
   }
   set_engine_seconds(now_ns);
   refresh_next_wake();
+}
+
+void Replayer::drain_flash() {
+  for (const FlashReadDone& done : flash_->done()) {
+    if (done.hit) {
+      ++counters_.hits_flash;
+      counters_.hit_bytes_flash += done.value_size;
+      if (done.timed) flash_latency_.record(done.latency_ns);
+      continue;
+    }
+    ++counters_.flash_read_misses;
+    ++counters_.misses;
+    if (fill_on_miss_) {
+      std::string_view key(reinterpret_cast<const char*>(&done.key_id), sizeof done.key_id);
+      fill(key, done.key_len, done.value_size, done.ttl);
+    }
+  }
+  flash_->clear_done();
 }
 
 void Replayer::advance_to(uint64_t now_ns) {
@@ -244,9 +248,8 @@ void Replayer::do_get(const TraceRequest& request, std::string_view key, uint8_t
       break;
     case HitSource::kFlashHeader:
       flash_->start_read(key, key_len, r, request.value_size, request.ttl, now_ns_);
+      drain_flash();
       refresh_next_wake();
-      // A synchronous (real) device completes inside start_read.
-      if (next_wake_ns_ <= now_ns_) run_due(now_ns_);
       break;
     case HitSource::kMiss:
       ++counters_.misses;

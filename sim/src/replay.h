@@ -130,6 +130,7 @@ class Replayer {
   void apply_once(const TraceRequest& request, std::string_view key, uint8_t key_len);
   void do_get(const TraceRequest& request, std::string_view key, uint8_t key_len);
   void do_store(const TraceRequest& request, std::string_view key, uint8_t key_len, StoreMode mode);
+  void drain_flash();
   void fill(std::string_view key, uint8_t key_len, uint32_t value_size, int64_t ttl);
   void close_interval(uint64_t end_ns);
   void refresh_next_wake();

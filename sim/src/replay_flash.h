@@ -35,7 +35,9 @@ struct FlashReadDone {
   int64_t ttl = 0;
   uint64_t latency_ns = 0;
   uint8_t key_len = 0;
-  bool hit = false;  // false: the object was gone (page evicted/reused, bad crc)
+  bool hit = false;        // false: the object was gone (page evicted/reused, bad crc)
+  bool from_wbuf = false;  // served from a write buffer, no device IO
+  bool timed = false;      // latency_ns is a device read's latency
 };
 
 class FlashTier {
