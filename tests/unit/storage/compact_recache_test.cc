@@ -64,10 +64,10 @@ TEST_CASE("compaction rescues live objects and never resurrects deleted or overw
       }
     }
     CHECK(compact_page);
-    for (int i : deleted) CHECK(rig.read(key_for(i)) == "<miss>");
-    for (int i : overwritten) CHECK(rig.read(key_for(i)) == "fresh " + std::to_string(i));
-    for (int i : kept) CHECK(rig.read(key_for(i)) == value_for(i, 10000));
-    for (int i = 24; i < 24 * 6; ++i) CHECK(rig.read(key_for(i)) == value_for(i, 10000));
+    for (int i : deleted) CHECK(rig.read_is(key_for(i), "<miss>"));
+    for (int i : overwritten) CHECK(rig.read_is(key_for(i), "fresh " + std::to_string(i)));
+    for (int i : kept) CHECK(rig.read_is(key_for(i), value_for(i, 10000)));
+    for (int i = 24; i < 24 * 6; ++i) CHECK(rig.read_is(key_for(i), value_for(i, 10000)));
     CHECK(rig.ext().stats().miss_from_extstore == 0);
   }
 }
@@ -90,8 +90,8 @@ TEST_CASE(
     REQUIRE(rig.engine().remove(key_for(i)) == DeleteResult::kDeleted);
   CHECK(rig.compact() >= 1);
   CHECK(rig.ext().stats().compact_rescues == 1);
-  CHECK(rig.read("x") == value_for(2, 10000));
-  for (int i = 200; i < 224; ++i) CHECK(rig.read(key_for(i)) == value_for(i, 10000));
+  CHECK(rig.read_is("x", value_for(2, 10000)));
+  for (int i = 200; i < 224; ++i) CHECK(rig.read_is(key_for(i), value_for(i, 10000)));
 }
 
 TEST_CASE("drop_unread compaction skips COLD items when free pages run out") {
@@ -134,13 +134,13 @@ TEST_CASE("a corrupted byte on the device gives a miss and badcrc, never wrong d
     free_aligned(buf);
 
     ReadOutcome outcome;
-    CHECK(rig.read(key_for(3), &outcome) == "<miss>");
+    CHECK(rig.read_is(key_for(3), "<miss>", &outcome));
     CHECK(outcome.status == ReadStatus::kBadCrc);
     const ExtStoreStats st = rig.ext().stats();
     CHECK(st.badcrc_from_extstore == 1);
     CHECK(st.miss_from_extstore == 1);
     CHECK(rig.engine().get(key_for(3)).source == HitSource::kMiss);
-    CHECK(rig.read(key_for(4)) == value_for(4, 10000));
+    CHECK(rig.read_is(key_for(4), value_for(4, 10000)));
   }
 }
 
@@ -156,10 +156,10 @@ TEST_CASE("recache moves a twice-hit header back to RAM, keeping CAS, and frees 
 
   // First hit sets FETCHED only: no recache.
   ReadOutcome outcome;
-  CHECK(rig.read("hot", &outcome) == value_for(1, 2000));
+  CHECK(rig.read_is("hot", value_for(1, 2000), &outcome));
   CHECK_FALSE(outcome.recached);
   // Second hit makes it ACTIVE: recached.
-  CHECK(rig.read("hot", &outcome) == value_for(1, 2000));
+  CHECK(rig.read_is("hot", value_for(1, 2000), &outcome));
   CHECK(outcome.recached);
   st = rig.ext().stats();
   CHECK(st.recache_from_extstore == 1);
@@ -184,7 +184,7 @@ TEST_CASE("recache honours ext_recache_rate") {
   int recached = 0;
   for (int i = 0; i < 6; ++i) {
     ReadOutcome outcome;
-    CHECK(rig.read(key_for(i), &outcome) == value_for(i, 2000));
+    CHECK(rig.read_is(key_for(i), value_for(i, 2000), &outcome));
     recached += outcome.recached ? 1 : 0;
   }
   // memcached's counter++ % rate == 0 starts at 0: hits 1 and 4 of 6.

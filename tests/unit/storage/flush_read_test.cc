@@ -47,7 +47,7 @@ TEST_CASE("items flushed to flash read back intact, with their CAS and flags") {
       const std::string key = key_for(i);
       ReadOutcome outcome;
       HitSource source = HitSource::kMiss;
-      CHECK(rig.read(key, &outcome, &source) == value_for(i, 900 + i));
+      CHECK(rig.read_is(key, value_for(i, 900 + i), &outcome, &source));
       CHECK(source == HitSource::kFlashHeader);
       CHECK(outcome.info.cas == cas[key]);
       CHECK(outcome.info.client_flags == 7u + i);
@@ -65,9 +65,9 @@ TEST_CASE("items below ext_item_size stay in RAM") {
   REQUIRE(rig.set("large", std::string(1000, 'l')).result == StoreResult::kStored);
   rig.flush_all_to_flash();
   HitSource source = HitSource::kMiss;
-  CHECK(rig.read("small", nullptr, &source) == std::string(100, 's'));
+  CHECK(rig.read_is("small", std::string(100, 's'), nullptr, &source));
   CHECK(source == HitSource::kRam);
-  CHECK(rig.read("large", nullptr, &source) == std::string(1000, 'l'));
+  CHECK(rig.read_is("large", std::string(1000, 'l'), nullptr, &source));
   CHECK(source == HitSource::kFlashHeader);
 }
 
@@ -112,7 +112,7 @@ TEST_CASE("planned reads: a wbuf object needs no IO, a device object needs the p
       if (read.kind == FlashReadKind::kBuffered) {
         saw_buffered = true;
         outcome = rig.ext().finish_read(key, header, read, nullptr, 0);
-        CHECK(std::string(outcome.value) == value_for(i, 3000));
+        CHECK((std::string(outcome.value) == value_for(i, 3000)));
         continue;
       }
       saw_device = true;
@@ -125,7 +125,7 @@ TEST_CASE("planned reads: a wbuf object needs no IO, a device object needs the p
       const int64_t rc = submit_and_wait(*read.device, &req);
       outcome = rig.ext().finish_read(key, header, read, buf, rc);
       CHECK(outcome.hit());
-      CHECK(std::string(outcome.value) == value_for(i, 3000));
+      CHECK((std::string(outcome.value) == value_for(i, 3000)));
       free_aligned(buf);
     }
     CHECK(saw_buffered);
@@ -155,7 +155,7 @@ TEST_CASE("a short read is a miss that unlinks the header; an abandoned read is 
   CHECK(st.badcrc_from_extstore == 0);
   CHECK(st.get_aborted_extstore == 1);
   CHECK(st.get_extstore == 2);
-  CHECK(rig.read(key_for(1)) == value_for(1, 3000));
+  CHECK(rig.read_is(key_for(1), value_for(1, 3000)));
 }
 
 TEST_CASE("deletes, overwrites and expiry lower bytes_used and objects_used") {
@@ -185,18 +185,18 @@ TEST_CASE("deletes, overwrites and expiry lower bytes_used and objects_used") {
     st = rig.ext().stats();
     CHECK(st.store.objects_used == 28);
     CHECK(st.store.bytes_used == before - 2 * each);
-    CHECK(rig.read(key_for(11)) == "new value");
+    CHECK(rig.read_is(key_for(11), "new value"));
 
     // Items 0..9 expire at +50 s; a lookup reclaims each.
     rig.advance(60);
-    for (int i = 0; i < 10; ++i) CHECK(rig.read(key_for(i)) == "<miss>");
+    for (int i = 0; i < 10; ++i) CHECK(rig.read_is(key_for(i), "<miss>"));
     st = rig.ext().stats();
     CHECK(st.store.objects_used == 18);
     CHECK(st.get_extstore == 0);
 
     rig.engine().flush_all();
     rig.advance(1);
-    for (int i = 12; i < 30; ++i) CHECK(rig.read(key_for(i)) == "<miss>");
+    for (int i = 12; i < 30; ++i) CHECK(rig.read_is(key_for(i), "<miss>"));
     st = rig.ext().stats();
     CHECK(st.store.objects_used == 0);
     CHECK(st.store.bytes_used == 0);
@@ -225,9 +225,9 @@ TEST_CASE("a full store evicts its oldest page; reads of evicted objects miss") 
     CHECK(st.store.pages_free == 0);
     // The first keys lived on the first pages written, the ones evicted.
     ReadOutcome outcome;
-    CHECK(rig.read(key_for(0), &outcome) == "<miss>");
+    CHECK(rig.read_is(key_for(0), "<miss>", &outcome));
     CHECK(rig.engine().get(key_for(0)).source == HitSource::kMiss);
-    CHECK(rig.read(key_for(n - 1)) == value_for(n - 1, 10000));
+    CHECK(rig.read_is(key_for(n - 1), value_for(n - 1, 10000)));
     const ExtStoreStats after = rig.ext().stats();
     CHECK(after.miss_from_extstore == 1);
     CHECK(after.badcrc_from_extstore == 0);
@@ -260,7 +260,7 @@ TEST_CASE("chunked items go to the chunked bucket and round-trip") {
     CHECK(chunked_page);
     for (int i = 0; i < 5; ++i) {
       HitSource source = HitSource::kMiss;
-      CHECK(rig.read(key_for(i), nullptr, &source) == value_for(i, 40000));
+      CHECK(rig.read_is(key_for(i), value_for(i, 40000), nullptr, &source));
       CHECK(source == HitSource::kFlashHeader);
     }
   }
@@ -290,11 +290,11 @@ TEST_CASE("low-TTL items fill lowttl pages that are reclaimed as they expire") {
     CHECK(lowttl_pages == 3);
     const uint64_t reclaims = st.store.page_reclaims;
     rig.advance(400);
-    for (int i = 0; i < 72; ++i) CHECK(rig.read(key_for(i)) == "<miss>");
+    for (int i = 0; i < 72; ++i) CHECK(rig.read_is(key_for(i), "<miss>"));
     st = rig.ext().stats();
     // The full lowttl pages are freed; the one still being written stays.
     CHECK(st.store.page_reclaims == reclaims + 2);
     CHECK(st.store.objects_used == 1);
-    CHECK(rig.read("long") == value_for(999, 10000));
+    CHECK(rig.read_is("long", value_for(999, 10000)));
   }
 }

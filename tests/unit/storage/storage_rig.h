@@ -191,6 +191,13 @@ class Rig {
     return phantom() ? "<flash>" : std::string(o.value);
   }
 
+  // read() compared with `expected`, as a bool so a failing check does not
+  // print kilobytes of value.
+  bool read_is(const std::string& key, const std::string& expected, ReadOutcome* outcome = nullptr,
+               HitSource* source = nullptr) {
+    return read(key, outcome, source) == expected;
+  }
+
   Micros micros() const { return Micros{time_} * kMicrosPerSecond; }
 
  private:
