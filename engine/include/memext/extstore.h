@@ -41,9 +41,12 @@
 //
 // Thread-safety: none. Every call, steps included, runs on the engine's
 // thread (or strand); only the device IO of a planned read may happen
-// elsewhere. The devices are the caller's and must outlive the ExtStore;
-// nothing but the ExtStore may submit IO on them (readers use their own file
-// handles, see FlashRead).
+// elsewhere. The Engine and the devices are the caller's and must outlive the
+// ExtStore; nothing but the ExtStore may submit IO on the devices (readers use
+// their own file handles, see FlashRead). The steps do their device IO
+// synchronously (wbuf flushes, compaction reads); foreground calls
+// (plan_read, finish_read, engine ops reaching the unlink listener) never
+// touch a device.
 #pragma once
 
 #include <cstdint>
@@ -76,6 +79,13 @@ enum class FlashReadKind : uint8_t {
 };
 
 // Where a flash header's object is. Plain data; pass it back unchanged.
+//
+// A server worker reads kDevice plans with its own ring: open
+// file_path(file_index) once per worker with O_RDONLY | O_DIRECT, read
+// `length` bytes at `offset` into a buffer aligned to the device's alignment
+// (alloc_aligned), and pass the buffer and the read's result to finish_read
+// on the engine's strand. The page stays pinned (never freed or rewritten)
+// until then.
 struct FlashRead {
   FlashReadKind kind = FlashReadKind::kMiss;
   ExtLocation location;

@@ -23,14 +23,21 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
     // An empty COLD LRU cannot give an item; skipping the slab look is only
     // a shortcut to the same outcome.
     if (hooks.cold_tail(static_cast<uint8_t>(x)) != core::kNoHandle) {
-      if (!have_pressure) {
-        pressure = engine.slab_pressure(config.slab_automove_freeratio);
-        have_pressure = true;
+      uint64_t target = 0;
+      uint64_t chunks_free = 0;
+      // With ext_item_age 0 every age qualifies, so the slab look (the costly
+      // part of an idle pass) cannot change the outcome and is skipped.
+      if (config.item_age != 0) {
+        if (!have_pressure) {
+          pressure = engine.slab_pressure(config.slab_automove_freeratio);
+          have_pressure = true;
+        }
+        const uint64_t target_pages = pressure.global_pages < pressure.pool_min
+                                          ? pressure.pool_min - pressure.global_pages
+                                          : 0;
+        target = uint64_t{classes[x].perslab} * target_pages;
+        chunks_free = pressure.free_chunks[x];
       }
-      const uint64_t target_pages =
-          pressure.global_pages < pressure.pool_min ? pressure.pool_min - pressure.global_pages : 0;
-      const uint64_t target = uint64_t{classes[x].perslab} * target_pages;
-      uint64_t chunks_free = pressure.free_chunks[x];
       bool first = true;
       // memcached's loop ends when extstore_write_request refuses because the
       // wbuf is full and in flight; here that is a write that opened a new wbuf.
