@@ -201,7 +201,8 @@ class ExtStore {
   const std::string& file_path(uint32_t file_index) const;
   const PageStore& page_store() const;
 
-  // The store and the devices it opened itself; used by open_ext_store.
+  // Gives the store ownership of devices (destroyed after the page store);
+  // open_ext_store uses it for the devices it opens.
   void adopt_devices(std::vector<std::unique_ptr<Device>> devices);
 
  private:
