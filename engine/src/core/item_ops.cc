@@ -143,8 +143,9 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
 
   const uint32_t old_n = find_live(key, false);
   StoreResult result;
+  uint32_t stored_n = new_n;
   if (old_n != kNoItem) {
-    result = store_existing(request, new_n, old_n);
+    result = store_existing(request, new_n, old_n, stored_n);
   } else {
     switch (request.mode) {
       case StoreMode::kAdd:
@@ -162,15 +163,13 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
     }
   }
   outcome.result = result;
-  if (result == StoreResult::kStored) {
-    const uint32_t stored = find(key);
-    outcome.cas = item(stored).cas;
-  }
+  if (result == StoreResult::kStored) outcome.cas = item(stored_n).cas;
   if (!(item(new_n).flags & kLinked)) free_item(new_n);
   return outcome;
 }
 
-StoreResult ItemStore::store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n) {
+StoreResult ItemStore::store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n,
+                                      uint32_t& stored_n) {
   Item& old_it = item(old_n);
   const bool cas_given = request.cas != 0;
   const bool cas_match = cas_given && request.cas == old_it.cas;
@@ -211,6 +210,7 @@ StoreResult ItemStore::store_existing(const StoreRequest& request, uint32_t new_
         }
       }
       replace(old_n, combined);
+      stored_n = combined;
       return StoreResult::kStored;
     }
     case StoreMode::kSet:

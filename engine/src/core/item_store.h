@@ -174,7 +174,8 @@ class ItemStore {
                      uint32_t nbytes);
   uint64_t next_cas() { return ++cas_id_; }
   bool is_pinned(uint32_t n) const { return pinned_[0] == n || pinned_[1] == n; }
-  StoreResult store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n);
+  StoreResult store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n,
+                             uint32_t& stored_n);
 
   EngineConfig config_;
   SlabClassTable classes_;

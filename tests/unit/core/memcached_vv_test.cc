@@ -22,8 +22,9 @@ struct Row {
   bool operator==(const Row&) const = default;
 };
 
-// Runs memcached -vv with the options, on no port, and stops it at once by
-// closing its stdin-less run with `timeout`; -vv prints the table at start.
+// Runs memcached -vv with the options. It prints the table while starting
+// and then exits at once because the listen address cannot be resolved;
+// `timeout` only guards against a hang.
 std::vector<Row> memcached_table(const std::string& options) {
   const std::string cmd =
       std::string("timeout 2 ") + kMemcached + " -u root -p 0 -U 0 -vv " + options + " 2>&1";
