@@ -227,7 +227,10 @@ class NativeReader final : public TraceReader {
     return done;
   }
 
-  uint32_t flags() const { return flags_; }
+  std::optional<uint64_t> expected_records() const override {
+    if (expected_ == kNativeCountUnknown) return std::nullopt;
+    return expected_;
+  }
 
  private:
   // Called at end of input with `tail` bytes of a partial record left over.

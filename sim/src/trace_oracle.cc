@@ -16,7 +16,11 @@ constexpr uint32_t kOracleKeySize = 8;
 class OracleReader final : public TraceReader {
  public:
   OracleReader(std::unique_ptr<TraceInput> in, const TraceReadOptions& options)
-      : TraceReader(TraceFormat::kOracleGeneral, std::move(in), options) {}
+      : TraceReader(TraceFormat::kOracleGeneral, std::move(in), options) {
+    if (auto size = input().plain_file_size()) expected_ = *size / kRecordBytes;
+  }
+
+  std::optional<uint64_t> expected_records() const override { return expected_; }
 
   bool next(TraceRequest& out) override { return next_batch(&out, 1) == 1; }
 
@@ -64,6 +68,9 @@ class OracleReader final : public TraceReader {
     stats_.records += done;
     return done;
   }
+
+ private:
+  std::optional<uint64_t> expected_;
 };
 
 }  // namespace

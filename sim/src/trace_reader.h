@@ -64,6 +64,11 @@ class TraceReader {
   // batch, for replay loops that want no per-request dispatch.
   virtual size_t next_batch(TraceRequest* out, size_t n);
 
+  // Records the trace says it holds, when known without reading it: the
+  // native header's count (also for .zst), or an uncompressed oracleGeneral
+  // file's size / 24. Counts malformed records too; for progress and ETAs.
+  virtual std::optional<uint64_t> expected_records() const { return std::nullopt; }
+
   TraceFormat format() const { return format_; }
   const TraceReadStats& stats() const { return stats_; }
   const std::string& path() const;

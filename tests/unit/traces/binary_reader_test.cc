@@ -52,6 +52,7 @@ TEST_CASE("oracleGeneral records become gets of 8-byte keys") {
   CHECK(rs[1].next_access == kNextAccessNever);
   CHECK(rs[2].time_ns == 12000000000ULL);
   CHECK(reader->stats().malformed == 0);
+  CHECK(reader->expected_records() == 3u);
 }
 
 TEST_CASE("oracleGeneral: bad next access and a truncated tail are located by byte offset") {
@@ -86,6 +87,12 @@ TEST_CASE("native writer and reader round trip, plain and zstd") {
 
     auto reader = open_trace(path);
     CHECK(reader->format() == TraceFormat::kNative);
+    // Only a plain file gets the real count patched into its header.
+    if (w.compressed()) {
+      CHECK_FALSE(reader->expected_records().has_value());
+    } else {
+      CHECK(reader->expected_records() == 50000u);
+    }
     CHECK(reader->compressed() == w.compressed());
     TraceRequest batch[777];
     uint64_t i = 0;

@@ -9,6 +9,7 @@ using namespace memext::test;
 TEST_CASE("generic CSV maps named columns and applies defaults") {
   auto reader = open_trace(fixture("generic-seconds.csv"));
   CHECK(reader->format() == TraceFormat::kCsv);
+  CHECK_FALSE(reader->expected_records().has_value());
   std::vector<TraceRequest> rs = read_all(*reader);
   REQUIRE(rs.size() == 4);
   CHECK(rs[0].op == Op::kSet);

@@ -59,6 +59,8 @@ TEST_CASE("same workload and seed give a byte-identical trace; another seed does
   spec.seed = 6;
   generate_trace_file(spec, dir.file("c.mxt"));
   CHECK(a != read_file(dir.file("c.mxt")));
+  // The generator promises its count up front, so even the .zst header has it.
+  CHECK(open_trace(dir.file("a.mxt.zst"))->expected_records() == 200000u);
   // The file holds exactly what the generator produced.
   CHECK(read_all(dir.file("a.mxt.zst")) == generate(base_workload()));
 }
