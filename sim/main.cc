@@ -20,15 +20,17 @@ namespace {
 using memext::TraceError;
 using memext::WorkloadError;
 
+// run() gets the subcommand's own arguments with argv[0] = the subcommand's
+// name, returns the exit code, and may throw the exceptions main() reports.
 struct Subcommand {
   std::string_view name;
   std::string_view summary;
-  int (*run)(const std::vector<std::string>& args);
+  int (*run)(int argc, char** argv);
 };
 
-int run_gen(const std::vector<std::string>& args);
-int run_info(const std::vector<std::string>& args);
-int run_convert(const std::vector<std::string>& args);
+int run_gen(int argc, char** argv);
+int run_info(int argc, char** argv);
+int run_convert(int argc, char** argv);
 
 constexpr Subcommand kSubcommands[] = {
     {"gen", "generate a synthetic trace from a workload JSON", run_gen},
@@ -50,12 +52,12 @@ void print_usage(std::ostream& out) {
 }
 
 // Parses args; returns false after printing help. Throws po::error.
-bool parse(const std::vector<std::string>& args, const po::options_description& visible,
+bool parse(int argc, char** argv, const po::options_description& visible,
            const po::positional_options_description& positional, po::variables_map& vm,
            std::string_view usage) {
   po::options_description all;
   all.add(visible);
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
   if (vm.count("help")) {
     std::cout << usage << "\n" << visible;
     return false;
@@ -77,7 +79,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int run_gen(const std::vector<std::string>& args) {
+int run_gen(int argc, char** argv) {
   po::options_description opts("gen options");
   std::string workload_path;
   std::string out_path;
@@ -91,7 +93,7 @@ int run_gen(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("workload", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm,
+  if (!parse(argc, argv, opts, pos, vm,
              "usage: memext-sim gen WORKLOAD.json --out TRACE [--seed N] [--zstd-level L]\n\n"
              "Generates a deterministic synthetic trace: the same workload and seed give a\n"
              "byte-identical file. The workload JSON is described in traces/README.md.")) {
@@ -130,7 +132,7 @@ void print_read_errors(const memext::TraceReader& reader) {
   for (const std::string& e : s.errors) std::fprintf(stderr, "  %s\n", e.c_str());
 }
 
-int run_info(const std::vector<std::string>& args) {
+int run_info(int argc, char** argv) {
   po::options_description opts("info options");
   std::string path;
   std::string format;
@@ -141,7 +143,7 @@ int run_info(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("trace", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm,
+  if (!parse(argc, argv, opts, pos, vm,
              "usage: memext-sim info TRACE [--format F] [--strict]\n\n"
              "Reads the whole trace and prints its format, request count, time span, op mix\n"
              "and mean sizes, and the malformed records it skipped.")) {
@@ -186,7 +188,7 @@ int run_info(const std::vector<std::string>& args) {
   return 0;
 }
 
-int run_convert(const std::vector<std::string>& args) {
+int run_convert(int argc, char** argv) {
   po::options_description opts("convert options");
   std::string in_path;
   std::string out_path;
@@ -202,7 +204,7 @@ int run_convert(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("trace", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm,
+  if (!parse(argc, argv, opts, pos, vm,
              "usage: memext-sim convert TRACE --out OUT [--format F] [--strict]\n\n"
              "Rewrites any supported trace in the native format, which replays fastest.")) {
     return 0;
@@ -243,9 +245,8 @@ int main(int argc, char** argv) {
   }
   for (const Subcommand& c : kSubcommands) {
     if (c.name != command) continue;
-    std::vector<std::string> args(argv + 2, argv + argc);
     try {
-      return c.run(args);
+      return c.run(argc - 1, argv + 1);
     } catch (const po::error& e) {
       std::fprintf(stderr, "memext-sim %s: %s (see memext-sim %s --help)\n", argv[1], e.what(),
                    argv[1]);
