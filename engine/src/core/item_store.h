@@ -151,6 +151,11 @@ class ItemStore {
   void unlink_q(uint32_t n);
 
   char* payload(Item& it) { return it.data.ptr + it.key_len; }
+  uint64_t free_chunks(uint32_t clsid) const {
+    const SlabAllocator::ClassState& st = slabs_.state(clsid);
+    return st.pages * classes_[clsid].perslab - st.used_chunks;
+  }
+  uint64_t global_page_pool() const { return slabs_.global_page_pool(); }
   const EngineConfig& config() const { return config_; }
   const SlabClassTable& classes() const { return classes_; }
   const LruList& lru(uint32_t clsid, LruSegment s) const { return lrus_[lru_id(clsid, s)]; }

@@ -5,7 +5,9 @@
 // charge each item its chunk(s) and learn when memory is exhausted. Pages
 // come from the global page pool first, otherwise they are "malloced" under
 // memcached's rule: a class may always get its first page, further pages
-// only while total_malloced + page <= limit. Not thread-safe.
+// only while total_malloced + page <= limit. Pages never move back between
+// classes (memcached's slab rebalancer/automover is not modelled). Not
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,15 @@ class SlabAllocator {
     // memcached's do_slabs_newslab: pages are a full slab_page_size unless the
     // page holds exactly one largest chunk size, then perslab * size.
     full_pages_ = classes.slab_chunk_max() != classes.slab_page_size();
+    // memcached with extstore calls slabs_prefill_global(): all of -m is
+    // malloced up front into the global page pool, which the classes (and
+    // the extstore slab automover) then draw from.
+    if (config.ext.enabled()) {
+      while (mem_malloced_ < mem_limit_) {
+        mem_malloced_ += classes.slab_page_size();
+        ++global_pool_pages_;
+      }
+    }
   }
 
   // memcached's slabs_alloc: a free chunk of class `id`, growing the class by
@@ -76,7 +87,7 @@ class SlabAllocator {
   bool full_pages_ = true;
   std::vector<ClassState> state_;
   uint64_t mem_malloced_ = 0;
-  uint64_t global_pool_pages_ = 0;  // no slab mover yet: stays 0
+  uint64_t global_pool_pages_ = 0;  // pages malloced but not given to a class
   bool mem_limit_reached_ = false;
 };
 

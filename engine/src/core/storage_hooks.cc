@@ -58,6 +58,22 @@ ItemView StorageHooks::view(ItemHandle handle) const {
   return v;
 }
 
+ItemHandle StorageHooks::find(std::string_view key) const {
+  return store_.find(key);
+}
+
+bool StorageHooks::is_flushed(ItemHandle handle) const {
+  return store_.is_flushed(store_.item(handle));
+}
+
+uint64_t StorageHooks::free_chunks(uint8_t clsid) const {
+  return store_.free_chunks(clsid);
+}
+
+uint64_t StorageHooks::global_page_pool() const {
+  return store_.global_page_pool();
+}
+
 bool StorageHooks::replace_with_header(ItemHandle handle, const ExtLocation& location) {
   Item& it = store_.item(handle);
   if (!(it.flags & kLinked) || (it.flags & kHdr)) return false;

@@ -74,6 +74,16 @@ class StorageHooks {
   ItemHandle towards_head(ItemHandle handle) const;
   ItemView view(ItemHandle handle) const;
 
+  // The linked item for `key` without bumping, reclaiming or counting;
+  // kNoHandle when absent (it may be expired or flushed: see is_flushed).
+  ItemHandle find(std::string_view key) const;
+  // memcached's item_is_flushed for a linked item.
+  bool is_flushed(ItemHandle handle) const;
+  // slabs_available_chunks(): free chunks in a class's pages.
+  uint64_t free_chunks(uint8_t clsid) const;
+  // global_page_pool_size(): pages malloced but not yet given to a class.
+  uint64_t global_page_pool() const;
+
   // storage_write's swap: allocates a header item (48 + key + 1 + flags +
   // 12 + 8 bytes, HOT LRU of its class) and replaces `handle` with it,
   // keeping CAS, flags, exptime and the FETCHED bit. False when no memory

@@ -163,3 +163,38 @@ TEST_CASE("unlink_header drops a header whose flash copy is gone") {
   CHECK(hooks.unlink_header("k", loc));
   CHECK(!engine.get("k").hit());
 }
+
+TEST_CASE("find, is_flushed and free_chunks look without side effects") {
+  Engine engine(small_config());
+  StorageHooks hooks(engine);
+  engine.set_time(100);
+  engine.set("k", kValue, 0, 10);
+  engine.set_time(200);
+  ItemHandle h = hooks.find("k");
+  REQUIRE(h != kNoHandle);  // expired but still linked: find does not reclaim
+  CHECK(!hooks.is_flushed(h));
+  CHECK(hooks.find("absent") == kNoHandle);
+  CHECK(hooks.free_chunks(kClass) == 885 - 1);
+  engine.flush_all();
+  CHECK(hooks.is_flushed(hooks.find("k")));
+  CHECK(engine.stats().get_flushed == 0);
+}
+
+TEST_CASE("with extstore configured, -m is malloced into the global page pool up front") {
+  EngineConfig config = small_config(4);
+  config.ext.paths.push_back(ExtPathConfig{"/tmp/unused", 64ull << 20, ""});
+  Engine engine(config);
+  StorageHooks hooks(engine);
+  engine.set_time(10);
+  Stats st = engine.stats();
+  CHECK(st.total_malloced == 4u << 20);
+  CHECK(st.slab_global_page_pool == 4);
+  for (int i = 0; i < 885 * 3; ++i) engine.set("k" + std::to_string(i), kValue);
+  CHECK(hooks.global_page_pool() == 1);
+  engine.set("small", "x");  // another class takes the last pooled page
+  CHECK(hooks.global_page_pool() == 0);
+  for (int i = 0; i < 885; ++i) engine.set("m" + std::to_string(i), kValue);
+  st = engine.stats();
+  CHECK(st.total_malloced == 4u << 20);
+  CHECK(st.evictions == 885);
+}
