@@ -195,6 +195,10 @@ class ExtStore {
   std::string set_option(std::string_view name, std::string_view value);
 
   ExtStoreStats stats() const;
+  // `stats settings` lines for extstore, in memcached's order and format
+  // (ext_item_size .. ext_drop_unread; max_frag "%.2f", freeratio "%.3f",
+  // drop_unread yes/no).
+  std::vector<std::pair<std::string_view, std::string>> named_settings() const;
   // The live settings (after set_option and the compact_under default).
   const ExtConfig& config() const;
   // The ext_path behind FlashRead::file_index.

@@ -2,6 +2,7 @@
 // stats; the forwarding layer of the public class.
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -177,6 +178,27 @@ std::string ExtStore::set_option(std::string_view name, std::string_view value) 
 }
 ExtStoreStats ExtStore::stats() const {
   return impl_->stats();
+}
+std::vector<std::pair<std::string_view, std::string>> ExtStore::named_settings() const {
+  const ExtConfig& c = impl_->config;
+  auto fixed = [](double v, int digits) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+    return std::string(buf);
+  };
+  return {
+      {"ext_item_size", std::to_string(c.item_size)},
+      {"ext_item_age", std::to_string(c.item_age)},
+      {"ext_low_ttl", std::to_string(c.low_ttl)},
+      {"ext_recache_rate", std::to_string(c.recache_rate)},
+      {"ext_wbuf_size", std::to_string(c.wbuf_size)},
+      {"ext_compact_under", std::to_string(c.compact_under)},
+      {"ext_drop_under", std::to_string(c.drop_under)},
+      {"ext_max_sleep", std::to_string(c.max_sleep_us)},
+      {"ext_max_frag", fixed(c.max_frag, 2)},
+      {"slab_automove_freeratio", fixed(c.slab_automove_freeratio, 3)},
+      {"ext_drop_unread", c.drop_unread ? "yes" : "no"},
+  };
 }
 const ExtConfig& ExtStore::config() const {
   return impl_->config;

@@ -232,6 +232,23 @@ TEST_CASE("set_option applies memcached's extstore settings and names bad input"
   CHECK(unknown.find("item_size") != std::string::npos);
 }
 
+TEST_CASE("stats settings lines match memcached's defaults and format") {
+  Rig rig(RigDevice::kMemory, [] {
+    EngineConfig c = rig_engine_config(false);
+    c.ext.item_age = UINT32_MAX;
+    return c;
+  }());
+  const auto lines = rig.ext().named_settings();
+  const std::vector<std::pair<std::string_view, std::string>> expected = {
+      {"ext_item_size", "512"},   {"ext_item_age", "4294967295"},
+      {"ext_low_ttl", "0"},       {"ext_recache_rate", "2000"},
+      {"ext_wbuf_size", "65536"}, {"ext_compact_under", "2"},
+      {"ext_drop_under", "2"},    {"ext_max_sleep", "1000000"},
+      {"ext_max_frag", "0.80"},   {"slab_automove_freeratio", "0.010"},
+      {"ext_drop_unread", "no"}};
+  CHECK(lines == expected);
+}
+
 TEST_CASE("compact_under and drop_under default to a quarter of the pages") {
   EngineConfig config = rig_engine_config(false);
   config.ext.paths[0].size_bytes = 16 * kExtPage;
