@@ -87,6 +87,9 @@ struct PageStoreFile {
 };
 
 struct PageStoreConfig {
+  // Pages are dealt round-robin starting with files[0]. memcached keeps its
+  // ext_path list newest-first, so to reproduce its page numbering pass the
+  // paths in reverse order of the options.
   std::vector<PageStoreFile> files;
   uint64_t page_size = 64ull << 20;
   uint32_t wbuf_size = 4u << 20;
@@ -132,8 +135,11 @@ struct ReadPlan {
   // null in phantom mode.
   const char* wbuf_data = nullptr;
   // kDevice: the device and the byte range to read, widened to the device's
-  // alignment; the object starts skip bytes into that range.
+  // alignment; the object starts skip bytes into that range. file is the
+  // index into PageStoreConfig::files, for a caller that reads through its
+  // own device on the same file (e.g. one io_uring per server worker).
   Device* device = nullptr;
+  uint16_t file = 0;
   uint64_t device_offset = 0;  // unaligned start of the object
   uint64_t aligned_offset = 0;
   uint32_t aligned_len = 0;

@@ -339,6 +339,7 @@ ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32
     const uint32_t align = dev.alignment();
     plan.source = ReadSource::kDevice;
     plan.device = &dev;
+    plan.file = p.file;
     plan.device_offset = p.device_offset + offset;
     plan.aligned_offset = round_down(plan.device_offset, align);
     plan.aligned_len =

@@ -353,6 +353,15 @@ TEST_CASE("each path's pages go to its free bucket, falling back to the default 
   CHECK(c3.page_id == d1.page_id);
   CHECK(store.page_data(c3.page_id).free_bucket == 0);
   CHECK(store.page_data(c3.page_id).bucket == kCompact);
+
+  // Reads of compact-path pages go to that path's device.
+  const auto plan = store.prepare_read(c1.page_id, c1.page_version, c1.offset, kObj);
+  REQUIRE(plan.source == ReadSource::kDevice);
+  CHECK(plan.device == compact.get());
+  CHECK(plan.file == 1);
+  CHECK(plan.device_offset == 0);  // page 1 is the compact path's first page
+  CHECK(store.finish_read(plan));
+  CHECK(reads_back(store, c1, 1, ReadSource::kDevice));
 }
 
 TEST_CASE("a corrupted byte on the device is caught by the object's crc32c") {
