@@ -72,10 +72,11 @@ void Replayer::set_engine_seconds(uint64_t now_ns) {
     engine_seconds_ = seconds;
     engine_->set_time(static_cast<rel_time_t>(seconds));
   }
+  next_second_ns_ = (seconds - kReplayStartSeconds + 1) * kNsPerSecond;
 }
 
 void Replayer::refresh_next_wake() {
-  next_wake_ns_ = events_.next_time();
+  next_wake_ns_ = std::min(events_.next_time(), next_second_ns_);
   if (flash_) next_wake_ns_ = std::min(next_wake_ns_, flash_->next_completion_ns());
 }
 

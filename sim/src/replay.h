@@ -153,7 +153,11 @@ class Replayer {
   bool finished_ = false;
   uint64_t first_trace_ns_ = 0;
   uint64_t now_ns_ = 0;
+  // Earliest of the next event, the next flash completion and the next
+  // whole second of virtual time (the engine's clock tick): the hot path
+  // compares a request's time with this one value.
   uint64_t next_wake_ns_ = 0;
+  uint64_t next_second_ns_ = 0;
   uint64_t interval_ns_ = 0;
   uint64_t engine_seconds_ = kReplayStartSeconds;
   uint64_t lru_steps_ = 0;

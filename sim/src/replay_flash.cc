@@ -221,9 +221,23 @@ uint64_t FlashTier::flusher_step(uint64_t now_ns) {
 uint64_t FlashTier::compactor_step(uint64_t now_ns) {
   Impl& m = *impl_;
   m.set_now(now_ns);
+  // A page counts as compacted when a step starts one: either the store is
+  // compacting afterwards (a page of several wbufs) or the step already
+  // moved objects (a one-wbuf page is picked and finished in one step).
   const bool was = m.store->compacting();
+  uint64_t moved_before = 0;
+  if (!was) {
+    const ExtStoreStats st = m.store->stats();
+    moved_before = st.compact_rescues + st.compact_lost + st.compact_skipped;
+  }
   const Micros next = m.store->compactor_step(now_ns / kNsPerMicro);
-  if (!was && m.store->compacting()) ++m.pages_compacted;
+  if (!was) {
+    const ExtStoreStats st = m.store->stats();
+    if (m.store->compacting() ||
+        st.compact_rescues + st.compact_lost + st.compact_skipped != moved_before) {
+      ++m.pages_compacted;
+    }
+  }
   return next * kNsPerMicro;
 }
 

@@ -1,0 +1,68 @@
+// memext-sim replay's command line: memcached flags via the engine's parser,
+// device specs with the simulator's WA default, and errors that name the
+// bad value.
+#include <doctest/doctest.h>
+
+#include "replay_test_util.h"
+
+namespace memext {
+using namespace replay_test;
+
+namespace {
+std::string parse_error(std::vector<std::string> args) {
+  args.insert(args.begin(), "replay");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  SimOptions options;
+  return parse_sim_options(static_cast<int>(argv.size()), argv.data(), &options);
+}
+}  // namespace
+
+TEST_CASE("memcached flags land in the engine config") {
+  SimOptions o = options_from({"t.mxt", "-m", "128", "-I", "2m", "-f", "1.5", "-o",
+                               "ext_path=/x:1g,ext_item_size=1024", "-o", "ext_max_frag=0.5",
+                               "--seed", "9", "--interval", "30"});
+  CHECK(o.trace_path == "t.mxt");
+  CHECK(o.engine.memory_limit == 128ull << 20);
+  CHECK(o.engine.item_size_max == 2u << 20);
+  CHECK(o.engine.growth_factor == 1.5);
+  REQUIRE(o.engine.ext.paths.size() == 1);
+  CHECK(o.engine.ext.paths[0].size_bytes == 1ull << 30);
+  CHECK(o.engine.ext.item_size == 1024);
+  CHECK(o.engine.ext.max_frag == 0.5);
+  CHECK(o.seed == 9);
+  CHECK(o.interval_s == 30);
+  CHECK(o.engine.phantom);
+  CHECK(o.memcached_flags.size() == 10);
+  CHECK(o.memcached_flags[0] == "-m");
+}
+
+TEST_CASE("model device: write amplification defaults to 1 unless given") {
+  SimOptions o = options_from({"t.mxt"});
+  CHECK(o.device_kind == SimDeviceKind::kModel);
+  CHECK(o.model.wa == kSimDefaultWriteAmplification);
+  CHECK(o.model.preset == "nvme-gen4");
+  SimOptions w = options_from({"t.mxt", "--device", "model:sata-ssd,wa=3"});
+  CHECK(w.model.wa == 3);
+  CHECK(w.model.preset == "sata-ssd");
+  SimOptions f = options_from({"t.mxt", "--device=file:/tmp/x", "-o", "ext_path=/y:64m"});
+  CHECK(f.device_kind == SimDeviceKind::kFile);
+  CHECK(f.file_path == "/tmp/x");
+  CHECK_FALSE(f.engine.phantom);
+}
+
+TEST_CASE("bad arguments are named with what is allowed") {
+  CHECK(parse_error({"t", "--fill-on-miss", "maybe"}).find("allowed: on, off, auto") !=
+        std::string::npos);
+  CHECK(parse_error({"t", "--device", "floppy"}).find("'floppy'") != std::string::npos);
+  CHECK(parse_error({"t", "--device", "model:nvme-gen9"}).find("nvme-gen9") != std::string::npos);
+  CHECK(parse_error({"t", "-m", "lots"}).find("lots") != std::string::npos);
+  CHECK(parse_error({"t", "--interval", "0"}).find("> 0") != std::string::npos);
+  CHECK(parse_error({"t", "--device", "file:/x"}).find("ext_path") != std::string::npos);
+  CHECK(parse_error({"t", "--bogus", "1"}).find("--bogus") != std::string::npos);
+  CHECK(parse_error({}).find("no trace") != std::string::npos);
+  CHECK(parse_error({"a", "b"}).find("'b'") != std::string::npos);
+  CHECK(parse_error({"t", "-o", "ext_max_frag=7"}).find("ext_max_frag") != std::string::npos);
+}
+
+}  // namespace memext
