@@ -121,11 +121,11 @@ bool ExtStore::Impl::readback_region(uint64_t offset) {
 void ExtStore::Impl::rescue(std::string_view key, uint32_t offset, uint32_t ntotal,
                             const char* object) {
   core::StorageHooks& hooks = engine.hooks();
-  const core::ItemHandle handle = engine.find(key);
+  const core::ItemHandle handle = hooks.find(key);
   if (handle == core::kNoHandle) return;
   const core::ItemView header = hooks.view(handle);
   const rel_time_t now = hooks.current_time();
-  if (!header.is_header || engine.is_flushed(handle) ||
+  if (!header.is_header || hooks.is_flushed(handle) ||
       (header.exptime != 0 && header.exptime <= now)) {
     return;
   }

@@ -32,11 +32,8 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
           pressure = engine.slab_pressure(config.slab_automove_freeratio);
           have_pressure = true;
         }
-        const uint64_t target_pages = pressure.global_pages < pressure.pool_min
-                                          ? pressure.pool_min - pressure.global_pages
-                                          : 0;
-        target = uint64_t{classes[x].perslab} * target_pages;
-        chunks_free = pressure.free_chunks[x];
+        target = uint64_t{classes[x].perslab} * pressure.target_pages();
+        chunks_free = hooks.free_chunks(static_cast<uint8_t>(x));
       }
       bool first = true;
       // memcached's loop ends when extstore_write_request refuses because the

@@ -23,12 +23,7 @@ FlashRead ExtStore::Impl::plan_read(std::string_view key, const GetResult& heade
     case ReadSource::kDevice:
       read.kind = FlashReadKind::kDevice;
       read.device = read.plan.device;
-      for (size_t i = 0; i < devices.size(); ++i) {
-        if (devices[i] == read.device) {
-          read.file_index = static_cast<uint32_t>(i);
-          break;
-        }
-      }
+      read.file_index = read.plan.file;
       read.offset = read.plan.aligned_offset;
       read.length = read.plan.aligned_len;
       read.skip = read.plan.skip;
