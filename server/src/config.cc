@@ -1,0 +1,207 @@
+#include "config.h"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <ostream>
+#include <string_view>
+
+#include "memext/options.h"
+#include "memext/slabs.h"
+
+namespace po = boost::program_options;
+
+namespace memext::server {
+namespace {
+
+// memcached -o sub-options that have no counterpart in memext (its own
+// crawler, hash, logging and slab-rebalancer knobs). Accepted so existing
+// memcached command lines start; listed at -v so nobody mistakes them for
+// being honoured.
+constexpr std::string_view kIgnoredSuboptions[] = {
+    "maxconns_fast",       "no_maxconns_fast",     "hashpower",        "hash_algorithm",
+    "tail_repair_time",    "lru_crawler",          "no_lru_crawler",   "lru_crawler_sleep",
+    "lru_crawler_tocrawl", "slab_reassign",        "no_slab_reassign", "slab_automove",
+    "slab_automove_ratio", "slab_automove_window", "idle_timeout",     "watcher_logbuf_size",
+    "worker_logbuf_size",  "track_sizes",          "no_hashexpand",    "inline_ascii_resp",
+    "read_buf_mem_limit",  "resp_obj_mem_limit",   "drop_privileges",  "no_drop_privileges",
+};
+
+bool is_ignored_suboption(std::string_view name) {
+  for (std::string_view ignored : kIgnoredSuboptions) {
+    if (ignored == name) return true;
+  }
+  return false;
+}
+
+void apply_engine_option(EngineConfig& engine, std::string_view flag, std::string_view name,
+                         std::string_view value) {
+  OptionResult r = apply_memcached_option(engine, name, value);
+  if (r.ok()) return;
+  throw ConfigError(std::string(flag) + ": " + r.error);
+}
+
+// memcached counts -v occurrences (-v, -vv, -vvv); Program_options cannot,
+// so verbosity flags are taken out of argv before it runs.
+std::vector<std::string> strip_verbosity(int argc, const char* const* argv, int& verbose) {
+  std::vector<std::string> rest;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--verbose") {
+      ++verbose;
+      continue;
+    }
+    if (arg.size() >= 2 && arg[0] == '-' && arg[1] == 'v' &&
+        arg.find_first_not_of('v', 1) == std::string_view::npos) {
+      verbose += static_cast<int>(arg.size() - 1);
+      continue;
+    }
+    rest.emplace_back(arg);
+  }
+  return rest;
+}
+
+uint32_t parse_uint(const std::string& flag, const std::string& text, uint64_t min, uint64_t max) {
+  size_t used = 0;
+  unsigned long long v = 0;
+  try {
+    if (text.empty() || text[0] == '-') throw std::invalid_argument(text);
+    v = std::stoull(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || v < min || v > max) {
+    throw ConfigError(flag + ": invalid value '" + text + "' (allowed: integer " +
+                      std::to_string(min) + ".." + std::to_string(max) + ")");
+  }
+  return static_cast<uint32_t>(v);
+}
+
+}  // namespace
+
+std::string slab_class_table_text(const EngineConfig& config) {
+  SlabClassTable table(config);
+  std::string text;
+  char line[96];
+  for (uint32_t id = 1; id <= table.largest(); ++id) {
+    std::snprintf(line, sizeof line, "slab class %3u: chunk size %9u perslab %7u\n", id,
+                  table[id].size, table[id].perslab);
+    text += line;
+  }
+  return text;
+}
+
+CommandLineAction parse_command_line(int argc, const char* const* argv, ServerConfig& config,
+                                     std::ostream& out) {
+  std::vector<std::string> args = strip_verbosity(argc, argv, config.verbose);
+
+  std::string port, udp_port, memory, conns, threads, item_max, factor, min_size, mask, backlog;
+  std::vector<std::string> listen, suboptions;
+  po::options_description desc(
+      "memext-server — a memcached 1.6.18 compatible cache server with an extstore flash tier.\n"
+      "Usage: memext-server [options]\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "print this help and exit")
+    ("version,V", "print version and exit")
+    ("port,p", po::value(&port), "TCP port to listen on (default: 11211)")
+    ("listen,l", po::value(&listen), "interface(s) to listen on, comma separated "
+                                     "(default: all addresses)")
+    ("udp-port,U", po::value(&udp_port), "UDP port; only 0 (off) is supported")
+    ("unix-socket,s", po::value(&config.unix_socket), "UNIX socket path to listen on "
+                                                      "(disables network support)")
+    ("unix-mask,a", po::value(&mask), "access mask for the UNIX socket, in octal (default: 700)")
+    ("memory-limit,m", po::value(&memory), "item memory in megabytes (default: 64)")
+    ("conn-limit,c", po::value(&conns), "max simultaneous connections (default: 1024)")
+    ("threads,t", po::value(&threads), "number of worker threads (default: 4)")
+    ("max-item-size,I", po::value(&item_max), "maximum item size, e.g. 1m, 2m (default: 1m)")
+    ("slab-growth-factor,f", po::value(&factor), "chunk size growth factor (default: 1.25)")
+    ("slab-min-size,n", po::value(&min_size), "min space for key+value+flags (default: 48)")
+    ("user,u", po::value(&config.user), "assume the identity of <username> (only when run as root)")
+    ("disable-evictions,M", "return an error on memory exhausted instead of evicting")
+    ("disable-cas,C", "disable use of CAS")
+    ("listen-backlog,b", po::value(&backlog), "listen backlog (default: 1024)")
+    ("verbose,v", "verbose (print errors/warnings); -vv also prints the slab class table")
+    ("extended,o", po::value(&suboptions), "comma separated list of extended options, as in "
+        "memcached: ext_path=FILE:SIZE[:bucket], ext_page_size, ext_wbuf_size, ext_threads, "
+        "ext_io_depth, ext_item_size, ext_item_age, ext_low_ttl, ext_recache_rate, "
+        "ext_compact_under, ext_drop_under, ext_max_frag, ext_drop_unread, ext_max_sleep, "
+        "slab_automove_freeratio, slab_chunk_max, hot_lru_pct, warm_lru_pct, hot_max_factor, "
+        "warm_max_factor, temporary_ttl, lru_maintainer, no_lru_maintainer, lru_segmented, "
+        "no_lru_segmented, modern, no_modern");
+  // clang-format on
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw ConfigError(std::string(e.what()) + " (see --help)");
+  }
+  if (vm.count("help")) {
+    out << desc << "\n";
+    return CommandLineAction::kExit;
+  }
+  if (vm.count("version")) {
+    out << "memcached " << kVersion << " (memext-server)\n";
+    return CommandLineAction::kExit;
+  }
+
+  if (!port.empty()) config.port = static_cast<uint16_t>(parse_uint("-p", port, 0, 65535));
+  if (!udp_port.empty() && parse_uint("-U", udp_port, 0, 65535) != 0) {
+    throw ConfigError("-U " + udp_port + ": UDP is not supported (only -U 0 is accepted)");
+  }
+  for (const std::string& item : listen) {
+    size_t start = 0;
+    while (start <= item.size()) {
+      size_t comma = item.find(',', start);
+      if (comma == std::string::npos) comma = item.size();
+      std::string addr = item.substr(start, comma - start);
+      if (addr.empty()) throw ConfigError("-l '" + item + "': empty interface name");
+      config.listen.push_back(addr);
+      start = comma + 1;
+    }
+  }
+  if (!mask.empty()) {
+    size_t used = 0;
+    unsigned long m = 0;
+    try {
+      m = std::stoul(mask, &used, 8);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != mask.size() || m > 0777) {
+      throw ConfigError("-a: invalid mask '" + mask + "' (allowed: octal 000..777)");
+    }
+    config.unix_mask = static_cast<uint32_t>(m);
+  }
+  if (!conns.empty()) config.max_connections = parse_uint("-c", conns, 1, 1u << 24);
+  if (!threads.empty()) config.threads = parse_uint("-t", threads, 1, 256);
+  if (!backlog.empty()) config.backlog = parse_uint("-b", backlog, 1, 1u << 20);
+
+  if (!memory.empty()) apply_engine_option(config.engine, "-m", "m", memory);
+  if (!item_max.empty()) apply_engine_option(config.engine, "-I", "I", item_max);
+  if (!factor.empty()) apply_engine_option(config.engine, "-f", "f", factor);
+  if (!min_size.empty()) apply_engine_option(config.engine, "-n", "n", min_size);
+  if (vm.count("disable-evictions")) apply_engine_option(config.engine, "-M", "M", "");
+  if (vm.count("disable-cas")) apply_engine_option(config.engine, "-C", "C", "");
+
+  for (const std::string& csv : suboptions) {
+    for (const auto& [name, value] : parse_suboptions(csv)) {
+      OptionResult r = apply_memcached_option(config.engine, name, value);
+      if (r.ok()) continue;
+      if (r.status == OptionStatus::kUnknownOption && is_ignored_suboption(name)) {
+        config.ignored_suboptions.push_back(name);
+        continue;
+      }
+      if (r.status == OptionStatus::kUnknownOption) {
+        throw ConfigError("-o: illegal suboption \"" + name + "\"" + " (see --help)");
+      }
+      throw ConfigError("-o " + name + ": " + r.error);
+    }
+  }
+  std::string problem = validate_config(config.engine);
+  if (!problem.empty()) throw ConfigError(problem);
+  return CommandLineAction::kRun;
+}
+
+}  // namespace memext::server

@@ -1,0 +1,54 @@
+// server/src/config.h — memext-server's command line: memcached 1.6.18's
+// flags (-p, -l, -U, -s, -m, -c, -t, -I, -f, -n, -v, -u, -M, -C, -o ...) and
+// their meanings, parsed with Boost.Program_options into ServerConfig.
+//
+// Engine options (-m, -f, -n, -I, -M, -C and the -o sub-options the engine
+// knows) go through memext::apply_memcached_option so the server and the
+// simulator accept exactly the same spelling. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "memext/config.h"
+
+namespace memext::server {
+
+inline constexpr const char* kVersion = "1.6.18";
+
+struct ServerConfig {
+  uint16_t port = 11211;                        // -p
+  std::vector<std::string> listen;              // -l (comma separated, repeatable); empty = all
+  std::string unix_socket;                      // -s
+  uint32_t unix_mask = 0700;                    // -a
+  uint32_t max_connections = 1024;              // -c
+  uint32_t threads = 4;                         // -t
+  int verbose = 0;                              // -v, -vv, -vvv
+  std::string user;                             // -u
+  uint32_t backlog = 1024;                      // -b
+  std::vector<std::string> ignored_suboptions;  // memcached -o options without effect here
+  EngineConfig engine;
+};
+
+// A command line that cannot be used; what() names the option, the bad value
+// and what is allowed.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class CommandLineAction { kRun, kExit };
+
+// Parses argv. Prints --help / --version text to `out` and returns kExit for
+// them. Throws ConfigError on any unknown, malformed or inconsistent option.
+CommandLineAction parse_command_line(int argc, const char* const* argv, ServerConfig& config,
+                                     std::ostream& out);
+
+// memcached -vv's slab class table ("slab class   1: chunk size        96
+// perslab   10922"), one line per class.
+std::string slab_class_table_text(const EngineConfig& config);
+
+}  // namespace memext::server

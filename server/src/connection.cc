@@ -1,0 +1,125 @@
+#include "connection.h"
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "flash_reader.h"
+
+namespace asio = boost::asio;
+
+namespace memext::server {
+namespace {
+constexpr size_t kInitialBuffer = 16 * 1024;
+constexpr size_t kMinReadSpace = 4 * 1024;
+}  // namespace
+
+Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket)
+    : ctx_(ctx), reader_(reader), socket_(std::move(socket)), session_(ctx) {
+  ctx_.counters.curr_connections.fetch_add(1, std::memory_order_relaxed);
+  ctx_.counters.total_connections.fetch_add(1, std::memory_order_relaxed);
+  ctx_.counters.connection_structures.fetch_add(1, std::memory_order_relaxed);
+}
+
+Connection::~Connection() {
+  ctx_.counters.curr_connections.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.counters.connection_structures.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Connection::start() {
+  buf_.resize(kInitialBuffer);
+  read_more();
+}
+
+void Connection::read_more() {
+  if (reading_ || writing_ || closed_ || pending_flash_ > 0 || session_.closing()) return;
+  if (begin_ == end_) begin_ = end_ = 0;
+  size_t wanted = std::max(session_.bytes_wanted(), end_ - begin_ + kMinReadSpace);
+  if (buf_.size() - begin_ < wanted || buf_.size() - end_ < kMinReadSpace) {
+    if (begin_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    if (buf_.size() < wanted) buf_.resize(std::max(wanted, buf_.size() * 2));
+    if (buf_.size() - end_ < kMinReadSpace) buf_.resize(buf_.size() * 2);
+  }
+  reading_ = true;
+  socket_.async_read_some(
+      asio::buffer(buf_.data() + end_, buf_.size() - end_),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        self->reading_ = false;
+        if (ec) {
+          self->close();
+          return;
+        }
+        self->ctx_.counters.bytes_read.fetch_add(n, std::memory_order_relaxed);
+        self->end_ += n;
+        self->process();
+      });
+}
+
+void Connection::process() {
+  if (closed_) return;
+  if (pending_flash_ == 0 && !session_.closing()) {
+    size_t used = session_.consume(std::string_view(buf_.data() + begin_, end_ - begin_));
+    begin_ += used;
+    auto& reads = session_.flash_reads();
+    if (!reads.empty()) {
+      pending_flash_ = reads.size();
+      for (auto& read : reads) {
+        read->done = [self = shared_from_this()] {
+          if (--self->pending_flash_ == 0)
+            self->process();
+          else
+            self->write_ready();
+        };
+      }
+      reader_->submit(std::move(reads));
+      reads.clear();
+    }
+  }
+  if (session_.closing() && session_.discard_output()) {
+    close();
+    return;
+  }
+  write_ready();
+  if (!writing_ && session_.closing() && !session_.responses().has_pending()) {
+    close();
+    return;
+  }
+  read_more();
+}
+
+void Connection::write_ready() {
+  // memcached sends nothing while it swallows a refused data block.
+  if (writing_ || closed_ || session_.swallowing() || !session_.responses().has_ready_bytes()) {
+    return;
+  }
+  std::vector<asio::const_buffer> buffers;
+  sealed_segments_ = session_.responses().seal_ready(
+      [&](const std::string& bytes) { buffers.emplace_back(bytes.data(), bytes.size()); });
+  writing_ = true;
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                      self->writing_ = false;
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      self->ctx_.counters.bytes_written.fetch_add(n, std::memory_order_relaxed);
+                      self->session_.responses().pop(self->sealed_segments_);
+                      self->sealed_segments_ = 0;
+                      self->process();
+                    });
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace memext::server

@@ -1,0 +1,50 @@
+// server/src/connection.h — one client connection on a worker's io_context.
+//
+// Reads into a growable buffer, lets its Session answer every complete
+// request in the buffer (pipelining), hands flash reads to the worker's
+// FlashReader as one batch, and writes the ready responses as one gathered
+// write. Reads and writes alternate like memcached's state machine: no new
+// read while a write or a flash read is outstanding, which bounds memory per
+// connection. Lives on one worker thread; kept alive by its pending
+// handlers (shared_from_this).
+#pragma once
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <memory>
+#include <vector>
+
+#include "session.h"
+
+namespace memext::server {
+
+class FlashReader;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Socket = boost::asio::generic::stream_protocol::socket;
+
+  Connection(ServerContext& ctx, FlashReader* reader, Socket socket);
+  ~Connection();
+  void start();
+
+ private:
+  void read_more();
+  void process();
+  void write_ready();
+  void close();
+
+  ServerContext& ctx_;
+  FlashReader* reader_;
+  Socket socket_;
+  Session session_;
+  std::vector<char> buf_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  size_t pending_flash_ = 0;
+  size_t sealed_segments_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace memext::server

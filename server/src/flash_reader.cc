@@ -1,0 +1,208 @@
+#include "flash_reader.h"
+
+#include <fcntl.h>
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <utility>
+
+#include "memext/device.h"
+#include "server_context.h"
+
+namespace asio = boost::asio;
+
+namespace memext::server {
+
+Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options) {
+  Fetch f;
+  GetResult r = shared.engine.get(key, options);
+  if (r.source == HitSource::kMiss) return f;
+  if (r.source == HitSource::kRam) {
+    f.kind = FetchKind::kValue;
+    f.info = r.info;
+    f.value = r.value;
+    return f;
+  }
+  if (shared.flash == nullptr) return f;
+  memext::FlashRead plan = shared.flash->plan_read(key, r);
+  if (plan.kind == FlashReadKind::kMiss) return f;
+  if (plan.kind == FlashReadKind::kBuffered) {
+    ReadOutcome outcome = shared.flash->finish_read(key, r, plan, nullptr, 0);
+    if (!outcome.hit()) return f;
+    f.kind = FetchKind::kValue;
+    f.info = outcome.info;
+    f.value = outcome.value;
+    return f;
+  }
+  f.kind = FetchKind::kDeferred;
+  f.info = r.info;
+  f.pending = std::make_unique<PendingFlashRead>();
+  f.pending->key.assign(key);
+  f.pending->header = r;
+  f.pending->header.value = {};
+  f.pending->plan = plan;
+  return f;
+}
+
+void complete_flash_read(SharedEngine& shared, PendingFlashRead& read, int64_t io_result) {
+  ResponseQueue::Segment& slot = *read.slot;
+  {
+    std::lock_guard lock(shared.mutex);
+    ReadOutcome outcome =
+        shared.flash->finish_read(read.key, read.header, read.plan, read.buffer, io_result);
+    if (outcome.hit()) {
+      slot.bytes.reserve(read.prefix.size() + outcome.value.size() + read.suffix.size());
+      slot.bytes.append(read.prefix);
+      slot.bytes.append(outcome.value);
+      slot.bytes.append(read.suffix);
+    } else {
+      slot.bytes = read.on_miss;
+    }
+  }
+  slot.ready = true;
+}
+
+struct FlashReader::Impl {
+  Impl(asio::io_context& io_context, SharedEngine& s) : io(io_context), shared(s), notify(io) {}
+
+  asio::io_context& io;
+  SharedEngine& shared;
+  std::vector<int> fds;
+  io_uring ring{};
+  bool ring_ok = false;
+  std::string fallback;
+  int event_fd = -1;
+  asio::posix::stream_descriptor notify;
+  std::array<char, 8> event_buf{};
+  size_t in_flight = 0;
+
+  void finish(PendingFlashRead* raw, int64_t result) {
+    std::unique_ptr<PendingFlashRead> read(raw);
+    complete_flash_read(shared, *read, result);
+    free_aligned(read->buffer);
+    read->buffer = nullptr;
+    if (read->done) read->done();
+  }
+
+  void arm() {
+    notify.async_read_some(asio::buffer(event_buf),
+                           [this](const boost::system::error_code& ec, size_t) {
+                             if (ec) return;
+                             reap();
+                             arm();
+                           });
+  }
+
+  void reap() {
+    io_uring_cqe* cqe = nullptr;
+    while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+      auto* read = static_cast<PendingFlashRead*>(io_uring_cqe_get_data(cqe));
+      int64_t res = cqe->res;
+      io_uring_cqe_seen(&ring, cqe);
+      --in_flight;
+      finish(read, res);
+    }
+  }
+
+  void submit_sync(PendingFlashRead* read) {
+    int fd = fds[read->plan.file_index];
+    int64_t done = 0;
+    while (done < read->plan.length) {
+      ssize_t n = ::pread(fd, read->buffer + done, read->plan.length - done,
+                          static_cast<off_t>(read->plan.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n < 0) done = -errno;
+        break;
+      }
+      done += n;
+    }
+    asio::post(io, [this, read, done] { finish(read, done); });
+  }
+};
+
+FlashReader::FlashReader(asio::io_context& io, SharedEngine& shared,
+                         const std::vector<std::string>& paths, bool try_uring)
+    : impl_(std::make_unique<Impl>(io, shared)) {
+  for (const std::string& path : paths) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw std::runtime_error("cannot open " + path + " for reading: " + std::strerror(errno));
+    }
+    impl_->fds.push_back(fd);
+  }
+  if (!try_uring) {
+    impl_->fallback = "io_uring disabled";
+    return;
+  }
+  int rc = io_uring_queue_init(256, &impl_->ring, 0);
+  if (rc < 0) {
+    impl_->fallback = std::string("io_uring_queue_init: ") + std::strerror(-rc);
+    return;
+  }
+  impl_->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl_->event_fd < 0 || io_uring_register_eventfd(&impl_->ring, impl_->event_fd) < 0) {
+    impl_->fallback = std::string("io_uring eventfd: ") + std::strerror(errno);
+    if (impl_->event_fd >= 0) ::close(impl_->event_fd);
+    impl_->event_fd = -1;
+    io_uring_queue_exit(&impl_->ring);
+    return;
+  }
+  impl_->notify.assign(impl_->event_fd);
+  impl_->ring_ok = true;
+  impl_->arm();
+}
+
+FlashReader::~FlashReader() {
+  if (impl_->ring_ok) {
+    boost::system::error_code ignored;
+    impl_->notify.close(ignored);
+    io_uring_queue_exit(&impl_->ring);
+  }
+  for (int fd : impl_->fds) ::close(fd);
+}
+
+bool FlashReader::use_uring() const {
+  return impl_->ring_ok;
+}
+const std::string& FlashReader::fallback_reason() const {
+  return impl_->fallback;
+}
+
+void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
+  bool queued = false;
+  for (std::unique_ptr<PendingFlashRead>& owned : reads) {
+    PendingFlashRead* read = owned.release();
+    read->buffer = alloc_aligned(read->plan.length);
+    if (!impl_->ring_ok) {
+      impl_->submit_sync(read);
+      continue;
+    }
+    io_uring_sqe* sqe = io_uring_get_sqe(&impl_->ring);
+    if (sqe == nullptr) {
+      io_uring_submit(&impl_->ring);
+      sqe = io_uring_get_sqe(&impl_->ring);
+    }
+    if (sqe == nullptr) {
+      impl_->submit_sync(read);
+      continue;
+    }
+    io_uring_prep_read(sqe, impl_->fds[read->plan.file_index], read->buffer, read->plan.length,
+                       read->plan.offset);
+    io_uring_sqe_set_data(sqe, read);
+    ++impl_->in_flight;
+    queued = true;
+  }
+  if (queued) io_uring_submit(&impl_->ring);
+}
+
+}  // namespace memext::server

@@ -1,0 +1,95 @@
+// server/src/flash_reader.h — the flash read path of one worker thread.
+//
+// A get that finds an extstore header item plans the read under the engine
+// lock (ExtStore::plan_read); objects still in a write buffer are finished
+// on the spot, the rest become PendingFlashRead records. The connection hands
+// them to its worker's FlashReader, which submits them as one batch on the
+// worker's own io_uring ring (O_DIRECT file handles of its own); the ring
+// signals an eventfd that Asio watches, so no worker ever blocks on flash.
+// Completions finish the read under the engine lock (crc check, recache) and
+// fill the response slot reserved in request order. When io_uring is
+// refused the reader falls back to pread on the worker thread (warned once
+// at start).
+//
+// Thread-safety: a FlashReader belongs to one worker's io_context thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memext/engine.h"
+#include "memext/extstore.h"
+#include "response_queue.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace memext::server {
+
+struct SharedEngine;
+
+// One planned device read and what to answer with. Owned by the FlashReader
+// from submit to completion (the connection may be gone by then).
+struct PendingFlashRead {
+  std::string key;
+  GetResult header;  // value view cleared: only metadata and location
+  memext::FlashRead plan;
+  ResponseQueue::Segment* slot = nullptr;
+  std::string prefix;   // written before the value on a hit ("VALUE k f n\r\n")
+  std::string suffix;   // written after the value ("\r\n", "END\r\n" is separate)
+  std::string on_miss;  // written instead when the object is gone or corrupt
+  // Called on the worker thread once the slot is filled (connection resumes);
+  // empty when the connection has closed.
+  std::function<void()> done;
+  char* buffer = nullptr;  // aligned, plan.length bytes
+};
+
+enum class FetchKind : uint8_t { kMiss, kValue, kDeferred };
+
+// Result of looking a key up, RAM and flash alike.
+struct Fetch {
+  FetchKind kind = FetchKind::kMiss;
+  ItemInfo info;
+  // kValue: the value, valid while the engine lock is held.
+  std::string_view value;
+  // kDeferred: the device read to submit; the caller fills slot and texts.
+  std::unique_ptr<PendingFlashRead> pending;
+};
+
+// Precondition: shared.mutex is held. Engine get (with `options`), and for a
+// flash header the read plan: a page that is gone is a miss, a write-buffer
+// object is a value now, a device object is deferred.
+Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options);
+
+// Per-worker reader. Open with the ext_path files; falls back to pread when
+// io_uring cannot be set up (use_uring() tells).
+class FlashReader {
+ public:
+  FlashReader(boost::asio::io_context& io, SharedEngine& shared,
+              const std::vector<std::string>& paths, bool try_uring);
+  ~FlashReader();
+  FlashReader(const FlashReader&) = delete;
+  FlashReader& operator=(const FlashReader&) = delete;
+
+  // Submits a batch (one io_uring_submit). Completion fills each slot and
+  // calls its `done`.
+  void submit(std::vector<std::unique_ptr<PendingFlashRead>> reads);
+
+  bool use_uring() const;
+  // Why io_uring is not used (empty when it is).
+  const std::string& fallback_reason() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Completes one read under the engine lock and fills its slot.
+void complete_flash_read(SharedEngine& shared, PendingFlashRead& read, int64_t io_result);
+
+}  // namespace memext::server

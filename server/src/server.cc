@@ -1,0 +1,323 @@
+#include "server.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "connection.h"
+#include "flash_reader.h"
+#include "memext/extstore.h"
+#include "memext/lru_maintainer.h"
+#include "server_context.h"
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace memext::server {
+namespace {
+
+struct Worker {
+  asio::io_context io{1};
+  std::unique_ptr<FlashReader> reader;
+  std::thread thread;
+};
+
+EngineConfig with_start_time(EngineConfig engine, int64_t started) {
+  engine.process_started = started;
+  return engine;
+}
+
+void drop_privileges(const std::string& user) {
+  if (geteuid() != 0) return;
+  if (user.empty()) {
+    throw std::runtime_error("can't run as root without the -u switch");
+  }
+  struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) throw std::runtime_error("can't find the user " + user + " to switch to");
+  if (setgroups(0, nullptr) < 0 && errno != EPERM) {
+    throw std::runtime_error(std::string("setgroups: ") + std::strerror(errno));
+  }
+  if (setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+    throw std::runtime_error("failed to assume identity of user " + user + ": " +
+                             std::strerror(errno));
+  }
+}
+
+void raise_fd_limit(uint32_t max_connections) {
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t want = static_cast<rlim_t>(max_connections) + 64;
+  if (rl.rlim_cur >= want) return;
+  rl.rlim_cur = std::min(want, rl.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  explicit Impl(const ServerConfig& cfg)
+      : config(cfg),
+        started_unix(static_cast<int64_t>(std::time(nullptr)) - 2),
+        shared(with_start_time(cfg.engine, started_unix)),
+        ctx(config, shared, started_unix),
+        signals(background, SIGINT, SIGTERM),
+        clock_timer(background),
+        lru_timer(background),
+        flusher_timer(background),
+        compactor_timer(background) {}
+
+  ServerConfig config;
+  int64_t started_unix;
+  Clock::time_point started_steady = Clock::now();
+  SharedEngine shared;
+  ServerContext ctx;
+  std::unique_ptr<ExtStore> flash;
+  std::unique_ptr<LruMaintainer> maintainer;
+  asio::io_context background{1};
+  asio::signal_set signals;
+  asio::steady_timer clock_timer, lru_timer, flusher_timer, compactor_timer;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
+  std::vector<std::unique_ptr<Worker>> workers;
+  size_t next_worker = 0;
+  std::atomic<bool> stopping{false};
+
+  Micros now_micros() const {
+    return static_cast<Micros>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_steady)
+            .count());
+  }
+  Clock::time_point at_micros(Micros t) const {
+    return started_steady + std::chrono::microseconds(t);
+  }
+  rel_time_t rel_now() const {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_steady);
+    return static_cast<rel_time_t>(2 + secs.count());
+  }
+
+  void open_flash() {
+    const ExtConfig& ext = shared.engine.config().ext;
+    if (!ext.enabled()) return;
+    try {
+      flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kUring);
+    } catch (const std::exception& e) {
+      std::cerr << "warning: extstore via io_uring + O_DIRECT refused (" << e.what()
+                << "); using pread/pwrite\n";
+      flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kFile);
+    }
+    shared.flash = flash.get();
+  }
+
+  void bind_listeners() {
+    if (!config.unix_socket.empty()) {
+      ::unlink(config.unix_socket.c_str());
+      asio::local::stream_protocol::endpoint ep(config.unix_socket);
+      unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(background);
+      unix_acceptor->open(ep.protocol());
+      unix_acceptor->bind(ep);
+      ::chmod(config.unix_socket.c_str(), config.unix_mask);
+      unix_acceptor->listen(static_cast<int>(config.backlog));
+      return;
+    }
+    std::vector<std::string> addrs = config.listen;
+    asio::ip::tcp::resolver resolver(background);
+    if (addrs.empty()) addrs.push_back("");
+    for (const std::string& addr : addrs) {
+      boost::system::error_code ec;
+      auto results = addr.empty() ? resolver.resolve("0.0.0.0", std::to_string(config.port),
+                                                     asio::ip::tcp::resolver::passive, ec)
+                                  : resolver.resolve(addr, std::to_string(config.port),
+                                                     asio::ip::tcp::resolver::passive, ec);
+      if (ec) throw std::runtime_error("-l " + addr + ": " + ec.message());
+      for (const auto& entry : results) {
+        auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(background);
+        acceptor->open(entry.endpoint().protocol());
+        acceptor->set_option(asio::socket_base::reuse_address(true));
+        acceptor->bind(entry.endpoint(), ec);
+        if (ec) {
+          throw std::runtime_error("failed to listen on TCP port " + std::to_string(config.port) +
+                                   ": " + ec.message());
+        }
+        acceptor->listen(static_cast<int>(config.backlog));
+        tcp_acceptors.push_back(std::move(acceptor));
+      }
+    }
+  }
+
+  Worker& pick_worker() {
+    Worker& w = *workers[next_worker];
+    next_worker = (next_worker + 1) % workers.size();
+    return w;
+  }
+
+  // memcached (maxconns_fast) tells the client and closes when over -c.
+  template <typename Socket>
+  void admit(Worker& worker, Socket socket) {
+    if (ctx.counters.curr_connections.load() >= config.max_connections) {
+      ctx.counters.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      boost::system::error_code ignored;
+      asio::write(socket, asio::buffer("ERROR Too many open connections\r\n", 33), ignored);
+      socket.close(ignored);
+      return;
+    }
+    boost::system::error_code ignored;
+    if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    }
+    Connection::Socket generic(std::move(socket));
+    asio::post(worker.io, [this, &worker,
+                           s = std::make_shared<Connection::Socket>(std::move(generic))]() mutable {
+      std::make_shared<Connection>(ctx, worker.reader.get(), std::move(*s))->start();
+    });
+  }
+
+  void accept_tcp(asio::ip::tcp::acceptor& acceptor) {
+    Worker& worker = pick_worker();
+    acceptor.async_accept(worker.io, [this, &acceptor, &worker](const boost::system::error_code& ec,
+                                                                asio::ip::tcp::socket socket) {
+      if (stopping) return;
+      if (!ec) admit(worker, std::move(socket));
+      accept_tcp(acceptor);
+    });
+  }
+
+  void accept_unix() {
+    Worker& worker = pick_worker();
+    unix_acceptor->async_accept(worker.io, [this, &worker](const boost::system::error_code& ec,
+                                                           asio::local::stream_protocol::socket s) {
+      if (stopping) return;
+      if (!ec) admit(worker, std::move(s));
+      accept_unix();
+    });
+  }
+
+  void tick_clock() {
+    {
+      std::lock_guard lock(shared.mutex);
+      shared.engine.set_time(rel_now());
+    }
+    clock_timer.expires_at(Clock::now() + std::chrono::seconds(1));
+    clock_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) tick_clock();
+    });
+  }
+
+  // Runs step() under the engine lock and re-arms at its returned time.
+  template <typename Step>
+  void schedule(asio::steady_timer& timer, Step step) {
+    Micros next;
+    {
+      std::lock_guard lock(shared.mutex);
+      Micros now = now_micros();
+      next = step(now);
+    }
+    timer.expires_at(at_micros(next));
+    timer.async_wait([this, &timer, step](const boost::system::error_code& ec) {
+      if (!ec) schedule(timer, step);
+    });
+  }
+
+  void shutdown() {
+    if (stopping.exchange(true)) return;
+    boost::system::error_code ignored;
+    for (auto& a : tcp_acceptors) a->close(ignored);
+    if (unix_acceptor) {
+      unix_acceptor->close(ignored);
+      ::unlink(config.unix_socket.c_str());
+    }
+    clock_timer.cancel();
+    lru_timer.cancel();
+    flusher_timer.cancel();
+    compactor_timer.cancel();
+    signals.cancel();
+    for (auto& w : workers) w->io.stop();
+  }
+};
+
+Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config)) {
+  Impl& s = *impl_;
+  raise_fd_limit(config.max_connections);
+  s.bind_listeners();
+  drop_privileges(config.user);
+  s.open_flash();
+  {
+    std::lock_guard lock(s.shared.mutex);
+    s.shared.engine.set_time(s.rel_now());
+  }
+  std::vector<std::string> paths;
+  for (const ExtPathConfig& p : s.shared.engine.config().ext.paths) paths.push_back(p.path);
+  std::string fallback;
+  for (uint32_t i = 0; i < config.threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    if (s.flash) {
+      w->reader = std::make_unique<FlashReader>(w->io, s.shared, paths, true);
+      if (!w->reader->use_uring()) fallback = w->reader->fallback_reason();
+    }
+    s.workers.push_back(std::move(w));
+  }
+  if (!fallback.empty()) {
+    std::cerr << "warning: flash reads use synchronous pread on the worker threads (" << fallback
+              << ")\n";
+  }
+  if (s.shared.engine.config().lru_maintainer) {
+    s.maintainer = std::make_unique<LruMaintainer>(s.shared.engine);
+  }
+}
+
+Server::~Server() = default;
+
+void Server::run() {
+  Impl& s = *impl_;
+  s.signals.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) impl_->shutdown();
+  });
+  for (auto& a : s.tcp_acceptors) s.accept_tcp(*a);
+  if (s.unix_acceptor) s.accept_unix();
+  s.tick_clock();
+  if (s.maintainer) {
+    s.schedule(s.lru_timer, [&s](Micros now) { return s.maintainer->step(now); });
+  }
+  if (s.flash) {
+    s.schedule(s.flusher_timer, [&s](Micros now) { return s.flash->flusher_step(now); });
+    s.schedule(s.compactor_timer, [&s](Micros now) { return s.flash->compactor_step(now); });
+  }
+  for (auto& w : s.workers) {
+    Worker* worker = w.get();
+    worker->thread = std::thread([worker] {
+      auto guard = asio::make_work_guard(worker->io);
+      worker->io.run();
+    });
+  }
+  s.background.run();
+  for (auto& w : s.workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Connections still holding engine references die with the io_contexts.
+  for (auto& w : s.workers) w->reader.reset();
+  s.shared.flash = nullptr;
+  s.flash.reset();
+}
+
+void Server::stop() {
+  asio::post(impl_->background, [this] { impl_->shutdown(); });
+}
+
+}  // namespace memext::server

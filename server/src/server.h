@@ -1,0 +1,38 @@
+// server/src/server.h — memext-server's process: the engine (and extstore),
+// one Asio io_context per worker thread, the listeners, and the background
+// thread that drives time and the engine's step() objects.
+//
+// Threads: `threads` workers each run their own io_context (connections are
+// handed out round-robin at accept); one background thread runs the
+// listeners, signal handling, the clock (memcached's current_time, pushed
+// into the engine every second) and the LruMaintainer / extstore flusher /
+// compactor steps on timers that honour each step's returned wake-up time.
+// Every engine call takes SharedEngine::mutex.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config.h"
+
+namespace memext::server {
+
+class Server {
+ public:
+  // Builds the engine, opens the flash files and binds the listeners. Throws
+  // std::runtime_error (or ConfigError) with a one-line reason.
+  explicit Server(const ServerConfig& config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Serves until SIGINT/SIGTERM (or stop()), then shuts down cleanly.
+  void run();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace memext::server

@@ -1,0 +1,182 @@
+#include "session.h"
+
+#include <cstring>
+
+#include "meta_protocol.h"
+#include "parse_util.h"
+#include "stats_text.h"
+#include "text_protocol.h"
+
+namespace memext::server {
+namespace {
+
+bool starts_multiget(std::string_view buffered) {
+  size_t spaces = buffered.find_first_not_of(' ');
+  if (spaces == std::string_view::npos) return false;
+  if (spaces > 100) return false;
+  std::string_view cmd = buffered.substr(spaces);
+  return cmd.starts_with("get ") || cmd.starts_with("gets ");
+}
+
+}  // namespace
+
+size_t Session::consume(std::string_view input) {
+  size_t pos = 0;
+  bytes_wanted_ = 0;
+  while (!closing_ && flash_reads_.empty()) {
+    if (swallow_ > 0) {
+      size_t n = std::min(swallow_, input.size() - pos);
+      swallow_ -= n;
+      pos += n;
+      if (swallow_ > 0) break;
+      continue;
+    }
+    std::string_view rest = input.substr(pos);
+    if (rest.empty()) break;
+    const void* nl = std::memchr(rest.data(), '\n', rest.size());
+    if (nl == nullptr) {
+      if (rest.size() > kMaxCommandLine &&
+          (!starts_multiget(rest) || rest.size() > kMaxMultigetLine)) {
+        closing_ = true;
+        discard_output_ = true;
+      }
+      break;
+    }
+    size_t line_end = static_cast<const char*>(nl) - rest.data();
+    std::string_view line = rest.substr(0, line_end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string_view after = rest.substr(line_end + 1);
+    noreply_ = false;
+    size_t used = dispatch(line, after);
+    noreply_ = false;
+    if (used == kNeedMore) {
+      bytes_wanted_ = line_end + 1 + data_wanted_;
+      break;
+    }
+    pos += line_end + 1 + used;
+  }
+  return pos;
+}
+
+size_t Session::dispatch(std::string_view line, std::string_view rest) {
+  tokenize(line, tokens_);
+  const Tokens& t = tokens_;
+  const size_t n = t.size();
+  if (n == 0) {
+    responses_.append("ERROR\r\n");
+    return 0;
+  }
+  std::string_view cmd = t[0];
+  if (cmd.size() == 2 && cmd[0] == 'm') {
+    ctx_.counters.cmd_meta.fetch_add(1, std::memory_order_relaxed);
+    return meta_command(*this, t, rest);
+  }
+  if (cmd == "get" || cmd == "gets") {
+    if (n < 2) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    text_get(*this, t, cmd == "gets", false);
+    return 0;
+  }
+  if (cmd == "gat" || cmd == "gats") {
+    if (n < 2) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    text_get(*this, t, cmd == "gats", true);
+    return 0;
+  }
+  StoreMode mode;
+  bool storage = true;
+  if (cmd == "set") {
+    mode = StoreMode::kSet;
+  } else if (cmd == "add") {
+    mode = StoreMode::kAdd;
+  } else if (cmd == "replace") {
+    mode = StoreMode::kReplace;
+  } else if (cmd == "append") {
+    mode = StoreMode::kAppend;
+  } else if (cmd == "prepend") {
+    mode = StoreMode::kPrepend;
+  } else if (cmd == "cas") {
+    mode = StoreMode::kCas;
+  } else {
+    storage = false;
+    mode = StoreMode::kSet;
+  }
+  if (storage) {
+    size_t want = mode == StoreMode::kCas ? 6 : 5;
+    if (n != want && n != want + 1) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    return text_store(*this, t, mode, rest);
+  }
+  if (cmd == "incr" || cmd == "decr") {
+    if (n != 3 && n != 4) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    text_delta(*this, t, cmd == "incr");
+    return 0;
+  }
+  if (cmd == "delete") {
+    if (n < 2 || n > 4) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    text_delete(*this, t);
+    return 0;
+  }
+  if (cmd == "touch") {
+    if (n != 3 && n != 4) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    text_touch(*this, t);
+    return 0;
+  }
+  if (cmd == "stats") {
+    stats_command(*this, t);
+    return 0;
+  }
+  if (cmd == "flush_all") {
+    if (n > 3) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    text_flush_all(*this, t);
+    return 0;
+  }
+  if (cmd == "version") {
+    responses_.append("VERSION ");
+    responses_.append(kVersion);
+    responses_.append("\r\n");
+    return 0;
+  }
+  if (cmd == "quit") {
+    closing_ = true;
+    return 0;
+  }
+  if (cmd == "verbosity") {
+    if (n != 2 && n != 3) {
+      responses_.append("ERROR\r\n");
+      return 0;
+    }
+    text_verbosity(*this, t);
+    return 0;
+  }
+  if (cmd == "extstore") {
+    extstore_command(*this, t);
+    return 0;
+  }
+  if (cmd == "shutdown") {
+    responses_.append("ERROR: shutdown not enabled\r\n");
+    return 0;
+  }
+  responses_.append("ERROR\r\n");
+  return 0;
+}
+
+}  // namespace memext::server

@@ -1,0 +1,90 @@
+// server/src/session.h — one client connection's protocol state, without the
+// socket: it turns request bytes into responses.
+//
+// consume() finds complete command lines (memcached's rules: '\n' ends a
+// line, a preceding '\r' is dropped, a line without '\n' past 2048 bytes
+// closes the connection unless it is a get/gets multiget), dispatches text
+// and meta commands, waits for a storage command's data block, and swallows
+// the data of a refused oversized store. Flash hits become FlashRead
+// requests the connection submits; their slots keep response order, and no
+// further command runs until they complete (memcached's ordering).
+// Used by one connection on one thread; not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "flash_reader.h"
+#include "response_queue.h"
+#include "server_context.h"
+
+namespace memext::server {
+
+// memcached closes a connection whose first 2048 bytes hold no newline,
+// unless it is a get/gets (a long multiget).
+inline constexpr size_t kMaxCommandLine = 2048;
+// memext's cap on a multiget line still without newline (memcached grows its
+// buffer without a cap).
+inline constexpr size_t kMaxMultigetLine = 16u << 20;
+
+class Session {
+ public:
+  // A command handler's answer when its data block has not fully arrived.
+  static constexpr size_t kNeedMore = static_cast<size_t>(-1);
+
+  explicit Session(ServerContext& ctx) : ctx_(ctx) {}
+
+  // Consumes complete requests from the front of `input` and returns how many
+  // bytes were used. Stops early when closing, or when a storage command's
+  // data block is incomplete (bytes_wanted() then says how many bytes the
+  // input must hold).
+  size_t consume(std::string_view input);
+
+  size_t bytes_wanted() const { return bytes_wanted_; }
+  bool closing() const { return closing_; }
+  // memcached drops queued responses when it closes over a runaway line.
+  bool discard_output() const { return discard_output_; }
+  // memcached sends nothing while it swallows a refused data block.
+  bool swallowing() const { return swallow_ > 0; }
+
+  ResponseQueue& responses() { return responses_; }
+  // Flash reads queued by consume(); the connection submits and clears them.
+  std::vector<std::unique_ptr<PendingFlashRead>>& flash_reads() { return flash_reads_; }
+
+  ServerContext& ctx() { return ctx_; }
+  void close() { closing_ = true; }
+  void swallow(size_t bytes) { swallow_ = bytes; }
+  // Response text, dropped when the command said noreply.
+  void reply(std::string_view text) {
+    if (!noreply_) responses_.append(text);
+  }
+  // Errors meta commands always send (memcached's out_errstring).
+  void reply_error(std::string_view text) { responses_.append(text); }
+  // A storage handler waiting for its data block of `bytes` (with "\r\n").
+  void want_data(size_t bytes) { data_wanted_ = bytes; }
+  void set_noreply(bool on) { noreply_ = on; }
+  bool noreply() const { return noreply_; }
+  void queue_flash_read(std::unique_ptr<PendingFlashRead> read) {
+    flash_reads_.push_back(std::move(read));
+  }
+
+ private:
+  // Handles one command line; `rest` is the input after the line's '\n'.
+  // Returns the bytes of `rest` used as data, or kNeedMore.
+  size_t dispatch(std::string_view line, std::string_view rest);
+
+  ServerContext& ctx_;
+  ResponseQueue responses_;
+  std::vector<std::unique_ptr<PendingFlashRead>> flash_reads_;
+  std::vector<std::string_view> tokens_;
+  size_t swallow_ = 0;
+  size_t bytes_wanted_ = 0;
+  size_t data_wanted_ = 0;
+  bool closing_ = false;
+  bool discard_output_ = false;
+  bool noreply_ = false;
+};
+
+}  // namespace memext::server

@@ -1,0 +1,373 @@
+#include "stats_text.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/version.hpp>
+#include <cinttypes>
+#include <cstdio>
+#include <mutex>
+
+#include "memext/extstore.h"
+
+namespace memext::server {
+namespace {
+
+class StatWriter {
+ public:
+  explicit StatWriter(std::string& out) : out_(out) {}
+  void add(std::string_view name, uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%" PRIu64, v);
+    add(name, std::string_view(buf));
+  }
+  void add(std::string_view name, std::string_view v) {
+    out_.append("STAT ");
+    out_.append(name);
+    out_.push_back(' ');
+    out_.append(v);
+    out_.append("\r\n");
+  }
+  void add_double(std::string_view name, double v, int decimals) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    add(name, std::string_view(buf));
+  }
+  void add_bool(std::string_view name, bool v) { add(name, std::string_view(v ? "yes" : "no")); }
+
+ private:
+  std::string& out_;
+};
+
+std::string prefixed(const char* fmt, uint32_t id, const char* name) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, fmt, id, name);
+  return buf;
+}
+
+void general_stats(ServerContext& ctx, StatWriter& w) {
+  Stats st;
+  ExtStoreStats ext;
+  rel_time_t now;
+  bool flash = false;
+  {
+    std::lock_guard lock(ctx.engine.mutex);
+    st = ctx.engine.engine.stats();
+    now = ctx.engine.engine.current_time();
+    if (ctx.engine.flash != nullptr) {
+      ext = ctx.engine.flash->stats();
+      flash = true;
+    }
+  }
+  const ServerCounters& c = ctx.counters;
+  auto relaxed = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  char buf[64];
+  w.add("pid", static_cast<uint64_t>(getpid()));
+  w.add("uptime", now);
+  w.add("time", static_cast<uint64_t>(ctx.process_started + now));
+  w.add("version", kVersion);
+  w.add("libevent", "boost-asio-" + std::to_string(BOOST_VERSION / 100000) + "." +
+                        std::to_string(BOOST_VERSION / 100 % 1000));
+  w.add("pointer_size", static_cast<uint64_t>(sizeof(void*) * 8));
+  std::snprintf(buf, sizeof buf, "%ld.%06ld", static_cast<long>(usage.ru_utime.tv_sec),
+                static_cast<long>(usage.ru_utime.tv_usec));
+  w.add("rusage_user", std::string_view(buf));
+  std::snprintf(buf, sizeof buf, "%ld.%06ld", static_cast<long>(usage.ru_stime.tv_sec),
+                static_cast<long>(usage.ru_stime.tv_usec));
+  w.add("rusage_system", std::string_view(buf));
+  w.add("max_connections", ctx.config.max_connections);
+  w.add("curr_connections", relaxed(c.curr_connections));
+  w.add("total_connections", relaxed(c.total_connections));
+  w.add("rejected_connections", relaxed(c.rejected_connections));
+  w.add("connection_structures", relaxed(c.connection_structures));
+  w.add("response_obj_oom", uint64_t{0});
+  w.add("response_obj_count", uint64_t{0});
+  w.add("response_obj_bytes", uint64_t{0});
+  w.add("read_buf_count", uint64_t{0});
+  w.add("read_buf_bytes", uint64_t{0});
+  w.add("read_buf_bytes_free", uint64_t{0});
+  w.add("read_buf_oom", uint64_t{0});
+  w.add("reserved_fds", uint64_t{20});
+  w.add("cmd_get", st.cmd_get);
+  w.add("cmd_set", st.cmd_set);
+  w.add("cmd_flush", st.cmd_flush);
+  w.add("cmd_touch", st.cmd_touch);
+  w.add("cmd_meta", relaxed(c.cmd_meta));
+  w.add("get_hits", st.get_hits);
+  w.add("get_misses", st.get_misses);
+  w.add("get_expired", st.get_expired);
+  w.add("get_flushed", st.get_flushed);
+  if (flash) {
+    for (const auto& [name, v] : ext.named_get()) w.add(name, v);
+  }
+  w.add("delete_misses", st.delete_misses);
+  w.add("delete_hits", st.delete_hits);
+  w.add("incr_misses", st.incr_misses);
+  w.add("incr_hits", st.incr_hits);
+  w.add("decr_misses", st.decr_misses);
+  w.add("decr_hits", st.decr_hits);
+  w.add("cas_misses", st.cas_misses);
+  w.add("cas_hits", st.cas_hits);
+  w.add("cas_badval", st.cas_badval);
+  w.add("touch_hits", st.touch_hits);
+  w.add("touch_misses", st.touch_misses);
+  w.add("store_too_large", relaxed(c.store_too_large));
+  w.add("store_no_memory", relaxed(c.store_no_memory));
+  w.add("auth_cmds", uint64_t{0});
+  w.add("auth_errors", uint64_t{0});
+  w.add("bytes_read", relaxed(c.bytes_read));
+  w.add("bytes_written", relaxed(c.bytes_written));
+  w.add("limit_maxbytes", st.limit_maxbytes);
+  w.add("accepting_conns", uint64_t{c.accepting_conns.load() ? 1u : 0u});
+  w.add("listen_disabled_num", uint64_t{0});
+  w.add("time_in_listen_disabled_us", uint64_t{0});
+  w.add("threads", ctx.config.threads);
+  w.add("conn_yields", relaxed(c.conn_yields));
+  w.add("hash_power_level", st.hash_power_level);
+  w.add("hash_bytes", st.hash_bytes);
+  w.add("hash_is_expanding", uint64_t{0});
+  for (const char* name :
+       {"slab_reassign_rescues", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
+        "slab_reassign_inline_reclaim", "slab_reassign_busy_items", "slab_reassign_busy_deletes",
+        "slab_reassign_running", "slabs_moved", "lru_crawler_running", "lru_crawler_starts"}) {
+    w.add(name, uint64_t{0});
+  }
+  w.add("lru_maintainer_juggles", st.lru_maintainer_juggles);
+  w.add("malloc_fails", st.malloc_fails);
+  for (const char* name : {"log_worker_dropped", "log_worker_written", "log_watcher_skipped",
+                           "log_watcher_sent", "log_watchers"}) {
+    w.add(name, uint64_t{0});
+  }
+  if (flash) {
+    for (const auto& [name, v] : ext.named_extstore()) w.add(name, v);
+  }
+  w.add("unexpected_napi_ids", uint64_t{0});
+  w.add("round_robin_fallback", uint64_t{0});
+  w.add("bytes", st.bytes);
+  w.add("curr_items", st.curr_items);
+  w.add("total_items", st.total_items);
+  w.add("slab_global_page_pool", st.slab_global_page_pool);
+  w.add("expired_unfetched", st.expired_unfetched);
+  w.add("evicted_unfetched", st.evicted_unfetched);
+  w.add("evicted_active", st.evicted_active);
+  w.add("evictions", st.evictions);
+  w.add("reclaimed", st.reclaimed);
+  w.add("crawler_reclaimed", uint64_t{0});
+  w.add("crawler_items_checked", uint64_t{0});
+  w.add("lrutail_reflocked", uint64_t{0});
+  w.add("moves_to_cold", st.moves_to_cold);
+  w.add("moves_to_warm", st.moves_to_warm);
+  w.add("moves_within_lru", st.moves_within_lru);
+  w.add("direct_reclaims", st.direct_reclaims);
+  w.add("lru_bumps_dropped", uint64_t{0});
+}
+
+void settings_stats(ServerContext& ctx, StatWriter& w) {
+  const ServerConfig& cfg = ctx.config;
+  const EngineConfig& e = ctx.engine.engine.config();
+  ExtConfig ext = e.ext;
+  {
+    std::lock_guard lock(ctx.engine.mutex);
+    if (ctx.engine.flash != nullptr) ext = ctx.engine.flash->config();
+  }
+  w.add("maxbytes", e.memory_limit);
+  w.add("maxconns", cfg.max_connections);
+  w.add("tcpport", cfg.unix_socket.empty() ? cfg.port : 0u);
+  w.add("udpport", uint64_t{0});
+  std::string inter;
+  for (const std::string& l : cfg.listen) inter += (inter.empty() ? "" : ",") + l;
+  w.add("inter", inter.empty() ? std::string_view("NULL") : std::string_view(inter));
+  w.add("verbosity", static_cast<uint64_t>(ctx.verbosity.load()));
+  w.add("oldest", uint64_t{0});
+  w.add("evictions", e.evict_to_free ? "on" : "off");
+  w.add("domain_socket",
+        cfg.unix_socket.empty() ? std::string_view("NULL") : std::string_view(cfg.unix_socket));
+  char mask[16];
+  std::snprintf(mask, sizeof mask, "%o", cfg.unix_mask);
+  w.add("umask", std::string_view(mask));
+  w.add("shutdown_command", "no");
+  w.add_double("growth_factor", e.growth_factor, 2);
+  w.add("chunk_size", e.chunk_min_size);
+  w.add("num_threads", cfg.threads);
+  w.add("num_threads_per_udp", cfg.threads);
+  w.add("stat_key_prefix", ":");
+  w.add("detail_enabled", "no");
+  w.add("reqs_per_event", uint64_t{20});
+  w.add_bool("cas_enabled", e.use_cas);
+  w.add("tcp_backlog", cfg.backlog);
+  w.add("binding_protocol", "ascii");
+  w.add("auth_enabled_sasl", "no");
+  w.add("auth_enabled_ascii", "no");
+  w.add("item_size_max", e.item_size_max);
+  w.add("maxconns_fast", "yes");
+  w.add("hashpower_init", uint64_t{0});
+  w.add("slab_reassign", "no");
+  w.add("slab_automove", uint64_t{0});
+  w.add("slab_chunk_max", e.slab_chunk_max);
+  w.add("lru_crawler", "no");
+  w.add("tail_repair_time", uint64_t{0});
+  w.add("flush_enabled", "yes");
+  w.add("dump_enabled", "no");
+  w.add_bool("lru_maintainer_thread", e.lru_maintainer);
+  w.add_bool("lru_segmented", e.lru_segmented);
+  w.add("hot_lru_pct", e.hot_lru_pct);
+  w.add("warm_lru_pct", e.warm_lru_pct);
+  w.add_double("hot_max_factor", e.hot_max_factor, 2);
+  w.add_double("warm_max_factor", e.warm_max_factor, 2);
+  w.add_bool("temp_lru", e.temp_lru);
+  w.add("temporary_ttl", e.temporary_ttl);
+  w.add("idle_timeout", uint64_t{0});
+  w.add("ext_item_size", ext.item_size);
+  w.add("ext_item_age", ext.item_age);
+  w.add("ext_low_ttl", ext.low_ttl);
+  w.add("ext_recache_rate", ext.recache_rate);
+  w.add("ext_wbuf_size", ext.wbuf_size);
+  w.add("ext_compact_under", ext.compact_under);
+  w.add("ext_drop_under", ext.drop_under);
+  w.add("ext_max_sleep", ext.max_sleep_us);
+  w.add_double("ext_max_frag", ext.max_frag, 2);
+  w.add_double("slab_automove_freeratio", ext.slab_automove_freeratio, 3);
+  w.add_bool("ext_drop_unread", ext.drop_unread);
+  w.add("ssl_enabled", "no");
+}
+
+void items_stats(ServerContext& ctx, StatWriter& w) {
+  Stats st;
+  {
+    std::lock_guard lock(ctx.engine.mutex);
+    st = ctx.engine.engine.stats();
+  }
+  for (const ItemClassStats& i : st.items) {
+    auto add = [&](const char* name, uint64_t v) { w.add(prefixed("items:%u:%s", i.id, name), v); };
+    add("number", i.number);
+    add("number_hot", i.number_hot);
+    add("number_warm", i.number_warm);
+    add("number_cold", i.number_cold);
+    add("age_hot", i.age_hot);
+    add("age_warm", i.age_warm);
+    add("age", i.age);
+    add("mem_requested", i.mem_requested);
+    add("evicted", i.evicted);
+    add("evicted_nonzero", i.evicted_nonzero);
+    add("evicted_time", i.evicted_time);
+    add("outofmemory", i.outofmemory);
+    add("tailrepairs", i.tailrepairs);
+    add("reclaimed", i.reclaimed);
+    add("expired_unfetched", i.expired_unfetched);
+    add("evicted_unfetched", i.evicted_unfetched);
+    add("evicted_active", i.evicted_active);
+    add("crawler_reclaimed", i.crawler_reclaimed);
+    add("crawler_items_checked", i.crawler_items_checked);
+    add("lrutail_reflocked", i.lrutail_reflocked);
+    add("moves_to_cold", i.moves_to_cold);
+    add("moves_to_warm", i.moves_to_warm);
+    add("moves_within_lru", i.moves_within_lru);
+    add("direct_reclaims", i.direct_reclaims);
+    add("hits_to_hot", i.hits_to_hot);
+    add("hits_to_warm", i.hits_to_warm);
+    add("hits_to_cold", i.hits_to_cold);
+    add("hits_to_temp", i.hits_to_temp);
+  }
+}
+
+void slabs_stats(ServerContext& ctx, StatWriter& w) {
+  Stats st;
+  {
+    std::lock_guard lock(ctx.engine.mutex);
+    st = ctx.engine.engine.stats();
+  }
+  for (const SlabClassStats& c : st.slabs) {
+    auto add = [&](const char* name, uint64_t v) { w.add(prefixed("%u:%s", c.id, name), v); };
+    add("chunk_size", c.chunk_size);
+    add("chunks_per_page", c.chunks_per_page);
+    add("total_pages", c.total_pages);
+    add("total_chunks", c.total_chunks);
+    add("used_chunks", c.used_chunks);
+    add("free_chunks", c.free_chunks);
+    add("free_chunks_end", 0);
+    add("get_hits", c.get_hits);
+    add("cmd_set", c.cmd_set);
+    add("delete_hits", c.delete_hits);
+    add("incr_hits", c.incr_hits);
+    add("decr_hits", c.decr_hits);
+    add("cas_hits", c.cas_hits);
+    add("cas_badval", c.cas_badval);
+    add("touch_hits", c.touch_hits);
+  }
+  w.add("active_slabs", st.active_slabs);
+  w.add("total_malloced", st.total_malloced);
+}
+
+void extstore_stats(ServerContext& ctx, StatWriter& w) {
+  std::lock_guard lock(ctx.engine.mutex);
+  if (ctx.engine.flash == nullptr) return;
+  ExtStoreStats ext = ctx.engine.flash->stats();
+  for (const auto& [name, v] : ext.named_pages()) w.add(name, v);
+}
+
+}  // namespace
+
+std::string stats_text(ServerContext& ctx, std::string_view group, bool& ok) {
+  std::string out;
+  StatWriter w(out);
+  ok = true;
+  if (group.empty()) {
+    general_stats(ctx, w);
+  } else if (group == "settings") {
+    settings_stats(ctx, w);
+  } else if (group == "items") {
+    items_stats(ctx, w);
+  } else if (group == "slabs") {
+    slabs_stats(ctx, w);
+  } else if (group == "extstore") {
+    extstore_stats(ctx, w);
+  } else if (group == "sizes") {
+    w.add("sizes_status", "disabled");
+  } else if (group == "conns") {
+  } else {
+    ok = false;
+    return {};
+  }
+  out.append("END\r\n");
+  return out;
+}
+
+void stats_command(Session& s, const std::vector<std::string_view>& t) {
+  if (t.size() >= 2 && t[1] == "reset") {
+    s.reply("RESET\r\n");
+    return;
+  }
+  if (t.size() >= 2 && t[1] == "detail") {
+    s.reply("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+    return;
+  }
+  bool ok = false;
+  std::string text = stats_text(s.ctx(), t.size() >= 2 ? t[1] : std::string_view(), ok);
+  if (!ok) {
+    s.reply("ERROR\r\n");
+    return;
+  }
+  s.responses().append(text);
+}
+
+void extstore_command(Session& s, const std::vector<std::string_view>& t) {
+  SharedEngine& shared = s.ctx().engine;
+  if (t.size() != 3) {
+    s.reply("ERROR\r\n");
+    return;
+  }
+  std::string error;
+  {
+    std::lock_guard lock(shared.mutex);
+    if (shared.flash == nullptr) {
+      error = "no extstore";
+    } else {
+      error = shared.flash->set_option(t[1], t[2]);
+    }
+  }
+  s.reply(error.empty() ? "OK\r\n" : "ERROR\r\n");
+}
+
+}  // namespace memext::server

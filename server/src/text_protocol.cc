@@ -1,0 +1,283 @@
+#include "text_protocol.h"
+
+#include <charconv>
+#include <mutex>
+
+#include "memext/slabs.h"
+#include "parse_util.h"
+
+namespace memext::server {
+namespace {
+
+void append_uint(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_value_line(std::string& out, std::string_view key, const ItemInfo& info,
+                       bool return_cas) {
+  out.append("VALUE ");
+  out.append(key);
+  out.push_back(' ');
+  append_uint(out, info.client_flags);
+  out.push_back(' ');
+  append_uint(out, info.value_len);
+  if (return_cas) {
+    out.push_back(' ');
+    append_uint(out, info.cas);
+  }
+  out.append("\r\n");
+}
+
+}  // namespace
+
+bool last_token_is_noreply(const Tokens& t) {
+  return !t.empty() && t.back() == "noreply";
+}
+
+void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
+  GetOptions options;
+  size_t first_key = 1;
+  if (touch) {
+    int32_t exptime = 0;
+    if (!parse_int32(t[1], exptime)) {
+      s.reply("CLIENT_ERROR invalid exptime argument\r\n");
+      return;
+    }
+    options.touch = true;
+    options.exptime = exptime;
+    first_key = 2;
+  }
+  for (size_t i = first_key; i < t.size(); ++i) {
+    if (t[i].size() > kKeyMaxLength) {
+      // memcached drops what it had stacked for this command.
+      s.reply("CLIENT_ERROR bad command line format\r\n");
+      return;
+    }
+  }
+  SharedEngine& shared = s.ctx().engine;
+  std::lock_guard lock(shared.mutex);
+  for (size_t i = first_key; i < t.size(); ++i) {
+    std::string_view key = t[i];
+    Fetch f = fetch_locked(shared, key, options);
+    if (f.kind == FetchKind::kMiss) continue;
+    if (f.kind == FetchKind::kValue) {
+      std::string& out = s.responses().text();
+      append_value_line(out, key, f.info, return_cas);
+      out.append(f.value);
+      out.append("\r\n");
+      continue;
+    }
+    PendingFlashRead& read = *f.pending;
+    append_value_line(read.prefix, key, f.info, return_cas);
+    read.suffix = "\r\n";
+    read.slot = &s.responses().reserve();
+    s.queue_flash_read(std::move(f.pending));
+  }
+  s.responses().append("END\r\n");
+}
+
+size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view rest) {
+  const bool cas_command = mode == StoreMode::kCas;
+  s.set_noreply(last_token_is_noreply(t));
+  std::string_view key = t[1];
+  if (key.size() > kKeyMaxLength) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return 0;
+  }
+  uint32_t flags = 0;
+  int32_t exptime = 0;
+  int32_t vlen = 0;
+  uint64_t cas = 0;
+  if (!(parse_uint32(t[2], flags) && parse_int32(t[3], exptime) && parse_int32(t[4], vlen))) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return 0;
+  }
+  if (cas_command && !parse_uint64(t[5], cas)) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return 0;
+  }
+  if (vlen < 0 || vlen > INT32_MAX - 2) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return 0;
+  }
+  const size_t data_len = static_cast<size_t>(vlen) + 2;
+  ServerContext& ctx = s.ctx();
+  const EngineConfig& config = ctx.engine.engine.config();
+  uint64_t total = item_total_size(static_cast<uint32_t>(key.size()),
+                                   static_cast<uint32_t>(data_len), flags, config.use_cas);
+  if (ctx.engine.engine.slab_classes().clsid(total) == 0) {
+    s.reply("SERVER_ERROR object too large for cache\r\n");
+    ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
+    s.swallow(data_len);
+    // A failed set must not leave the old value visible (memcached unlinks it).
+    if (mode == StoreMode::kSet) {
+      std::lock_guard lock(ctx.engine.mutex);
+      ctx.engine.engine.remove(key);
+    }
+    return 0;
+  }
+  if (rest.size() < data_len) {
+    s.want_data(data_len);
+    return Session::kNeedMore;
+  }
+  if (rest[data_len - 2] != '\r' || rest[data_len - 1] != '\n') {
+    s.reply("CLIENT_ERROR bad data chunk\r\n");
+    return data_len;
+  }
+  StoreRequest request;
+  request.mode = mode;
+  request.key = key;
+  request.value = rest.substr(0, static_cast<size_t>(vlen));
+  request.value_len = static_cast<uint32_t>(vlen);
+  request.client_flags = flags;
+  request.exptime = exptime;
+  request.cas = cas;
+  StoreOutcome outcome;
+  {
+    std::lock_guard lock(ctx.engine.mutex);
+    outcome = ctx.engine.engine.store(request);
+  }
+  switch (outcome.result) {
+    case StoreResult::kStored:
+      s.reply("STORED\r\n");
+      break;
+    case StoreResult::kNotStored:
+      s.reply("NOT_STORED\r\n");
+      break;
+    case StoreResult::kExists:
+      s.reply("EXISTS\r\n");
+      break;
+    case StoreResult::kNotFound:
+      s.reply("NOT_FOUND\r\n");
+      break;
+    case StoreResult::kTooLarge:
+      ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
+      s.reply("SERVER_ERROR object too large for cache\r\n");
+      break;
+    case StoreResult::kOutOfMemory:
+      ctx.counters.store_no_memory.fetch_add(1, std::memory_order_relaxed);
+      s.reply("SERVER_ERROR out of memory storing object\r\n");
+      break;
+  }
+  return data_len;
+}
+
+void text_delta(Session& s, const Tokens& t, bool incr) {
+  s.set_noreply(last_token_is_noreply(t));
+  std::string_view key = t[1];
+  if (key.size() > kKeyMaxLength) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  uint64_t delta = 0;
+  if (!parse_uint64(t[2], delta)) {
+    s.reply("CLIENT_ERROR invalid numeric delta argument\r\n");
+    return;
+  }
+  DeltaOutcome outcome;
+  {
+    SharedEngine& shared = s.ctx().engine;
+    std::lock_guard lock(shared.mutex);
+    outcome = incr ? shared.engine.incr(key, delta) : shared.engine.decr(key, delta);
+  }
+  switch (outcome.result) {
+    case DeltaResult::kOk: {
+      if (s.noreply()) break;
+      std::string& out = s.responses().text();
+      append_uint(out, outcome.value);
+      out.append("\r\n");
+      break;
+    }
+    case DeltaResult::kNotFound:
+      s.reply("NOT_FOUND\r\n");
+      break;
+    case DeltaResult::kNonNumeric:
+      s.reply("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+      break;
+    case DeltaResult::kExists:
+      s.reply("EXISTS\r\n");
+      break;
+    case DeltaResult::kOutOfMemory:
+      s.reply("SERVER_ERROR out of memory\r\n");
+      break;
+  }
+}
+
+void text_delete(Session& s, const Tokens& t) {
+  // memcached allows "delete <key> 0" (a legacy hold time of zero) only.
+  if (t.size() > 2) {
+    bool hold_is_zero = t[2] == "0";
+    bool sane = (t.size() == 3 && (hold_is_zero || t[2] == "noreply")) ||
+                (t.size() == 4 && hold_is_zero && t[3] == "noreply");
+    if (!sane) {
+      s.reply_error("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+      return;
+    }
+  }
+  s.set_noreply(last_token_is_noreply(t));
+  std::string_view key = t[1];
+  if (key.size() > kKeyMaxLength) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  DeleteResult result;
+  {
+    SharedEngine& shared = s.ctx().engine;
+    std::lock_guard lock(shared.mutex);
+    result = shared.engine.remove(key);
+  }
+  s.reply(result == DeleteResult::kDeleted ? "DELETED\r\n" : "NOT_FOUND\r\n");
+}
+
+void text_touch(Session& s, const Tokens& t) {
+  s.set_noreply(last_token_is_noreply(t));
+  std::string_view key = t[1];
+  if (key.size() > kKeyMaxLength) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  int32_t exptime = 0;
+  if (!parse_int32(t[2], exptime)) {
+    s.reply("CLIENT_ERROR invalid exptime argument\r\n");
+    return;
+  }
+  TouchResult result;
+  {
+    SharedEngine& shared = s.ctx().engine;
+    std::lock_guard lock(shared.mutex);
+    result = shared.engine.touch(key, exptime);
+  }
+  s.reply(result == TouchResult::kTouched ? "TOUCHED\r\n" : "NOT_FOUND\r\n");
+}
+
+void text_flush_all(Session& s, const Tokens& t) {
+  s.set_noreply(last_token_is_noreply(t));
+  int32_t delay = 0;
+  if (t.size() == (s.noreply() ? 2u : 1u)) {
+    delay = 0;
+  } else if (!parse_int32(t[1], delay)) {
+    s.reply("CLIENT_ERROR invalid exptime argument\r\n");
+    return;
+  }
+  {
+    SharedEngine& shared = s.ctx().engine;
+    std::lock_guard lock(shared.mutex);
+    shared.engine.flush_all(delay);
+  }
+  s.reply("OK\r\n");
+}
+
+void text_verbosity(Session& s, const Tokens& t) {
+  s.set_noreply(last_token_is_noreply(t));
+  uint32_t level = 0;
+  if (!parse_uint32(t[1], level)) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  s.ctx().verbosity.store(level > 2 ? 2 : static_cast<int>(level));
+  s.reply("OK\r\n");
+}
+
+}  // namespace memext::server

@@ -1,0 +1,82 @@
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+using namespace memext::server;
+
+namespace {
+ServerConfig parse(std::vector<const char*> args, CommandLineAction* action = nullptr) {
+  args.insert(args.begin(), "memext-server");
+  ServerConfig config;
+  std::ostringstream out;
+  CommandLineAction a = parse_command_line(static_cast<int>(args.size()), args.data(), config, out);
+  if (action) *action = a;
+  return config;
+}
+}  // namespace
+
+TEST_CASE("memcached flags map onto the config") {
+  ServerConfig c =
+      parse({"-p",  "12000", "-m", "128", "-t",  "2",  "-c", "50", "-l", "127.0.0.1,::1", "-U", "0",
+             "-vv", "-I",    "2m", "-f",  "1.5", "-n", "64", "-M", "-C"});
+  CHECK(c.port == 12000);
+  CHECK(c.engine.memory_limit == 128ull << 20);
+  CHECK(c.threads == 2);
+  CHECK(c.max_connections == 50);
+  REQUIRE(c.listen.size() == 2);
+  CHECK(c.listen[1] == "::1");
+  CHECK(c.verbose == 2);
+  CHECK(c.engine.item_size_max == 2u << 20);
+  CHECK(c.engine.growth_factor == doctest::Approx(1.5));
+  CHECK(c.engine.chunk_min_size == 64);
+  CHECK_FALSE(c.engine.evict_to_free);
+  CHECK_FALSE(c.engine.use_cas);
+}
+
+TEST_CASE("-o suboptions reach the engine config, repeated ext_path included") {
+  ServerConfig c = parse({"-o", "ext_path=/tmp/a:64m,ext_item_age=0,hot_lru_pct=30", "-o",
+                          "ext_path=/tmp/b:1g:compact,slab_chunk_max=256"});
+  REQUIRE(c.engine.ext.paths.size() == 2);
+  CHECK(c.engine.ext.paths[1].bucket == "compact");
+  CHECK(c.engine.ext.item_age == 0);
+  CHECK(c.engine.hot_lru_pct == 30);
+  CHECK(c.engine.slab_chunk_max == 256u * 1024);
+}
+
+TEST_CASE("bad options fail naming the option") {
+  auto message = [](std::vector<const char*> args) {
+    try {
+      parse(args);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message({"-U", "11211"}).find("UDP is not supported") != std::string::npos);
+  CHECK(message({"-o", "bogus_option=1"}).find("bogus_option") != std::string::npos);
+  CHECK(message({"-o", "hot_lru_pct=abc"}).find("hot_lru_pct") != std::string::npos);
+  CHECK(message({"-t", "0"}).find("-t") != std::string::npos);
+  CHECK(message({"-p", "70000"}).find("-p") != std::string::npos);
+  CHECK(message({"--frobnicate"}).find("frobnicate") != std::string::npos);
+}
+
+TEST_CASE("--help and --version exit") {
+  CommandLineAction a = CommandLineAction::kRun;
+  parse({"--help"}, &a);
+  CHECK(a == CommandLineAction::kExit);
+  parse({"-V"}, &a);
+  CHECK(a == CommandLineAction::kExit);
+}
+
+TEST_CASE("slab class table matches memcached -vv") {
+  memext::EngineConfig e;
+  std::string text = slab_class_table_text(e);
+  CHECK(
+      text.starts_with("slab class   1: chunk size        96 perslab   10922\n"
+                       "slab class   2: chunk size       120 perslab    8738\n"));
+  CHECK(text.find("slab class  39: chunk size    524288 perslab       2\n") != std::string::npos);
+}
