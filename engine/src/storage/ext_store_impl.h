@@ -30,7 +30,8 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // ---- flusher (flusher.cc) ----
   Micros flusher_step(Micros now);
   // storage_write: moves the COLD tail item of clsid to flash if it is old
-  // enough. True when an item moved.
+  // enough. True when an item moved; *new_wbuf then tells whether it was the
+  // first object of a write buffer.
   bool write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf);
 
   // ---- reads (reads.cc) ----
