@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include <cstring>
@@ -52,6 +53,37 @@ class PhantomDevice final : public memext::Device {
 
  private:
   std::deque<memext::IoRequest*> queued_;
+};
+
+// A RAM device whose writes can be made to fail, for the flush error path.
+class FlakyDevice final : public memext::Device {
+ public:
+  explicit FlakyDevice(uint64_t size) : Device(size, 1), inner_(memext::make_memory_device(size)) {}
+  std::string describe() const override { return "flaky"; }
+  bool fail_writes = false;
+
+ protected:
+  int submit_impl(memext::IoRequest* req) override {
+    if (fail_writes && req->op == memext::IoOp::kWrite) {
+      failed_.push_back(req);
+      return 0;
+    }
+    return inner_->submit(req);
+  }
+  void flush_impl() override { inner_->flush(); }
+  size_t reap_impl(memext::IoRequest** out, size_t max, bool wait) override {
+    size_t n = 0;
+    while (n < max && !failed_.empty()) {
+      out[n] = failed_.front();
+      out[n++]->result = -EIO;
+      failed_.pop_front();
+    }
+    return n + inner_->reap(out + n, max - n, wait && n == 0);
+  }
+
+ private:
+  std::unique_ptr<memext::Device> inner_;
+  std::deque<memext::IoRequest*> failed_;
 };
 
 PageStoreConfig one_device(memext::Device* dev, uint64_t pages) {
@@ -293,6 +325,64 @@ TEST_CASE("close_page frees an idle page now and a page being read afterwards") 
   CHECK(store.finish_read(plan));
   CHECK(store.page_data(b.page_id).free);
   CHECK(store.stats().objects_used == 1);
+}
+
+TEST_CASE("a failed wbuf flush drops its page and the next write starts a new one") {
+  FlakyDevice dev(4 * kPage);
+  PageStore store(one_device(&dev, 4));
+  std::vector<WriteSlot> slots;
+  for (int i = 0; i < 16; ++i) slots.push_back(put(store, i));
+  dev.fail_writes = true;
+  WriteSlot slot;
+  CHECK(store.write_request(0, 0, kObj, &slot) == WriteStatus::kIoError);
+  auto st = store.stats();
+  CHECK(st.write_errors == 1);
+  CHECK(st.objects_used == 0);
+  CHECK(st.page_reclaims == 1);
+  CHECK_FALSE(store.check(slots[0].page_id, slots[0].page_version));
+  CHECK(store.read(slots[0].page_id, slots[0].page_version, slots[0].offset, kObj, nullptr) ==
+        ReadSource::kMiss);
+  dev.fail_writes = false;
+  const WriteSlot next = put(store, 99);
+  CHECK(next.page_version > slots[0].page_version);
+  CHECK(next.offset == 0);
+  CHECK(reads_back(store, next, 99, ReadSource::kWbuf));
+}
+
+TEST_CASE("closing the page being written drops it and the bucket moves on") {
+  auto dev = memext::make_memory_device(4 * kPage);
+  PageStore store(one_device(dev.get(), 4));
+  const WriteSlot a = put(store, 1);
+  store.close_page(a.page_id, a.page_version);
+  CHECK(store.page_data(a.page_id).free);
+  CHECK(store.stats().objects_used == 0);
+  const WriteSlot b = put(store, 2);
+  CHECK(b.page_version != a.page_version);
+  CHECK(b.offset == 0);
+  CHECK(reads_back(store, b, 2, ReadSource::kWbuf));
+}
+
+TEST_CASE("a whole wbuf reads back with its unused tail zeroed, as the compactor expects") {
+  auto dev = memext::make_memory_device(4 * kPage);
+  PageStore store(one_device(dev.get(), 4));
+  // Dirty the wbuf memory with a first page's worth of data...
+  for (int i = 0; i < 64; ++i) put(store, i);
+  // ...then leave the second page's first wbuf only partly used when it is flushed.
+  std::vector<WriteSlot> slots;
+  for (int i = 0; i < 3; ++i) slots.push_back(put(store, 100 + i));
+  WriteSlot big;
+  REQUIRE(store.write(0, 0, std::string(kWbuf - 2000, 'z').data(), kWbuf - 2000, &big) ==
+          WriteStatus::kOk);
+  REQUIRE(big.offset == kWbuf);  // did not fit: the first wbuf was flushed
+  char* region = memext::alloc_aligned(kWbuf);
+  REQUIRE(store.read(slots[0].page_id, slots[0].page_version, 0, kWbuf, region) ==
+          ReadSource::kDevice);
+  CHECK(std::string(region, kObj) == object(100));
+  CHECK(std::string(region + 2 * kObj, kObj) == object(102));
+  bool tail_zero = true;
+  for (uint32_t i = 3 * kObj; i < kWbuf; ++i) tail_zero = tail_zero && region[i] == 0;
+  CHECK(tail_zero);
+  memext::free_aligned(region);
 }
 
 TEST_CASE("buckets write to separate pages") {
