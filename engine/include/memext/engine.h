@@ -7,8 +7,12 @@
 // chunks for items above slab_chunk_max), pages of slab_page_size are granted
 // to a class on demand under memcached's mem_limit rule, and when a class has
 // no free chunk and may not grow, the COLD tail of that class is evicted.
-// Stats therefore match memcached's for the same command sequence, in both
-// modes.
+// The accounting (bytes, items, pages, used/free chunks, total_malloced)
+// matches a live memcached 1.6.18 for the same commands (see
+// tests/unit/core/memcached_accounting_test.cc), in both modes. Not
+// modelled: the slab rebalancer/automover (pages never change class), the
+// LRU crawler, and the asynchronous bump queue (a second hit on a COLD item
+// moves it to WARM at once instead of at the maintainer's next pass).
 //
 // Thread-safety: none. One Engine is driven by one thread at a time (the
 // server gives each engine a strand; the simulator is single-threaded).
@@ -132,7 +136,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // memcached's current_time. Must not go backwards.
+  // memcached's current_time. Must not go backwards. Start above 0 (memcached
+  // starts near 62: process_started = boot time - 62): exptime 1 is
+  // memcached's "already expired" and only counts as past once now >= 1.
   void set_time(rel_time_t now);
   rel_time_t current_time() const;
 
