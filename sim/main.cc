@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gen_trace.h"
+#include "trace_csv_writer.h"
 #include "trace_native.h"
 #include "trace_reader.h"
 #include "workload.h"
@@ -35,7 +36,7 @@ int run_convert(int argc, char** argv);
 constexpr Subcommand kSubcommands[] = {
     {"gen", "generate a synthetic trace from a workload JSON", run_gen},
     {"info", "read a trace of any supported format and summarise it", run_info},
-    {"convert", "convert a trace of any supported format to the native format", run_convert},
+    {"convert", "convert a trace of any supported format to native (or to CSV)", run_convert},
 };
 
 void print_usage(std::ostream& out) {
@@ -198,7 +199,7 @@ int run_convert(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")("trace", po::value(&in_path)->required(),
                                                  "input trace (positional), - for stdin")(
       "out,o", po::value(&out_path)->required(),
-      "output trace, native format; zstd-compressed if the name ends in .zst")(
+      "output trace: native (compressed if it ends in .zst), or generic CSV if it ends in .csv")(
       "zstd-level", po::value(&zstd_level)->default_value(3), "zstd level for .zst output (1..19)");
   add_read_options(opts, format, strict);
   po::positional_options_description pos;
@@ -206,7 +207,9 @@ int run_convert(int argc, char** argv) {
   po::variables_map vm;
   if (!parse(argc, argv, opts, pos, vm,
              "usage: memext-sim convert TRACE --out OUT [--format F] [--strict]\n\n"
-             "Rewrites any supported trace in the native format, which replays fastest.")) {
+             "Rewrites any supported trace in the native format, which replays fastest\n"
+             "(OUT.mxt, or OUT.mxt.zst compressed), or as generic CSV with every field\n"
+             "when OUT ends in .csv (for inspection; it reads back unchanged).")) {
     return 0;
   }
   if (zstd_level < 1 || zstd_level > 19) {
@@ -214,18 +217,30 @@ int run_convert(int argc, char** argv) {
                     " is out of range (allowed: 1..19)");
   }
   auto reader = memext::open_trace(in_path, {format_option(format), strict});
-  memext::NativeWriterOptions wo;
-  wo.zstd_level = zstd_level;
-  if (reader->format() == memext::TraceFormat::kOracleGeneral)
-    wo.flags |= memext::kNativeFlagOracle;
-  memext::NativeTraceWriter writer(out_path, wo);
   memext::TraceRequest batch[1024];
-  while (size_t got = reader->next_batch(batch, 1024)) {
-    for (size_t i = 0; i < got; ++i) writer.write(batch[i]);
+  uint64_t written = 0;
+  if (out_path.ends_with(".csv")) {
+    memext::CsvTraceWriter writer(out_path);
+    while (size_t got = reader->next_batch(batch, 1024)) {
+      for (size_t i = 0; i < got; ++i) writer.write(batch[i]);
+      written += got;
+    }
+    writer.close();
+  } else {
+    memext::NativeWriterOptions wo;
+    wo.zstd_level = zstd_level;
+    if (reader->format() == memext::TraceFormat::kOracleGeneral) {
+      wo.flags |= memext::kNativeFlagOracle;
+    }
+    memext::NativeTraceWriter writer(out_path, wo);
+    while (size_t got = reader->next_batch(batch, 1024)) {
+      for (size_t i = 0; i < got; ++i) writer.write(batch[i]);
+      written += got;
+    }
+    writer.close();
   }
-  writer.close();
   std::printf("wrote %s: %llu requests from %s (%s)\n", out_path.c_str(),
-              static_cast<unsigned long long>(writer.records_written()), in_path.c_str(),
+              static_cast<unsigned long long>(written), in_path.c_str(),
               std::string(memext::trace_format_name(reader->format())).c_str());
   print_read_errors(*reader);
   return 0;
