@@ -194,7 +194,9 @@ class ExtStore {
   // is allowed (nothing changes then).
   std::string set_option(std::string_view name, std::string_view value);
 
-  ExtStoreStats stats() const;
+  // `pages` is filled only with include_pages (a copy per page: skip it when
+  // polling often on a large store).
+  ExtStoreStats stats(bool include_pages = true) const;
   // `stats settings` lines for extstore, in memcached's order and format
   // (ext_item_size .. ext_drop_unread; max_frag "%.2f", freeratio "%.3f",
   // drop_unread yes/no).

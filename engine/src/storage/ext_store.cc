@@ -139,10 +139,10 @@ std::string ExtStore::Impl::set_option(std::string_view name, std::string_view v
          "max_sleep, max_frag, drop_unread)";
 }
 
-ExtStoreStats ExtStore::Impl::stats() const {
+ExtStoreStats ExtStore::Impl::stats(bool include_pages) const {
   ExtStoreStats st = counters;
   st.store = store->stats();
-  st.pages = store->all_page_data();
+  if (include_pages) st.pages = store->all_page_data();
   return st;
 }
 
@@ -176,8 +176,8 @@ bool ExtStore::compacting() const {
 std::string ExtStore::set_option(std::string_view name, std::string_view value) {
   return impl_->set_option(name, value);
 }
-ExtStoreStats ExtStore::stats() const {
-  return impl_->stats();
+ExtStoreStats ExtStore::stats(bool include_pages) const {
+  return impl_->stats(include_pages);
 }
 std::vector<std::pair<std::string_view, std::string>> ExtStore::named_settings() const {
   const ExtConfig& c = impl_->config;

@@ -53,7 +53,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
 
   // ---- settings and stats (ext_store.cc) ----
   std::string set_option(std::string_view name, std::string_view value);
-  ExtStoreStats stats() const;
+  ExtStoreStats stats(bool include_pages) const;
 
   char* scratch(size_t len);  // aligned read buffer for read_sync
 

@@ -286,6 +286,10 @@ TEST_CASE("stats use memcached's names and order") {
   CHECK(j["stats"]["extstore_objects_used"] == 10);
   CHECK(j["stats"]["get_extstore"] == 1);
   CHECK(j["pages"].size() == kExtPages);
+  const ExtStoreStats light = rig.ext().stats(false);
+  CHECK(light.pages.empty());
+  CHECK(light.store.objects_used == 10);
+  CHECK(light.get_extstore == 1);
 }
 
 TEST_CASE(
