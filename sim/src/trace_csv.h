@@ -40,7 +40,7 @@ class LineTraceReader : public TraceReader {
     std::string_view line;
     if (!input().read_line(line)) throw TraceError(path() + ": empty file, expected a header row");
     ++line_no_;
-    return line;
+    return strip_bom(line);
   }
 
   uint64_t line_no() const { return line_no_; }

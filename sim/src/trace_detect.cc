@@ -108,7 +108,7 @@ TraceFormat detect_from_prefix(std::string_view prefix, std::optional<uint64_t> 
   }
   if (looks_like_text(prefix)) {
     size_t nl = prefix.find('\n');
-    std::string_view first = prefix.substr(0, nl);
+    std::string_view first = strip_bom(prefix.substr(0, nl));
     if (!first.empty() && first.back() == '\r') first.remove_suffix(1);
     std::vector<std::string> names = header_names(first);
     if (has(names, "op_time") && has(names, "key") && has(names, "op"))

@@ -26,6 +26,11 @@ inline size_t split_fields(std::string_view line, std::string_view* fields, size
   }
 }
 
+// Drops a UTF-8 byte order mark, which spreadsheet exports put before headers.
+inline std::string_view strip_bom(std::string_view s) {
+  return s.starts_with("\xEF\xBB\xBF") ? s.substr(3) : s;
+}
+
 inline std::string_view trim_spaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

@@ -58,6 +58,15 @@ TEST_CASE("generic CSV skips malformed rows, or throws in strict mode") {
   CHECK_THROWS_AS(strict->next(r), TraceError);
 }
 
+TEST_CASE("a UTF-8 byte order mark before the header is ignored") {
+  TempDir dir;
+  write_file(dir.file("bom.csv"), "\xEF\xBB\xBFtime,key,value_size\n2,a,10\n");
+  std::vector<TraceRequest> rs = read_all(dir.file("bom.csv"));
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].time_ns == 2000000000ULL);
+  CHECK(rs[0].value_size == 10);
+}
+
 TEST_CASE("generic CSV header errors name the problem") {
   TempDir dir;
   write_file(dir.file("a.csv"), "time,value_size\n1,2\n");

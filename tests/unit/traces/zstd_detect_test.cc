@@ -102,6 +102,7 @@ TEST_CASE("text detection rules") {
         TraceFormat::kKvcache);
   CHECK(detect_from_prefix("TIME, KEY ,op\n1,a,get\n", {}) == TraceFormat::kCsv);
   CHECK(detect_from_prefix("hello world\n", {}) == TraceFormat::kAuto);
+  CHECK(detect_from_prefix("\xEF\xBB\xBFkey,op\na,get\n", {}) == TraceFormat::kCsv);
 }
 
 TEST_CASE("undetectable and empty inputs name the problem and the allowed formats") {
