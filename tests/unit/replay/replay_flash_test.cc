@@ -1,0 +1,172 @@
+// The flash tier through the replay: the flusher moves items to 1 MB pages,
+// gets read them back from the model SSD in virtual time, and the model's
+// latency shows through (service time at low load, queueing at high load).
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "replay_command.h"
+#include "replay_flash.h"
+#include "replay_test_util.h"
+#include "report.h"
+#include "ssd_model.h"
+
+namespace memext {
+using namespace replay_test;
+
+namespace {
+
+// 1 MB pages and wbufs, an 8 MB file (8 pages, page 0 reserved: 7 usable),
+// ext_item_age=0 so every COLD item is flushed at the flusher's next step,
+// and no segmented LRU so new items are linked straight into COLD.
+const std::vector<std::string> kFlashFlags = {
+    "-o",
+    "no_lru_maintainer,ext_path=/sim/flash:8m,ext_page_size=1,ext_wbuf_size=1,ext_item_age=0"};
+
+// Each value is 100000 bytes with a 10-byte key: memcached's ITEM_ntotal is
+// 48 + 10 + 1 + 100000 + 2 + 8 = 100069 bytes on flash, so a 1 MB wbuf holds
+// 10 objects (1000690 bytes) and the 11th starts the next page.
+constexpr uint32_t kValue = 100000;
+
+std::vector<TraceRequest> sets_then_gets(uint64_t keys, uint64_t gets_at, uint64_t get_spacing) {
+  std::vector<TraceRequest> trace;
+  for (uint64_t k = 1; k <= keys; ++k) trace.push_back(req(k * kMs, Op::kSet, k, kValue));
+  for (uint64_t k = 1; k <= keys; ++k) {
+    trace.push_back(req(gets_at + k * get_spacing, Op::kGet, k, kValue));
+  }
+  return trace;
+}
+
+uint64_t model_read_service_ns() {
+  SsdModelParams p;
+  REQUIRE(parse_ssd_model_spec("model:nvme-gen4,wa=1", &p).empty());
+  ModelDevice model(p, 8u << 20);
+  // A 100069-byte read spans whole 16 KB chunks on separate idle units; it
+  // completes when a full chunk does.
+  return model.chunk_service_ns(IoOp::kRead, p.chunk_bytes);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("flash: 25 items flushed to three pages, read back as flash hits") {
+  // Sets 1 ms apart; the flusher (every >= 200 µs) writes each item as soon
+  // as it is COLD, i.e. right after its set. Objects 1-10 fill wbuf/page A,
+  // 11-20 page B (writing #11 flushes A's wbuf), 21-25 sit in page C's wbuf
+  // (writing #21 flushed B's). Gets 1 s later, 1 ms apart: 20 device reads
+  // on an idle SSD plus 5 served from the write buffer, then one unknown key.
+  auto trace = sets_then_gets(25, 1 * kSec, 1 * kMs);
+  trace.push_back(req(2 * kSec, Op::kGet, 99, kValue));
+  auto r = replay(trace, kFlashFlags);
+  const ReplayCounters& c = r->counters();
+  CHECK(c.gets == 26);
+  CHECK(c.hits_ram == 0);
+  CHECK(c.hits_flash == 25);
+  CHECK(c.misses == 1);
+  CHECK(c.flash_read_misses == 0);
+
+  nlohmann::json report;
+  report["totals"]["hits_flash"] = c.hits_flash;
+  r->flash()->add_report(report, r->duration_ns());
+  const nlohmann::json& x = report["extstore"];
+  CHECK(x["extstore_objects_written"] == 25);
+  CHECK(x["extstore_objects_used"] == 25);
+  CHECK(x["extstore_wbuf_flushes"] == 2);
+  CHECK(x["extstore_page_allocs"] == 3);
+  CHECK(x["extstore_pages_free"] == 4);  // 7 usable - 3
+  CHECK(x["extstore_bytes_used"] == 25 * 100069);
+  CHECK(x["get_extstore"] == 25);
+  CHECK(x["recache_from_extstore"] == 0);  // first fetches are not ACTIVE
+  CHECK(report["totals"]["hits_flash_wbuf"] == 5);
+  CHECK(report["buckets"]["default"]["pages"] == 3);
+  CHECK(report["buckets"]["default"]["objects"] == 25);
+  CHECK(report["device"]["bytes_written"] == 2 * (1u << 20));
+  CHECK(report["compaction"]["pages_compacted"] == 0);
+
+  // Low load: every device read finds idle units, so its latency is exactly
+  // the model's read service time.
+  const uint64_t service = model_read_service_ns();
+  CHECK(r->flash_latency().count() == 20);
+  CHECK(r->flash_latency().min() == service);
+  CHECK(r->flash_latency().max() == service);
+  CHECK(r->flash_latency().percentile(0.99) == service);
+}
+
+TEST_CASE("flash: latency grows under load as reads queue on the model's units") {
+  // Same 20 on-device objects, each read 10 times, all 200 gets at the same
+  // instant: ~7 chunks per read on 128 units means ~11 chunks queue per
+  // unit, so the last reads wait about 10 service times.
+  std::vector<TraceRequest> trace;
+  for (uint64_t k = 1; k <= 20; ++k) trace.push_back(req(k * kMs, Op::kSet, k, kValue));
+  trace.push_back(req(30 * kMs, Op::kSet, 21, kValue));  // pushes page B's wbuf out
+  for (int round = 0; round < 10; ++round) {
+    for (uint64_t k = 1; k <= 20; ++k) trace.push_back(req(1 * kSec, Op::kGet, k, kValue));
+  }
+  auto r = replay(trace, kFlashFlags);
+  const uint64_t service = model_read_service_ns();
+  const LatencyHistogram& h = r->flash_latency();
+  CHECK(r->counters().hits_flash == 200);
+  CHECK(h.count() == 200);
+  CHECK(h.min() == service);        // the first read found the SSD idle
+  CHECK(h.max() > 5 * service);     // the last waited behind the others
+  CHECK(h.mean() > 2.0 * service);  // and most reads queued
+}
+
+TEST_CASE("flash: a read whose page was evicted is a miss, filled again on miss") {
+  // 8 MB file, 7 usable pages of 10 objects: 80 items force page evictions
+  // (the oldest page goes when no page is free). Key 1 lived in the first
+  // page, so its read misses, and with fill-on-miss it is set again.
+  auto trace = sets_then_gets(80, 1 * kSec, 1 * kMs);
+  std::vector<std::string> flags = kFlashFlags;
+  flags.push_back("--fill-on-miss");
+  flags.push_back("on");
+  auto r = replay(trace, flags);
+  nlohmann::json report;
+  report["totals"]["hits_flash"] = r->counters().hits_flash;
+  r->flash()->add_report(report, r->duration_ns());
+  CHECK(report["evictions"]["flash_pages"].get<uint64_t>() >= 1);
+  CHECK(r->counters().flash_read_misses >= 10);
+  CHECK(r->counters().fills == r->counters().flash_read_misses);
+  CHECK(r->counters().hits_flash + r->counters().flash_read_misses == 80);
+}
+
+TEST_CASE("two runs with the same inputs give byte-identical reports") {
+  TempDir dir;
+  auto trace = sets_then_gets(60, 1 * kSec, 100'000);
+  for (uint64_t k = 1; k <= 60; k += 3) trace.push_back(req(2 * kSec, Op::kDelete, k));
+  for (uint64_t k = 1; k <= 60; ++k) trace.push_back(req(3 * kSec + k, Op::kGet, k, kValue));
+  const std::string path = write_trace(dir, trace);
+  std::string reports[2];
+  for (int run = 0; run < 2; ++run) {
+    const std::string out = dir.file("report" + std::to_string(run) + ".json");
+    std::vector<std::string> args = {"replay",     path,  "--out",      out,
+                                     "--progress", "off", "--interval", "0.5"};
+    args.insert(args.end(), kFlashFlags.begin(), kFlashFlags.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    REQUIRE(replay_main(static_cast<int>(argv.size()), argv.data()) == 0);
+    reports[run] = slurp(out);
+  }
+  REQUIRE(!reports[0].empty());
+  CHECK(reports[0] == reports[1]);
+  const nlohmann::json j = nlohmann::json::parse(reports[0]);
+  CHECK(j["schema"] == "memext-sim-report/1");
+  CHECK(j["totals"]["requests"] == 200);
+  // Virtual time starts at the first set (trace 1 ms) and ends at the last
+  // get (trace 3 s + 60 ns): samples at 0.5 .. 2.5 s, then 2.99900006 s.
+  CHECK(j["time_series"]["samples"].size() == 6);
+  CHECK(j["time_series"]["samples"][5]["t_s"] == 2.99900006);
+  CHECK(j["latency"]["clock"] == "virtual");
+  CHECK(!j["extstore"].is_null());
+}
+
+}  // namespace memext
