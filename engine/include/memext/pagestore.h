@@ -16,10 +16,15 @@
 // is ever allocated; only the accounting runs and wbuf flushes are still
 // submitted (with a null buffer) so a model device sees the write traffic.
 //
+// Flushing a full wbuf is synchronous by default (submit_and_wait: nothing
+// else may have IO in flight on the store's devices while a store call
+// runs). With async_flush the write is only submitted; the wbuf stays
+// readable until its completion is handed back through complete_io() or
+// poll_flushes(), and writing goes on in another wbuf meanwhile.
+//
 // Thread-safety: none. One thread at a time (the owner serializes), like
 // every other engine object. The devices are owned by the caller and must
-// outlive the store; the store uses each one synchronously (submit_and_wait),
-// so nothing else may have IO in flight on them while a store call runs.
+// outlive the store.
 #pragma once
 
 #include <cstdint>
@@ -32,9 +37,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace memext {
+#include "memext/device.h"
 
-class Device;
+namespace memext {
 
 // The write buckets. Values are memcached's PAGE_BUCKET_* numbers (1.6.18
 // uses the first four; coldcompact and old come from later releases).
@@ -98,6 +103,11 @@ struct PageStoreConfig {
   // at 1), so a 1 GB path shows 15 free pages of 16. Kept by default so
   // stats match; off gives every page to the store.
   bool reserve_page_zero = true;
+  // Submit wbuf flushes without waiting (see the file comment). At most
+  // max_flushing_wbufs flushes are in flight; past that write_request says
+  // kBusy until one completes.
+  bool async_flush = false;
+  unsigned max_flushing_wbufs = 8;
 };
 
 enum class WriteStatus : uint8_t {
@@ -106,6 +116,7 @@ enum class WriteStatus : uint8_t {
   kTooLarge,    // len is 0 or larger than wbuf_size
   kNoFreePage,  // nothing free and nothing evictable right now; retry later
   kIoError,     // flushing the previous wbuf failed; its page was dropped
+  kBusy,        // async_flush: every wbuf is being flushed; reap, then retry
 };
 
 // Where an object goes: copy len bytes to buf (null in phantom mode), then
@@ -154,7 +165,7 @@ struct PageData {
   uint64_t obj_count = 0;
   uint8_t bucket = 0;
   uint8_t free_bucket = 0;
-  bool active = false;  // being written through a wbuf
+  bool active = false;  // taking writes, or its last wbufs are still being written
   bool closed = false;  // evicted or closed, waiting for reads to finish
   bool free = true;
   // What memcached's maintenance snapshot reports as a candidate: a used,
@@ -239,6 +250,16 @@ class PageStore {
   ReadSource read(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len,
                   char* out);
 
+  // async_flush: completes a store write reaped by the caller from one of the
+  // store's devices. Returns false (and does nothing) for any other request,
+  // so a caller sharing a device routes each completion here first.
+  bool complete_io(IoRequest* req);
+  // async_flush, when the store is the only submitter on its devices: reaps
+  // them and completes its flushes; with wait, blocks until at least one
+  // completes if any is in flight. Returns how many completed.
+  size_t poll_flushes(bool wait);
+  unsigned flushes_in_flight() const { return flushing_; }
+
   PageStoreStats stats() const;
   PageData page_data(uint32_t page_id) const;
   std::vector<PageData> all_page_data() const;
@@ -251,6 +272,7 @@ class PageStore {
 
  private:
   static constexpr uint32_t kNoPage = UINT32_MAX;
+  static constexpr uint32_t kNoWbuf = UINT32_MAX;
 
   struct Page {
     uint64_t version = 0;
@@ -258,31 +280,39 @@ class PageStore {
     uint64_t bytes_used = 0;
     uint64_t device_offset = 0;  // where the page starts on its device
     uint64_t allocated = 0;      // bytes of the page handed to wbufs
-    uint64_t written = 0;        // bytes of the page on the device
     uint32_t refcount = 0;       // in-flight device reads
+    uint32_t wbuf = kNoWbuf;     // the wbuf being filled for this page
+    uint16_t flushing = 0;       // this page's wbufs with a write in flight
     uint16_t file = 0;
     uint8_t bucket = 0;
     uint8_t free_bucket = 0;
-    bool active = false;
+    bool active = false;  // takes writes or has writes in flight
     bool closed = false;
     bool free = true;
-    bool has_wbuf = false;  // the bucket's wbuf currently fills this page
   };
 
-  // One per bucket: the bucket's active page has at most one wbuf, as in
-  // memcached (wbuf_count = page_buckets). Memory is allocated on first use
-  // and never in phantom mode.
+  // A write buffer: filled for one page, then written to it. Memory is
+  // allocated on first use and never in phantom mode. Held by pointer so the
+  // IoRequest inside stays put while the device has it.
   struct Wbuf {
     char* mem = nullptr;
     uint64_t page_offset = 0;  // where in the page this wbuf lands
     uint32_t used = 0;
+    uint32_t page_id = kNoPage;
+    uint32_t index = 0;  // position in wbufs_
+    bool flushing = false;
+    IoRequest req;
   };
 
   uint32_t allocate_page(unsigned bucket, unsigned free_bucket);
   uint32_t pop_free(unsigned free_bucket);
   bool evict_oldest();
-  bool flush_wbuf(unsigned bucket, Page& page);
-  void attach_wbuf(unsigned bucket, Page& page);
+  uint32_t take_wbuf();
+  void release_wbuf(uint32_t index);
+  bool flush_wbuf(uint32_t page_id);
+  void finish_flush(Wbuf& w, int64_t result);
+  const Wbuf* wbuf_holding(const Page& page, uint32_t page_id, uint64_t offset) const;
+  void settle(uint32_t page_id);
   void maybe_free(uint32_t page_id);
   void free_page(uint32_t page_id);
   Device& device_of(const Page& page) const { return *devices_[page.file]; }
@@ -291,10 +321,14 @@ class PageStore {
   std::vector<Device*> devices_;
   // Free lists as stacks (back = next to hand out); index = free bucket.
   std::vector<std::vector<uint32_t>> free_lists_;
-  std::vector<uint32_t> bucket_page_;  // active page per write bucket
-  std::vector<Wbuf> wbufs_;            // per write bucket
+  std::vector<uint32_t> bucket_page_;  // page each write bucket fills
+  std::vector<std::unique_ptr<Wbuf>> wbufs_;
+  std::vector<uint32_t> idle_wbufs_;
   uint64_t page_size_;
   uint32_t wbuf_size_;
+  uint32_t max_wbufs_;
+  uint32_t flushing_ = 0;
+  bool async_flush_;
   uint64_t next_version_ = 1;  // 0 is "page is free"
   uint64_t pages_free_ = 0;
   bool stores_data_;

@@ -2,6 +2,7 @@
 #include "memext/pagestore.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -26,7 +27,10 @@ uint64_t round_up(uint64_t v, uint64_t a) {
 }  // namespace
 
 PageStore::PageStore(const PageStoreConfig& config)
-    : page_size_(config.page_size), wbuf_size_(config.wbuf_size) {
+    : page_size_(config.page_size),
+      wbuf_size_(config.wbuf_size),
+      max_wbufs_(config.bucket_count + (config.async_flush ? config.max_flushing_wbufs : 0)),
+      async_flush_(config.async_flush) {
   require(!config.files.empty(), "no files configured");
   require(config.wbuf_size > 0, "wbuf_size must be greater than zero");
   require(config.page_size >= config.wbuf_size && config.page_size % config.wbuf_size == 0,
@@ -36,6 +40,8 @@ PageStore::PageStore(const PageStoreConfig& config)
   require(config.bucket_count >= 1 && config.bucket_count <= 256,
           "bucket_count must be 1..256, got " + std::to_string(config.bucket_count));
   require(config.files.size() <= UINT16_MAX, "too many files");
+  require(!config.async_flush || config.max_flushing_wbufs >= 1,
+          "async_flush needs max_flushing_wbufs of at least 1");
 
   stores_data_ =
       config.files.front().device != nullptr && config.files.front().device->stores_data();
@@ -88,11 +94,13 @@ PageStore::PageStore(const PageStoreConfig& config)
     ++pages_free_;
   }
   bucket_page_.assign(config.bucket_count, kNoPage);
-  wbufs_.resize(config.bucket_count);
 }
 
 PageStore::~PageStore() {
-  for (Wbuf& w : wbufs_) free_aligned(w.mem);
+  // The device may still be writing from wbuf memory.
+  while (flushing_ > 0 && poll_flushes(true) > 0) {
+  }
+  for (auto& w : wbufs_) free_aligned(w->mem);
   free_aligned(bounce_);
 }
 
@@ -122,7 +130,6 @@ uint32_t PageStore::allocate_page(unsigned bucket, unsigned free_bucket) {
   p.free = false;
   p.closed = false;
   p.allocated = 0;
-  p.written = 0;
   --pages_free_;
   ++counters_.page_allocs;
   bucket_page_[bucket] = id;
@@ -162,6 +169,17 @@ void PageStore::maybe_free(uint32_t page_id) {
   }
 }
 
+// A page stops being active once nothing more will be written to it: it is
+// full (or dropped) and no wbuf of it is filling or in flight.
+void PageStore::settle(uint32_t page_id) {
+  Page& p = pages_[page_id];
+  if (p.active && p.wbuf == kNoWbuf && p.flushing == 0 && (p.allocated >= page_size_ || p.closed)) {
+    p.active = false;
+    if (bucket_page_[p.bucket] == page_id) bucket_page_[p.bucket] = kNoPage;
+  }
+  maybe_free(page_id);
+}
+
 void PageStore::free_page(uint32_t page_id) {
   Page& p = pages_[page_id];
   counters_.objects_used -= p.obj_count;
@@ -172,47 +190,92 @@ void PageStore::free_page(uint32_t page_id) {
   p.obj_count = 0;
   p.bytes_used = 0;
   p.allocated = 0;
-  p.written = 0;
   p.bucket = 0;
   p.active = false;
   p.closed = false;
   p.free = true;
-  p.has_wbuf = false;
   free_lists_[p.free_bucket].push_back(page_id);
   ++pages_free_;
 }
 
-void PageStore::attach_wbuf(unsigned bucket, Page& page) {
-  Wbuf& w = wbufs_[bucket];
-  if (stores_data_ && w.mem == nullptr) w.mem = alloc_aligned(wbuf_size_);
-  w.page_offset = page.allocated;
-  w.used = 0;
-  page.allocated += wbuf_size_;
-  page.has_wbuf = true;
+uint32_t PageStore::take_wbuf() {
+  if (!idle_wbufs_.empty()) {
+    const uint32_t index = idle_wbufs_.back();
+    idle_wbufs_.pop_back();
+    return index;
+  }
+  if (wbufs_.size() >= max_wbufs_) return kNoWbuf;
+  auto w = std::make_unique<Wbuf>();
+  if (stores_data_) w->mem = alloc_aligned(wbuf_size_);
+  w->index = static_cast<uint32_t>(wbufs_.size());
+  wbufs_.push_back(std::move(w));
+  return static_cast<uint32_t>(wbufs_.size() - 1);
 }
 
-// Writes the page's wbuf to its device and detaches it. Synchronous: the
-// wbuf memory stays readable (reads of its range are served from it) until
-// the write has completed. Returns false when the write failed; the page
-// is then closed, since its objects are not on the device.
-bool PageStore::flush_wbuf(unsigned bucket, Page& page) {
-  Wbuf& w = wbufs_[bucket];
+void PageStore::release_wbuf(uint32_t index) {
+  Wbuf& w = *wbufs_[index];
+  w.page_id = kNoPage;
+  w.used = 0;
+  w.flushing = false;
+  idle_wbufs_.push_back(index);
+}
+
+// Hands the page's filling wbuf to its device. Synchronous mode waits and
+// completes it here; async mode leaves it in flight, readable, until
+// complete_io. Returns false when the write failed (the page is dropped) or,
+// in async mode, the device queue is full (nothing changed; retry later).
+bool PageStore::flush_wbuf(uint32_t page_id) {
+  Page& page = pages_[page_id];
+  const uint32_t index = page.wbuf;
+  Wbuf& w = *wbufs_[index];
   // Zeroing the unused tail lets the compactor walk a wbuf blindly and stop
   // at the first empty slot, as memcached's _submit_wbuf arranges.
   if (w.mem != nullptr) std::memset(w.mem + w.used, 0, wbuf_size_ - w.used);
-  IoRequest req{IoOp::kWrite, page.device_offset + w.page_offset, wbuf_size_, w.mem};
-  const int64_t rc = submit_and_wait(device_of(page), &req);
+  w.req = IoRequest{IoOp::kWrite, page.device_offset + w.page_offset, wbuf_size_, w.mem};
+  w.req.user = &w;
+  Device& dev = device_of(page);
+  if (!async_flush_) {
+    page.wbuf = kNoWbuf;
+    w.flushing = true;
+    ++page.flushing;
+    ++flushing_;
+    ++counters_.wbuf_flushes;
+    const int64_t rc = submit_and_wait(dev, &w.req);
+    finish_flush(w, rc);
+    return rc == static_cast<int64_t>(wbuf_size_);
+  }
+  const int rc = dev.submit(&w.req);
+  if (rc == -EAGAIN) return false;
+  page.wbuf = kNoWbuf;
+  w.flushing = true;
+  ++page.flushing;
+  ++flushing_;
   ++counters_.wbuf_flushes;
-  page.has_wbuf = false;
-  if (rc != static_cast<int64_t>(wbuf_size_)) {
-    ++counters_.write_errors;
-    page.active = false;
-    page.closed = true;
+  if (rc != 0) {
+    finish_flush(w, rc);
     return false;
   }
-  page.written = w.page_offset + wbuf_size_;
-  if (page.written == page_size_) page.active = false;
+  dev.flush();
   return true;
+}
+
+void PageStore::finish_flush(Wbuf& w, int64_t result) {
+  const uint32_t page_id = w.page_id;
+  Page& page = pages_[page_id];
+  --page.flushing;
+  --flushing_;
+  if (result != static_cast<int64_t>(wbuf_size_)) {
+    // The page's objects are not all on the device: drop the page.
+    ++counters_.write_errors;
+    page.closed = true;
+    if (page.wbuf != kNoWbuf) {
+      release_wbuf(page.wbuf);
+      page.wbuf = kNoWbuf;
+    }
+    if (bucket_page_[page.bucket] == page_id) bucket_page_[page.bucket] = kNoPage;
+  }
+  release_wbuf(w.index);
+  settle(page_id);
 }
 
 WriteStatus PageStore::write_request(unsigned bucket, unsigned free_bucket, uint32_t len,
@@ -223,30 +286,40 @@ WriteStatus PageStore::write_request(unsigned bucket, unsigned free_bucket, uint
   }
   if (len == 0 || len > wbuf_size_) return WriteStatus::kTooLarge;
 
-  // Each pass either finds room or moves on to a fresh wbuf or page, so two
-  // passes past a new page always suffice; the bound only guards the logic.
+  // Each pass either finds room or moves on to a fresh wbuf or page; the
+  // bound only guards the logic.
   for (int pass = 0; pass < 4; ++pass) {
     uint32_t id = bucket_page_[bucket];
-    if (id == kNoPage || !pages_[id].active) {
+    if (id != kNoPage) {
+      const Page& p = pages_[id];
+      // A full page may still be active while its last wbufs are written;
+      // the bucket moves on regardless, as extstore_write_request does.
+      if (!p.active || p.closed || (p.wbuf == kNoWbuf && p.allocated >= page_size_)) id = kNoPage;
+    }
+    if (id == kNoPage) {
       id = allocate_page(bucket, free_bucket);
       if (id == kNoPage) return WriteStatus::kNoFreePage;
     }
     Page& page = pages_[id];
-    Wbuf& w = wbufs_[bucket];
-    if (page.has_wbuf && wbuf_size_ - w.used < len) {
-      const bool flushed = flush_wbuf(bucket, page);
-      maybe_free(id);
-      if (!flushed) return WriteStatus::kIoError;
-      if (!page.active) continue;
-    }
-    if (!page.has_wbuf) {
-      if (page.allocated >= page_size_) {
-        page.active = false;
-        maybe_free(id);
-        continue;
+    if (page.wbuf != kNoWbuf && wbuf_size_ - wbufs_[page.wbuf]->used < len) {
+      const uint64_t errors = counters_.write_errors;
+      if (!flush_wbuf(id)) {
+        return counters_.write_errors > errors ? WriteStatus::kIoError : WriteStatus::kBusy;
       }
-      attach_wbuf(bucket, page);
+      continue;
     }
+    if (page.wbuf == kNoWbuf) {
+      if (page.allocated >= page_size_) continue;
+      const uint32_t index = take_wbuf();
+      if (index == kNoWbuf) return WriteStatus::kBusy;
+      Wbuf& fresh = *wbufs_[index];
+      fresh.page_id = id;
+      fresh.page_offset = page.allocated;
+      fresh.used = 0;
+      page.allocated += wbuf_size_;
+      page.wbuf = index;
+    }
+    Wbuf& w = *wbufs_[page.wbuf];
     slot->buf = w.mem == nullptr ? nullptr : w.mem + w.used;
     slot->page_id = id;
     slot->page_version = page.version;
@@ -263,7 +336,7 @@ void PageStore::write_commit(const WriteSlot& slot) {
   if (!has_pending_ || slot.page_id != pending_.page_id || slot.offset != pending_.offset) return;
   has_pending_ = false;
   Page& page = pages_[slot.page_id];
-  wbufs_[page.bucket].used += slot.len;
+  wbufs_[page.wbuf]->used += slot.len;
   page.bytes_used += slot.len;
   ++page.obj_count;
   counters_.bytes_written += slot.len;
@@ -308,14 +381,33 @@ void PageStore::close_page(uint32_t page_id, uint64_t page_version) {
   Page& p = pages_[page_id];
   if (p.free || p.closed || p.version != page_version) return;
   p.closed = true;
-  if (p.active) {
-    // Closing the page being written drops it with its unflushed wbuf; the
-    // bucket moves on to a new page.
-    p.active = false;
-    p.has_wbuf = false;
-    if (bucket_page_[p.bucket] == page_id) bucket_page_[p.bucket] = kNoPage;
+  // Closing the page being written drops its filling wbuf; the bucket moves
+  // on to a new page.
+  if (p.wbuf != kNoWbuf) {
+    release_wbuf(p.wbuf);
+    p.wbuf = kNoWbuf;
   }
-  maybe_free(page_id);
+  if (bucket_page_[p.bucket] == page_id) bucket_page_[p.bucket] = kNoPage;
+  settle(page_id);
+}
+
+const PageStore::Wbuf* PageStore::wbuf_holding(const Page& page, uint32_t page_id,
+                                               uint64_t offset) const {
+  auto covers = [&](const Wbuf& w) {
+    return offset >= w.page_offset && offset < w.page_offset + wbuf_size_;
+  };
+  const Wbuf* found = nullptr;
+  if (page.wbuf != kNoWbuf && covers(*wbufs_[page.wbuf])) {
+    found = wbufs_[page.wbuf].get();
+  } else if (page.flushing > 0) {
+    for (const auto& w : wbufs_) {
+      if (w->flushing && w->page_id == page_id && covers(*w)) {
+        found = w.get();
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
@@ -327,13 +419,12 @@ ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32
   if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return plan;
   Page& p = pages_[page_id];
   if (p.free || p.closed || p.version != page_version) return plan;
-  if (p.active && offset >= p.written) {
-    const Wbuf& w = wbufs_[p.bucket];
-    if (!p.has_wbuf || offset < w.page_offset || offset + len > w.page_offset + w.used) {
-      return plan;  // nothing was ever written there
-    }
+  const Wbuf* w = p.active ? wbuf_holding(p, page_id, offset) : nullptr;
+  if (p.active && offset + len > p.allocated) return plan;  // never handed out
+  if (w != nullptr) {
+    if (offset + len > w->page_offset + w->used) return plan;  // nothing was written there
     plan.source = ReadSource::kWbuf;
-    plan.wbuf_data = w.mem == nullptr ? nullptr : w.mem + (offset - w.page_offset);
+    plan.wbuf_data = w->mem == nullptr ? nullptr : w->mem + (offset - w->page_offset);
   } else {
     Device& dev = device_of(p);
     const uint32_t align = dev.alignment();
@@ -394,6 +485,41 @@ ReadSource PageStore::read(uint32_t page_id, uint64_t page_version, uint32_t off
   }
   const bool same = finish_read(plan);
   return complete && same ? ReadSource::kDevice : ReadSource::kMiss;
+}
+
+bool PageStore::complete_io(IoRequest* req) {
+  for (const auto& w : wbufs_) {
+    if (&w->req == req && w->flushing) {
+      finish_flush(*w, req->result);
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t PageStore::poll_flushes(bool wait) {
+  size_t completed = 0;
+  IoRequest* batch[16];
+  auto drain = [&](Device& dev, bool block) {
+    size_t n;
+    while ((n = dev.reap(batch, 16, block)) > 0) {
+      for (size_t i = 0; i < n; ++i) completed += complete_io(batch[i]) ? 1 : 0;
+      block = false;
+    }
+  };
+  std::vector<Device*> unique(devices_);
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  for (Device* dev : unique) drain(*dev, false);
+  if (completed == 0 && wait && flushing_ > 0) {
+    for (Device* dev : unique) {
+      if (dev->stats().in_flight > 0) {
+        drain(*dev, true);
+        break;
+      }
+    }
+  }
+  return completed;
 }
 
 }  // namespace memext
