@@ -207,11 +207,8 @@ class ExtStore {
   const std::string& file_path(uint32_t file_index) const;
   const PageStore& page_store() const;
 
-  // Gives the store ownership of devices (destroyed after the page store);
-  // open_ext_store uses it for the devices it opens.
-  void adopt_devices(std::vector<std::unique_ptr<Device>> devices);
-
  private:
+  friend std::unique_ptr<ExtStore> open_ext_store(Engine&, const ExtConfig&, ExtDeviceKind);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -209,9 +209,6 @@ const std::string& ExtStore::file_path(uint32_t file_index) const {
 const PageStore& ExtStore::page_store() const {
   return *impl_->store;
 }
-void ExtStore::adopt_devices(std::vector<std::unique_ptr<Device>> devices) {
-  for (auto& d : devices) impl_->owned_devices.push_back(std::move(d));
-}
 
 std::unique_ptr<ExtStore> open_ext_store(Engine& engine, const ExtConfig& config,
                                          ExtDeviceKind kind) {
@@ -232,7 +229,8 @@ std::unique_ptr<ExtStore> open_ext_store(Engine& engine, const ExtConfig& config
     devices.push_back(owned.back().get());
   }
   auto store = std::make_unique<ExtStore>(engine, config, devices);
-  store->adopt_devices(std::move(owned));
+  // Declared before the page store in Impl, so destroyed after it.
+  store->impl_->owned_devices = std::move(owned);
   return store;
 }
 
