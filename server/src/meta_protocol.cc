@@ -34,6 +34,7 @@ int64_t ttl_remaining(rel_time_t exptime, rel_time_t now) {
 // Common request prelude: key (maybe base64) and flags.
 struct MetaRequest {
   std::string key_storage;
+  std::string_view token;  // the key as sent (base64 when the b flag is given)
   std::string_view key;
   MetaFlags flags;
 };
@@ -62,6 +63,7 @@ bool parse_request(Session& s, const Tokens& t, size_t first_flag, std::string_v
     s.reply_error("CLIENT_ERROR opaque token too long\r\n");
     return false;
   }
+  req.token = t[1];
   req.key = t[1];
   if (req.flags.has('b')) {
     if (!base64_decode(t[1], req.key_storage)) {
@@ -77,11 +79,19 @@ bool parse_request(Session& s, const Tokens& t, size_t first_flag, std::string_v
   return true;
 }
 
-// Appends the k and O return flags (the ones every command echoes).
-void append_key_opaque(std::string& out, char flag, const MetaRequest& req) {
+// Appends the k and O return flags (the ones every command echoes). memcached
+// 1.6.18 echoes a base64 key as given plus " b", except on an mg hit, where it
+// prints the decoded key.
+void append_key_opaque(std::string& out, char flag, const MetaRequest& req,
+                       bool decoded_key = false) {
   if (flag == 'k') {
     out.append(" k");
-    out.append(req.key);
+    if (req.flags.has('b') && !decoded_key) {
+      out.append(req.token);
+      out.append(" b");
+    } else {
+      out.append(req.key);
+    }
   } else if (flag == 'O') {
     out.append(" O");
     out.append(req.flags.get('O'));
@@ -108,8 +118,13 @@ void meta_get(Session& s, const Tokens& t) {
   std::lock_guard lock(shared.mutex);
   const rel_time_t now = shared.engine.current_time();
   Fetch fetch = fetch_locked(shared, req.key, options);
+  const std::string miss = [&] {
+    std::string en = "EN";
+    for (char flag : f.order) append_key_opaque(en, flag, req);
+    return en + "\r\n";
+  }();
   if (fetch.kind == FetchKind::kMiss) {
-    if (!quiet) s.responses().append("EN\r\n");
+    if (!quiet) s.responses().append(miss);
     return;
   }
   const ItemInfo& info = fetch.info;
@@ -147,7 +162,7 @@ void meta_get(Session& s, const Tokens& t) {
         append_int(head, ttl_remaining(info.exptime, now));
         break;
       default:
-        append_key_opaque(head, flag, req);
+        append_key_opaque(head, flag, req, true);
     }
   }
   head.append("\r\n");
@@ -163,7 +178,7 @@ void meta_get(Session& s, const Tokens& t) {
   PendingFlashRead& read = *fetch.pending;
   read.prefix = std::move(head);
   read.suffix = value ? "\r\n" : "";
-  read.on_miss = quiet ? "" : "EN\r\n";
+  read.on_miss = quiet ? "" : miss;
   if (!value) {
     // The header alone answers: the item is there; no need to read flash.
     std::string& out = s.responses().text();

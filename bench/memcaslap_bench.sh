@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Throughput of memext-server against memcached 1.6.18 under memcaslap, both
+# started with the same flags (-m, -t, ext_path size, ext_item_size,
+# ext_item_age). Two workloads:
+#   flash: 3000-byte values over a key window ~20x larger than -m, so most
+#          gets are served from the extstore file;
+#   ram:   100-byte values (below ext_item_size) in a window that fits -m.
+# The two servers alternate, ROUNDS rounds of SECONDS each per workload, and
+# the script prints each run's TPS, the means and memext/memcached.
+#
+# Usage: bench/memcaslap_bench.sh [path/to/memext-server]
+# Env:   ROUNDS (3) SECONDS_PER_RUN (20) MEM_MB (64) THREADS (2) EXT_SIZE (2g)
+#        CONCURRENCY (32) CLIENT_THREADS (2) WORKDIR (mktemp -d)
+set -euo pipefail
+
+MEMEXT=${1:-$(dirname "$0")/../build/server/memext-server}
+ROUNDS=${ROUNDS:-3}
+SECS=${SECONDS_PER_RUN:-20}
+MEM_MB=${MEM_MB:-64}
+THREADS=${THREADS:-2}
+EXT_SIZE=${EXT_SIZE:-2g}
+EXT_ITEM_SIZE=${EXT_ITEM_SIZE:-512}
+EXT_ITEM_AGE=${EXT_ITEM_AGE:-0}
+CONC=${CONCURRENCY:-32}
+CLIENT_THREADS=${CLIENT_THREADS:-2}
+WORKDIR=${WORKDIR:-$(mktemp -d /tmp/memcaslap-bench.XXXXXX)}
+USER_FLAG=()
+[[ $(id -u) == 0 ]] && USER_FLAG=(-u root)
+
+for tool in memcached memcaslap; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install memcached libmemcached-tools)" >&2; exit 2; }
+done
+[[ -x $MEMEXT ]] || { echo "memext-server not found at $MEMEXT" >&2; exit 2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+SERVER_PID=
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap 'stop_server; rm -rf "$WORKDIR"' EXIT
+
+# start_server NAME PORT FLASHFILE
+start_server() {
+  local bin=$1 port=$2 flash=$3
+  [[ $bin == memcached ]] && bin=$(command -v memcached) || bin=$MEMEXT
+  rm -f "$flash"
+  "$bin" "${USER_FLAG[@]}" -p "$port" -l 127.0.0.1 -U 0 -m "$MEM_MB" -t "$THREADS" -c 4096 \
+    -o "ext_path=$flash:$EXT_SIZE,ext_item_size=$EXT_ITEM_SIZE,ext_item_age=$EXT_ITEM_AGE" \
+    >"$WORKDIR/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    (echo version >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server $1 did not start:" >&2
+  cat "$WORKDIR/server.log" >&2
+  exit 1
+}
+
+write_config() {  # file value_size get_ratio
+  cat >"$1" <<CFG
+key
+32 32 1
+value
+$2 $2 1
+cmd
+0 $(python3 -c "print(round(1-$3,2))")
+1 $3
+CFG
+}
+
+# workload: name value_size win_size get_ratio preload_keys
+run_once() {
+  local server=$1 workload=$2 value=$3 win=$4 port flash cfg out tps
+  port=$(free_port)
+  flash=$WORKDIR/flash-$server
+  cfg=$WORKDIR/$workload.cfg
+  write_config "$cfg" "$value" 0.9
+  start_server "$server" "$port" "$flash"
+  # Fill the key window first (all sets) so the measured run reads real data.
+  write_config "$WORKDIR/fill.cfg" "$value" 0.0
+  memcaslap -s 127.0.0.1:"$port" -F "$WORKDIR/fill.cfg" -T "$CLIENT_THREADS" -c "$CONC" \
+    -w "$win" -x $((CONC * ${win%k} * 1000)) >/dev/null 2>&1 || true
+  sleep 2
+  out=$(memcaslap -s 127.0.0.1:"$port" -F "$cfg" -T "$CLIENT_THREADS" -c "$CONC" -w "$win" \
+    -t "${SECS}s" 2>&1)
+  tps=$(grep -Eo 'TPS: [0-9]+' <<<"$out" | tail -1 | awk '{print $2}')
+  local hits
+  hits=$(python3 - "$port" <<'PY'
+import re, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"stats\r\n")
+buf = b""
+while not buf.endswith(b"END\r\n"):
+    buf += s.recv(65536)
+st = dict(re.findall(r"STAT (\S+) (\S+)", buf.decode()))
+print("get_hits=%s get_misses=%s get_extstore=%s" % (st.get("get_hits"), st.get("get_misses"),
+                                                     st.get("get_extstore", 0)))
+PY
+)
+  stop_server
+  echo "$server $workload ${tps:-0} $hits"
+}
+
+declare -A SUM
+echo "# memcaslap ${SECS}s runs, -m $MEM_MB -t $THREADS ext_path=...:$EXT_SIZE" \
+  "ext_item_size=$EXT_ITEM_SIZE ext_item_age=$EXT_ITEM_AGE, -c $CONC -T $CLIENT_THREADS, 90% get"
+for workload in flash ram; do
+  if [[ $workload == flash ]]; then value=3000; win=13k; else value=100; win=10k; fi
+  for round in $(seq "$ROUNDS"); do
+    for server in memext memcached; do
+      line=$(run_once "$server" "$workload" "$value" "$win")
+      echo "round $round: $line"
+      read -r _ _ tps _ <<<"$line"
+      SUM[$server-$workload]=$(( ${SUM[$server-$workload]:-0} + tps ))
+    done
+  done
+done
+echo "# mean TPS"
+for workload in flash ram; do
+  a=$(( ${SUM[memext-$workload]} / ROUNDS ))
+  b=$(( ${SUM[memcached-$workload]} / ROUNDS ))
+  ratio=$(python3 -c "print(f'{$a/$b:.2f}' if $b else 'n/a')")
+  printf '%-6s memext %8d  memcached %8d  memext/memcached %s\n' "$workload" "$a" "$b" "$ratio"
+done

@@ -1,0 +1,166 @@
+"""Starts memext-server (or memcached) on a free loopback port for one test
+and stops it afterwards; raw-socket helpers for byte-exact checks.
+
+The server binary comes from the MEMEXT_SERVER environment variable (ctest
+sets it to the built target)."""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    def __init__(self, args=(), binary=None):
+        self.binary = binary or os.environ.get("MEMEXT_SERVER", "memext-server")
+        self.port = free_port()
+        cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", "-t", "2"]
+        if os.geteuid() == 0:
+            cmd += ["-u", "root"]
+        cmd += list(args)
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        deadline = time.monotonic() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited early: " + self.stderr_text())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("server did not start listening")
+                time.sleep(0.05)
+
+    def stderr_text(self):
+        if self.stderr.closed:
+            return self.stderr_cache
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self.stderr.closed:
+            self.stderr_cache = self.stderr_text()
+            self.stderr.close()
+        return self.proc.returncode
+
+    def connect(self, timeout=5.0):
+        return Conn(self.port, timeout)
+
+
+class Conn:
+    """A raw socket with exact-reply helpers."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed with %r buffered" % self.buf)
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def expect(self, reply):
+        """Reads len(reply) bytes and returns them (compare with ==); on a
+        timeout returns what did arrive, so the comparison shows the diff."""
+        try:
+            return self.read_exact(len(reply))
+        except (socket.timeout, ConnectionError):
+            out, self.buf = self.buf, b""
+            return out
+
+    def read_until(self, marker):
+        while marker not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed with %r buffered" % self.buf)
+            self.buf += chunk
+        i = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def is_closed(self, wait=2.0):
+        """True when the server closed the connection (EOF or reset)."""
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def nothing_pending(self, wait=0.3):
+        self.sock.settimeout(wait)
+        try:
+            chunk = self.sock.recv(65536)
+            self.buf += chunk
+            return not chunk and not self.buf
+        except socket.timeout:
+            return not self.buf
+        finally:
+            self.sock.settimeout(5.0)
+
+    def close(self):
+        self.sock.close()
+
+
+class ServerTestCase(unittest.TestCase):
+    """One server per test class; SERVER_ARGS adds command-line flags."""
+
+    SERVER_ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ServerProcess(cls.SERVER_ARGS)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        assert rc == 0, "server exit status %s: %s" % (rc, cls.server.stderr_text())
+
+    def setUp(self):
+        self.conns = []
+
+    def tearDown(self):
+        for c in self.conns:
+            c.close()
+
+    def conn(self):
+        c = self.server.connect()
+        self.conns.append(c)
+        return c
+
+    def roundtrip(self, request, reply):
+        c = self.conn()
+        c.send(request)
+        self.assertEqual(c.expect(reply), reply)
+        self.assertTrue(c.nothing_pending(), "unexpected extra bytes %r" % c.buf)
+        return c
