@@ -11,6 +11,7 @@
 #include "gen_trace.h"
 #include "trace_csv_writer.h"
 #include "trace_native.h"
+#include "trace_oracle_pass.h"
 #include "trace_reader.h"
 #include "workload.h"
 
@@ -189,24 +190,54 @@ int run_info(int argc, char** argv) {
   return 0;
 }
 
+// Copies every request of `reader` to `writer`, with next_access replaced by
+// oracle[i] when an oracle is given; returns the number written.
+template <typename Writer>
+uint64_t copy_trace(memext::TraceReader& reader, Writer& writer,
+                    const std::vector<int64_t>* oracle) {
+  memext::TraceRequest batch[1024];
+  uint64_t written = 0;
+  while (size_t got = reader.next_batch(batch, 1024)) {
+    for (size_t i = 0; i < got; ++i) {
+      if (oracle != nullptr) {
+        if (written + i >= oracle->size()) {
+          throw TraceError(reader.path() + ": has more requests than in the oracle pass");
+        }
+        batch[i].next_access = (*oracle)[written + i];
+      }
+      writer.write(batch[i]);
+    }
+    written += got;
+  }
+  if (oracle != nullptr && written != oracle->size()) {
+    throw TraceError(reader.path() + ": has fewer requests than in the oracle pass");
+  }
+  writer.close();
+  return written;
+}
+
 int run_convert(int argc, char** argv) {
   po::options_description opts("convert options");
   std::string in_path;
   std::string out_path;
   std::string format;
   bool strict = false;
+  bool oracle = false;
   int zstd_level = 3;
   opts.add_options()("help,h", "show this help")("trace", po::value(&in_path)->required(),
                                                  "input trace (positional), - for stdin")(
       "out,o", po::value(&out_path)->required(),
       "output trace: native (compressed if it ends in .zst), or generic CSV if it ends in .csv")(
+      "oracle", po::bool_switch(&oracle),
+      "fill next_access (each request's next request for the same key) in a first pass; "
+      "needs 16 bytes of memory per request and a file, not stdin")(
       "zstd-level", po::value(&zstd_level)->default_value(3), "zstd level for .zst output (1..19)");
   add_read_options(opts, format, strict);
   po::positional_options_description pos;
   pos.add("trace", 1);
   po::variables_map vm;
   if (!parse(argc, argv, opts, pos, vm,
-             "usage: memext-sim convert TRACE --out OUT [--format F] [--strict]\n\n"
+             "usage: memext-sim convert TRACE --out OUT [--oracle] [--format F] [--strict]\n\n"
              "Rewrites any supported trace in the native format, which replays fastest\n"
              "(OUT.mxt, or OUT.mxt.zst compressed), or as generic CSV with every field\n"
              "when OUT ends in .csv (for inspection; it reads back unchanged).")) {
@@ -216,32 +247,34 @@ int run_convert(int argc, char** argv) {
     throw po::error("--zstd-level " + std::to_string(zstd_level) +
                     " is out of range (allowed: 1..19)");
   }
-  auto reader = memext::open_trace(in_path, {format_option(format), strict});
-  memext::TraceRequest batch[1024];
+  if (oracle && in_path == "-") {
+    throw po::error("--oracle reads the trace twice, so TRACE must be a file, not '-'");
+  }
+  const memext::TraceReadOptions read_options{format_option(format), strict};
+  std::vector<int64_t> next_access;
+  if (oracle) {
+    auto first_pass = memext::open_trace(in_path, read_options);
+    next_access = memext::compute_next_access(*first_pass);
+  }
+  auto reader = memext::open_trace(in_path, read_options);
+  const std::vector<int64_t>* oracle_data = oracle ? &next_access : nullptr;
   uint64_t written = 0;
   if (out_path.ends_with(".csv")) {
     memext::CsvTraceWriter writer(out_path);
-    while (size_t got = reader->next_batch(batch, 1024)) {
-      for (size_t i = 0; i < got; ++i) writer.write(batch[i]);
-      written += got;
-    }
-    writer.close();
+    written = copy_trace(*reader, writer, oracle_data);
   } else {
     memext::NativeWriterOptions wo;
     wo.zstd_level = zstd_level;
-    if (reader->format() == memext::TraceFormat::kOracleGeneral) {
+    if (oracle || reader->format() == memext::TraceFormat::kOracleGeneral) {
       wo.flags |= memext::kNativeFlagOracle;
     }
     memext::NativeTraceWriter writer(out_path, wo);
-    while (size_t got = reader->next_batch(batch, 1024)) {
-      for (size_t i = 0; i < got; ++i) writer.write(batch[i]);
-      written += got;
-    }
-    writer.close();
+    written = copy_trace(*reader, writer, oracle_data);
   }
-  std::printf("wrote %s: %llu requests from %s (%s)\n", out_path.c_str(),
+  std::printf("wrote %s: %llu requests from %s (%s)%s\n", out_path.c_str(),
               static_cast<unsigned long long>(written), in_path.c_str(),
-              std::string(memext::trace_format_name(reader->format())).c_str());
+              std::string(memext::trace_format_name(reader->format())).c_str(),
+              oracle ? " with oracle next_access" : "");
   print_read_errors(*reader);
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "trace_native.h"
+#include "trace_oracle_pass.h"
 #include "trace_test_util.h"
 
 using namespace memext;
@@ -181,4 +182,14 @@ TEST_CASE("a compressed native writer must receive the promised record count") {
   NativeTraceWriter w(dir.file("p.mxt.zst"), o);
   w.write(sample_request(0));
   CHECK_THROWS_WITH_AS(w.close(), doctest::Contains("promised 5 records but 1"), TraceError);
+}
+
+TEST_CASE("oracle pass gives each request the index of its key's next request") {
+  TempDir dir;
+  write_file(dir.file("k.csv"), "key_id\n5\n6\n5\n7\n6\n5\n");
+  auto reader = open_trace(dir.file("k.csv"));
+  std::vector<int64_t> next = compute_next_access(*reader);
+  const std::vector<int64_t> expected = {
+      2, 4, 5, kNextAccessNever, kNextAccessNever, kNextAccessNever};
+  CHECK(next == expected);
 }
