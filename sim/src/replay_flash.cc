@@ -271,7 +271,9 @@ void FlashTier::add_report(nlohmann::json& report, uint64_t duration_ns) const {
   report["compaction"] = {{"rescues", st.compact_rescues},
                           {"lost", st.compact_lost},
                           {"skipped", st.compact_skipped},
-                          {"pages_compacted", m.pages_compacted}};
+                          {"pages_compacted", m.pages_compacted},
+                          {"compact_under", m.store->config().compact_under},
+                          {"drop_under", m.store->config().drop_under}};
   const uint64_t flash_hits = report["totals"]["hits_flash"].get<uint64_t>();
   report["recache"] = {{"count", st.recache_from_extstore},
                        {"rate", ratio(st.recache_from_extstore, flash_hits)}};
