@@ -2,6 +2,12 @@
 // virtual time, --time-scale, look-aside fill on miss, the time series.
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "replay_command.h"
 #include "replay_test_util.h"
 
 namespace memext {
@@ -147,6 +153,49 @@ TEST_CASE("time series: one sample per interval of trace time, deltas add up") {
   CHECK(hits == r->counters().hits_ram);
   CHECK(hits == 35);                 // keys 0..6 hit, 7..9 miss: 5 rounds of 7
   CHECK(samples[0].requests == 20);  // sets at 0.0 .. 1.9 s
+}
+
+}  // namespace memext
+
+namespace memext {
+using namespace replay_test;
+
+TEST_CASE("oracle traces (reads only) fill on miss by default, end to end") {
+  // libCacheSim oracleGeneral: {u32 time s, u64 id, u32 size, i64 next}.
+  // get 1, get 1, get 2, get 1: fills make the 2nd and 4th gets hits.
+  TempDir dir;
+  const std::string trace = dir.file("t.oracleGeneral");
+  {
+    std::ofstream out(trace, std::ios::binary);
+    const uint64_t ids[] = {1, 1, 2, 1};
+    const int64_t next[] = {1, 3, -1, -1};
+    for (int i = 0; i < 4; ++i) {
+      char rec[24];
+      const uint32_t time = static_cast<uint32_t>(i + 1);
+      const uint32_t size = 1000;
+      std::memcpy(rec, &time, 4);
+      std::memcpy(rec + 4, &ids[i], 8);
+      std::memcpy(rec + 12, &size, 4);
+      std::memcpy(rec + 16, &next[i], 8);
+      out.write(rec, 24);
+    }
+  }
+  const std::string report = dir.file("r.json");
+  for (const char* fill : {"auto", "off"}) {
+    std::vector<std::string> args = {"replay", trace,   "--format", "oracle",     "--fill-on-miss",
+                                     fill,     "--out", report,     "--progress", "off"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    REQUIRE(replay_main(static_cast<int>(argv.size()), argv.data()) == 0);
+    std::ifstream in(report);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    const bool on = std::string(fill) == "auto";
+    CHECK(j["inputs"]["fill_on_miss_effective"] == on);
+    CHECK(j["totals"]["gets"] == 4);
+    CHECK(j["totals"]["hits_ram"] == (on ? 2 : 0));
+    CHECK(j["totals"]["fills"] == (on ? 2 : 0));
+    CHECK(j["totals"]["byte_hit_ratio"] == (on ? 0.5 : 0.0));
+  }
 }
 
 }  // namespace memext
