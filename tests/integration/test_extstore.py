@@ -5,6 +5,7 @@ flash hits in request order, and a restart on a new flash file works."""
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import time
 import unittest
@@ -27,8 +28,11 @@ class ExtstoreFlash(unittest.TestCase):
     SIZE = 3000
     COUNT = 12000  # ~36 MB of values against -m 16
 
-    def start(self, flash_name):
+    def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="memext-ext-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def start(self, flash_name):
         path = os.path.join(self.tmp, flash_name)
         return ServerProcess(["-m", "16", "-o",
                               "ext_path=%s:256m,ext_item_age=0,ext_item_size=512" % path]), path
@@ -97,6 +101,7 @@ class ExtstoreFlash(unittest.TestCase):
             self.assertEqual(c.expect(b"OK\r\nERROR\r\nERROR\r\n"), b"OK\r\nERROR\r\nERROR\r\n")
             c.send(b"stats settings\r\n")
             self.assertIn(b"STAT ext_item_age 5\r\n", c.read_until(b"END\r\n"))
+            c.close()
         finally:
             self.assertEqual(server.stop(), 0, server.stderr_text())
 
@@ -111,6 +116,7 @@ class ExtstoreFlash(unittest.TestCase):
                 self.wait_for_flash(c, 500)
                 self.assertGreater(self.check_values(c, range(0, 300)), 0)
                 self.assertTrue(os.path.exists(path))
+                c.close()
             finally:
                 self.assertEqual(server.stop(), 0, server.stderr_text())
 

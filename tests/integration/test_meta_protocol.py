@@ -70,7 +70,7 @@ class MetaProtocol(ServerTestCase):
                        b"NF\r\nHD\r\nVA 2\r\n11\r\nVA 1 t-1 kcnt\r\n8\r\n"
                        b"CLIENT_ERROR invalid or duplicate flag\r\nHD\r\n"
                        b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
-                       b"CLIENT_ERROR invalid mode for ma M token\r\nVA 1\r\n9\r\n")
+                       b"CLIENT_ERROR invalid mode for ma M token\r\nVA 2\r\n9 \r\n")
 
     def test_me(self):
         c = self.conn()
