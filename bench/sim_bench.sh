@@ -41,5 +41,5 @@ fi
 echo "== RAM-only (-m 8192: every key fits, so curr_items = distinct keys)"
 "$build/bench/sim_bench" "$trace" -m 8192
 echo
-echo "== flash tier (-m 256, 16 GB model nvme-gen4, values >= 64 B flash-eligible)"
-"$build/bench/sim_bench" "$trace" -m 256 -o ext_path=/sim/flash:16g,ext_item_size=64
+echo "== flash tier (-m 256, 16 GB model nvme-gen4, values >= 64 B flash-eligible, flushed once COLD)"
+"$build/bench/sim_bench" "$trace" -m 256 -o ext_path=/sim/flash:16g,ext_item_size=64,ext_item_age=0
