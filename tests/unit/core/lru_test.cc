@@ -16,11 +16,12 @@ namespace {
 const std::string kValue(900, 'v');
 constexpr uint32_t kClass = 12;
 
-const ItemClassStats* items_of(const Stats& st, uint32_t id) {
+// A copy, so callers may pass engine.stats() directly; id 0 when absent.
+ItemClassStats items_of(const Stats& st, uint32_t id) {
   for (const ItemClassStats& c : st.items) {
-    if (c.id == id) return &c;
+    if (c.id == id) return c;
   }
-  return nullptr;
+  return {};
 }
 
 }  // namespace
@@ -29,14 +30,14 @@ TEST_CASE("new items enter HOT; the juggle caps HOT at hot_lru_pct of the class"
   Engine engine(small_config());
   engine.set_time(100);
   for (int i = 0; i < 10; ++i) engine.set("k" + std::to_string(i), kValue);
-  const ItemClassStats* before = items_of(engine.stats(), kClass);
-  REQUIRE(before != nullptr);
-  CHECK(before->number_hot == 10);
+  ItemClassStats before = items_of(engine.stats(), kClass);
+  REQUIRE(before.id == kClass);
+  CHECK(before.number_hot == 10);
   CHECK(engine.internals().juggle(kClass) > 0);
-  const ItemClassStats* after = items_of(engine.stats(), kClass);
-  CHECK(after->number_hot == 2);
-  CHECK(after->number_cold == 8);
-  CHECK(after->moves_to_cold == 8);
+  ItemClassStats after = items_of(engine.stats(), kClass);
+  CHECK(after.number_hot == 2);
+  CHECK(after.number_cold == 8);
+  CHECK(after.moves_to_cold == 8);
   // The oldest items went first: k0 is now the COLD tail.
   const core::LruList& cold = engine.internals().lru(kClass, LruSegment::kCold);
   const core::Item& tail = engine.internals().item(cold.tail);
@@ -55,11 +56,11 @@ TEST_CASE("an item hit twice in COLD moves to WARM at once") {
   CHECK(third.info.lru == LruSegment::kWarm);
   CHECK(third.info.last_access == 105);
   CHECK(!third.info.active);  // the move clears ACTIVE
-  const ItemClassStats* c = items_of(engine.stats(), kClass);
-  CHECK(c->number_warm == 1);
-  CHECK(c->moves_to_warm == 1);
-  CHECK(c->hits_to_cold == 2);
-  CHECK(c->hits_to_warm == 1);
+  ItemClassStats c = items_of(engine.stats(), kClass);
+  CHECK(c.number_warm == 1);
+  CHECK(c.moves_to_warm == 1);
+  CHECK(c.hits_to_cold == 2);
+  CHECK(c.hits_to_warm == 1);
 }
 
 TEST_CASE("active items at the HOT tail go to WARM; active WARM tail items stay in WARM") {
@@ -71,11 +72,11 @@ TEST_CASE("active items at the HOT tail go to WARM; active WARM tail items stay 
   engine.internals().juggle(kClass);
   CHECK(engine.get("k0").info.lru == LruSegment::kWarm);
   engine.get("k0");  // FETCHED already: ACTIVE again
-  const ItemClassStats* c = items_of(engine.stats(), kClass);
-  CHECK(c->moves_to_warm == 1);
+  ItemClassStats c = items_of(engine.stats(), kClass);
+  CHECK(c.moves_to_warm == 1);
   engine.internals().juggle(kClass);
   c = items_of(engine.stats(), kClass);
-  CHECK(c->moves_within_lru == 1);
+  CHECK(c.moves_within_lru == 1);
   CHECK(engine.get("k0").info.lru == LruSegment::kWarm);
 }
 
@@ -90,8 +91,8 @@ TEST_CASE("HOT items older than hot_max_factor x COLD age drop to COLD") {
   // total 50 items: HOT limit 10 items by size. COLD age 100 -> hot age 20:
   // a18/a19 (age 100) leave HOT by age, then the size cap trims the rest.
   engine.internals().juggle(kClass);
-  const ItemClassStats* c = items_of(engine.stats(), kClass);
-  CHECK(c->number_hot == 10);
+  ItemClassStats c = items_of(engine.stats(), kClass);
+  CHECK(c.number_hot == 10);
   CHECK(engine.get("a19").info.lru == LruSegment::kCold);
   CHECK(engine.get("b40").info.lru == LruSegment::kHot);
   CHECK(engine.get("b39").info.lru == LruSegment::kCold);
@@ -117,10 +118,10 @@ TEST_CASE("eviction takes the COLD tail in insertion order and spares active ite
   CHECK(!engine.get("k2").hit());
   CHECK(!engine.get("k3").hit());
   CHECK(engine.get("k4").hit());
-  const ItemClassStats* c = items_of(st, kClass);
-  CHECK(c->evicted == 3);
-  CHECK(c->evicted_nonzero == 2);  // k1 and k3 had an exptime
-  CHECK(c->evicted_time == 50);
+  ItemClassStats c = items_of(st, kClass);
+  CHECK(c.evicted == 3);
+  CHECK(c.evicted_nonzero == 2);  // k1 and k3 had an exptime
+  CHECK(c.evicted_time == 50);
   CHECK(st.curr_items == static_cast<uint64_t>(fill));
 }
 
@@ -204,6 +205,6 @@ TEST_CASE("LruMaintainer wakes sooner when a class has work") {
   // The class with items is juggled at its next turn and moves items.
   Micros next = now;
   for (int i = 0; i < 5; ++i) next = maintainer.step(next);
-  const ItemClassStats* c = items_of(engine.stats(), kClass);
-  CHECK(c->number_cold == 8);
+  ItemClassStats c = items_of(engine.stats(), kClass);
+  CHECK(c.number_cold == 8);
 }
