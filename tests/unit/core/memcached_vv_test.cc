@@ -23,11 +23,12 @@ struct Row {
 };
 
 // Runs memcached -vv with the options. It prints the table while starting
-// and then exits at once because the listen address cannot be resolved;
+// and then exits at once because its unix socket cannot be created;
 // `timeout` only guards against a hang.
 std::vector<Row> memcached_table(const std::string& options) {
-  const std::string cmd =
-      std::string("timeout 2 ") + kMemcached + " -u root -p 0 -U 0 -vv " + options + " 2>&1";
+  const std::string cmd = std::string("timeout 10 ") + kMemcached +
+                          " -u root -U 0 -s /nonexistent-memext-dir/none.sock -vv " + options +
+                          " 2>&1";
   std::vector<Row> rows;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return rows;
