@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gen_trace.h"
+#include "replay_command.h"
 #include "trace_csv_writer.h"
 #include "trace_native.h"
 #include "trace_oracle_pass.h"
@@ -35,6 +36,7 @@ int run_info(int argc, char** argv);
 int run_convert(int argc, char** argv);
 
 constexpr Subcommand kSubcommands[] = {
+    {"replay", "replay a trace through the engine and write a JSON report", memext::replay_main},
     {"gen", "generate a synthetic trace from a workload JSON", run_gen},
     {"info", "read a trace of any supported format and summarise it", run_info},
     {"convert", "convert a trace of any supported format to native (or to CSV)", run_convert},
