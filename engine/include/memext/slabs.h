@@ -36,12 +36,18 @@ class SlabClassTable {
   // above item_size_max.
   uint8_t clsid(uint64_t size) const {
     if (size == 0 || size > item_size_max_) return 0;
-    uint32_t id = 1;
-    while (size > classes_[id].size) {
-      if (id == largest_) return largest_;
-      ++id;
+    if (size >= classes_[largest_].size) return largest_;
+    // Chunk sizes strictly increase with the class id: binary search.
+    uint32_t low = 1, high = largest_;
+    while (low < high) {
+      const uint32_t mid = (low + high) / 2;
+      if (classes_[mid].size < size) {
+        low = mid + 1;
+      } else {
+        high = mid;
+      }
     }
-    return static_cast<uint8_t>(id);
+    return static_cast<uint8_t>(low);
   }
 
   uint8_t largest() const { return largest_; }  // memcached's power_largest

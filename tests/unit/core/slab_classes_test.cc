@@ -36,3 +36,18 @@ TEST_CASE("item cost is header + key + 1 + flags + value with CRLF + CAS") {
   CHECK(item_total_size(10, 12, 7, true) == 48 + 10 + 1 + 4 + 12 + 8);
   CHECK(item_total_size(10, 12, 0, false) == 48 + 10 + 1 + 12);
 }
+
+TEST_CASE("clsid agrees with memcached's linear walk for every size") {
+  for (double factor : {1.25, 1.08, 2.0}) {
+    EngineConfig config;
+    config.growth_factor = factor;
+    config.item_size_max = 2u << 20;
+    SlabClassTable table(config);
+    for (uint64_t size = 1; size <= config.item_size_max + 1; size += (size < 4096 ? 1 : 97)) {
+      uint32_t expected = 1;
+      while (size > table[expected].size && expected != table.largest()) ++expected;
+      if (size > config.item_size_max) expected = 0;
+      REQUIRE(table.clsid(size) == expected);
+    }
+  }
+}
