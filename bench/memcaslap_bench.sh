@@ -10,7 +10,7 @@
 #
 # Usage: bench/memcaslap_bench.sh [path/to/memext-server]
 # Env:   ROUNDS (3) SECONDS_PER_RUN (20) MEM_MB (64) THREADS (2) EXT_SIZE (2g)
-#        CONCURRENCY (32) CLIENT_THREADS (2) WORKDIR (mktemp -d)
+#        CONCURRENCY (32) CLIENT_THREADS (2) WORKLOADS ("flash ram") WORKDIR (mktemp -d)
 set -euo pipefail
 
 MEMEXT=${1:-$(dirname "$0")/../build/server/memext-server}
@@ -110,7 +110,7 @@ PY
 declare -A SUM
 echo "# memcaslap ${SECS}s runs, -m $MEM_MB -t $THREADS ext_path=...:$EXT_SIZE" \
   "ext_item_size=$EXT_ITEM_SIZE ext_item_age=$EXT_ITEM_AGE, -c $CONC -T $CLIENT_THREADS, 90% get"
-for workload in flash ram; do
+for workload in ${WORKLOADS:-flash ram}; do
   if [[ $workload == flash ]]; then value=3000; win=13k; else value=100; win=10k; fi
   for round in $(seq "$ROUNDS"); do
     for server in memext memcached; do
@@ -122,7 +122,7 @@ for workload in flash ram; do
   done
 done
 echo "# mean TPS"
-for workload in flash ram; do
+for workload in ${WORKLOADS:-flash ram}; do
   a=$(( ${SUM[memext-$workload]} / ROUNDS ))
   b=$(( ${SUM[memcached-$workload]} / ROUNDS ))
   ratio=$(python3 -c "print(f'{$a/$b:.2f}' if $b else 'n/a')")
