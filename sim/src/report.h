@@ -12,6 +12,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "memext/version.h"
+
 namespace memext {
 
 class Replayer;
@@ -19,7 +21,7 @@ class TraceReader;
 struct EngineConfig;
 
 inline constexpr std::string_view kReportSchema = "memext-sim-report/1";
-inline constexpr std::string_view kMemextVersion = "0.1.0";
+inline constexpr std::string_view kMemextVersion = kVersion;
 
 // Every engine and -o ext_* setting, with memcached's option names.
 nlohmann::json engine_config_json(const EngineConfig& config);
