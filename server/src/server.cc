@@ -216,7 +216,7 @@ struct Server::Impl {
     }
     clock_timer.expires_at(Clock::now() + std::chrono::seconds(1));
     clock_timer.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) tick_clock();
+      if (!ec && !stopping) tick_clock();
     });
   }
 
@@ -231,7 +231,7 @@ struct Server::Impl {
     }
     timer.expires_at(at_micros(next));
     timer.async_wait([this, &timer, step](const boost::system::error_code& ec) {
-      if (!ec) schedule(timer, step);
+      if (!ec && !stopping) schedule(timer, step);
     });
   }
 
@@ -249,6 +249,8 @@ struct Server::Impl {
     compactor_timer.cancel();
     signals.cancel();
     for (auto& w : workers) w->io.stop();
+    // A timer handler already queued when it was cancelled would re-arm it.
+    background.stop();
   }
 };
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "memext/engine.h"
+#include "memext/stats.h"
 
 namespace memext {
 class ExtStore;
@@ -51,8 +52,17 @@ struct ServerContext {
   ServerCounters counters;
   int64_t process_started;  // unix seconds of rel time 0 (start - 2, like memcached)
   std::atomic<int> verbosity;
-  // Time counters reset by `stats reset` are offset from the engine's.
-  std::atomic<uint64_t> reset_marker{0};
+  // `stats reset`: the engine keeps its counters, so the server remembers
+  // their values at the reset and prints the difference. Guarded by
+  // engine.mutex.
+  Stats reset_baseline;
+  uint64_t reset_total_connections = 0;
+  uint64_t reset_rejected_connections = 0;
+  uint64_t reset_bytes_read = 0;
+  uint64_t reset_bytes_written = 0;
+  uint64_t reset_cmd_meta = 0;
+  uint64_t reset_store_too_large = 0;
+  uint64_t reset_store_no_memory = 0;
 };
 
 }  // namespace memext::server

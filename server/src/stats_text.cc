@@ -45,6 +45,32 @@ std::string prefixed(const char* fmt, uint32_t id, const char* name) {
   return buf;
 }
 
+// The cumulative counters memcached's `stats reset` zeroes (gauges such as
+// curr_items and bytes stay).
+template <typename F>
+void for_each_resettable(Stats& s, F&& f) {
+  for (uint64_t* v :
+       {&s.total_items,   &s.cmd_get,       &s.cmd_set,           &s.cmd_flush,
+        &s.cmd_touch,     &s.get_hits,      &s.get_misses,        &s.get_expired,
+        &s.get_flushed,   &s.delete_misses, &s.delete_hits,       &s.incr_misses,
+        &s.incr_hits,     &s.decr_misses,   &s.decr_hits,         &s.cas_misses,
+        &s.cas_hits,      &s.cas_badval,    &s.touch_hits,        &s.touch_misses,
+        &s.evictions,     &s.reclaimed,     &s.expired_unfetched, &s.evicted_unfetched,
+        &s.evicted_active}) {
+    f(*v);
+  }
+}
+
+void subtract_baseline(Stats& now, Stats baseline) {
+  std::vector<uint64_t> base;
+  for_each_resettable(baseline, [&](uint64_t& v) { base.push_back(v); });
+  size_t i = 0;
+  for_each_resettable(now, [&](uint64_t& v) {
+    v = v >= base[i] ? v - base[i] : 0;
+    ++i;
+  });
+}
+
 void general_stats(ServerContext& ctx, StatWriter& w) {
   Stats st;
   ExtStoreStats ext;
@@ -61,6 +87,19 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   }
   const ServerCounters& c = ctx.counters;
   auto relaxed = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  uint64_t base_total_connections, base_rejected, base_read, base_written, base_meta,
+      base_too_large, base_no_memory;
+  {
+    std::lock_guard lock(ctx.engine.mutex);
+    subtract_baseline(st, ctx.reset_baseline);
+    base_total_connections = ctx.reset_total_connections;
+    base_rejected = ctx.reset_rejected_connections;
+    base_read = ctx.reset_bytes_read;
+    base_written = ctx.reset_bytes_written;
+    base_meta = ctx.reset_cmd_meta;
+    base_too_large = ctx.reset_store_too_large;
+    base_no_memory = ctx.reset_store_no_memory;
+  }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   char buf[64];
@@ -79,8 +118,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("rusage_system", std::string_view(buf));
   w.add("max_connections", ctx.config.max_connections);
   w.add("curr_connections", relaxed(c.curr_connections));
-  w.add("total_connections", relaxed(c.total_connections));
-  w.add("rejected_connections", relaxed(c.rejected_connections));
+  w.add("total_connections", relaxed(c.total_connections) - base_total_connections);
+  w.add("rejected_connections", relaxed(c.rejected_connections) - base_rejected);
   w.add("connection_structures", relaxed(c.connection_structures));
   w.add("response_obj_oom", uint64_t{0});
   w.add("response_obj_count", uint64_t{0});
@@ -94,7 +133,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("cmd_set", st.cmd_set);
   w.add("cmd_flush", st.cmd_flush);
   w.add("cmd_touch", st.cmd_touch);
-  w.add("cmd_meta", relaxed(c.cmd_meta));
+  w.add("cmd_meta", relaxed(c.cmd_meta) - base_meta);
   w.add("get_hits", st.get_hits);
   w.add("get_misses", st.get_misses);
   w.add("get_expired", st.get_expired);
@@ -113,12 +152,12 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("cas_badval", st.cas_badval);
   w.add("touch_hits", st.touch_hits);
   w.add("touch_misses", st.touch_misses);
-  w.add("store_too_large", relaxed(c.store_too_large));
-  w.add("store_no_memory", relaxed(c.store_no_memory));
+  w.add("store_too_large", relaxed(c.store_too_large) - base_too_large);
+  w.add("store_no_memory", relaxed(c.store_no_memory) - base_no_memory);
   w.add("auth_cmds", uint64_t{0});
   w.add("auth_errors", uint64_t{0});
-  w.add("bytes_read", relaxed(c.bytes_read));
-  w.add("bytes_written", relaxed(c.bytes_written));
+  w.add("bytes_read", relaxed(c.bytes_read) - base_read);
+  w.add("bytes_written", relaxed(c.bytes_written) - base_written);
   w.add("limit_maxbytes", st.limit_maxbytes);
   w.add("accepting_conns", uint64_t{c.accepting_conns.load() ? 1u : 0u});
   w.add("listen_disabled_num", uint64_t{0});
@@ -336,6 +375,17 @@ std::string stats_text(ServerContext& ctx, std::string_view group, bool& ok) {
 
 void stats_command(Session& s, const std::vector<std::string_view>& t) {
   if (t.size() >= 2 && t[1] == "reset") {
+    ServerContext& ctx = s.ctx();
+    std::lock_guard lock(ctx.engine.mutex);
+    ctx.reset_baseline = ctx.engine.engine.stats();
+    const ServerCounters& c = ctx.counters;
+    ctx.reset_total_connections = c.total_connections.load();
+    ctx.reset_rejected_connections = c.rejected_connections.load();
+    ctx.reset_bytes_read = c.bytes_read.load();
+    ctx.reset_bytes_written = c.bytes_written.load();
+    ctx.reset_cmd_meta = c.cmd_meta.load();
+    ctx.reset_store_too_large = c.store_too_large.load();
+    ctx.reset_store_no_memory = c.store_no_memory.load();
     s.reply("RESET\r\n");
     return;
   }

@@ -93,6 +93,20 @@ class GeneralStatsOrder(ServerTestCase):
         names = [line.split(" ")[1] for line in text.split("\r\n") if line.startswith("STAT ")]
         self.assertEqual(names, self.MEMCACHED_NAMES)
 
+    def test_stats_reset_zeroes_counters_not_gauges(self):
+        c = self.conn()
+        c.send(b"set rs 0 0 1\r\nx\r\nget rs\r\nget rs\r\nget nope\r\nstats reset\r\n")
+        c.read_until(b"RESET\r\n")
+        c.send(b"get rs\r\nstats\r\n")
+        c.read_until(b"END\r\n")
+        text = c.read_until(b"END\r\n").decode()
+        st = dict(line.split(" ")[1:3] for line in text.split("\r\n") if line.startswith("STAT "))
+        self.assertEqual(st["get_hits"], "1")
+        self.assertEqual(st["cmd_get"], "1")
+        self.assertEqual(st["get_misses"], "0")
+        self.assertEqual(st["cmd_set"], "0")
+        self.assertGreaterEqual(int(st["curr_items"]), 1)
+
     def test_stats_errors(self):
         self.roundtrip(b"stats bogus\r\nstats detail\r\n",
                        b"ERROR\r\nCLIENT_ERROR usage: stats detail on|off|dump\r\n")
