@@ -72,6 +72,16 @@ struct EngineConfig {
   bool temp_lru = false;         // set by -o temporary_ttl
   uint32_t temporary_ttl = 61;   // -o temporary_ttl
 
+  // Slab page mover, run by LruMaintainer about once a second. With ext_path
+  // it is memcached's slab_automove_extstore (pages back to the global pool,
+  // ext.slab_automove_freeratio sets the pool watermark), else memcached's
+  // age-balancing slab_automove. memcached's 2 also reassigns a page on every
+  // eviction; memext runs 2 as 1.
+  bool slab_reassign = true;           // -o slab_reassign / no_slab_reassign
+  uint32_t slab_automove = 1;          // -o slab_automove=0|1|2
+  double slab_automove_ratio = 0.8;    // -o slab_automove_ratio (0 < r <= 1)
+  uint32_t slab_automove_window = 30;  // -o slab_automove_window (> 2)
+
   // Storage mode: phantom keeps sizes only (no value bytes), with accounting
   // identical to real mode.
   bool phantom = false;

@@ -6,11 +6,18 @@
 // items reclaimed) and returns when it wants to run next. Per-class backoff
 // is memcached's: from 1 ms (MIN_LRU_MAINTAINER_SLEEP) growing by 1/8 while a
 // class has nothing to do, up to 1 s (MAX_LRU_MAINTAINER_SLEEP), halved when
-// it moved something. Not thread-safe; drive it on the engine's thread.
+// it moved something. Once per engine second (slab_automove=1|2 with
+// slab_reassign) it also runs the slab page automover — the extstore
+// algorithm when ext_path is set — and moves the page it picks (see
+// core/slab_allocator.h for how a move is modelled); after a decision for the
+// global page pool it asks to run again within 1 ms and keeps deciding, as
+// memcached does. Not thread-safe; drive it on the engine's
+// thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "memext/slabs.h"
 #include "memext/time.h"
@@ -18,6 +25,9 @@
 namespace memext {
 
 class Engine;
+namespace core {
+class SlabAutomover;
+}
 
 inline constexpr Micros kMinLruMaintainerSleep = 1'000;
 inline constexpr Micros kMaxLruMaintainerSleep = 1'000'000;
@@ -25,6 +35,9 @@ inline constexpr Micros kMaxLruMaintainerSleep = 1'000'000;
 class LruMaintainer {
  public:
   explicit LruMaintainer(Engine& engine);
+  ~LruMaintainer();
+  LruMaintainer(const LruMaintainer&) = delete;
+  LruMaintainer& operator=(const LruMaintainer&) = delete;
 
   // Does one pass at driver time `now` (microseconds) and returns the
   // absolute time of the next wanted pass. The engine's current_time
@@ -32,12 +45,20 @@ class LruMaintainer {
   Micros step(Micros now);
 
   uint64_t juggles() const { return juggles_; }
+  // Runs of the slab automover so far.
+  uint64_t automove_runs() const { return automove_runs_; }
 
  private:
+  // Returns true when the automover wants to run again at once (dst 0).
+  bool run_automove();
+
   Engine& engine_;
   std::array<Micros, kMaxSlabClasses> next_juggle_{};
   std::array<Micros, kMaxSlabClasses> backoff_{};
   uint64_t juggles_ = 0;
+  std::unique_ptr<core::SlabAutomover> automover_;
+  rel_time_t last_automove_check_ = 0;
+  uint64_t automove_runs_ = 0;
 };
 
 }  // namespace memext

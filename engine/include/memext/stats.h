@@ -106,7 +106,19 @@ struct Stats {
   uint64_t direct_reclaims = 0;
   uint64_t total_malloced = 0;         // bytes of slab pages granted
   uint64_t slab_global_page_pool = 0;  // pages in the global pool
-  uint64_t active_slabs = 0;           // classes with at least one page
+  // The slab page mover (memcached's slab_rebalance stats). Moves are whole
+  // and instant here, so the busy/running figures stay 0; rescues stay 0
+  // because the model does not know which items a page held (see
+  // core/slab_allocator.h).
+  uint64_t slab_reassign_rescues = 0;
+  uint64_t slab_reassign_chunk_rescues = 0;
+  uint64_t slab_reassign_evictions_nomem = 0;
+  uint64_t slab_reassign_inline_reclaim = 0;
+  uint64_t slab_reassign_busy_items = 0;
+  uint64_t slab_reassign_busy_deletes = 0;
+  uint64_t slab_reassign_running = 0;
+  uint64_t slabs_moved = 0;
+  uint64_t active_slabs = 0;  // classes with at least one page
   uint32_t hash_power_level = 0;
   uint64_t hash_bytes = 0;
   uint64_t malloc_fails = 0;

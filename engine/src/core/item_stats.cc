@@ -24,6 +24,9 @@ Stats ItemStore::stats() const {
   s.lru_maintainer_juggles = counters_.lru_maintainer_juggles;
   s.total_malloced = slabs_.total_malloced();
   s.slab_global_page_pool = slabs_.global_page_pool();
+  s.slab_reassign_rescues = slabs_.move_counters().slab_reassign_rescues;
+  s.slab_reassign_evictions_nomem = slabs_.move_counters().slab_reassign_evictions_nomem;
+  s.slabs_moved = slabs_.move_counters().slabs_moved;
   s.hash_power_level = index_.power();
   s.hash_bytes = index_.bytes();
 

@@ -3,11 +3,99 @@
 #include <algorithm>
 
 #include "core/item_store.h"
+#include "core/slab_automove.h"
+#include "core/storage_hooks.h"
 #include "memext/engine.h"
 
 namespace memext {
 
-LruMaintainer::LruMaintainer(Engine& engine) : engine_(engine) {}
+namespace {
+
+// memcached's fill_item_stats_automove + fill_slab_stats_automove.
+core::AutomoveSample sample_slabs(core::ItemStore& store, const core::SlabAllocator& slabs) {
+  core::AutomoveSample sample;
+  const SlabClassTable& classes = store.classes();
+  for (uint32_t id = 1; id <= classes.largest(); ++id) {
+    core::AutomoveClassSample& cls = sample.classes[id];
+    cls.chunk_size = classes[id].size;
+    cls.chunks_per_page = classes[id].perslab;
+    cls.total_pages = slabs.state(id).pages;
+    cls.free_chunks = slabs.free_chunks(id);
+  }
+  for (const ItemClassStats& items : store.stats().items) {
+    core::AutomoveClassSample& cls = sample.classes[items.id];
+    cls.evicted = items.evicted;
+    cls.outofmemory = items.outofmemory;
+    cls.age = items.age;
+  }
+  sample.classes[0].total_pages = slabs.global_page_pool();
+  sample.mem_limit_reached = slabs.mem_limit_reached();
+  return sample;
+}
+
+bool automove_enabled(const EngineConfig& config) {
+  return config.slab_reassign && config.slab_automove != 0;
+}
+
+// The page move. Under the extstore algorithm a source short of a page of
+// free chunks is refused (the flusher frees chunks, the automover retries);
+// the default algorithm's source, usually full, first evicts from its COLD
+// tail (HOT/WARM tails fed to COLD when COLD is empty), standing in for the
+// live items of the page memcached's rebalancer could not rescue.
+void move_page(core::ItemStore& store, core::SlabAllocator& slabs, uint32_t src, uint32_t dst,
+               bool may_evict) {
+  const uint32_t perslab = store.classes()[src].perslab;
+  uint64_t evicted = 0;
+  for (uint32_t tries = 0; may_evict && slabs.free_chunks(src) < perslab && tries < 2 * perslab;
+       ++tries) {
+    if (slabs.state(src).pages < 2) break;
+    const int removed = store.pull_tail(src, LruSegment::kCold, 0, core::kPullEvict, 0, nullptr);
+    if (removed > 0) {
+      evicted += static_cast<uint64_t>(removed);
+    } else if (store.pull_tail(src, LruSegment::kHot, 0, 0, 0, nullptr) <= 0 &&
+               store.pull_tail(src, LruSegment::kWarm, 0, 0, 0, nullptr) <= 0) {
+      break;
+    }
+  }
+  slabs.count_evictions_nomem(evicted);
+  slabs.reassign(src, dst);
+}
+
+}  // namespace
+
+LruMaintainer::LruMaintainer(Engine& engine) : engine_(engine) {
+  core::ItemStore& store = engine_.internals();
+  const EngineConfig& config = store.config();
+  if (automove_enabled(config)) {
+    core::StorageHooks hooks(engine_);
+    const auto algorithm = config.ext.enabled() ? core::SlabAutomover::Algorithm::kExtstore
+                                                : core::SlabAutomover::Algorithm::kDefault;
+    automover_ = std::make_unique<core::SlabAutomover>(algorithm, config,
+                                                       sample_slabs(store, hooks.slab_allocator()));
+  }
+}
+
+LruMaintainer::~LruMaintainer() = default;
+
+bool LruMaintainer::run_automove() {
+  core::ItemStore& store = engine_.internals();
+  core::StorageHooks hooks(engine_);
+  core::SlabAllocator& slabs = hooks.slab_allocator();
+  ++automove_runs_;
+  const core::AutomoveDecision decision = automover_->run(sample_slabs(store, slabs));
+  if (decision.wants_move()) {
+    move_page(store, slabs, static_cast<uint32_t>(decision.src),
+              static_cast<uint32_t>(decision.dst),
+              automover_->algorithm() == core::SlabAutomover::Algorithm::kDefault);
+  }
+  // A page back to the global pool: memcached keeps deciding without waiting
+  // for the next second.
+  if (decision.dst != 0) {
+    last_automove_check_ = store.now();
+    return false;
+  }
+  return true;
+}
 
 Micros LruMaintainer::step(Micros now) {
   core::ItemStore& store = engine_.internals();
@@ -31,6 +119,10 @@ Micros LruMaintainer::step(Micros now) {
     }
     next_juggle_[id] = now + backoff;
     to_sleep = std::min(to_sleep, backoff);
+  }
+  // Once per engine second at most, unless the last run reclaimed a page.
+  if (automover_ && last_automove_check_ != store.now() && run_automove()) {
+    to_sleep = kMinLruMaintainerSleep;
   }
   // memcached counts a zero sleep as 1 ms; a step never asks for less.
   return now + std::max(to_sleep, kMinLruMaintainerSleep);

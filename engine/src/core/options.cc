@@ -272,10 +272,40 @@ OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
     config.lru_segmented = false;
     return applied();
   }
+  if (name == "slab_reassign" || name == "no_slab_reassign") {
+    config.slab_reassign = name == "slab_reassign";
+    return applied();
+  }
+  if (name == "slab_automove") {
+    uint32_t mode = 0;
+    if (!parse_u32(value, mode) || mode > 2) {
+      return invalid(name, value, "slab_automove must be between 0 and 2");
+    }
+    config.slab_automove = mode;
+    return applied();
+  }
+  if (name == "slab_automove_ratio") {
+    double ratio = 0;
+    if (!parse_double(value, ratio) || ratio <= 0 || ratio > 1) {
+      return invalid(name, value, "slab_automove_ratio must be > 0 and < 1");
+    }
+    config.slab_automove_ratio = ratio;
+    return applied();
+  }
+  if (name == "slab_automove_window") {
+    uint32_t window = 0;
+    if (!parse_u32(value, window) || window < 3) {
+      return invalid(name, value, "slab_automove_window must be > 2");
+    }
+    config.slab_automove_window = window;
+    return applied();
+  }
   if (name == "modern") return applied();
   if (name == "no_modern") {
     config.lru_segmented = false;
     config.lru_maintainer = false;
+    config.slab_reassign = false;
+    config.slab_automove = 0;
     return applied();
   }
   if (name == "phantom") {

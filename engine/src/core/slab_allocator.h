@@ -5,9 +5,21 @@
 // charge each item its chunk(s) and learn when memory is exhausted. Pages
 // come from the global page pool first, otherwise they are "malloced" under
 // memcached's rule: a class may always get its first page, further pages
-// only while total_malloced + page <= limit. Pages never move back between
-// classes (memcached's slab rebalancer/automover is not modelled). Not
-// thread-safe.
+// only while total_malloced + page <= limit. Not thread-safe.
+//
+// Page moves (memcached's slabs_reassign and slab_rebalance_*) are modelled
+// as accounting too, and that is an approximation: items are malloc-backed
+// and nothing records which item sits in which page, so moving a page out
+// of class C takes one page worth of free chunks (chunks_per_page) from C.
+// memcached instead empties one concrete page, rescuing its live items into
+// free chunks elsewhere in C (slab_reassign_rescues) and evicting those that
+// find none (slab_reassign_evictions_nomem). A move is therefore allowed only
+// while C has at least chunks_per_page free chunks — the case the extstore
+// automover picks (classes with plenty of free chunks), where every rescue
+// would succeed. Rescues stay 0: relocating an item between chunks of the
+// same class changes no count here, and which items would have sat in the
+// page is unknown. The caller frees chunks first (evicting COLD tails) when
+// it wants to move a page out of a full class.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +38,17 @@ class SlabAllocator {
     uint64_t requested = 0;  // bytes asked for by the chunks in use
   };
 
+  // memcached's reassign_result_type; kNoFreeChunks is memext's: the model
+  // cannot relocate live items, so the source must hold a page of free chunks.
+  enum class Reassign : uint8_t { kOk, kBadClass, kNoSpare, kSrcDstSame, kNoFreeChunks };
+
+  // memcached's slab_rebalance counters (`stats` names).
+  struct MoveCounters {
+    uint64_t slabs_moved = 0;
+    uint64_t slab_reassign_rescues = 0;
+    uint64_t slab_reassign_evictions_nomem = 0;
+  };
+
   SlabAllocator(const EngineConfig& config, const SlabClassTable& classes)
       : classes_(classes), mem_limit_(config.memory_limit), state_(kMaxSlabClasses) {
     // memcached's do_slabs_newslab: pages are a full slab_page_size unless the
@@ -39,6 +62,7 @@ class SlabAllocator {
         mem_malloced_ += classes.slab_page_size();
         ++global_pool_pages_;
       }
+      mem_limit_reached_ = true;  // as slabs_prefill_global leaves it
     }
   }
 
@@ -58,6 +82,33 @@ class SlabAllocator {
     cls.requested -= requested;
   }
 
+  // memcached's slabs_reassign(src, dst) followed by the whole rebalance of
+  // one page: dst 0 is the global page pool. The source keeps at least one
+  // page (REASSIGN_NOSPARE below two).
+  Reassign reassign(uint32_t src, uint32_t dst) {
+    const uint32_t largest = classes_.largest();
+    if (src == dst) return Reassign::kSrcDstSame;
+    if (src < 1 || src > largest || dst > largest) return Reassign::kBadClass;
+    ClassState& from = state_[src];
+    if (from.pages < 2) return Reassign::kNoSpare;
+    if (free_chunks(src) < classes_[src].perslab) return Reassign::kNoFreeChunks;
+    --from.pages;
+    if (dst == 0) {
+      ++global_pool_pages_;
+    } else {
+      ++state_[dst].pages;
+    }
+    ++moves_.slabs_moved;
+    return Reassign::kOk;
+  }
+
+  // Items a page move had to evict for want of free chunks.
+  void count_evictions_nomem(uint64_t n) { moves_.slab_reassign_evictions_nomem += n; }
+
+  uint64_t free_chunks(uint32_t id) const {
+    return state_[id].pages * classes_[id].perslab - state_[id].used_chunks;
+  }
+  const MoveCounters& move_counters() const { return moves_; }
   const ClassState& state(uint32_t id) const { return state_[id]; }
   uint64_t total_malloced() const { return mem_malloced_; }
   uint64_t global_page_pool() const { return global_pool_pages_; }
@@ -89,6 +140,7 @@ class SlabAllocator {
   uint64_t mem_malloced_ = 0;
   uint64_t global_pool_pages_ = 0;  // pages malloced but not given to a class
   bool mem_limit_reached_ = false;
+  MoveCounters moves_;
 };
 
 }  // namespace memext::core

@@ -87,11 +87,10 @@ bool StorageHooks::replace_with_header(ItemHandle handle, const ExtLocation& loc
   header.nbytes = original.nbytes;  // memcached overloads nbytes with the flash item's
   std::memcpy(store_.payload(header), &location, sizeof(location));
   const uint64_t cas = original.cas;
-  const uint8_t fetched = original.flags & kFetched;
+  // memcached's storage_write links a fresh header item: ITEM_FETCHED (and
+  // ITEM_ACTIVE) of the RAM item are not carried over.
   store_.replace(handle, hdr);
-  Item& linked = store_.item(hdr);
-  linked.cas = cas;
-  linked.flags |= fetched;
+  store_.item(hdr).cas = cas;
   return true;
 }
 
@@ -129,6 +128,10 @@ RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
   linked.cas = cas;
   linked.flags |= fetched;
   return RecacheResult::kRecached;
+}
+
+SlabAllocator& StorageHooks::slab_allocator() {
+  return store_.slabs_;
 }
 
 bool StorageHooks::unlink_header(std::string_view key, const ExtLocation& expected) {

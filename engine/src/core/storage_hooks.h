@@ -14,6 +14,7 @@
 namespace memext::core {
 
 class ItemStore;
+class SlabAllocator;
 
 // Called whenever an ITEM_HDR item is unlinked for any reason (delete,
 // overwrite, expiry found lazily or at a tail, eviction, flush, recache), so
@@ -86,8 +87,9 @@ class StorageHooks {
 
   // storage_write's swap: allocates a header item (48 + key + 1 + flags +
   // 12 + 8 bytes, HOT LRU of its class) and replaces `handle` with it,
-  // keeping CAS, flags, exptime and the FETCHED bit. False when no memory
-  // for the header could be had (the item stays).
+  // keeping CAS, flags and exptime; like memcached's fresh header item it is
+  // not FETCHED. False when no memory for the header could be had (the item
+  // stays).
   bool replace_with_header(ItemHandle handle, const ExtLocation& location);
 
   // Compaction: the live header for `key` at `expected` is moved to
@@ -106,6 +108,10 @@ class StorageHooks {
   // A read found the object gone (page reused, bad crc): unlink the header
   // if it still points at `expected`. True when something was unlinked.
   bool unlink_header(std::string_view key, const ExtLocation& expected);
+
+  // The slab page accounting, for LruMaintainer's page mover
+  // (slabs_reassign); the store's other users never move pages.
+  SlabAllocator& slab_allocator();
 
  private:
   ItemStore& store_;
