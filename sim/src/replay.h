@@ -127,6 +127,8 @@ class Replayer {
   void run_due(uint64_t now_ns);
   void run_event(const EventQueue::Entry& entry);
   void set_engine_seconds(uint64_t now_ns);
+  // Cache hint for a request about to be applied (Engine::prefetch).
+  void prefetch(const TraceRequest& request, Engine::PrefetchStage stage) const;
   void apply_once(const TraceRequest& request, std::string_view key, uint8_t key_len);
   void do_get(const TraceRequest& request, std::string_view key, uint8_t key_len);
   void do_store(const TraceRequest& request, std::string_view key, uint8_t key_len, StoreMode mode);

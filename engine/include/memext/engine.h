@@ -164,6 +164,15 @@ class Engine {
   DeltaOutcome incr(std::string_view key, uint64_t delta, uint64_t cas = 0);
   DeltaOutcome decr(std::string_view key, uint64_t delta, uint64_t cas = 0);
 
+  // Hints that `key` is about to be looked up, so a batch driver (the
+  // simulator's replay) can overlap the lookup's cache misses with earlier
+  // requests: kHashSlot starts loading the key's hash slot; kItem reads that
+  // slot and starts loading the item record it names, which only pays once
+  // an earlier kHashSlot call has brought the slot in (else the read itself
+  // waits for memory). Changes no state or stats.
+  enum class PrefetchStage : uint8_t { kHashSlot, kItem };
+  void prefetch(std::string_view key, PrefetchStage stage) const;
+
   // `cas` 0 = unconditional (meta delete with C flag passes one).
   DeleteResult remove(std::string_view key, uint64_t cas = 0);
 

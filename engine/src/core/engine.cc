@@ -49,6 +49,14 @@ StoreOutcome Engine::set(std::string_view key, std::string_view value, uint32_t 
   return store_->store(request);
 }
 
+void Engine::prefetch(std::string_view key, PrefetchStage stage) const {
+  if (stage == PrefetchStage::kHashSlot) {
+    store_->prefetch_slot(key);
+  } else {
+    store_->prefetch_item(key);
+  }
+}
+
 TouchResult Engine::touch(std::string_view key, int64_t exptime) {
   return store_->touch(key, exptime);
 }

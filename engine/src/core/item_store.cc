@@ -239,7 +239,25 @@ void ItemStore::unlink(uint32_t n) {
 }
 
 uint32_t ItemStore::find(std::string_view key) const {
-  return index_.find(hash_key(key), [&](uint32_t m) { return key_of(item(m)) == key; });
+  const uint64_t hash = hash_key(key);
+  if (key.size() > kInlineKeyMax) {
+    return index_.find(hash, [&](uint32_t m) { return key_of(item(m)) == key; });
+  }
+  // Short keys (every trace key id) compare as one zero-padded word instead
+  // of a memcmp call: inline keys are stored zero-padded by alloc_item.
+  uint64_t word = 0;
+  std::memcpy(&word, key.data(), key.size());
+  const uint8_t len = static_cast<uint8_t>(key.size());
+  return index_.find(hash, [&](uint32_t m) {
+    const Item& it = item(m);
+    if (it.key_len != len) return false;
+    if (it.flags & kInlineKey) {
+      uint64_t stored;
+      std::memcpy(&stored, it.data.bytes, sizeof stored);
+      return stored == word;
+    }
+    return std::memcmp(it.data.ptr, key.data(), len) == 0;
+  });
 }
 
 bool ItemStore::is_flushed(const Item& it) const {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -32,7 +33,21 @@ enum ItemFlag : uint8_t {
   kInlineKey = 32,  // key bytes stored in Item::data itself
 };
 
-struct Item {
+inline constexpr size_t kInlineKeyMax = 8;
+
+// Field order is for lookups: everything KeyIndex's key compare reads (key
+// bytes or pointer, key length, flags) sits in the first 16 bytes, which
+// never straddle a cache line in a 16-aligned pool of 48-byte records.
+struct alignas(16) Item {
+  union {
+    char* ptr;
+    char bytes[kInlineKeyMax];  // kInlineKey: the key, zero-padded (ItemStore::find relies on it)
+  } data{};
+  uint8_t nkey = 0;         // accounted key length
+  uint8_t key_len = 0;      // stored key bytes
+  uint8_t clsid = 0;        // slab class whose LRU holds the item
+  uint8_t lru = 0;          // LruSegment
+  uint8_t flags = 0;        // ItemFlag bits
   uint32_t prev = kNoItem;  // LRU neighbours (towards head / towards tail)
   uint32_t next = kNoItem;  // also chains free records
   uint64_t cas = 0;
@@ -40,17 +55,9 @@ struct Item {
   rel_time_t exptime = 0;  // 0 = never
   uint32_t nbytes = 0;     // value length with "\r\n" (for kHdr: the flash item's)
   uint32_t client_flags = 0;
-  union {
-    char* ptr;
-    char bytes[8];
-  } data{};
-  uint8_t nkey = 0;     // accounted key length
-  uint8_t key_len = 0;  // stored key bytes
-  uint8_t clsid = 0;    // slab class whose LRU holds the item
-  uint8_t lru = 0;      // LruSegment
-  uint8_t flags = 0;    // ItemFlag bits
 };
 static_assert(sizeof(Item) == 48, "item records are meant to stay compact");
+static_assert(offsetof(Item, flags) < 16, "lookup fields must share the first 16 bytes");
 
 inline constexpr uint32_t kLruSegments = 4;
 inline uint32_t lru_id(uint32_t clsid, LruSegment segment) {
@@ -144,6 +151,12 @@ class ItemStore {
   // flushed ones (get_expired / get_flushed); `bump` = do_item_bump.
   uint32_t find_live(std::string_view key, bool bump);
   uint32_t find(std::string_view key) const;
+  // Cache hints for a later find(key) (Engine::prefetch); change nothing.
+  void prefetch_slot(std::string_view key) const { index_.prefetch_slot(hash_key(key)); }
+  void prefetch_item(std::string_view key) const {
+    const uint32_t n = index_.first_candidate(hash_key(key));
+    if (n != kNoItem) __builtin_prefetch(&item(n));
+  }
   void bump(uint32_t n);    // do_item_bump
   void update(uint32_t n);  // do_item_update
   bool is_flushed(const Item& it) const;

@@ -60,6 +60,17 @@ class KeyIndex {
     }
   }
 
+  // Starts loading the slot `hash` probes first.
+  void prefetch_slot(uint64_t hash) const {
+    __builtin_prefetch(&slots_[static_cast<uint32_t>(hash) & mask_]);
+  }
+  // The item in the slot `hash` probes first if its tag matches, else
+  // kNoItem: the likely answer of find, for prefetching its record.
+  uint32_t first_candidate(uint64_t hash) const {
+    const Slot& slot = slots_[static_cast<uint32_t>(hash) & mask_];
+    return slot.tag == static_cast<uint32_t>(hash) ? slot.item : kNoItem;
+  }
+
   // Precondition: no item with this key is present.
   void insert(uint64_t hash, uint32_t item) {
     if ((count_ + 1) * 4 > slots_.size() * 3) grow();
