@@ -198,6 +198,29 @@ TEST_CASE("with automove the freed pages of a large class let a small class grow
   CHECK(large->total_pages == 3);
 }
 
+TEST_CASE("without extstore an old class gives a page to a young evicting one") {
+  EngineConfig config = small_config(8);
+  Engine engine(config);
+  LruMaintainer lru(engine);
+  engine.set_time(100);
+  // Seven pages of never-read large items, then the small class's first page.
+  for (int i = 0; i < 885 * 7; ++i) engine.set("big" + std::to_string(i), kLargeValue);
+  int small = 0;
+  for (rel_time_t s = 101; s < 150; ++s) {
+    engine.set_time(s);
+    for (int i = 0; i < 3000; ++i) engine.set("small" + std::to_string(small++), kSmallValue);
+    const Micros base = Micros{s} * 1'000'000;
+    for (Micros pass = 0; pass < 4; ++pass) lru.step(base + pass * 1'000);
+  }
+  const Stats st = engine.stats();
+  CHECK(st.slabs_moved > 0);
+  // The large class was full: the moved page's items were evicted.
+  CHECK(st.slab_reassign_evictions_nomem >= 885 * st.slabs_moved);
+  const SlabClassStats* large = slab_of(st, kLargeClass);
+  REQUIRE(large != nullptr);
+  CHECK(large->total_pages == 7 - st.slabs_moved);
+}
+
 TEST_CASE("slab_automove options parse with memcached's limits") {
   EngineConfig config;
   CHECK(config.slab_automove == 1);
