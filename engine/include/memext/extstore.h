@@ -43,12 +43,22 @@
 // thread (or strand); only the device IO of a planned read may happen
 // elsewhere. The Engine and the devices are the caller's and must outlive the
 // ExtStore; nothing but the ExtStore may submit IO on the devices (readers use
-// their own file handles, see FlashRead). The steps do their device IO
-// synchronously (wbuf flushes, compaction reads); foreground calls
-// (plan_read, finish_read, engine ops reaching the unlink listener) never
-// touch a device.
+// their own file handles, see FlashRead). Foreground calls (plan_read,
+// finish_read, engine ops reaching the unlink listener) never touch a device.
+//
+// Wbuf flushes (ExtStoreOptions): with async_flush a step only submits a
+// full wbuf and goes on filling another, so no step waits for a wbuf write
+// (the driver may hold a lock every client needs). The wbuf stays readable
+// (kBuffered) until a later step or reap_flushes() reaps the write's
+// completion. When max_flushing_wbufs writes are in flight a step stops and
+// asks to run again after kWriteSleepMin. The compactor's readback and
+// read_sync still wait for their own read, handing any flush completion met
+// meanwhile to the page store. Synchronous flushing waits for each write
+// inside the step, as memcached's threads do; the simulator's model devices
+// rely on that (a wbuf is on the device the moment it is flushed).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -119,6 +129,18 @@ struct ReadOutcome {
   bool hit() const { return status == ReadStatus::kHit; }
 };
 
+// How the ExtStore writes full wbufs (see the file comment).
+struct ExtStoreOptions {
+  // Requires that nothing but the ExtStore submits IO on, or reaps, the
+  // devices it was given: a foreign reap would swallow a flush completion.
+  bool async_flush = false;
+  // Wbuf writes in flight at most (each holds one wbuf of memory).
+  unsigned max_flushing_wbufs = 8;
+};
+
+// open_ext_store's default: the store owns its devices, so nobody else reaps.
+inline constexpr ExtStoreOptions kAsyncFlush{true, 8};
+
 // Which device open_ext_store() creates for each ext_path.
 enum class ExtDeviceKind : uint8_t { kMemory, kFile, kUring };
 
@@ -154,9 +176,12 @@ class ExtStore {
   // devices[i] backs config.paths[i] (size >= its size_bytes). Settings come
   // from `config` (the engine's config().ext is what memcached would use);
   // compact_under/drop_under of 0 become a quarter of the last ext_path's
-  // pages, as storage_init does. Throws std::invalid_argument on a bad
-  // configuration (no paths, device count mismatch, page store limits).
-  ExtStore(Engine& engine, const ExtConfig& config, std::vector<Device*> devices);
+  // pages, as storage_init does. Flushes are synchronous unless options ask
+  // otherwise: the caller's devices may be shared (the simulator reads
+  // through them). Throws std::invalid_argument on a bad configuration (no
+  // paths, device count mismatch, page store limits, max_flushing_wbufs 0).
+  ExtStore(Engine& engine, const ExtConfig& config, std::vector<Device*> devices,
+           const ExtStoreOptions& options = {});
   ~ExtStore();
   ExtStore(const ExtStore&) = delete;
   ExtStore& operator=(const ExtStore&) = delete;
@@ -187,6 +212,14 @@ class ExtStore {
   // True while a page is being compacted (between its first and last region).
   bool compacting() const;
 
+  // async_flush: reaps finished wbuf writes now (the steps do it as they
+  // start), freeing their wbufs; with wait, blocks until at least one
+  // finishes if any is in flight. Returns how many finished; 0 when
+  // synchronous. For a driver that wants wbufs back early, shutdown, tests.
+  size_t reap_flushes(bool wait);
+  // async_flush: wbuf writes submitted and not yet reaped.
+  unsigned flushes_in_flight() const;
+
   // memcached's `extstore <name> <value>` runtime tuning. Names: item_size,
   // item_age, low_ttl, recache_rate, compact_under, drop_under, max_sleep,
   // max_frag, drop_unread (an ext_ prefix is accepted too). Returns an empty
@@ -208,16 +241,19 @@ class ExtStore {
   const PageStore& page_store() const;
 
  private:
-  friend std::unique_ptr<ExtStore> open_ext_store(Engine&, const ExtConfig&, ExtDeviceKind);
+  friend std::unique_ptr<ExtStore> open_ext_store(Engine&, const ExtConfig&, ExtDeviceKind,
+                                                  const ExtStoreOptions&);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 // Opens one device per config.paths entry (memory: in RAM, sized like the
 // path; file: pread/pwrite; uring: io_uring + O_DIRECT) and an ExtStore that
-// owns them. Throws what the device factories throw (std::runtime_error with
-// the path and errno text) or std::invalid_argument.
+// owns them; flushes are asynchronous by default since no one else can reach
+// those devices. Throws what the device factories throw (std::runtime_error
+// with the path and errno text) or std::invalid_argument.
 std::unique_ptr<ExtStore> open_ext_store(Engine& engine, const ExtConfig& config,
-                                         ExtDeviceKind kind);
+                                         ExtDeviceKind kind,
+                                         const ExtStoreOptions& options = kAsyncFlush);
 
 }  // namespace memext

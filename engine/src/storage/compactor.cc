@@ -12,16 +12,26 @@
 namespace memext {
 
 Micros ExtStore::Impl::compactor_step(Micros now) {
+  // Rescues need free wbufs; finished writes give theirs back.
+  reap_flushes(false);
   if (!compacting && compact_check()) {
     compacting = true;
     compact_offset = 0;
+    region_loaded = false;
   }
   if (compacting) {
     if (compact_offset < store->page_size()) {
-      if (readback_region(compact_offset)) {
-        compact_offset += store->wbuf_size();
-      } else {
-        compacting = false;  // the page went away under us: abort
+      switch (readback_region(compact_offset)) {
+        case Region::kDone:
+          compact_offset += store->wbuf_size();
+          break;
+        case Region::kPaused:
+          // memcached's compactor retries a busy write after 1 ms; here the
+          // step ends so the engine lock is not held while wbufs drain.
+          return now + kWriteSleepMin;
+        case Region::kGone:
+          compacting = false;  // the page went away under us: abort
+          break;
       }
     }
     if (compacting && compact_offset >= store->page_size()) {
@@ -80,83 +90,115 @@ bool ExtStore::Impl::compact_check() {
   return false;
 }
 
-bool ExtStore::Impl::readback_region(uint64_t offset) {
+ExtStore::Impl::Region ExtStore::Impl::readback_region(uint64_t offset) {
   const uint32_t len = store->wbuf_size();
   const auto at = static_cast<uint32_t>(offset);
-  if (stores_data && readback == nullptr) readback = alloc_aligned(len);
-  char* buf = stores_data ? readback : nullptr;
-  if (store->read(compact_page, compact_version, at, len, buf) == ReadSource::kMiss) return false;
+  // A paused region is resumed from what was read then: every rescue checks
+  // the engine's header, so objects that changed meanwhile are passed over.
+  if (!region_loaded) {
+    region_pos = 0;
+    if (stores_data) {
+      if (readback == nullptr) readback = alloc_aligned(len);
+      if (read_object(compact_page, compact_version, at, len, readback) == ReadSource::kMiss) {
+        return Region::kGone;
+      }
+    } else {
+      if (read_object(compact_page, compact_version, at, len, nullptr) == ReadSource::kMiss) {
+        return Region::kGone;
+      }
+      // Copied out first: a rescue may free this page and reuse it (new
+      // version) for the compact bucket, which resets its index entries.
+      phantom_region.clear();
+      phantom_index.for_each_in(compact_page, compact_version, offset, offset + len,
+                                [&](uint32_t object_offset, uint32_t ntotal, std::string_view key) {
+                                  phantom_region.emplace_back(object_offset, ntotal, key);
+                                });
+    }
+    region_loaded = true;
+  }
 
   if (stores_data) {
-    uint32_t pos = 0;
-    while (len - pos >= storage::kObjectHeaderSize) {
+    while (len - region_pos >= storage::kObjectHeaderSize) {
       storage::ObjectFields fields;
+      const char* object = readback + region_pos;
       // Zeroed space ends the wbuf; a damaged object ends it too, since the
       // stride to the next object cannot be trusted.
-      if (storage::decode_object(buf + pos, len - pos, &fields) != storage::ObjectCheck::kOk) {
+      if (storage::decode_object(object, len - region_pos, &fields) != storage::ObjectCheck::kOk) {
         break;
       }
-      rescue(fields.key, at + pos, fields.ntotal, buf + pos);
-      pos += fields.ntotal;
+      if (rescue(fields.key, at + region_pos, fields.ntotal, object) == Move::kBusy) {
+        return Region::kPaused;
+      }
+      region_pos += fields.ntotal;
     }
-    return true;
+  } else {
+    for (; region_pos < phantom_region.size(); ++region_pos) {
+      const auto& [object_offset, ntotal, key] = phantom_region[region_pos];
+      if (rescue(key, object_offset, ntotal, nullptr) == Move::kBusy) return Region::kPaused;
+    }
   }
-  // Copied out first: a rescue may free this page and reuse it (new version)
-  // for the compact bucket, which resets its index entries.
-  std::vector<std::tuple<uint32_t, uint32_t, std::string>> objects;
-  phantom_index.for_each_in(compact_page, compact_version, offset, offset + len,
-                            [&](uint32_t object_offset, uint32_t ntotal, std::string_view key) {
-                              objects.emplace_back(object_offset, ntotal, key);
-                            });
-  for (const auto& [object_offset, ntotal, key] : objects) {
-    rescue(key, object_offset, ntotal, nullptr);
-  }
-  return true;
+  region_loaded = false;
+  return Region::kDone;
 }
 
 // One object of the page being compacted: if the engine still has a live
 // header pointing exactly here, move the object to the compact bucket (or
 // drop it when dropping unread COLD items). Dead objects are passed over
 // uncounted, as in memcached.
-void ExtStore::Impl::rescue(std::string_view key, uint32_t offset, uint32_t ntotal,
-                            const char* object) {
+ExtStore::Impl::Move ExtStore::Impl::rescue(std::string_view key, uint32_t offset, uint32_t ntotal,
+                                            const char* object) {
   core::StorageHooks& hooks = engine.hooks();
   const core::ItemHandle handle = hooks.find(key);
-  if (handle == core::kNoHandle) return;
+  if (handle == core::kNoHandle) return Move::kNotMoved;
   const core::ItemView header = hooks.view(handle);
   const rel_time_t now = hooks.current_time();
   if (!header.is_header || hooks.is_flushed(handle) ||
       (header.exptime != 0 && header.exptime <= now)) {
-    return;
+    return Move::kNotMoved;
   }
   // Page, version and offset must all match: a key overwritten and flushed
   // again may have an older copy on the same page.
   const ExtLocation& at = header.location;
   if (at.page_id != compact_page || at.page_version != static_cast<uint32_t>(compact_version) ||
       at.offset != offset) {
-    return;
+    return Move::kNotMoved;
+  }
+  const bool skip = drop_unread && header.lru == LruSegment::kCold;
+  // With fewer writes in flight than the limit a wbuf is always free, so a
+  // write can only be refused by the device's own queue (handled below).
+  // Checked before the object leaves its page, so pausing changes nothing.
+  if (!skip && options.async_flush && store->flushes_in_flight() >= options.max_flushing_wbufs &&
+      reap_flushes(false) == 0) {
+    return Move::kBusy;
   }
   store->delete_objects(compact_page, compact_version, 1, ntotal);
-  if (drop_unread && header.lru == LruSegment::kCold) {
+  if (skip) {
     ++counters.compact_skipped;
-    return;
+    return Move::kNotMoved;
   }
   WriteSlot slot;
   const auto bucket = static_cast<unsigned>(PageBucket::kCompact);
-  if (store->write_request(bucket, bucket, ntotal, &slot) != WriteStatus::kOk) {
+  WriteStatus st = request_slot(bucket, ntotal, &slot);
+  // memcached's ten tries; each waits for a wbuf write to finish.
+  for (int tries = 0; st == WriteStatus::kBusy && tries < 10; ++tries) {
+    reap_flushes(true);
+    st = store->write_request(bucket, bucket, ntotal, &slot);
+  }
+  if (st != WriteStatus::kOk) {
     ++counters.compact_lost;
-    return;
+    return Move::kNotMoved;
   }
   if (slot.buf != nullptr && object != nullptr) std::memcpy(slot.buf, object, ntotal);
   const ExtLocation relocated{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
                               ntotal};
   if (hooks.rewrite_header(key, at, relocated) != core::HeaderRewrite::kRewritten) {
     ++counters.compact_lost;
-    return;
+    return Move::kNotMoved;
   }
   store->write_commit(slot);
   if (!stores_data) phantom_index.add(slot.page_id, slot.page_version, slot.offset, ntotal, key);
   ++counters.compact_rescues;
+  return Move::kMoved;
 }
 
 }  // namespace memext

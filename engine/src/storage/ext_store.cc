@@ -1,8 +1,11 @@
 // ExtStore: construction, the header-unlink listener, runtime settings and
 // stats; the forwarding layer of the public class.
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -16,7 +19,8 @@ void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument("extstore: " + message);
 }
 
-PageStoreConfig page_store_config(const ExtConfig& config, const std::vector<Device*>& devices) {
+PageStoreConfig page_store_config(const ExtConfig& config, const std::vector<Device*>& devices,
+                                  const ExtStoreOptions& options) {
   require(!config.paths.empty(), "no ext_path configured");
   require(devices.size() == config.paths.size(), std::to_string(config.paths.size()) +
                                                      " ext_path entries but " +
@@ -26,6 +30,10 @@ PageStoreConfig page_store_config(const ExtConfig& config, const std::vector<Dev
   pc.page_size = config.page_size;
   pc.wbuf_size = static_cast<uint32_t>(config.wbuf_size);
   pc.bucket_count = 4;  // memcached 1.6.18's page_buckets
+  require(!options.async_flush || options.max_flushing_wbufs >= 1,
+          "async flush needs max_flushing_wbufs of at least 1");
+  pc.async_flush = options.async_flush;
+  pc.max_flushing_wbufs = options.max_flushing_wbufs;
   for (size_t i = 0; i < config.paths.size(); ++i) {
     const ExtPathConfig& path = config.paths[i];
     PageBucket free_bucket = PageBucket::kDefault;
@@ -63,9 +71,10 @@ bool parse_double(std::string_view text, double& out) {
 
 }  // namespace
 
-ExtStore::Impl::Impl(Engine& eng, const ExtConfig& cfg, std::vector<Device*> devs)
-    : engine(eng), config(cfg), devices(std::move(devs)) {
-  store = std::make_unique<PageStore>(page_store_config(config, devices));
+ExtStore::Impl::Impl(Engine& eng, const ExtConfig& cfg, std::vector<Device*> devs,
+                     const ExtStoreOptions& opts)
+    : engine(eng), config(cfg), devices(std::move(devs)), options(opts) {
+  store = std::make_unique<PageStore>(page_store_config(config, devices, options));
   stores_data = !store->phantom();
   if (!stores_data) phantom_index.resize(store->page_count());
   if (config.compact_under == 0) {
@@ -88,6 +97,55 @@ ExtStore::Impl::~Impl() {
 
 void ExtStore::Impl::on_header_unlinked(const ExtLocation& location, uint64_t ntotal) {
   store->delete_objects(location.page_id, location.page_version, 1, ntotal);
+}
+
+int64_t ExtStore::Impl::device_io(Device& device, IoRequest* req) {
+  int rc = device.submit(req);
+  // A full device queue drains as flushes finish.
+  while (rc == -EAGAIN && store->flushes_in_flight() > 0 && store->poll_flushes(true) > 0) {
+    rc = device.submit(req);
+  }
+  if (rc != 0) return rc;
+  device.flush();
+  IoRequest* done[16];
+  while (true) {
+    const size_t n = device.reap(done, 16, true);
+    if (n == 0) return -EIO;  // a device that lost the request
+    bool ours = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (done[i] == req) {
+        ours = true;
+      } else {
+        store->complete_io(done[i]);
+      }
+    }
+    if (ours) return req->result;
+  }
+}
+
+ReadSource ExtStore::Impl::read_object(uint32_t page_id, uint64_t page_version, uint32_t offset,
+                                       uint32_t len, char* out) {
+  // Nothing else is ever in flight while a synchronous store runs a step.
+  if (!options.async_flush) return store->read(page_id, page_version, offset, len, out);
+  const ReadPlan plan = store->prepare_read(page_id, page_version, offset, len);
+  if (plan.source == ReadSource::kMiss) return plan.source;
+  if (plan.source == ReadSource::kWbuf) {
+    if (out != nullptr && plan.wbuf_data != nullptr) std::memcpy(out, plan.wbuf_data, len);
+    return plan.source;
+  }
+  const bool direct = out != nullptr && plan.skip == 0 && plan.aligned_len == len &&
+                      reinterpret_cast<uintptr_t>(out) % plan.device->alignment() == 0;
+  char* buf = out == nullptr ? nullptr : direct ? out : scratch(plan.aligned_len);
+  IoRequest req{IoOp::kRead, plan.aligned_offset, plan.aligned_len, buf};
+  const int64_t rc = device_io(*plan.device, &req);
+  const bool same = store->finish_read(plan);
+  if (rc != static_cast<int64_t>(plan.aligned_len) || !same) return ReadSource::kMiss;
+  if (out != nullptr && !direct) std::memcpy(out, buf + plan.skip, len);
+  return plan.source;
+}
+
+size_t ExtStore::Impl::reap_flushes(bool wait) {
+  return options.async_flush ? store->poll_flushes(wait) : 0;
 }
 
 char* ExtStore::Impl::scratch(size_t len) {
@@ -146,8 +204,9 @@ ExtStoreStats ExtStore::Impl::stats(bool include_pages) const {
   return st;
 }
 
-ExtStore::ExtStore(Engine& engine, const ExtConfig& config, std::vector<Device*> devices)
-    : impl_(std::make_unique<Impl>(engine, config, std::move(devices))) {}
+ExtStore::ExtStore(Engine& engine, const ExtConfig& config, std::vector<Device*> devices,
+                   const ExtStoreOptions& options)
+    : impl_(std::make_unique<Impl>(engine, config, std::move(devices), options)) {}
 
 ExtStore::~ExtStore() = default;
 
@@ -172,6 +231,12 @@ ReadOutcome ExtStore::read_sync(std::string_view key, const GetResult& header) {
 }
 bool ExtStore::compacting() const {
   return impl_->compacting;
+}
+size_t ExtStore::reap_flushes(bool wait) {
+  return impl_->reap_flushes(wait);
+}
+unsigned ExtStore::flushes_in_flight() const {
+  return impl_->store->flushes_in_flight();
 }
 std::string ExtStore::set_option(std::string_view name, std::string_view value) {
   return impl_->set_option(name, value);
@@ -211,7 +276,7 @@ const PageStore& ExtStore::page_store() const {
 }
 
 std::unique_ptr<ExtStore> open_ext_store(Engine& engine, const ExtConfig& config,
-                                         ExtDeviceKind kind) {
+                                         ExtDeviceKind kind, const ExtStoreOptions& options) {
   std::vector<std::unique_ptr<Device>> owned;
   std::vector<Device*> devices;
   for (const ExtPathConfig& path : config.paths) {
@@ -228,7 +293,7 @@ std::unique_ptr<ExtStore> open_ext_store(Engine& engine, const ExtConfig& config
     }
     devices.push_back(owned.back().get());
   }
-  auto store = std::make_unique<ExtStore>(engine, config, devices);
+  auto store = std::make_unique<ExtStore>(engine, config, devices, options);
   // Declared before the page store in Impl, so destroyed after it.
   store->impl_->owned_devices = std::move(owned);
   return store;

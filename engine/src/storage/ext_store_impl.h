@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/storage_hooks.h"
@@ -22,7 +23,15 @@ namespace memext {
 inline constexpr rel_time_t kItemUpdateInterval = 60;
 
 struct ExtStore::Impl final : core::HeaderUnlinkListener {
-  Impl(Engine& engine, const ExtConfig& config, std::vector<Device*> devices);
+  // What one attempt to move an item (flusher) or rescue an object
+  // (compactor) came to. kBusy: every wbuf is being written; nothing changed,
+  // retry in a later step.
+  enum class Move : uint8_t { kMoved, kNotMoved, kBusy };
+  // How far readback_region got.
+  enum class Region : uint8_t { kDone, kPaused, kGone };
+
+  Impl(Engine& engine, const ExtConfig& config, std::vector<Device*> devices,
+       const ExtStoreOptions& options);
   ~Impl();
 
   void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) override;
@@ -30,9 +39,11 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // ---- flusher (flusher.cc) ----
   Micros flusher_step(Micros now);
   // storage_write: moves the COLD tail item of clsid to flash if it is old
-  // enough. True when an item moved; *new_wbuf then tells whether it was the
-  // first object of a write buffer.
-  bool write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf);
+  // enough. On kMoved *new_wbuf tells whether it was the first object of a
+  // write buffer.
+  Move write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf);
+  // write_request that, on kBusy, reaps finished flushes and tries once more.
+  WriteStatus request_slot(unsigned bucket, uint32_t len, WriteSlot* slot);
 
   // ---- reads (reads.cc) ----
   FlashRead plan_read(std::string_view key, const GetResult& header);
@@ -47,9 +58,19 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   Micros compactor_step(Micros now);
   bool compact_check();
   // storage_compact_readback over [offset, offset + wbuf) of the page being
-  // compacted. False when the page is gone (compaction aborts).
-  bool readback_region(uint64_t offset);
-  void rescue(std::string_view key, uint32_t offset, uint32_t ntotal, const char* object);
+  // compacted. kPaused keeps the region and the position in it for the next
+  // step; kGone when the page is gone (compaction aborts).
+  Region readback_region(uint64_t offset);
+  Move rescue(std::string_view key, uint32_t offset, uint32_t ntotal, const char* object);
+
+  // ---- device IO (ext_store.cc) ----
+  // Submits req and waits for it; other completions met on the way are
+  // flushes and go to the page store. Returns the result or -errno.
+  int64_t device_io(Device& device, IoRequest* req);
+  // PageStore::read with device_io's completion routing.
+  ReadSource read_object(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len,
+                         char* out);
+  size_t reap_flushes(bool wait);
 
   // ---- settings and stats (ext_store.cc) ----
   std::string set_option(std::string_view name, std::string_view value);
@@ -63,6 +84,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   std::vector<std::unique_ptr<Device>> owned_devices;
   std::unique_ptr<PageStore> store;
   bool stores_data = true;
+  ExtStoreOptions options;
   storage::PhantomIndex phantom_index;
 
   // storage_write_thread's locals.
@@ -78,6 +100,11 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   uint64_t compact_offset = 0;
   bool drop_unread = false;
   char* readback = nullptr;
+  // A region paused on kBusy: readback (or phantom_region) still holds it.
+  bool region_loaded = false;
+  uint32_t region_pos = 0;  // byte offset (real) or object index (phantom)
+  // (offset, ntotal, key)
+  std::vector<std::tuple<uint32_t, uint32_t, std::string>> phantom_region;
 
   uint64_t recache_counter = 0;  // memcached keeps one per connection
   char* read_buf = nullptr;

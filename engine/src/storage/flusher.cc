@@ -8,16 +8,19 @@
 namespace memext {
 
 Micros ExtStore::Impl::flusher_step(Micros now) {
+  // Finished wbuf writes give their buffers back before new ones are needed.
+  reap_flushes(false);
   core::StorageHooks& hooks = engine.hooks();
   const SlabClassTable& classes = hooks.slab_classes();
   const uint8_t min_class = std::max<uint8_t>(1, classes.clsid(config.item_size));
   bool do_sleep = true;
+  bool busy = false;
   bool have_pressure = false;
   storage::SlabPressure pressure;
   ++counter;
   write_sleep = std::min<Micros>(write_sleep, config.max_sleep_us);
 
-  for (uint32_t x = min_class; x <= classes.largest(); ++x) {
+  for (uint32_t x = min_class; x <= classes.largest() && !busy; ++x) {
     if (backoff[x] != 0 && counter % backoff[x] != 0) continue;
     bool did_move = false;
     // An empty COLD LRU cannot give an item; skipping the slab look is only
@@ -42,7 +45,9 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
         // Low on chunks with no spare pages: push items out regardless of age.
         const uint32_t item_age = chunks_free < target ? 0 : config.item_age;
         bool new_wbuf = false;
-        if (!write_cold_tail(static_cast<uint8_t>(x), item_age, &new_wbuf)) break;
+        const Move moved = write_cold_tail(static_cast<uint8_t>(x), item_age, &new_wbuf);
+        if (moved == Move::kBusy) busy = true;
+        if (moved != Move::kMoved) break;
         ++chunks_free;
         did_move = true;
         do_sleep = false;
@@ -51,8 +56,16 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
         first = false;
       }
     }
-    backoff[x] = did_move ? 1 : backoff[x] + 1;
+    // A class stopped by busy wbufs is not idle: its backoff stays.
+    if (did_move) {
+      backoff[x] = 1;
+    } else if (!busy) {
+      ++backoff[x];
+    }
   }
+
+  // Every wbuf is being written: come back soon, when some have finished.
+  if (busy) return now + kWriteSleepMin;
 
   if (!do_sleep) return now;
   // Only back off other classes while at least one class is flushing.
@@ -62,15 +75,24 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
   return wake;
 }
 
-bool ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf) {
+WriteStatus ExtStore::Impl::request_slot(unsigned bucket, uint32_t len, WriteSlot* slot) {
+  WriteStatus st = store->write_request(bucket, bucket, len, slot);
+  if (st == WriteStatus::kBusy && reap_flushes(false) > 0) {
+    st = store->write_request(bucket, bucket, len, slot);
+  }
+  return st;
+}
+
+ExtStore::Impl::Move ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t item_age,
+                                                     bool* new_wbuf) {
   core::StorageHooks& hooks = engine.hooks();
   const core::ItemHandle handle = hooks.pull_cold_tail(clsid);
-  if (handle == core::kNoHandle) return false;
+  if (handle == core::kNoHandle) return Move::kNotMoved;
   const core::ItemView item = hooks.view(handle);
   const rel_time_t now = hooks.current_time();
   // rel_time_t arithmetic wraps exactly as memcached's unsigned math does.
   if (item.is_header || !(item_age == 0 || static_cast<rel_time_t>(now - item.time) > item_age)) {
-    return false;
+    return Move::kNotMoved;
   }
   PageBucket bucket = item.chunked ? PageBucket::kChunked : PageBucket::kDefault;
   // Soon-to-expire items share pages so those pages empty together.
@@ -79,11 +101,13 @@ bool ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new
   const auto ntotal = static_cast<uint32_t>(item.ntotal);
   const uint32_t value_len = item.nbytes - 2;
   if (stores_data && uint64_t{storage::kObjectHeaderSize} + item.key.size() + value_len > ntotal) {
-    return false;  // a phantom key stand-in longer than its accounted length
+    return Move::kNotMoved;  // a phantom key stand-in longer than its accounted length
   }
   WriteSlot slot;
-  const auto b = static_cast<unsigned>(bucket);
-  if (store->write_request(b, b, ntotal, &slot) != WriteStatus::kOk) return false;
+  // The item stays in RAM, untouched, when no slot is handed out.
+  const WriteStatus st = request_slot(static_cast<unsigned>(bucket), ntotal, &slot);
+  if (st == WriteStatus::kBusy) return Move::kBusy;
+  if (st != WriteStatus::kOk) return Move::kNotMoved;
   if (slot.buf != nullptr) {
     storage::ObjectFields fields;
     fields.key = item.key;
@@ -104,14 +128,14 @@ bool ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new
   const size_t key_len = std::min<size_t>(item.key.size(), sizeof(key));
   std::copy_n(item.key.data(), key_len, key);
   // No memory for the header: the slot is left uncommitted and reused.
-  if (!hooks.replace_with_header(handle, location)) return false;
+  if (!hooks.replace_with_header(handle, location)) return Move::kNotMoved;
   store->write_commit(slot);
   if (!stores_data) {
     phantom_index.add(slot.page_id, slot.page_version, slot.offset, ntotal,
                       std::string_view(key, key_len));
   }
   *new_wbuf = slot.offset % store->wbuf_size() == 0;
-  return true;
+  return Move::kMoved;
 }
 
 }  // namespace memext

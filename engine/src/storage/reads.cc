@@ -112,7 +112,7 @@ ReadOutcome ExtStore::Impl::read_sync(std::string_view key, const GetResult& hea
   if (read.kind != FlashReadKind::kDevice) return finish_read(key, header, read, nullptr, 0);
   char* buffer = stores_data ? scratch(read.length) : nullptr;
   IoRequest req{IoOp::kRead, read.offset, read.length, buffer};
-  const int64_t rc = submit_and_wait(*read.device, &req);
+  const int64_t rc = device_io(*read.device, &req);
   return finish_read(key, header, read, buffer, rc);
 }
 

@@ -1,6 +1,9 @@
 // Shared fixture for the extstore integration tests: a small engine, an LRU
-// maintainer and an ExtStore over a memory, file, io_uring or phantom
-// device, all stepped by hand in virtual time.
+// maintainer and an ExtStore over a memory, file, io_uring, gated or phantom
+// device, all stepped by hand in virtual time. Flushes are asynchronous on
+// devices that store data (open_ext_store's default, what the server runs)
+// and synchronous on the phantom device (what the simulator runs), unless a
+// test asks otherwise.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -24,7 +27,7 @@ inline constexpr uint64_t kExtPage = 256 * 1024;
 inline constexpr uint64_t kExtWbuf = 64 * 1024;
 inline constexpr uint64_t kExtPages = 8;  // page 0 is reserved: 7 usable
 
-enum class RigDevice { kMemory, kFile, kUring, kPhantom };
+enum class RigDevice { kMemory, kFile, kUring, kGated, kPhantom };
 
 inline const char* rig_name(RigDevice d) {
   switch (d) {
@@ -34,6 +37,8 @@ inline const char* rig_name(RigDevice d) {
       return "file";
     case RigDevice::kUring:
       return "uring";
+    case RigDevice::kGated:
+      return "gated";
     case RigDevice::kPhantom:
       return "phantom";
   }
@@ -67,6 +72,42 @@ class PhantomDevice final : public Device {
   std::deque<IoRequest*> queued_;
 };
 
+// A memory device whose writes finish only while its gate is open: a closed
+// gate keeps wbuf flushes in flight for as long as a test needs. Reads pass
+// straight through.
+class GatedDevice final : public Device {
+ public:
+  explicit GatedDevice(uint64_t size) : Device(size, 1), inner_(make_memory_device(size)) {}
+  std::string describe() const override { return "gated memory"; }
+
+  void set_open(bool open) {
+    open_ = open;
+    if (!open_) return;
+    for (IoRequest* req : held_) inner_->submit(req);
+    held_.clear();
+  }
+  size_t held() const { return held_.size(); }
+
+ protected:
+  int submit_impl(IoRequest* req) override {
+    if (req->op == IoOp::kWrite && !open_) {
+      held_.push_back(req);
+      return 0;
+    }
+    return inner_->submit(req);
+  }
+  size_t reap_impl(IoRequest** out, size_t max, bool wait) override {
+    return inner_->reap(out, max, wait);
+  }
+
+ private:
+  std::unique_ptr<Device> inner_;
+  std::vector<IoRequest*> held_;
+  bool open_ = true;
+};
+
+enum class RigFlush { kDefault, kSync, kAsync };
+
 struct TempFile {
   std::string path;
   explicit TempFile(const char* tag) {
@@ -93,7 +134,8 @@ inline EngineConfig rig_engine_config(bool phantom) {
 // could not be opened here (io_uring refused); the test then skips.
 class Rig {
  public:
-  explicit Rig(RigDevice kind, EngineConfig config = rig_engine_config(false))
+  explicit Rig(RigDevice kind, EngineConfig config = rig_engine_config(false),
+               RigFlush flush = RigFlush::kDefault, unsigned max_flushing_wbufs = 8)
       : kind_(kind), file_(rig_name(kind)) {
     config.phantom = config.phantom || kind == RigDevice::kPhantom;
     config.ext.paths[0].path = file_.path;
@@ -111,6 +153,9 @@ class Rig {
         case RigDevice::kUring:
           device_ = make_uring_device(file_.path, size, 8);
           break;
+        case RigDevice::kGated:
+          device_ = std::make_unique<GatedDevice>(size);
+          break;
         case RigDevice::kPhantom:
           device_ = std::make_unique<PhantomDevice>(size);
           break;
@@ -119,7 +164,12 @@ class Rig {
       skipped_ = e.what();
       return;
     }
-    ext_ = std::make_unique<ExtStore>(*engine_, config.ext, std::vector<Device*>{device_.get()});
+    ExtStoreOptions options;
+    options.async_flush =
+        flush == RigFlush::kAsync || (flush == RigFlush::kDefault && kind != RigDevice::kPhantom);
+    options.max_flushing_wbufs = max_flushing_wbufs;
+    ext_ = std::make_unique<ExtStore>(*engine_, config.ext, std::vector<Device*>{device_.get()},
+                                      options);
     time_ = 100;
     engine_->set_time(time_);
   }
@@ -130,6 +180,8 @@ class Rig {
   Engine& engine() { return *engine_; }
   ExtStore& ext() { return *ext_; }
   Device& device() { return *device_; }
+  GatedDevice& gate() { return static_cast<GatedDevice&>(*device_); }
+  LruMaintainer& lru() { return *lru_; }
   rel_time_t time() const { return time_; }
 
   void advance(rel_time_t seconds) {
@@ -150,13 +202,27 @@ class Rig {
 
   // Ages items past HOT, lets the maintainer move them to COLD, then runs the
   // flusher until it has nothing left to do.
-  void flush_all_to_flash() {
+  void age_to_cold() {
     advance(2);
     for (int i = 0; i < 50; ++i) lru_->step(micros());
+  }
+
+  // Flushes still in flight are waited for (the time a real driver would let
+  // pass before the next step), so afterwards every wbuf written is on the
+  // device.
+  void flush_all_to_flash() {
+    age_to_cold();
     for (int i = 0; i < 1000; ++i) {
       const Micros now = micros();
-      if (ext_->flusher_step(now) != now) break;
+      if (ext_->flusher_step(now) == now) continue;
+      if (ext_->flushes_in_flight() == 0) break;
+      ext_->reap_flushes(true);
     }
+    settle_flushes();
+  }
+
+  void settle_flushes() {
+    while (ext_->flushes_in_flight() > 0) ext_->reap_flushes(true);
   }
 
   // Runs the compactor until a step finds nothing to do; returns the number
@@ -167,6 +233,7 @@ class Rig {
     Micros now = micros();
     for (int steps = 0; steps < 10000; ++steps) {
       now = ext_->compactor_step(now);
+      settle_flushes();
       if (ext_->compacting()) {
         was_compacting = true;
         continue;
