@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "memext/device.h"
 #include "memext/engine.h"
@@ -27,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 struct StepFigures {
   double longest_us = 0;
+  double median_us = 0;       // of the steps that moved items
+  uint64_t longest_step = 0;  // its index
+  double first_us = 0;        // step 0 first touches wbuf memory and the file: kept apart
   double total_ms = 0;
   uint64_t steps = 0;
   uint64_t objects = 0;
@@ -56,16 +60,26 @@ StepFigures longest_flusher_step(const std::string& path, ExtDeviceKind kind, bo
   Micros now = Micros{t} * kMicrosPerSecond;
   for (int i = 0; i < 200; ++i) lru.step(now + i * 1000);
   StepFigures f;
+  std::vector<double> moving_us;
   for (int i = 0; i < 100'000; ++i) {
+    const uint64_t before = ext->stats(false).store.objects_written;
     const auto start = Clock::now();
     const Micros next = ext->flusher_step(now);
     const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
-    f.longest_us = std::max(f.longest_us, us);
+    if (f.steps == 0) {
+      f.first_us = us;
+    } else if (us > f.longest_us) {
+      f.longest_us = us;
+      f.longest_step = f.steps;
+    }
+    if (ext->stats(false).store.objects_written != before) moving_us.push_back(us);
     f.total_ms += us / 1000.0;
     ++f.steps;
     if (next > now + kWriteSleepMin && ext->flushes_in_flight() == 0) break;
     now = std::max(next, now + 1);
   }
+  std::sort(moving_us.begin(), moving_us.end());
+  if (!moving_us.empty()) f.median_us = moving_us[moving_us.size() / 2];
   const ExtStoreStats st = ext->stats(false);
   f.objects = st.store.objects_written;
   f.flushes = st.store.wbuf_flushes;
@@ -74,24 +88,34 @@ StepFigures longest_flusher_step(const std::string& path, ExtDeviceKind kind, bo
 
 void print_figures(const char* name, const StepFigures& f) {
   std::printf(
-      "%-14s longest flusher_step %9.1f us  (%llu steps, %.1f ms in steps, %llu objects, "
-      "%llu wbuf flushes)\n",
-      name, f.longest_us, static_cast<unsigned long long>(f.steps), f.total_ms,
+      "%-12s longest flusher_step after the first %8.1f us (step #%llu), first %8.1f us, "
+      "median moving step %8.1f us (%llu steps, %.1f ms in steps, %llu objects, %llu wbuf "
+      "flushes)\n",
+      name, f.longest_us, static_cast<unsigned long long>(f.longest_step), f.first_us, f.median_us,
+      static_cast<unsigned long long>(f.steps), f.total_ms,
       static_cast<unsigned long long>(f.objects), static_cast<unsigned long long>(f.flushes));
 }
 
-void compare_flush_modes(const std::string& dir) {
-  const std::string path = dir + "/memext_step_bench_" + std::to_string(::getpid());
-  std::printf("longest single flusher_step, 4 MB wbufs, file %s:\n", path.c_str());
-  print_figures("file sync", longest_flusher_step(path, ExtDeviceKind::kFile, false));
-  print_figures("file async", longest_flusher_step(path, ExtDeviceKind::kFile, true));
+// Each run gets a fresh file, so no run overwrites blocks another allocated.
+void run_mode(const std::string& dir, const char* name, ExtDeviceKind kind, bool async) {
+  const std::string path =
+      dir + "/memext_step_bench_" + std::to_string(::getpid()) + "_" + std::to_string(async);
+  std::remove(path.c_str());
   try {
-    print_figures("uring sync", longest_flusher_step(path, ExtDeviceKind::kUring, false));
-    print_figures("uring async", longest_flusher_step(path, ExtDeviceKind::kUring, true));
+    print_figures(name, longest_flusher_step(path, kind, async));
   } catch (const std::runtime_error& e) {
-    std::printf("io_uring skipped: %s\n", e.what());
+    std::printf("%s skipped: %s\n", name, e.what());
   }
   std::remove(path.c_str());
+}
+
+void compare_flush_modes(const std::string& dir) {
+  std::printf("flusher_step wall time, 4 MB wbufs, 4096 x 16 KB items, files in %s:\n",
+              dir.c_str());
+  run_mode(dir, "file sync", ExtDeviceKind::kFile, false);
+  run_mode(dir, "file async", ExtDeviceKind::kFile, true);
+  run_mode(dir, "uring sync", ExtDeviceKind::kUring, false);
+  run_mode(dir, "uring async", ExtDeviceKind::kUring, true);
 }
 
 }  // namespace
