@@ -11,25 +11,9 @@ namespace memext {
 
 namespace {
 
-// memcached's fill_item_stats_automove + fill_slab_stats_automove.
-core::AutomoveSample sample_slabs(core::ItemStore& store, const core::SlabAllocator& slabs) {
+core::AutomoveSample sample_slabs(Engine& engine) {
   core::AutomoveSample sample;
-  const SlabClassTable& classes = store.classes();
-  for (uint32_t id = 1; id <= classes.largest(); ++id) {
-    core::AutomoveClassSample& cls = sample.classes[id];
-    cls.chunk_size = classes[id].size;
-    cls.chunks_per_page = classes[id].perslab;
-    cls.total_pages = slabs.state(id).pages;
-    cls.free_chunks = slabs.free_chunks(id);
-  }
-  for (const ItemClassStats& items : store.stats().items) {
-    core::AutomoveClassSample& cls = sample.classes[items.id];
-    cls.evicted = items.evicted;
-    cls.outofmemory = items.outofmemory;
-    cls.age = items.age;
-  }
-  sample.classes[0].total_pages = slabs.global_page_pool();
-  sample.mem_limit_reached = slabs.mem_limit_reached();
+  core::StorageHooks(engine).fill_automove_sample(sample);
   return sample;
 }
 
@@ -64,14 +48,11 @@ void move_page(core::ItemStore& store, core::SlabAllocator& slabs, uint32_t src,
 }  // namespace
 
 LruMaintainer::LruMaintainer(Engine& engine) : engine_(engine) {
-  core::ItemStore& store = engine_.internals();
-  const EngineConfig& config = store.config();
+  const EngineConfig& config = engine_.internals().config();
   if (automove_enabled(config)) {
-    core::StorageHooks hooks(engine_);
     const auto algorithm = config.ext.enabled() ? core::SlabAutomover::Algorithm::kExtstore
                                                 : core::SlabAutomover::Algorithm::kDefault;
-    automover_ = std::make_unique<core::SlabAutomover>(algorithm, config,
-                                                       sample_slabs(store, hooks.slab_allocator()));
+    automover_ = std::make_unique<core::SlabAutomover>(algorithm, config, sample_slabs(engine_));
   }
 }
 
@@ -82,7 +63,7 @@ bool LruMaintainer::run_automove() {
   core::StorageHooks hooks(engine_);
   core::SlabAllocator& slabs = hooks.slab_allocator();
   ++automove_runs_;
-  const core::AutomoveDecision decision = automover_->run(sample_slabs(store, slabs));
+  const core::AutomoveDecision decision = automover_->run(sample_slabs(engine_));
   if (decision.wants_move()) {
     move_page(store, slabs, static_cast<uint32_t>(decision.src),
               static_cast<uint32_t>(decision.dst),

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/item_store.h"
+#include "core/slab_automove.h"
 
 namespace memext::core {
 
@@ -132,6 +133,28 @@ RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
 
 SlabAllocator& StorageHooks::slab_allocator() {
   return store_.slabs_;
+}
+
+void StorageHooks::fill_automove_sample(AutomoveSample& sample) const {
+  const SlabClassTable& classes = store_.classes();
+  const SlabAllocator& slabs = store_.slabs_;
+  for (uint32_t id = 1; id <= classes.largest(); ++id) {
+    AutomoveClassSample& cls = sample.classes[id];
+    cls.chunk_size = classes[id].size;
+    cls.chunks_per_page = classes[id].perslab;
+    cls.total_pages = slabs.state(id).pages;
+    cls.free_chunks = slabs.free_chunks(id);
+    cls.evicted = 0;
+    cls.outofmemory = 0;
+    for (uint32_t seg = 0; seg < kLruSegments; ++seg) {
+      cls.evicted += store_.lru_counters_[id * kLruSegments + seg].evicted;
+      cls.outofmemory += store_.lru_counters_[id * kLruSegments + seg].outofmemory;
+    }
+    const uint32_t tail = store_.lrus_[lru_id(id, LruSegment::kCold)].tail;
+    cls.age = tail == kNoItem ? 0 : store_.now() - store_.item(tail).time;
+  }
+  sample.classes[0].total_pages = slabs.global_page_pool();
+  sample.mem_limit_reached = slabs.mem_limit_reached();
 }
 
 bool StorageHooks::unlink_header(std::string_view key, const ExtLocation& expected) {

@@ -15,6 +15,7 @@ namespace memext::core {
 
 class ItemStore;
 class SlabAllocator;
+struct AutomoveSample;
 
 // Called whenever an ITEM_HDR item is unlinked for any reason (delete,
 // overwrite, expiry found lazily or at a tail, eviction, flush, recache), so
@@ -112,6 +113,9 @@ class StorageHooks {
   // The slab page accounting, for LruMaintainer's page mover
   // (slabs_reassign); the store's other users never move pages.
   SlabAllocator& slab_allocator();
+  // memcached's fill_item_stats_automove + fill_slab_stats_automove, read
+  // straight from the counters (no Stats snapshot: it may run every 1 ms).
+  void fill_automove_sample(AutomoveSample& sample) const;
 
  private:
   ItemStore& store_;
