@@ -27,9 +27,9 @@ enum class IoOp : uint8_t { kRead, kWrite };
 // and untouched from submit() until the request comes back from reap().
 struct IoRequest {
   IoOp op = IoOp::kRead;
-  uint64_t offset = 0;  // byte offset on the device
-  uint32_t len = 0;     // bytes to transfer
-  char* buf = nullptr;  // may be null only on a device where stores_data() is false
+  uint64_t offset = 0;   // byte offset on the device
+  uint32_t len = 0;      // bytes to transfer
+  char* buf = nullptr;   // may be null only on a device where stores_data() is false
   void* user = nullptr;  // caller's cookie, untouched by the device
   // Filled at completion: bytes transferred (may be short), or -errno.
   int64_t result = 0;

@@ -34,8 +34,8 @@ struct OptionResult {
 // "f", "n", "I", "M", "C") or an -o sub-option name ("hot_lru_pct",
 // "ext_path", "no_lru_maintainer", ...). Flag-like sub-options take an empty
 // value. Units follow memcached: -m in megabytes, -I with k/m suffixes,
-// slab_chunk_max in bytes (what 1.6.18's code reads, whatever its -h says), ext_page_size/ext_wbuf_size in megabytes,
-// ext_path sizes with k/m/g/t/p suffixes.
+// slab_chunk_max in bytes (what 1.6.18's code reads, whatever its -h says),
+// ext_page_size/ext_wbuf_size in megabytes, ext_path sizes with k/m/g/t/p suffixes.
 OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
                                     std::string_view value);
 
