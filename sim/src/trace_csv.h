@@ -45,6 +45,17 @@ class LineTraceReader : public TraceReader {
 
   uint64_t line_no() const { return line_no_; }
 
+  // Splits a data row of a header-driven CSV into exactly fields.size()
+  // fields; a row with another count is rejected (and skipped).
+  bool split_row(std::string_view line, std::vector<std::string_view>& fields) {
+    size_t n = split_fields(line, fields.data(), fields.size());
+    if (n == fields.size()) return true;
+    reject_line(
+        line_no_, "(row)", line,
+        "has " + std::to_string(n) + " fields, the header has " + std::to_string(fields.size()));
+    return false;
+  }
+
   template <typename Int>
   bool field_int(std::string_view name, std::string_view text, Int& out, std::string_view what) {
     if (parse_int(text, out)) return true;

@@ -67,13 +67,7 @@ class CsvReader final : public LineTraceReader {
 
  protected:
   bool parse_line(std::string_view line, TraceRequest& out) override {
-    size_t n = split_fields(line, fields_.data(), fields_.size());
-    if (n != fields_.size()) {
-      reject_line(
-          line_no(), "(row)", line,
-          "has " + std::to_string(n) + " fields, the header has " + std::to_string(fields_.size()));
-      return false;
-    }
+    if (!split_row(line, fields_)) return false;
     auto has = [&](Column c) { return column_[c] >= 0; };
     auto f = [&](Column c) { return fields_[column_[c]]; };
 

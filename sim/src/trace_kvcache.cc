@@ -45,13 +45,7 @@ class KvcacheReader final : public LineTraceReader {
 
  protected:
   bool parse_line(std::string_view line, TraceRequest& out) override {
-    size_t n = split_fields(line, fields_.data(), fields_.size());
-    if (n != fields_.size()) {
-      reject_line(
-          line_no(), "(row)", line,
-          "has " + std::to_string(n) + " fields, the header has " + std::to_string(fields_.size()));
-      return false;
-    }
+    if (!split_row(line, fields_)) return false;
     auto f = [&](Column c) { return fields_[column_[c]]; };
     if (!field_seconds("op_time", f(kTime), out.time_ns) ||
         !field_u32("key_size", f(kKeySize), out.key_size) ||
