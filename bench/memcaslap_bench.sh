@@ -8,9 +8,17 @@
 # The two servers alternate, ROUNDS rounds of SECONDS each per workload, and
 # the script prints each run's TPS, the means and memext/memcached.
 #
+# Page cache: memcached 1.6.18 reads extstore with buffered pread, memext with
+# O_DIRECT. On a machine with more free RAM than the flash data set, the
+# kernel's page cache would serve memcached's "flash" reads from memory. With
+# CGROUP_MB set (default 256, as root, cgroup v1 or v2 memory controller) each
+# server runs in a memory cgroup of that size — process memory plus page cache
+# — so both servers' flash reads reach the device. CGROUP_MB=0 turns it off.
+#
 # Usage: bench/memcaslap_bench.sh [path/to/memext-server]
 # Env:   ROUNDS (3) SECONDS_PER_RUN (20) MEM_MB (64) THREADS (2) EXT_SIZE (2g)
 #        CONCURRENCY (32) CLIENT_THREADS (2) WORKLOADS ("flash ram") WORKDIR (mktemp -d)
+#        CGROUP_MB (256; 0 = no memory cgroup)
 set -euo pipefail
 
 MEMEXT=${1:-$(dirname "$0")/../build/server/memext-server}
@@ -24,6 +32,7 @@ EXT_ITEM_AGE=${EXT_ITEM_AGE:-0}
 CONC=${CONCURRENCY:-32}
 CLIENT_THREADS=${CLIENT_THREADS:-2}
 WORKDIR=${WORKDIR:-$(mktemp -d /tmp/memcaslap-bench.XXXXXX)}
+CGROUP_MB=${CGROUP_MB:-256}
 USER_FLAG=()
 [[ $(id -u) == 0 ]] && USER_FLAG=(-u root)
 
@@ -34,6 +43,23 @@ done
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# A memory cgroup for the servers (see the header), or none.
+CGROUP_DIR=
+if [[ $CGROUP_MB != 0 ]]; then
+  limit=$((CGROUP_MB * 1024 * 1024))
+  if [[ -w /sys/fs/cgroup/memory ]]; then
+    CGROUP_DIR=/sys/fs/cgroup/memory/memext-bench-$$
+    mkdir "$CGROUP_DIR" && echo "$limit" >"$CGROUP_DIR/memory.limit_in_bytes"
+  elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null && [[ -w /sys/fs/cgroup ]]; then
+    CGROUP_DIR=/sys/fs/cgroup/memext-bench-$$
+    mkdir "$CGROUP_DIR" && echo "$limit" >"$CGROUP_DIR/memory.max"
+  else
+    echo "no writable memory cgroup (run as root, or CGROUP_MB=0): refusing to compare" \
+      "O_DIRECT reads with page-cache reads" >&2
+    exit 2
+  fi
+fi
+
 SERVER_PID=
 stop_server() {
   if [[ -n $SERVER_PID ]]; then
@@ -42,14 +68,24 @@ stop_server() {
     SERVER_PID=
   fi
 }
-trap 'stop_server; rm -rf "$WORKDIR"' EXIT
+cleanup() {
+  stop_server
+  rm -rf "$WORKDIR"
+  [[ -n $CGROUP_DIR ]] && rmdir "$CGROUP_DIR" 2>/dev/null
+  true
+}
+trap cleanup EXIT
 
 # start_server NAME PORT FLASHFILE
 start_server() {
   local bin=$1 port=$2 flash=$3
   [[ $bin == memcached ]] && bin=$(command -v memcached) || bin=$MEMEXT
   rm -f "$flash"
-  "$bin" "${USER_FLAG[@]}" -p "$port" -l 127.0.0.1 -U 0 -m "$MEM_MB" -t "$THREADS" -c 4096 \
+  sync
+  echo 1 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  local launch=()
+  [[ -n $CGROUP_DIR ]] && launch=(bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CGROUP_DIR")
+  "${launch[@]}" "$bin" "${USER_FLAG[@]}" -p "$port" -l 127.0.0.1 -U 0 -m "$MEM_MB" -t "$THREADS" -c 4096 \
     -o "ext_path=$flash:$EXT_SIZE,ext_item_size=$EXT_ITEM_SIZE,ext_item_age=$EXT_ITEM_AGE" \
     >"$WORKDIR/server.log" 2>&1 &
   SERVER_PID=$!
@@ -109,7 +145,8 @@ PY
 
 declare -A SUM
 echo "# memcaslap ${SECS}s runs, -m $MEM_MB -t $THREADS ext_path=...:$EXT_SIZE" \
-  "ext_item_size=$EXT_ITEM_SIZE ext_item_age=$EXT_ITEM_AGE, -c $CONC -T $CLIENT_THREADS, 90% get"
+  "ext_item_size=$EXT_ITEM_SIZE ext_item_age=$EXT_ITEM_AGE, -c $CONC -T $CLIENT_THREADS, 90% get," \
+  "memory cgroup ${CGROUP_MB} MB (0 = none)"
 for workload in ${WORKLOADS:-flash ram}; do
   if [[ $workload == flash ]]; then value=3000; win=13k; else value=100; win=10k; fi
   for round in $(seq "$ROUNDS"); do

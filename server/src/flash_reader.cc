@@ -2,10 +2,8 @@
 
 #include <fcntl.h>
 #include <liburing.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -79,10 +77,16 @@ struct FlashReader::Impl {
   io_uring ring{};
   bool ring_ok = false;
   std::string fallback;
-  int event_fd = -1;
+  // Watches the ring's own fd, which polls readable while completions wait.
   asio::posix::stream_descriptor notify;
-  std::array<char, 8> event_buf{};
   size_t in_flight = 0;
+  // SQEs prepared but not yet submitted. Every connection made ready by one
+  // epoll round queues its reads first; one io_uring_enter then submits them
+  // all, and the block layer notifies the device once per batch instead of
+  // once per read (a virtio notify is a VM exit: it cost ~20% of the
+  // server's CPU on the flash benchmark when each read was submitted alone).
+  unsigned unsubmitted = 0;
+  bool submit_posted = false;
 
   void finish(PendingFlashRead* raw, int64_t result) {
     std::unique_ptr<PendingFlashRead> read(raw);
@@ -93,12 +97,25 @@ struct FlashReader::Impl {
   }
 
   void arm() {
-    notify.async_read_some(asio::buffer(event_buf),
-                           [this](const boost::system::error_code& ec, size_t) {
-                             if (ec) return;
-                             reap();
-                             arm();
-                           });
+    notify.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (ec) return;
+                        reap();
+                        arm();
+                      });
+  }
+
+  void submit_now() {
+    submit_posted = false;
+    if (unsubmitted == 0) return;
+    unsubmitted = 0;
+    io_uring_submit(&ring);
+  }
+
+  void submit_soon() {
+    if (submit_posted) return;
+    submit_posted = true;
+    asio::post(io, [this] { submit_now(); });
   }
 
   void reap() {
@@ -149,15 +166,7 @@ FlashReader::FlashReader(asio::io_context& io, SharedEngine& shared,
     impl_->fallback = std::string("io_uring_queue_init: ") + std::strerror(-rc);
     return;
   }
-  impl_->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (impl_->event_fd < 0 || io_uring_register_eventfd(&impl_->ring, impl_->event_fd) < 0) {
-    impl_->fallback = std::string("io_uring eventfd: ") + std::strerror(errno);
-    if (impl_->event_fd >= 0) ::close(impl_->event_fd);
-    impl_->event_fd = -1;
-    io_uring_queue_exit(&impl_->ring);
-    return;
-  }
-  impl_->notify.assign(impl_->event_fd);
+  impl_->notify.assign(impl_->ring.ring_fd);
   impl_->ring_ok = true;
   impl_->arm();
 }
@@ -165,7 +174,8 @@ FlashReader::FlashReader(asio::io_context& io, SharedEngine& shared,
 FlashReader::~FlashReader() {
   if (impl_->ring_ok) {
     boost::system::error_code ignored;
-    impl_->notify.close(ignored);
+    impl_->notify.cancel(ignored);
+    impl_->notify.release();  // io_uring_queue_exit closes the ring fd
     io_uring_queue_exit(&impl_->ring);
   }
   for (int fd : impl_->fds) ::close(fd);
@@ -179,7 +189,6 @@ const std::string& FlashReader::fallback_reason() const {
 }
 
 void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
-  bool queued = false;
   for (std::unique_ptr<PendingFlashRead>& owned : reads) {
     PendingFlashRead* read = owned.release();
     read->buffer = alloc_aligned(read->plan.length);
@@ -189,7 +198,7 @@ void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
     }
     io_uring_sqe* sqe = io_uring_get_sqe(&impl_->ring);
     if (sqe == nullptr) {
-      io_uring_submit(&impl_->ring);
+      impl_->submit_now();
       sqe = io_uring_get_sqe(&impl_->ring);
     }
     if (sqe == nullptr) {
@@ -200,9 +209,9 @@ void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
                        read->plan.offset);
     io_uring_sqe_set_data(sqe, read);
     ++impl_->in_flight;
-    queued = true;
+    ++impl_->unsubmitted;
   }
-  if (queued) io_uring_submit(&impl_->ring);
+  if (impl_->unsubmitted > 0) impl_->submit_soon();
 }
 
 }  // namespace memext::server

@@ -3,9 +3,10 @@
 // A get that finds an extstore header item plans the read under the engine
 // lock (ExtStore::plan_read); objects still in a write buffer are finished
 // on the spot, the rest become PendingFlashRead records. The connection hands
-// them to its worker's FlashReader, which submits them as one batch on the
-// worker's own io_uring ring (O_DIRECT file handles of its own); the ring
-// signals an eventfd that Asio watches, so no worker ever blocks on flash.
+// them to its worker's FlashReader, which queues them on the worker's own
+// io_uring ring (O_DIRECT file handles of its own) and submits everything
+// queued in one event-loop round with one system call; Asio watches the
+// ring's fd for completions, so no worker ever blocks on flash.
 // Completions finish the read under the engine lock (crc check, recache) and
 // fill the response slot reserved in request order. When io_uring is
 // refused the reader falls back to pread on the worker thread (warned once
@@ -76,8 +77,8 @@ class FlashReader {
   FlashReader(const FlashReader&) = delete;
   FlashReader& operator=(const FlashReader&) = delete;
 
-  // Submits a batch (one io_uring_submit). Completion fills each slot and
-  // calls its `done`.
+  // Queues a batch; it is submitted with the rest of this event-loop round's
+  // reads. Completion fills each slot and calls its `done`.
   void submit(std::vector<std::unique_ptr<PendingFlashRead>> reads);
 
   bool use_uring() const;
