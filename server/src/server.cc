@@ -11,7 +11,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstring>
@@ -22,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "background_steps.h"
 #include "connection.h"
 #include "flash_reader.h"
 #include "memext/extstore.h"
@@ -79,10 +79,7 @@ struct Server::Impl {
         shared(with_start_time(cfg.engine, started_unix)),
         ctx(config, shared, started_unix),
         signals(background, SIGINT, SIGTERM),
-        clock_timer(background),
-        lru_timer(background),
-        flusher_timer(background),
-        compactor_timer(background) {}
+        steps(shared, started_steady) {}
 
   ServerConfig config;
   int64_t started_unix;
@@ -93,21 +90,13 @@ struct Server::Impl {
   std::unique_ptr<LruMaintainer> maintainer;
   asio::io_context background{1};
   asio::signal_set signals;
-  asio::steady_timer clock_timer, lru_timer, flusher_timer, compactor_timer;
+  BackgroundSteps steps;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::vector<std::unique_ptr<Worker>> workers;
   size_t next_worker = 0;
   std::atomic<bool> stopping{false};
 
-  Micros now_micros() const {
-    return static_cast<Micros>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_steady)
-            .count());
-  }
-  Clock::time_point at_micros(Micros t) const {
-    return started_steady + std::chrono::microseconds(t);
-  }
   rel_time_t rel_now() const {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_steady);
     return static_cast<rel_time_t>(2 + secs.count());
@@ -209,32 +198,6 @@ struct Server::Impl {
     });
   }
 
-  void tick_clock() {
-    {
-      std::lock_guard lock(shared.mutex);
-      shared.engine.set_time(rel_now());
-    }
-    clock_timer.expires_at(Clock::now() + std::chrono::seconds(1));
-    clock_timer.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec && !stopping) tick_clock();
-    });
-  }
-
-  // Runs step() under the engine lock and re-arms at its returned time.
-  template <typename Step>
-  void schedule(asio::steady_timer& timer, Step step) {
-    Micros next;
-    {
-      std::lock_guard lock(shared.mutex);
-      Micros now = now_micros();
-      next = step(now);
-    }
-    timer.expires_at(at_micros(next));
-    timer.async_wait([this, &timer, step](const boost::system::error_code& ec) {
-      if (!ec && !stopping) schedule(timer, step);
-    });
-  }
-
   void shutdown() {
     if (stopping.exchange(true)) return;
     boost::system::error_code ignored;
@@ -243,13 +206,9 @@ struct Server::Impl {
       unix_acceptor->close(ignored);
       ::unlink(config.unix_socket.c_str());
     }
-    clock_timer.cancel();
-    lru_timer.cancel();
-    flusher_timer.cancel();
-    compactor_timer.cancel();
     signals.cancel();
+    steps.stop();
     for (auto& w : workers) w->io.stop();
-    // A timer handler already queued when it was cancelled would re-arm it.
     background.stop();
   }
 };
@@ -293,14 +252,17 @@ void Server::run() {
   });
   for (auto& a : s.tcp_acceptors) s.accept_tcp(*a);
   if (s.unix_acceptor) s.accept_unix();
-  s.tick_clock();
-  if (s.maintainer) {
-    s.schedule(s.lru_timer, [&s](Micros now) { return s.maintainer->step(now); });
-  }
+  // The clock first, so the other steps of a wake-up see this second.
+  s.steps.add([&s](Micros now) {
+    s.shared.engine.set_time(s.rel_now());
+    return now + 1'000'000;
+  });
+  if (s.maintainer) s.steps.add([&s](Micros now) { return s.maintainer->step(now); });
   if (s.flash) {
-    s.schedule(s.flusher_timer, [&s](Micros now) { return s.flash->flusher_step(now); });
-    s.schedule(s.compactor_timer, [&s](Micros now) { return s.flash->compactor_step(now); });
+    s.steps.add([&s](Micros now) { return s.flash->flusher_step(now); });
+    s.steps.add([&s](Micros now) { return s.flash->compactor_step(now); });
   }
+  s.steps.start();
   for (auto& w : s.workers) {
     Worker* worker = w.get();
     worker->thread = std::thread([worker] {
@@ -312,6 +274,7 @@ void Server::run() {
   for (auto& w : s.workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+  s.steps.stop();
   // Connections still holding engine references die with the io_contexts.
   for (auto& w : s.workers) w->reader.reset();
   s.shared.flash = nullptr;
