@@ -27,6 +27,12 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec) {
+    close();
+    return;
+  }
   buf_.resize(kInitialBuffer);
   read_more();
 }
@@ -96,22 +102,54 @@ void Connection::write_ready() {
   if (writing_ || closed_ || session_.swallowing() || !session_.responses().has_ready_bytes()) {
     return;
   }
-  std::vector<asio::const_buffer> buffers;
-  sealed_segments_ = session_.responses().seal_ready(
-      [&](const std::string& bytes) { buffers.emplace_back(bytes.data(), bytes.size()); });
+  write_buffers_.clear();
+  size_t total = 0;
+  sealed_segments_ = session_.responses().seal_ready([&](const std::string& bytes) {
+    write_buffers_.emplace_back(bytes.data(), bytes.size());
+    total += bytes.size();
+  });
+  // Responses nearly always fit the socket's send buffer: one sendmsg now,
+  // and no write handler going round the io_context, as memcached does. The
+  // socket is non-blocking, so a full buffer just falls back to async_write.
+  boost::system::error_code ec;
+  size_t sent = socket_.write_some(write_buffers_, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    sent = 0;
+  } else if (ec) {
+    close();
+    return;
+  }
+  if (sent == total) {
+    written(sent);
+    return;
+  }
+  std::vector<asio::const_buffer> rest;
+  for (const asio::const_buffer& b : write_buffers_) {
+    if (sent >= b.size()) {
+      sent -= b.size();
+      continue;
+    }
+    rest.push_back(b + sent);
+    sent = 0;
+  }
+  ctx_.counters.bytes_written.fetch_add(total - asio::buffer_size(rest), std::memory_order_relaxed);
   writing_ = true;
-  asio::async_write(socket_, buffers,
+  asio::async_write(socket_, rest,
                     [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                       self->writing_ = false;
                       if (ec) {
                         self->close();
                         return;
                       }
-                      self->ctx_.counters.bytes_written.fetch_add(n, std::memory_order_relaxed);
-                      self->session_.responses().pop(self->sealed_segments_);
-                      self->sealed_segments_ = 0;
+                      self->written(n);
                       self->process();
                     });
+}
+
+void Connection::written(size_t bytes) {
+  ctx_.counters.bytes_written.fetch_add(bytes, std::memory_order_relaxed);
+  session_.responses().pop(sealed_segments_);
+  sealed_segments_ = 0;
 }
 
 void Connection::close() {

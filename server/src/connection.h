@@ -3,8 +3,8 @@
 // Reads into a growable buffer, lets its Session answer every complete
 // request in the buffer (pipelining), hands flash reads to the worker's
 // FlashReader as one batch, and writes the ready responses as one gathered
-// write. Reads and writes alternate like memcached's state machine: no new
-// read while a write or a flash read is outstanding, which bounds memory per
+// write, straight away when the socket takes it all. Reads and writes alternate like memcached's
+// state machine: no new read while a write or a flash read is outstanding, which bounds memory per
 // connection. Lives on one worker thread; kept alive by its pending
 // handlers (shared_from_this).
 #pragma once
@@ -31,6 +31,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_more();
   void process();
   void write_ready();
+  // Counts `bytes` sent and drops the segments they came from.
+  void written(size_t bytes);
   void close();
 
   ServerContext& ctx_;
@@ -38,6 +40,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Socket socket_;
   Session session_;
   std::vector<char> buf_;
+  std::vector<boost::asio::const_buffer> write_buffers_;
   size_t begin_ = 0;
   size_t end_ = 0;
   size_t pending_flash_ = 0;
