@@ -11,69 +11,142 @@
 namespace memext::server {
 namespace {
 
-// memcached's MFLAG_MAX_OPT_LENGTH and opaque limit.
+// memcached 1.6.18's _meta_flag_preparse knows one set of letters for every
+// meta command; a command ignores the ones it has no use for.
+constexpr std::string_view kMetaFlagLetters = "bNTRlOPLkstcfvhuqFCMJDI";
+// memcached's MFLAG_MAX_OPT_LENGTH, compared with its token count, which
+// includes an empty terminal token.
 constexpr size_t kMaxMetaTokens = 20;
 constexpr size_t kMaxOpaqueLength = 32;
+
+enum class MetaCommand : uint8_t { kGet, kSet, kDelete, kArithmetic };
 
 void append_uint(std::string& out, uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
-void append_int(std::string& out, int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+
+// memcached prints a TTL as exptime - current_time in 32 bits, so an exptime
+// in the past (T-1 sets exptime 1) wraps; 0 means never.
+void append_ttl(std::string& out, rel_time_t exptime, rel_time_t now) {
+  if (exptime == 0) {
+    out.append("-1");
+  } else {
+    append_uint(out, static_cast<uint32_t>(exptime - now));
+  }
 }
 
-int64_t ttl_remaining(rel_time_t exptime, rel_time_t now) {
-  if (exptime == 0) return -1;
-  return exptime > now ? static_cast<int64_t>(exptime - now) : 0;
-}
+// The values of the flags that carry tokens, as _meta_flag_preparse reads them.
+struct MetaValues {
+  int32_t ttl = 0;            // T
+  int32_t vivify_ttl = 0;     // N
+  int32_t recache_ttl = 0;    // R
+  uint32_t client_flags = 0;  // F
+  uint64_t cas = 0;           // C
+  uint64_t delta = 1;         // D
+  uint64_t initial = 0;       // J
+  char mode = 0;              // M
+};
 
-// Common request prelude: key (maybe base64) and flags.
 struct MetaRequest {
   std::string key_storage;
   std::string_view token;  // the key as sent (base64 when the b flag is given)
   std::string_view key;
   MetaFlags flags;
+  MetaValues values;
 };
 
-// Reports the error itself and returns false when the request is unusable.
-bool parse_request(Session& s, const Tokens& t, size_t first_flag, std::string_view allowed,
-                   MetaRequest& req, bool arithmetic = false) {
-  if (t.size() > kMaxMetaTokens) {
-    s.reply_error("CLIENT_ERROR options flags are too long\r\n");
-    return false;
-  }
-  switch (parse_meta_flags(t, first_flag, allowed, req.flags)) {
+// Reads the flag tokens and decodes a base64 key. Returns "" or the error
+// line _meta_flag_preparse would report: a bad or repeated letter stops at
+// once, a bad token is remembered and the last one is reported.
+std::string_view preparse(const Tokens& t, size_t first_flag, MetaRequest& req) {
+  switch (parse_meta_flags(t, first_flag, kMetaFlagLetters, req.flags)) {
     case MetaFlagError::kNone:
       break;
     case MetaFlagError::kDuplicate:
-      s.reply_error(arithmetic ? "CLIENT_ERROR invalid or duplicate flag\r\n"
-                               : "CLIENT_ERROR duplicate flag\r\n");
-      return false;
+      return "CLIENT_ERROR duplicate flag\r\n";
     case MetaFlagError::kInvalid:
     case MetaFlagError::kTooMany:
-      s.reply_error(arithmetic ? "CLIENT_ERROR invalid or duplicate flag\r\n"
-                               : "CLIENT_ERROR invalid flag\r\n");
-      return false;
-  }
-  if (req.flags.has('O') && req.flags.get('O').size() > kMaxOpaqueLength) {
-    s.reply_error("CLIENT_ERROR opaque token too long\r\n");
-    return false;
+      return "CLIENT_ERROR invalid flag\r\n";
   }
   req.token = t[1];
   req.key = t[1];
-  if (req.flags.has('b')) {
-    if (!base64_decode(t[1], req.key_storage)) {
-      s.reply_error("CLIENT_ERROR error decoding key\r\n");
-      return false;
+  bool failed = false;
+  std::string_view error = "CLIENT_ERROR bad command line format\r\n";
+  // memcached leaves the message as it was for a bad F token.
+  auto fail = [&](std::string_view named = {}) {
+    failed = true;
+    if (!named.empty()) error = named;
+  };
+  constexpr std::string_view kBadToken = "CLIENT_ERROR bad token in command line format\r\n";
+  MetaValues& v = req.values;
+  for (char flag : req.flags.order) {
+    const std::string_view value = req.flags.get(flag);
+    switch (flag) {
+      case 'b':
+        if (!base64_decode(t[1], req.key_storage) || req.key_storage.empty()) {
+          fail("CLIENT_ERROR error decoding key\r\n");
+        } else {
+          req.key = req.key_storage;
+        }
+        break;
+      case 'N':
+        if (!parse_int32(value, v.vivify_ttl)) fail(kBadToken);
+        break;
+      case 'T':
+        if (!parse_int32(value, v.ttl)) fail(kBadToken);
+        break;
+      case 'R':
+        if (!parse_int32(value, v.recache_ttl)) fail(kBadToken);
+        break;
+      case 'F':
+        if (!parse_uint32(value, v.client_flags)) fail();
+        break;
+      case 'C':
+        if (!parse_uint64(value, v.cas)) fail(kBadToken);
+        break;
+      case 'M':
+        if (value.size() != 1) {
+          fail("CLIENT_ERROR incorrect length for M token\r\n");
+        } else {
+          v.mode = value[0];
+        }
+        break;
+      case 'J':
+        if (!parse_uint64(value, v.initial)) fail("CLIENT_ERROR invalid numeric initial value\r\n");
+        break;
+      case 'D':
+        if (!parse_uint64(value, v.delta)) fail("CLIENT_ERROR invalid numeric delta value\r\n");
+        break;
+      default:
+        break;
     }
-    req.key = req.key_storage;
   }
-  if (req.key.empty() || req.key.size() > kKeyMaxLength) {
+  return failed ? error : std::string_view{};
+}
+
+bool opaque_too_long(const MetaRequest& req) {
+  return req.flags.has('O') && req.flags.get('O').size() + 1 > kMaxOpaqueLength;
+}
+
+// Common prelude of mg, md and ma; ms has its own order of checks. Reports
+// the error itself and returns false when the request is unusable.
+bool parse_request(Session& s, const Tokens& t, MetaCommand command, MetaRequest& req) {
+  if (t[1].size() > kKeyMaxLength) {
     s.reply_error("CLIENT_ERROR bad command line format\r\n");
+    return false;
+  }
+  if (t.size() + 1 > kMaxMetaTokens) {
+    s.reply_error(command == MetaCommand::kGet ? "CLIENT_ERROR options flags are too long\r\n"
+                                               : "CLIENT_ERROR options flags too long\r\n");
+    return false;
+  }
+  const std::string_view error = preparse(t, 2, req);
+  if (!error.empty()) {
+    // md and ma print one line for every preparse failure.
+    s.reply_error(command == MetaCommand::kGet ? error
+                                               : "CLIENT_ERROR invalid or duplicate flag\r\n");
     return false;
   }
   return true;
@@ -100,23 +173,33 @@ void append_key_opaque(std::string& out, char flag, const MetaRequest& req,
 
 void meta_get(Session& s, const Tokens& t) {
   MetaRequest req;
-  if (!parse_request(s, t, 2, "bcfhklOqstuvT", req)) return;
+  if (!parse_request(s, t, MetaCommand::kGet, req)) return;
+  if (opaque_too_long(req)) {
+    s.reply_error("CLIENT_ERROR opaque token too long\r\n");
+    return;
+  }
   const MetaFlags& f = req.flags;
+  const MetaValues& v = req.values;
   GetOptions options;
+  options.meta = true;
   options.bump = !f.has('u');
-  if (f.has('T')) {
-    int32_t ttl = 0;
-    if (!parse_int32(f.get('T'), ttl)) {
-      s.reply_error("CLIENT_ERROR bad token in command line format\r\n");
-      return;
-    }
-    options.touch = true;
-    options.exptime = ttl;
+  options.touch = f.has('T');
+  options.exptime = v.ttl;
+  options.vivify = f.has('N');
+  options.vivify_exptime = v.vivify_ttl;
+  options.recache = f.has('R');
+  options.recache_exptime = v.recache_ttl;
+  bool seen_touch = false;
+  for (char flag : f.order) {
+    if (flag == 'T') seen_touch = true;
+    if (flag == 'R') options.touch_before_recache = seen_touch;
+    if (flag == 'N') options.touch_after_vivify = !seen_touch;
   }
   const bool quiet = f.has('q');
   SharedEngine& shared = s.ctx().engine;
   std::lock_guard lock(shared.mutex);
-  const rel_time_t now = shared.engine.current_time();
+  Engine& engine = shared.engine;
+  const rel_time_t now = engine.current_time();
   Fetch fetch = fetch_locked(shared, req.key, options);
   const std::string miss = [&] {
     std::string en = "EN";
@@ -136,8 +219,17 @@ void meta_get(Session& s, const Tokens& t) {
   } else {
     head.append("HD");
   }
+  // memcached writes the flags while it applies T and N, so a `t` shows the
+  // exptime as of its place in the request.
+  rel_time_t exptime = info.exptime_before;
   for (char flag : f.order) {
     switch (flag) {
+      case 'T':
+        exptime = engine.realtime(v.ttl);
+        break;
+      case 'N':
+        if (info.vivified) exptime = engine.realtime(v.vivify_ttl);
+        break;
       case 'c':
         head.append(" c");
         append_uint(head, info.cas);
@@ -159,12 +251,16 @@ void meta_get(Session& s, const Tokens& t) {
         break;
       case 't':
         head.append(" t");
-        append_int(head, ttl_remaining(info.exptime, now));
+        append_ttl(head, exptime, now);
         break;
       default:
         append_key_opaque(head, flag, req, true);
     }
   }
+  // Z before X, and W last: the order memcached writes them in.
+  if (info.token_sent) head.append(" Z");
+  if (info.stale) head.append(" X");
+  if (info.won) head.append(" W");
   head.append("\r\n");
   if (fetch.kind == FetchKind::kValue) {
     std::string& out = s.responses().text();
@@ -191,8 +287,12 @@ void meta_get(Session& s, const Tokens& t) {
 }
 
 size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
-  if (t.size() < 3) {
+  if (t[1].size() > kKeyMaxLength || t.size() < 3) {
     s.reply_error("CLIENT_ERROR bad command line format\r\n");
+    return 0;
+  }
+  if (t.size() + 1 > kMaxMetaTokens) {
+    s.reply_error("CLIENT_ERROR options flags too long\r\n");
     return 0;
   }
   int32_t vlen = 0;
@@ -201,68 +301,59 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
     return 0;
   }
   const size_t data_len = static_cast<size_t>(vlen) + 2;
+  auto refuse = [&](std::string_view error) {
+    s.reply_error(error);
+    s.swallow(data_len);
+    return size_t{0};
+  };
   MetaRequest req;
-  if (!parse_request(s, t, 3, "bcCFIkOqsTMN", req)) {
-    s.swallow(data_len);
-    return 0;
-  }
+  const std::string_view error = preparse(t, 3, req);
+  if (!error.empty()) return refuse(error);
   const MetaFlags& f = req.flags;
+  const MetaValues& v = req.values;
   StoreRequest request;
-  request.mode = StoreMode::kSet;
-  if (f.has('M')) {
-    std::string_view m = f.get('M');
-    char mode = m.size() == 1 ? m[0] : '?';
-    switch (mode) {
-      case 'E':
-      case 'e':
-        request.mode = StoreMode::kAdd;
-        break;
-      case 'A':
-      case 'a':
-        request.mode = StoreMode::kAppend;
-        break;
-      case 'P':
-      case 'p':
-        request.mode = StoreMode::kPrepend;
-        break;
-      case 'R':
-      case 'r':
-        request.mode = StoreMode::kReplace;
-        break;
-      case 'S':
-      case 's':
-        request.mode = StoreMode::kSet;
-        break;
-      default:
-        s.reply_error("CLIENT_ERROR invalid mode for ms M token\r\n");
-        s.swallow(data_len);
-        return 0;
-    }
+  switch (v.mode) {
+    case 0:
+    case 'S':
+    case 's':
+      request.mode = StoreMode::kSet;
+      break;
+    case 'E':
+    case 'e':
+      request.mode = StoreMode::kAdd;
+      break;
+    case 'A':
+    case 'a':
+      request.mode = StoreMode::kAppend;
+      break;
+    case 'P':
+    case 'p':
+      request.mode = StoreMode::kPrepend;
+      break;
+    case 'R':
+    case 'r':
+      request.mode = StoreMode::kReplace;
+      break;
+    default:
+      return refuse("CLIENT_ERROR invalid mode for ms M token\r\n");
   }
-  bool bad_token = false;
-  int32_t ttl = 0;
-  if (f.has('T') && !parse_int32(f.get('T'), ttl)) bad_token = true;
-  if (f.has('F') && !parse_uint32(f.get('F'), request.client_flags)) bad_token = true;
-  if (f.has('C') && !parse_uint64(f.get('C'), request.cas)) bad_token = true;
-  int32_t vivify_ttl = 0;
-  if (f.has('N') && !parse_int32(f.get('N'), vivify_ttl)) bad_token = true;
-  if (bad_token) {
-    s.reply_error("CLIENT_ERROR bad token in command line format\r\n");
-    s.swallow(data_len);
-    return 0;
+  if (opaque_too_long(req)) return refuse("CLIENT_ERROR opaque token too long\r\n");
+  // A CAS turns set and replace into cas; append/prepend compare it themselves.
+  if (f.has('C') && (request.mode == StoreMode::kSet || request.mode == StoreMode::kReplace)) {
+    request.mode = StoreMode::kCas;
   }
-  if (f.has('C') && request.mode == StoreMode::kSet) request.mode = StoreMode::kCas;
-  request.exptime = ttl;
+  request.client_flags = v.client_flags;
+  request.cas = v.cas;
+  request.exptime = v.ttl;
+  request.invalidate = f.has('I');
   ServerContext& ctx = s.ctx();
   const EngineConfig& config = ctx.engine.engine.config();
   uint64_t total =
       item_total_size(static_cast<uint32_t>(req.key.size()), static_cast<uint32_t>(data_len),
                       request.client_flags, config.use_cas);
   if (ctx.engine.engine.slab_classes().clsid(total) == 0) {
-    s.reply_error("SERVER_ERROR object too large for cache\r\n");
     ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
-    s.swallow(data_len);
-    return 0;
+    return refuse("SERVER_ERROR object too large for cache\r\n");
   }
   if (rest.size() < data_len) {
     s.want_data(data_len);
@@ -284,7 +375,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
     if (appending && f.has('N') && outcome.result == StoreResult::kNotStored) {
       StoreRequest vivify = request;
       vivify.mode = StoreMode::kAdd;
-      vivify.exptime = vivify_ttl;
+      vivify.exptime = v.vivify_ttl;
       outcome = ctx.engine.engine.store(vivify);
     }
   }
@@ -327,18 +418,22 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
 
 void meta_delete(Session& s, const Tokens& t) {
   MetaRequest req;
-  if (!parse_request(s, t, 2, "bCkOqT", req)) return;
-  const MetaFlags& f = req.flags;
-  uint64_t cas = 0;
-  if (f.has('C') && !parse_uint64(f.get('C'), cas)) {
-    s.reply_error("CLIENT_ERROR bad token in command line format\r\n");
+  if (!parse_request(s, t, MetaCommand::kDelete, req)) return;
+  if (opaque_too_long(req)) {
+    s.reply_error("CLIENT_ERROR opaque token too long\r\n");
     return;
   }
+  const MetaFlags& f = req.flags;
   DeleteResult result;
   {
     SharedEngine& shared = s.ctx().engine;
     std::lock_guard lock(shared.mutex);
-    result = shared.engine.remove(req.key, cas);
+    if (f.has('I')) {
+      // I: mark stale instead of deleting; T only counts together with I.
+      result = shared.engine.invalidate(req.key, req.values.cas, f.has('T'), req.values.ttl);
+    } else {
+      result = shared.engine.remove(req.key, req.values.cas);
+    }
   }
   std::string out;
   switch (result) {
@@ -360,51 +455,50 @@ void meta_delete(Session& s, const Tokens& t) {
 
 void meta_arithmetic(Session& s, const Tokens& t) {
   MetaRequest req;
-  if (!parse_request(s, t, 2, "bCNJDTMOqtcvk", req, true)) return;
+  if (!parse_request(s, t, MetaCommand::kArithmetic, req)) return;
   const MetaFlags& f = req.flags;
+  const MetaValues& v = req.values;
   bool incr = true;
-  if (f.has('M')) {
-    std::string_view m = f.get('M');
-    char mode = m.size() == 1 ? m[0] : '?';
-    if (mode == 'I' || mode == 'i' || mode == '+') {
-      incr = true;
-    } else if (mode == 'D' || mode == 'd' || mode == '-') {
+  switch (v.mode) {
+    case 0:
+    case 'I':
+    case 'i':
+    case '+':
+      break;
+    case 'D':
+    case 'd':
+    case '-':
       incr = false;
-    } else {
+      break;
+    default:
       s.reply_error("CLIENT_ERROR invalid mode for ma M token\r\n");
       return;
-    }
   }
-  uint64_t delta = 1, initial = 0, cas = 0;
-  int32_t vivify_ttl = 0, ttl = 0;
-  if (f.has('D') && !parse_uint64(f.get('D'), delta)) {
-    s.reply_error("CLIENT_ERROR invalid numeric delta argument\r\n");
+  if (opaque_too_long(req)) {
+    s.reply_error("CLIENT_ERROR opaque token too long\r\n");
     return;
   }
-  if ((f.has('J') && !parse_uint64(f.get('J'), initial)) ||
-      (f.has('N') && !parse_int32(f.get('N'), vivify_ttl)) ||
-      (f.has('T') && !parse_int32(f.get('T'), ttl)) ||
-      (f.has('C') && !parse_uint64(f.get('C'), cas))) {
-    s.reply_error("CLIENT_ERROR bad token in command line format\r\n");
-    return;
-  }
+  const uint64_t delta = v.delta;
+  const uint64_t cas = v.cas;
   SharedEngine& shared = s.ctx().engine;
   std::unique_lock lock(shared.mutex);
   Engine& engine = shared.engine;
   DeltaOutcome outcome = incr ? engine.incr(req.key, delta, cas) : engine.decr(req.key, delta, cas);
+  bool created = false;
   if (outcome.result == DeltaResult::kNotFound && f.has('N')) {
-    std::string initial_text = std::to_string(initial);
+    std::string initial_text = std::to_string(v.initial);
     StoreRequest add;
     add.mode = StoreMode::kAdd;
     add.key = req.key;
     add.value = initial_text;
     add.value_len = static_cast<uint32_t>(initial_text.size());
-    add.exptime = vivify_ttl;
+    add.exptime = v.vivify_ttl;
     StoreOutcome stored = engine.store(add);
     if (stored.result == StoreResult::kStored) {
       outcome.result = DeltaResult::kOk;
-      outcome.value = initial;
+      outcome.value = v.initial;
       outcome.cas = stored.cas;
+      created = true;
     } else {
       outcome = incr ? engine.incr(req.key, delta, cas) : engine.decr(req.key, delta, cas);
     }
@@ -436,16 +530,19 @@ void meta_arithmetic(Session& s, const Tokens& t) {
       s.reply_error("SERVER_ERROR out of memory\r\n");
       return;
   }
-  if (f.has('T')) engine.touch(req.key, ttl);
-  int64_t remaining = -1;
+  if (f.has('T')) engine.touch(req.key, v.ttl);
+  rel_time_t exptime = 0;
   if (f.has('t')) {
     GetOptions peek;
     peek.bump = false;
     GetResult r = engine.get(req.key, peek);
-    if (r.hit()) remaining = ttl_remaining(r.info.exptime, engine.current_time());
+    if (r.hit()) exptime = r.info.exptime;
   }
+  const rel_time_t now = engine.current_time();
   lock.unlock();
-  if (f.has('q') && !f.has('v')) return;
+  // memcached hides a successful update's reply under q, but not the reply
+  // of an N that created the counter.
+  if (f.has('q') && !created) return;
   std::string number;
   append_uint(number, outcome.value);
   if (f.has('v')) {
@@ -457,7 +554,7 @@ void meta_arithmetic(Session& s, const Tokens& t) {
   for (char flag : f.order) {
     if (flag == 't') {
       out.append(" t");
-      append_int(out, remaining);
+      append_ttl(out, exptime, now);
     } else if (flag == 'c') {
       out.append(" c");
       append_uint(out, outcome.cas);
@@ -473,16 +570,29 @@ void meta_arithmetic(Session& s, const Tokens& t) {
   s.responses().append(out);
 }
 
+// memcached's process_meta_command: no flag parsing; only a "b" right after
+// the key decodes it, anything else is ignored.
 void meta_debug(Session& s, const Tokens& t) {
-  MetaRequest req;
-  if (!parse_request(s, t, 2, "b", req)) return;
+  std::string key_storage;
+  std::string_view key = t[1];
+  if (key.size() > kKeyMaxLength) {
+    s.reply_error("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  if (t.size() >= 3 && t[2] == "b") {
+    if (!base64_decode(key, key_storage) || key_storage.empty()) {
+      s.reply_error("CLIENT_ERROR bad command line format\r\n");
+      return;
+    }
+    key = key_storage;
+  }
   SharedEngine& shared = s.ctx().engine;
   std::string out;
   {
     std::lock_guard lock(shared.mutex);
     GetOptions peek;
     peek.bump = false;
-    GetResult r = shared.engine.get(req.key, peek);
+    GetResult r = shared.engine.get(key, peek);
     if (!r.hit()) {
       out = "EN\r\n";
     } else {
@@ -490,18 +600,23 @@ void meta_debug(Session& s, const Tokens& t) {
       const ItemInfo& i = r.info;
       const EngineConfig& config = shared.engine.config();
       out = "ME ";
-      out.append(req.key);
+      out.append(key);
+      // memcached prints current_time - exptime: negative while the item lives.
       out.append(" exp=");
-      append_int(out, ttl_remaining(i.exptime, now));
+      if (i.exptime == 0) {
+        out.append("-1");
+      } else {
+        out.append(std::to_string(static_cast<int32_t>(now - i.exptime)));
+      }
       out.append(" la=");
-      append_uint(out, now >= i.last_access ? now - i.last_access : 0);
+      append_uint(out, static_cast<uint32_t>(now - i.last_access));
       out.append(" cas=");
       append_uint(out, i.cas);
       out.append(i.fetched ? " fetch=yes" : " fetch=no");
       out.append(" cls=");
       append_uint(out, i.slab_class);
       out.append(" size=");
-      append_uint(out, item_total_size(static_cast<uint32_t>(req.key.size()), i.value_len + 2,
+      append_uint(out, item_total_size(static_cast<uint32_t>(key.size()), i.value_len + 2,
                                        i.client_flags, config.use_cas));
       out.append("\r\n");
     }
@@ -516,10 +631,11 @@ MetaFlagError parse_meta_flags(const Tokens& tokens, size_t first, std::string_v
   for (size_t i = first; i < tokens.size(); ++i) {
     std::string_view tok = tokens[i];
     unsigned char c = static_cast<unsigned char>(tok[0]);
-    if (c >= 128 || allowed.find(static_cast<char>(c)) == std::string_view::npos) {
+    // memcached reports bytes from 127 up as duplicates.
+    if (c >= 127 || flags.present[c]) return MetaFlagError::kDuplicate;
+    if (allowed.find(static_cast<char>(c)) == std::string_view::npos) {
       return MetaFlagError::kInvalid;
     }
-    if (flags.present[c]) return MetaFlagError::kDuplicate;
     flags.present[c] = true;
     flags.value[c] = tok.substr(1);
     flags.order.push_back(static_cast<char>(c));
@@ -538,7 +654,8 @@ size_t meta_command(Session& s, const Tokens& t, std::string_view rest) {
     return 0;
   }
   if (t.size() < 2) {
-    s.responses().append("ERROR\r\n");
+    // me checks its own token count.
+    s.responses().append(c == 'e' ? "CLIENT_ERROR bad command line format\r\n" : "ERROR\r\n");
     return 0;
   }
   switch (c) {

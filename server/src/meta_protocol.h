@@ -2,10 +2,11 @@
 // ma, mn, me, with their single-letter flags and return codes (HD, VA, EN,
 // NS, EX, NF, MN, ME) and CLIENT_ERROR lines.
 //
-// Parsing (flag letters, tokens, duplicates) is a plain function so tests can
-// check it without an engine. The stale/win machinery (mg N/R vivify and
-// recache tokens, I invalidate, W/X/Z) needs per-item state the engine does
-// not keep yet; those flags are refused with "CLIENT_ERROR invalid flag".
+// Flags are read like memcached's _meta_flag_preparse: every command accepts
+// the same letters and ignores those it has no use for, and the error lines
+// follow memcached's order of checks. The stale/win machinery (mg N/R, md I,
+// ms I, return flags W X Z) is engine state: see memext::GetOptions::meta.
+// Not in 1.6.18, so refused as it refuses them: mg/ms/ma E, md x.
 #pragma once
 
 #include <array>
@@ -32,7 +33,8 @@ struct MetaFlags {
 
 enum class MetaFlagError : uint8_t { kNone, kInvalid, kDuplicate, kTooMany };
 
-// Parses flag tokens; `allowed` lists the letters the command accepts.
+// Parses flag tokens; `allowed` lists the letters the command accepts. Like
+// memcached, a byte from 127 up counts as a duplicate.
 MetaFlagError parse_meta_flags(const std::vector<std::string_view>& tokens, size_t first,
                                std::string_view allowed, MetaFlags& flags);
 

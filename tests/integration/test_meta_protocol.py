@@ -2,9 +2,10 @@
 against replies captured from memcached 1.6.18."""
 
 import re
+import shutil
 import unittest
 
-from memext_harness import ServerTestCase
+from memext_harness import ServerProcess, ServerTestCase
 
 
 class MetaProtocol(ServerTestCase):
@@ -82,6 +83,192 @@ class MetaProtocol(ServerTestCase):
     def test_meta_noreply_pipeline_ends_with_mn(self):
         self.roundtrip(b"ms q1 1 q\r\na\r\nms q2 1 q\r\nb\r\nmg q1 v q\r\nmg q3 v q\r\nmd q2 q\r\nmn\r\n",
                        b"VA 1\r\na\r\nMN\r\n")
+
+
+class BothServers(ServerTestCase):
+    """Runs every exchange on memext-server and, when it is installed, on
+    memcached 1.6.18 itself, so each expectation is checked against both."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.servers = [cls.server]
+        memcached = shutil.which("memcached")
+        if memcached is not None:
+            cls.servers.append(ServerProcess(binary=memcached))
+
+    @classmethod
+    def tearDownClass(cls):
+        for extra in cls.servers[1:]:
+            extra.stop()
+        super().tearDownClass()
+
+    def exchange(self, request, reply):
+        for server in self.servers:
+            with self.subTest(server=server.binary):
+                c = server.connect()
+                self.conns.append(c)
+                c.send(request)
+                self.assertEqual(c.expect(reply), reply)
+                self.assertTrue(c.nothing_pending(), "unexpected extra bytes %r" % c.buf)
+
+    def each_conn(self):
+        for server in self.servers:
+            c = server.connect()
+            self.conns.append(c)
+            yield server, c
+
+
+class MetaStaleAndWin(BothServers):
+    """mg N/R/T with the W, X and Z return flags, md I and ms I."""
+
+    def test_mg_vivify_on_miss(self):
+        self.exchange(b"mg v1 N30 v t s k O1\r\nmg v1 N30 v t\r\nmg v1 v\r\nmg v1 s t f\r\n"
+                      b"ms v1 3 T100\r\nabc\r\nmg v1 N30 v t\r\n",
+                      b"VA 0 t30 s0 kv1 O1 W\r\n\r\nVA 0 t30 Z\r\n\r\nVA 0 Z\r\n\r\n"
+                      b"HD s0 t30 f0 Z\r\nHD\r\nVA 3 t100\r\nabc\r\n")
+        # q hides only a miss: the vivified hit is answered.
+        self.exchange(b"mg v2 N30 q\r\nmg v2 N30\r\nmg v2 q\r\nmg v3 q\r\nmn\r\n",
+                      b"HD W\r\nHD Z\r\nHD Z\r\nMN\r\n")
+
+    def test_mg_recache(self):
+        self.exchange(b"ms r1 1 T100\r\nx\r\nmg r1 R30 v t\r\nmg r1 R200 v t\r\n"
+                      b"mg r1 R200 v t\r\nms r2 1\r\nx\r\nmg r2 R200 v t\r\n"
+                      b"mg r1 R200 t T10\r\nmg r1 t\r\n",
+                      b"HD\r\nVA 1 t100\r\nx\r\nVA 1 t100 W\r\nx\r\nVA 1 t100 Z\r\nx\r\n"
+                      b"HD\r\nVA 1 t-1\r\nx\r\nHD t100 Z\r\nHD t10 Z\r\n")
+
+    def test_mg_flags_act_in_request_order(self):
+        # R sees a T before it; of N and T on a created item the later TTL
+        # stays; a t shows the TTL as of its place.
+        self.exchange(b"ms o1 1 T100\r\nx\r\nmg o1 T10 R20 t\r\nmg o2 N5 R10 t\r\n"
+                      b"mg o2 R10 t\r\nmg o3 T5 N30 t\r\nmg o3 t\r\nmg o4 N30 T5 t\r\n"
+                      b"mg o4 t q k\r\nms o5 1 T100\r\nx\r\nmg o5 t T50\r\nmg o5 t\r\n"
+                      b"mg o6 t N30\r\nmg o6 t\r\n",
+                      b"HD\r\nHD t10 W\r\nHD t5 W\r\nHD t5 Z\r\nHD t30 W\r\nHD t30 Z\r\n"
+                      b"HD t5 W\r\nHD t5 ko4 Z\r\nHD\r\nHD t100\r\nHD t50\r\n"
+                      b"HD t-1 W\r\nHD t30 Z\r\n")
+
+    def test_md_invalidate(self):
+        self.exchange(b"ms j1 1 T100\r\na\r\nmg j1 R200\r\nmd j1 I T30\r\nmg j1 t v\r\n"
+                      b"mg j1 t\r\nmd j1 I q\r\nmg j1 t\r\nmd j1 C1 I\r\nmd j1 q\r\nmg j1\r\n"
+                      b"md j1 I k O7\r\nmn\r\n",
+                      b"HD\r\nHD W\r\nHD\r\nVA 1 t30 X W\r\na\r\nHD t30 Z X\r\n"
+                      b"HD t30 X W\r\nEX\r\nEN\r\nNF kj1 O7\r\nMN\r\n")
+        # T alone does nothing to md; I without T keeps the TTL.
+        self.exchange(b"ms j2 1 T100\r\na\r\nmd j2 I\r\nmg j2 t\r\nmd j2 T5 q\r\nmg j2\r\n",
+                      b"HD\r\nHD\r\nHD t100 X W\r\nEN\r\n")
+
+    def test_md_invalidate_gives_a_new_cas(self):
+        for _, c in self.each_conn():
+            c.send(b"ms j3 1\r\na\r\nmg j3 c\r\n")
+            self.assertEqual(c.expect(b"HD\r\n"), b"HD\r\n")
+            cas = int(re.match(rb"HD c(\d+)\r\n", c.read_until(b"\r\n")).group(1))
+            c.send(b"md j3 I C%d\r\nmg j3 c\r\n" % cas)
+            self.assertEqual(c.expect(b"HD\r\n"), b"HD\r\n")
+            new_cas = int(re.match(rb"HD c(\d+) X W\r\n", c.read_until(b"\r\n")).group(1))
+            self.assertGreater(new_cas, cas)
+
+    def test_ms_invalidate_with_older_cas(self):
+        for _, c in self.each_conn():
+            c.send(b"ms i1 1 T100\r\na\r\nms i1 1 T100\r\na\r\nmg i1 R200 c\r\n")
+            self.assertEqual(c.expect(b"HD\r\nHD\r\n"), b"HD\r\nHD\r\n")
+            cas = int(re.match(rb"HD c(\d+) W\r\n", c.read_until(b"\r\n")).group(1))
+            c.send(b"ms i1 1 C%d I\r\nb\r\nms i1 1 C%d\r\nb\r\n" % (cas + 1, cas - 1))
+            self.assertEqual(c.expect(b"EX\r\nEX\r\n"), b"EX\r\nEX\r\n")
+            # Stored stale: the old TTL and the sent token stay, T is ignored.
+            c.send(b"ms i1 1 C%d I T5 c k\r\nb\r\n" % (cas - 1))
+            new_cas = int(re.match(rb"HD c(\d+) ki1\r\n", c.read_until(b"\r\n")).group(1))
+            self.assertGreater(new_cas, cas)
+            reply = b"VA 1 t100 Z X\r\nb\r\n"
+            c.send(b"mg i1 v t\r\n")
+            self.assertEqual(c.expect(reply), reply)
+            # Append ignores I; a set clears the stale mark.
+            c.send(b"ms i1 1 MA C%d I\r\nc\r\nms i1 1\r\nd\r\nmg i1 v\r\n" % (cas - 1))
+            reply = b"EX\r\nHD\r\nVA 1\r\nd\r\n"
+            self.assertEqual(c.expect(reply), reply)
+
+    def test_ms_invalidate_needs_cas(self):
+        self.exchange(b"ms i2 1 I\r\nb\r\nmg i2 v\r\nms i3 1 C1 I\r\nb\r\nms i3 1 MR C1 I\r\nb\r\n",
+                      b"HD\r\nVA 1\r\nb\r\nNF\r\nNF\r\n")
+
+
+class MetaFlagParsing(BothServers):
+    """memcached 1.6.18's _meta_flag_preparse: one set of letters for every
+    command, its error lines and its limits."""
+
+    def test_every_command_accepts_the_whole_letter_set(self):
+        self.exchange(b"ms g1 1\r\nx\r\nmg g1 I\r\nmg g1 F1 C1 M1 J1 D1 P L\r\n"
+                      b"ms g1 1 R5 N5 t h l u v f J1 D1 P L\r\ny\r\nmg g1 v\r\n"
+                      b"ma g2 N0 I\r\nmd g1 v\r\nmg g1\r\n",
+                      b"HD\r\nHD\r\nHD\r\nHD\r\nVA 1\r\ny\r\nHD\r\nHD\r\nEN\r\n")
+
+    def test_flags_memcached_1_6_18_does_not_know(self):
+        self.exchange(b"ms x1 1\r\nx\r\nmg x1 E1\r\nmg x1 x\r\nmd x1 x\r\nma x1 x\r\n"
+                      b"ms x1 1 E5\r\ny\r\nmg x1 v\r\n",
+                      b"HD\r\nCLIENT_ERROR invalid flag\r\nCLIENT_ERROR invalid flag\r\n"
+                      b"CLIENT_ERROR invalid or duplicate flag\r\n"
+                      b"CLIENT_ERROR invalid or duplicate flag\r\nCLIENT_ERROR invalid flag\r\n"
+                      b"VA 1\r\nx\r\n")
+
+    def test_bad_tokens_last_error_wins(self):
+        self.exchange(b"mg e1 Fabc\r\nmg e1 M12\r\nmg e1 Jx\r\nmg e1 Dx\r\nmg e1 Cx\r\n"
+                      b"mg e1 Nx\r\nmg e1 Rx\r\nmg e1 Tx\r\nmg e1 Nx Fx\r\nmg e1 Nx zz\r\n"
+                      b"mg e1 Nx Nx\r\nmg !!! b Nx\r\nmg !!! Nx b\r\n",
+                      b"CLIENT_ERROR bad command line format\r\n"
+                      b"CLIENT_ERROR incorrect length for M token\r\n"
+                      b"CLIENT_ERROR invalid numeric initial value\r\n"
+                      b"CLIENT_ERROR invalid numeric delta value\r\n"
+                      + b"CLIENT_ERROR bad token in command line format\r\n" * 5
+                      + b"CLIENT_ERROR invalid flag\r\nCLIENT_ERROR duplicate flag\r\n"
+                      b"CLIENT_ERROR bad token in command line format\r\n"
+                      b"CLIENT_ERROR error decoding key\r\n")
+        self.exchange(b"md e1 Nx\r\nms e1 1 Nx\r\nx\r\nms e1 1 Fx\r\nx\r\nms e1 1 M12\r\nx\r\n"
+                      b"ms e1 1 Jx Dx\r\nx\r\nma e1 Jx\r\nmn\r\n",
+                      b"CLIENT_ERROR invalid or duplicate flag\r\n"
+                      b"CLIENT_ERROR bad token in command line format\r\n"
+                      b"CLIENT_ERROR bad command line format\r\n"
+                      b"CLIENT_ERROR incorrect length for M token\r\n"
+                      b"CLIENT_ERROR invalid numeric delta value\r\n"
+                      b"CLIENT_ERROR invalid or duplicate flag\r\nMN\r\n")
+
+    def test_limits(self):
+        flags17 = b" v k s t c f h l u P L I O1 F1 C1 M1 J1"
+        for _, c in self.each_conn():
+            c.send(b"ms l1 1\r\nx\r\nmg l1" + flags17 + b"\r\n")
+            self.assertEqual(c.expect(b"HD\r\n"), b"HD\r\n")
+            self.assertRegex(c.read_until(b"x\r\n"),
+                             rb"^VA 1 kl1 s1 t-1 c\d+ f0 h0 l0 O1\r\nx\r\n$")
+            reply = (b"CLIENT_ERROR options flags are too long\r\n"
+                     b"CLIENT_ERROR options flags too long\r\nERROR\r\n")
+            c.send(b"mg l1" + flags17 + b" D1\r\nms l1 abc" + flags17[2:] + b" D1\r\nx\r\n")
+            self.assertEqual(c.expect(reply), reply)
+        self.exchange(b"mg l1 O" + b"1" * 32 + b"\r\nmg l1 O" + b"1" * 31 + b"\r\n",
+                      b"CLIENT_ERROR opaque token too long\r\nHD O" + b"1" * 31 + b"\r\n")
+        encoded_long_key = b"YWFh" * 75  # 300 base64 bytes, 225 decoded
+        self.exchange(b"mg " + encoded_long_key + b" b v\r\n",
+                      b"CLIENT_ERROR bad command line format\r\n")
+
+    def test_me_parses_only_b(self):
+        for _, c in self.each_conn():
+            c.send(b"ms me2 1 T100\r\nx\r\nme me2 zz v\r\nme bWUy zz b\r\nme !!! b\r\nme\r\n")
+            self.assertEqual(c.expect(b"HD\r\n"), b"HD\r\n")
+            self.assertRegex(c.read_until(b"\r\n"),
+                             rb"^ME me2 exp=-100 la=0 cas=\d+ fetch=no cls=1 size=63\r\n$")
+            reply = b"EN\r\n" + b"CLIENT_ERROR bad command line format\r\n" * 2
+            self.assertEqual(c.expect(reply), reply)
+
+    def test_ma_quiet_and_counter_parsing(self):
+        self.exchange(b"ma qa q v N0 J5\r\nma qa q v\r\nma qa q\r\nma qb q\r\nmn\r\n",
+                      b"VA 1\r\n5\r\nNF\r\nMN\r\n")
+        # strtoull rules: leading space and '+' are fine, a CAS mismatch is
+        # found before the value is parsed.
+        self.exchange(b"ms n1 2\r\n 5\r\nma n1 v\r\nms n2 2\r\n+5\r\nma n2 v\r\n"
+                      b"ms n3 2\r\n-1\r\nma n3\r\nms n4 2\r\n5a\r\nma n4 C1\r\nma n4\r\n",
+                      b"HD\r\nVA 1\r\n6\r\nHD\r\nVA 1\r\n6\r\nHD\r\n"
+                      b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+                      b"HD\r\nEX\r\n"
+                      b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
 
 
 if __name__ == "__main__":

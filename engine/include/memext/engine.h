@@ -85,6 +85,15 @@ struct ItemInfo {
   bool fetched = false;  // ITEM_FETCHED before this access
   bool active = false;   // ITEM_ACTIVE before this access
   bool chunked = false;
+  // Meta get's recache state (memcached's ITEM_STALE and ITEM_TOKEN_SENT),
+  // filled by GetOptions::meta lookups only.
+  bool stale = false;       // X: md I or a stale ms I marked the item
+  bool token_sent = false;  // Z: an earlier request won the recache token
+  bool won = false;         // W: this request won it (and the item now says so)
+  bool vivified = false;    // GetOptions::vivify created the item on this miss
+  // exptime before this request's T or N changed it: mg prints a `t` flag
+  // given before T with the old TTL.
+  rel_time_t exptime_before = 0;
 };
 
 struct GetResult {
@@ -102,6 +111,18 @@ struct GetOptions {
   bool bump = true;     // memcached's do_item_bump (FETCHED/ACTIVE bits, COLD->WARM); false = peek
   bool touch = false;   // gat/gats: also set a new exptime and count as touch
   int64_t exptime = 0;  // client form (see Engine::realtime), used when touch
+
+  // Meta get (mg): report stale/token state and hand out the recache token
+  // (W) to the first request that sees a stale item or qualifies by N or R.
+  // memcached applies mg's T, N and R in the request's flag order, hence the
+  // two order bits.
+  bool meta = false;
+  bool vivify = false;          // N: on a miss, link an empty item (flags 0) and win its token
+  int64_t vivify_exptime = 0;   // N's TTL, client form; the created item's exptime
+  bool recache = false;         // R: win when the item's exptime is below this moment
+  int64_t recache_exptime = 0;  // R's token, client form
+  bool touch_before_recache = false;  // T came before R (R then sees T's exptime)
+  bool touch_after_vivify = false;    // T came after N (a created item keeps T's exptime)
 };
 
 struct StoreRequest {
@@ -115,6 +136,10 @@ struct StoreRequest {
   // Phantom mode: the key length to account when the key bytes given are a
   // stand-in (a trace's 8-byte id for a 40-byte key). 0 = key.size().
   uint8_t accounted_key_len = 0;
+  // ms I with kCas: a CAS older than the item's still stores, but the new
+  // item is marked stale and keeps the old exptime and token state
+  // (memcached's CAS_STALE).
+  bool invalidate = false;
 };
 
 struct StoreOutcome {
@@ -149,6 +174,7 @@ class Engine {
 
   // get/gets (touch=false) and gat/gats (touch=true). Expired or flushed
   // items are unlinked and reported as misses (get_expired / get_flushed).
+  // With options.meta: mg's vivify/recache/stale rules (see GetOptions).
   GetResult get(std::string_view key, const GetOptions& options = {});
 
   // set/add/replace/append/prepend/cas with memcached's result codes.
@@ -175,6 +201,11 @@ class Engine {
 
   // `cas` 0 = unconditional (meta delete with C flag passes one).
   DeleteResult remove(std::string_view key, uint64_t cas = 0);
+
+  // md I: instead of deleting, mark the item stale, give it a new CAS and
+  // clear its token so the next mg wins the recache (kDeleted). With
+  // `new_ttl` the exptime becomes realtime(exptime). `cas` as for remove.
+  DeleteResult invalidate(std::string_view key, uint64_t cas, bool new_ttl, int64_t exptime);
 
   // flush_all [delay]: items last updated at or before the flush moment are
   // invalid once it has passed (memcached's oldest_live / oldest_cas).

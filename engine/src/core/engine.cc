@@ -31,6 +31,7 @@ rel_time_t Engine::realtime(int64_t client_exptime) const {
 }
 
 GetResult Engine::get(std::string_view key, const GetOptions& options) {
+  if (options.meta) return store_->meta_get(key, options);
   return store_->get(key, options);
 }
 
@@ -71,6 +72,10 @@ DeltaOutcome Engine::decr(std::string_view key, uint64_t delta, uint64_t cas) {
 
 DeleteResult Engine::remove(std::string_view key, uint64_t cas) {
   return store_->remove(key, cas);
+}
+
+DeleteResult Engine::invalidate(std::string_view key, uint64_t cas, bool new_ttl, int64_t exptime) {
+  return store_->invalidate(key, cas, new_ttl, exptime);
 }
 
 void Engine::flush_all(int64_t delay) {

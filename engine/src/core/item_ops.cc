@@ -24,23 +24,30 @@ ItemInfo info_of(const Item& it, const ItemStore& store) {
   return info;
 }
 
-// memcached's safe_strtoull on an item's value: digits, then nothing or
-// whitespace (in-place decr pads with spaces).
+// memcached's safe_strtoull on an item's value (strtoull base 10, then a
+// space or the end): leading whitespace and a sign are accepted, a negative
+// result is refused. The "\r\n" after the value ends the number.
 bool parse_counter(std::string_view text, uint64_t& value) {
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
   size_t i = 0;
+  while (i < text.size() && is_space(text[i])) ++i;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
   uint64_t v = 0;
-  bool any = false;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+  const size_t digits_start = i;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
     const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
+    if (v > (UINT64_MAX - digit) / 10) return false;  // ERANGE
     v = v * 10 + digit;
-    any = true;
-    ++i;
   }
-  if (!any) return false;
-  if (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') {
-    return false;
-  }
+  if (i == digits_start) return false;
+  if (i < text.size() && !is_space(text[i]) && text[i] != '\0') return false;
+  if (negative) v = 0 - v;
+  // strtoull negates "-N"; memcached refuses the result only when it reads as
+  // a negative signed number.
+  if (negative && static_cast<int64_t>(v) < 0) return false;
   value = v;
   return true;
 }
@@ -183,6 +190,10 @@ StoreResult ItemStore::store_existing(const StoreRequest& request, uint32_t new_
         replace(old_n, new_n);
         return StoreResult::kStored;
       }
+      if (request.invalidate && cas_given && request.cas < old_it.cas) {
+        store_stale(old_n, new_n);
+        return StoreResult::kStored;
+      }
       class_counters_[old_it.clsid].cas_badval++;
       return StoreResult::kExists;
     case StoreMode::kAppend:
@@ -231,13 +242,17 @@ DeltaOutcome ItemStore::delta(std::string_view key, bool incr, uint64_t amount, 
   }
   Item& it = item(n);
   uint64_t value = 0;
-  if (it.nbytes <= 2 || (it.flags & (kChunked | kHdr)) || config_.phantom ||
-      !parse_counter(value_of(it), value)) {
+  // memcached checks the CAS before it parses the value.
+  if (it.nbytes <= 2 || (it.flags & kChunked)) {
     outcome.result = DeltaResult::kNonNumeric;
     return outcome;
   }
   if (cas != 0 && it.cas != cas) {
     outcome.result = DeltaResult::kExists;
+    return outcome;
+  }
+  if ((it.flags & kHdr) || config_.phantom || !parse_counter(value_of(it), value)) {
+    outcome.result = DeltaResult::kNonNumeric;
     return outcome;
   }
   if (incr) {

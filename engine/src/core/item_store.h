@@ -31,6 +31,8 @@ enum ItemFlag : uint8_t {
   kHdr = 8,         // extstore header: value on flash, ExtLocation after the key
   kChunked = 16,    // above slab_chunk_max: header chunk + data chunks
   kInlineKey = 32,  // key bytes stored in Item::data itself
+  kTokenSent = 64,  // memcached's ITEM_TOKEN_SENT: a meta get won the recache token (W)
+  kStale = 128,     // memcached's ITEM_STALE: md I / ms I marked the value stale (X)
 };
 
 inline constexpr size_t kInlineKeyMax = 8;
@@ -114,6 +116,13 @@ class ItemStore {
   void flush_all(int64_t delay);
   Stats stats() const;
   uint64_t metadata_bytes() const;
+
+  // ---- meta protocol state: stale items and recache tokens (meta_ops.cc) ----
+  GetResult meta_get(std::string_view key, const GetOptions& options);
+  DeleteResult invalidate(std::string_view key, uint64_t cas, bool new_ttl, int64_t exptime);
+  // ms I's CAS_STALE store: `new_n` replaces `old_n` marked stale, keeping
+  // the old exptime and token bit.
+  void store_stale(uint32_t old_n, uint32_t new_n);
 
   // ---- LRU (lru.cc) ----
   // memcached's lru_pull_tail; returns how many items it removed or moved.
