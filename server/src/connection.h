@@ -28,7 +28,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
 
  private:
-  void read_more();
+  // Answers what the buffer holds, then reads while the socket has data and
+  // nothing blocks reading; arms a readiness wait when it runs dry.
+  void pump();
+  bool can_read() const;
+  void wait_readable();
+  // One non-blocking read; false when nothing was read (would block, closed).
+  bool read_once();
+  // Answers every complete request in the buffer and writes what is ready.
   void process();
   void write_ready();
   // Counts `bytes` sent and drops the segments they came from.
@@ -45,7 +52,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t end_ = 0;
   size_t pending_flash_ = 0;
   size_t sealed_segments_ = 0;
-  bool reading_ = false;
+  bool wait_armed_ = false;
+  bool readable_ = true;  // the socket may have data: read before waiting
   bool writing_ = false;
   bool closed_ = false;
 };
