@@ -34,41 +34,11 @@ void Connection::start() {
     return;
   }
   buf_.resize(kInitialBuffer);
-  pump();
+  read_more();
 }
 
-bool Connection::can_read() const {
-  return !writing_ && !closed_ && pending_flash_ == 0 && !session_.closing();
-}
-
-void Connection::pump() {
-  while (!closed_) {
-    process();
-    if (!can_read()) return;
-    if (!readable_) {
-      wait_readable();
-      return;
-    }
-    if (!read_once()) return;
-  }
-}
-
-void Connection::wait_readable() {
-  if (wait_armed_) return;
-  wait_armed_ = true;
-  socket_.async_wait(Socket::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       self->wait_armed_ = false;
-                       if (ec) {
-                         self->close();
-                         return;
-                       }
-                       self->readable_ = true;
-                       self->pump();
-                     });
-}
-
-bool Connection::read_once() {
+void Connection::read_more() {
+  if (reading_ || writing_ || closed_ || pending_flash_ > 0 || session_.closing()) return;
   if (begin_ == end_) begin_ = end_ = 0;
   size_t wanted = std::max(session_.bytes_wanted(), end_ - begin_ + kMinReadSpace);
   if (buf_.size() - begin_ < wanted || buf_.size() - end_ < kMinReadSpace) {
@@ -80,30 +50,19 @@ bool Connection::read_once() {
     if (buf_.size() < wanted) buf_.resize(std::max(wanted, buf_.size() * 2));
     if (buf_.size() - end_ < kMinReadSpace) buf_.resize(buf_.size() * 2);
   }
-  const size_t space = buf_.size() - end_;
-  boost::system::error_code ec;
-  size_t n = socket_.read_some(asio::buffer(buf_.data() + end_, space), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    readable_ = false;
-    wait_readable();
-    return false;
-  }
-  if (ec) {
-    close();
-    return false;
-  }
-  ctx_.counters.bytes_read.fetch_add(n, std::memory_order_relaxed);
-  end_ += n;
-  // A short read drained the socket (memcached's assumption too), so wait
-  // for readiness instead of paying a recv that fails with EAGAIN. The wait
-  // is armed before the request is answered: the reactor cannot poll in
-  // between, so the client's next bytes cannot slip past it (the fd is
-  // edge-triggered).
-  if (n < space) {
-    readable_ = false;
-    wait_readable();
-  }
-  return true;
+  reading_ = true;
+  socket_.async_read_some(
+      asio::buffer(buf_.data() + end_, buf_.size() - end_),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        self->reading_ = false;
+        if (ec) {
+          self->close();
+          return;
+        }
+        self->ctx_.counters.bytes_read.fetch_add(n, std::memory_order_relaxed);
+        self->end_ += n;
+        self->process();
+      });
 }
 
 void Connection::process() {
@@ -117,7 +76,7 @@ void Connection::process() {
       for (auto& read : reads) {
         read->done = [self = shared_from_this()] {
           if (--self->pending_flash_ == 0)
-            self->pump();
+            self->process();
           else
             self->write_ready();
         };
@@ -133,7 +92,9 @@ void Connection::process() {
   write_ready();
   if (!writing_ && session_.closing() && !session_.responses().has_pending()) {
     close();
+    return;
   }
+  read_more();
 }
 
 void Connection::write_ready() {
@@ -181,7 +142,7 @@ void Connection::write_ready() {
                         return;
                       }
                       self->written(n);
-                      self->pump();
+                      self->process();
                     });
 }
 

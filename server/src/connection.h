@@ -28,14 +28,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
 
  private:
-  // Answers what the buffer holds, then reads while the socket has data and
-  // nothing blocks reading; arms a readiness wait when it runs dry.
-  void pump();
-  bool can_read() const;
-  void wait_readable();
-  // One non-blocking read; false when nothing was read (would block, closed).
-  bool read_once();
-  // Answers every complete request in the buffer and writes what is ready.
+  void read_more();
   void process();
   void write_ready();
   // Counts `bytes` sent and drops the segments they came from.
@@ -52,8 +45,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t end_ = 0;
   size_t pending_flash_ = 0;
   size_t sealed_segments_ = 0;
-  bool wait_armed_ = false;
-  bool readable_ = true;  // the socket may have data: read before waiting
+  bool reading_ = false;
   bool writing_ = false;
   bool closed_ = false;
 };
