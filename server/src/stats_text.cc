@@ -49,14 +49,38 @@ std::string prefixed(const char* fmt, uint32_t id, const char* name) {
 // curr_items and bytes stay).
 template <typename F>
 void for_each_resettable(Stats& s, F&& f) {
-  for (uint64_t* v :
-       {&s.total_items,   &s.cmd_get,       &s.cmd_set,           &s.cmd_flush,
-        &s.cmd_touch,     &s.get_hits,      &s.get_misses,        &s.get_expired,
-        &s.get_flushed,   &s.delete_misses, &s.delete_hits,       &s.incr_misses,
-        &s.incr_hits,     &s.decr_misses,   &s.decr_hits,         &s.cas_misses,
-        &s.cas_hits,      &s.cas_badval,    &s.touch_hits,        &s.touch_misses,
-        &s.evictions,     &s.reclaimed,     &s.expired_unfetched, &s.evicted_unfetched,
-        &s.evicted_active}) {
+  for (uint64_t* v : {&s.total_items,
+                      &s.cmd_get,
+                      &s.cmd_set,
+                      &s.cmd_flush,
+                      &s.cmd_touch,
+                      &s.get_hits,
+                      &s.get_misses,
+                      &s.get_expired,
+                      &s.get_flushed,
+                      &s.delete_misses,
+                      &s.delete_hits,
+                      &s.incr_misses,
+                      &s.incr_hits,
+                      &s.decr_misses,
+                      &s.decr_hits,
+                      &s.cas_misses,
+                      &s.cas_hits,
+                      &s.cas_badval,
+                      &s.touch_hits,
+                      &s.touch_misses,
+                      &s.evictions,
+                      &s.reclaimed,
+                      &s.expired_unfetched,
+                      &s.evicted_unfetched,
+                      &s.evicted_active,
+                      &s.slab_reassign_rescues,
+                      &s.slab_reassign_chunk_rescues,
+                      &s.slab_reassign_evictions_nomem,
+                      &s.slab_reassign_inline_reclaim,
+                      &s.slab_reassign_busy_items,
+                      &s.slab_reassign_busy_deletes,
+                      &s.slabs_moved}) {
     f(*v);
   }
 }
@@ -167,12 +191,16 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("hash_power_level", st.hash_power_level);
   w.add("hash_bytes", st.hash_bytes);
   w.add("hash_is_expanding", uint64_t{0});
-  for (const char* name :
-       {"slab_reassign_rescues", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
-        "slab_reassign_inline_reclaim", "slab_reassign_busy_items", "slab_reassign_busy_deletes",
-        "slab_reassign_running", "slabs_moved", "lru_crawler_running", "lru_crawler_starts"}) {
-    w.add(name, uint64_t{0});
-  }
+  w.add("slab_reassign_rescues", st.slab_reassign_rescues);
+  w.add("slab_reassign_chunk_rescues", st.slab_reassign_chunk_rescues);
+  w.add("slab_reassign_evictions_nomem", st.slab_reassign_evictions_nomem);
+  w.add("slab_reassign_inline_reclaim", st.slab_reassign_inline_reclaim);
+  w.add("slab_reassign_busy_items", st.slab_reassign_busy_items);
+  w.add("slab_reassign_busy_deletes", st.slab_reassign_busy_deletes);
+  w.add("slab_reassign_running", st.slab_reassign_running);
+  w.add("slabs_moved", st.slabs_moved);
+  w.add("lru_crawler_running", uint64_t{0});
+  w.add("lru_crawler_starts", uint64_t{0});
   w.add("lru_maintainer_juggles", st.lru_maintainer_juggles);
   w.add("malloc_fails", st.malloc_fails);
   for (const char* name : {"log_worker_dropped", "log_worker_written", "log_watcher_skipped",
@@ -242,8 +270,10 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add("item_size_max", e.item_size_max);
   w.add("maxconns_fast", "yes");
   w.add("hashpower_init", uint64_t{0});
-  w.add("slab_reassign", "no");
-  w.add("slab_automove", uint64_t{0});
+  w.add_bool("slab_reassign", e.slab_reassign);
+  w.add("slab_automove", e.slab_automove);
+  w.add_double("slab_automove_ratio", e.slab_automove_ratio, 2);
+  w.add("slab_automove_window", e.slab_automove_window);
   w.add("slab_chunk_max", e.slab_chunk_max);
   w.add("lru_crawler", "no");
   w.add("tail_repair_time", uint64_t{0});

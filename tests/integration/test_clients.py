@@ -56,11 +56,28 @@ class Pymemcache(ServerTestCase):
         settings = c.stats("settings")
         self.assertEqual(settings[b"item_size_max"], 1048576)
         self.assertEqual(settings[b"hot_lru_pct"], 20)
+        # memcached 1.6.18's defaults: the page mover is on.
+        self.assertEqual(settings[b"slab_reassign"], b"yes")
+        self.assertEqual(settings[b"slab_automove"], 1)
+        self.assertEqual(settings[b"slab_automove_ratio"], 0.8)
+        self.assertEqual(settings[b"slab_automove_window"], 30)
+        self.assertEqual(stats[b"slabs_moved"], 0)
         slabs = c.stats("slabs")
         self.assertIn(b"active_slabs", slabs)
         self.assertTrue(any(k.endswith(b":chunk_size") for k in slabs))
         items = c.stats("items")
         self.assertTrue(any(k.endswith(b":number") for k in items))
+        c.close()
+
+
+class AutomoveOff(ServerTestCase):
+    SERVER_ARGS = ("-o", "slab_automove=0,slab_automove_window=5")
+
+    def test_settings_show_the_options(self):
+        c = Client(("127.0.0.1", self.server.port), timeout=5)
+        settings = c.stats("settings")
+        self.assertEqual(settings[b"slab_automove"], 0)
+        self.assertEqual(settings[b"slab_automove_window"], 5)
         c.close()
 
 
