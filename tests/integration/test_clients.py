@@ -59,7 +59,7 @@ class Pymemcache(ServerTestCase):
         # memcached 1.6.18's defaults: the page mover is on.
         self.assertEqual(settings[b"slab_reassign"], b"yes")
         self.assertEqual(settings[b"slab_automove"], 1)
-        self.assertEqual(settings[b"slab_automove_ratio"], 0.8)
+        self.assertEqual(settings[b"slab_automove_ratio"], b"0.80")
         self.assertEqual(settings[b"slab_automove_window"], 30)
         self.assertEqual(stats[b"slabs_moved"], 0)
         slabs = c.stats("slabs")
