@@ -50,20 +50,18 @@ Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions&
   return f;
 }
 
-void complete_flash_read(SharedEngine& shared, PendingFlashRead& read, int64_t io_result) {
+// Precondition: shared.mutex is held.
+void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, int64_t io_result) {
   ResponseQueue::Segment& slot = *read.slot;
-  {
-    std::lock_guard lock(shared.mutex);
-    ReadOutcome outcome =
-        shared.flash->finish_read(read.key, read.header, read.plan, read.buffer, io_result);
-    if (outcome.hit()) {
-      slot.bytes.reserve(read.prefix.size() + outcome.value.size() + read.suffix.size());
-      slot.bytes.append(read.prefix);
-      slot.bytes.append(outcome.value);
-      slot.bytes.append(read.suffix);
-    } else {
-      slot.bytes = read.on_miss;
-    }
+  ReadOutcome outcome =
+      shared.flash->finish_read(read.key, read.header, read.plan, read.buffer, io_result);
+  if (outcome.hit()) {
+    slot.bytes.reserve(read.prefix.size() + outcome.value.size() + read.suffix.size());
+    slot.bytes.append(read.prefix);
+    slot.bytes.append(outcome.value);
+    slot.bytes.append(read.suffix);
+  } else {
+    slot.bytes = read.on_miss;
   }
   slot.ready = true;
 }
@@ -76,6 +74,7 @@ struct FlashReader::Impl {
   std::vector<int> fds;
   io_uring ring{};
   bool ring_ok = false;
+  bool fixed_files = false;
   std::string fallback;
   // Watches the ring's own fd, which polls readable while completions wait.
   asio::posix::stream_descriptor notify;
@@ -87,13 +86,22 @@ struct FlashReader::Impl {
   // server's CPU on the flash benchmark when each read was submitted alone).
   unsigned unsubmitted = 0;
   bool submit_posted = false;
+  std::vector<std::pair<PendingFlashRead*, int64_t>> completed;  // reused by reap()
 
-  void finish(PendingFlashRead* raw, int64_t result) {
-    std::unique_ptr<PendingFlashRead> read(raw);
-    complete_flash_read(shared, *read, result);
-    free_aligned(read->buffer);
-    read->buffer = nullptr;
-    if (read->done) read->done();
+  // Finishes reads under one engine lock acquisition, then resumes their
+  // connections (which may take the lock again) without it.
+  void finish(std::vector<std::pair<PendingFlashRead*, int64_t>>& batch) {
+    {
+      std::lock_guard lock(shared.mutex);
+      for (auto& [read, result] : batch) complete_flash_read_locked(shared, *read, result);
+    }
+    for (auto& [raw, result] : batch) {
+      std::unique_ptr<PendingFlashRead> read(raw);
+      free_aligned(read->buffer);
+      read->buffer = nullptr;
+      if (read->done) read->done();
+    }
+    batch.clear();
   }
 
   void arm() {
@@ -121,12 +129,11 @@ struct FlashReader::Impl {
   void reap() {
     io_uring_cqe* cqe = nullptr;
     while (io_uring_peek_cqe(&ring, &cqe) == 0) {
-      auto* read = static_cast<PendingFlashRead*>(io_uring_cqe_get_data(cqe));
-      int64_t res = cqe->res;
+      completed.emplace_back(static_cast<PendingFlashRead*>(io_uring_cqe_get_data(cqe)), cqe->res);
       io_uring_cqe_seen(&ring, cqe);
       --in_flight;
-      finish(read, res);
     }
+    if (!completed.empty()) finish(completed);
   }
 
   void submit_sync(PendingFlashRead* read) {
@@ -142,7 +149,10 @@ struct FlashReader::Impl {
       }
       done += n;
     }
-    asio::post(io, [this, read, done] { finish(read, done); });
+    asio::post(io, [this, read, done] {
+      std::vector<std::pair<PendingFlashRead*, int64_t>> one{{read, done}};
+      finish(one);
+    });
   }
 };
 
@@ -168,6 +178,10 @@ FlashReader::FlashReader(asio::io_context& io, SharedEngine& shared,
   }
   impl_->notify.assign(impl_->ring.ring_fd);
   impl_->ring_ok = true;
+  // Registered files spare each read the kernel's fd lookup and reference
+  // count; without them reads use the plain descriptors.
+  impl_->fixed_files = io_uring_register_files(&impl_->ring, impl_->fds.data(),
+                                               static_cast<unsigned>(impl_->fds.size())) == 0;
   impl_->arm();
 }
 
@@ -205,8 +219,14 @@ void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
       impl_->submit_sync(read);
       continue;
     }
-    io_uring_prep_read(sqe, impl_->fds[read->plan.file_index], read->buffer, read->plan.length,
-                       read->plan.offset);
+    if (impl_->fixed_files) {
+      io_uring_prep_read(sqe, static_cast<int>(read->plan.file_index), read->buffer,
+                         read->plan.length, read->plan.offset);
+      sqe->flags |= IOSQE_FIXED_FILE;
+    } else {
+      io_uring_prep_read(sqe, impl_->fds[read->plan.file_index], read->buffer, read->plan.length,
+                         read->plan.offset);
+    }
     io_uring_sqe_set_data(sqe, read);
     ++impl_->in_flight;
     ++impl_->unsubmitted;

@@ -90,7 +90,7 @@ class FlashReader {
   std::unique_ptr<Impl> impl_;
 };
 
-// Completes one read under the engine lock and fills its slot.
-void complete_flash_read(SharedEngine& shared, PendingFlashRead& read, int64_t io_result);
+// Completes one read and fills its slot. Precondition: shared.mutex is held.
+void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, int64_t io_result);
 
 }  // namespace memext::server
