@@ -353,6 +353,11 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
                       request.client_flags, config.use_cas);
   if (ctx.engine.engine.slab_classes().clsid(total) == 0) {
     ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
+    // memcached unlinks the old item whatever the mode, so no stale value stays.
+    {
+      std::lock_guard lock(ctx.engine.mutex);
+      ctx.engine.engine.remove(req.key);
+    }
     return refuse("SERVER_ERROR object too large for cache\r\n");
   }
   if (rest.size() < data_len) {
@@ -492,7 +497,6 @@ void meta_arithmetic(Session& s, const Tokens& t) {
     add.key = req.key;
     add.value = initial_text;
     add.value_len = static_cast<uint32_t>(initial_text.size());
-    add.exptime = v.vivify_ttl;
     StoreOutcome stored = engine.store(add);
     if (stored.result == StoreResult::kStored) {
       outcome.result = DeltaResult::kOk;
@@ -530,15 +534,33 @@ void meta_arithmetic(Session& s, const Tokens& t) {
       s.reply_error("SERVER_ERROR out of memory\r\n");
       return;
   }
-  if (f.has('T')) engine.touch(req.key, v.ttl);
-  rel_time_t exptime = 0;
-  if (f.has('t')) {
-    GetOptions peek;
-    peek.bump = false;
-    GetResult r = engine.get(req.key, peek);
-    if (r.hit()) exptime = r.info.exptime;
-  }
+  // memcached builds the reply while it applies T and N in flag order
+  // (without counting a touch), so a `t` shows the exptime as of its place;
+  // a counter N created starts with exptime 0.
+  rel_time_t exptime = created ? 0 : outcome.exptime;
   const rel_time_t now = engine.current_time();
+  std::string flags_text;
+  for (char flag : f.order) {
+    switch (flag) {
+      case 'T':
+        exptime = engine.realtime(v.ttl);
+        break;
+      case 'N':
+        if (created) exptime = engine.realtime(v.vivify_ttl);
+        break;
+      case 't':
+        flags_text.append(" t");
+        append_ttl(flags_text, exptime, now);
+        break;
+      case 'c':
+        flags_text.append(" c");
+        append_uint(flags_text, outcome.cas);
+        break;
+      default:
+        append_key_opaque(flags_text, flag, req);
+    }
+  }
+  if (exptime != (created ? 0 : outcome.exptime)) engine.set_expiry(req.key, exptime);
   lock.unlock();
   // memcached hides a successful update's reply under q, but not the reply
   // of an N that created the counter.
@@ -551,17 +573,7 @@ void meta_arithmetic(Session& s, const Tokens& t) {
   } else {
     out = "HD";
   }
-  for (char flag : f.order) {
-    if (flag == 't') {
-      out.append(" t");
-      append_ttl(out, exptime, now);
-    } else if (flag == 'c') {
-      out.append(" c");
-      append_uint(out, outcome.cas);
-    } else {
-      append_key_opaque(out, flag, req);
-    }
-  }
+  out.append(flags_text);
   out.append("\r\n");
   if (f.has('v')) {
     out.append(number);

@@ -188,6 +188,11 @@ class MetaStaleAndWin(BothServers):
             reply = b"EX\r\nHD\r\nVA 1\r\nd\r\n"
             self.assertEqual(c.expect(reply), reply)
 
+    def test_ms_too_large_drops_the_old_item_in_any_mode(self):
+        self.exchange(b"ms big1 1\r\nx\r\nms big1 2000000 MA\r\n" + b"a" * 2000000 +
+                      b"\r\nmg big1 v\r\n",
+                      b"HD\r\nSERVER_ERROR object too large for cache\r\nEN\r\n")
+
     def test_ms_invalidate_needs_cas(self):
         self.exchange(b"ms i2 1 I\r\nb\r\nmg i2 v\r\nms i3 1 C1 I\r\nb\r\nms i3 1 MR C1 I\r\nb\r\n",
                       b"HD\r\nVA 1\r\nb\r\nNF\r\nNF\r\n")
@@ -257,6 +262,12 @@ class MetaFlagParsing(BothServers):
                              rb"^ME me2 exp=-100 la=0 cas=\d+ fetch=no cls=1 size=63\r\n$")
             reply = b"EN\r\n" + b"CLIENT_ERROR bad command line format\r\n" * 2
             self.assertEqual(c.expect(reply), reply)
+
+    def test_ma_applies_t_n_and_T_in_flag_order(self):
+        self.exchange(b"ma mt1 N30 t\r\nma mt2 t N30\r\nma mt2 t\r\nma mt3 N30 T5 t\r\n"
+                      b"ma mt3 t T100\r\nma mt3 t\r\nma mt4 T5 N30 t\r\nma mt4 t\r\n",
+                      b"HD t30\r\nHD t-1\r\nHD t30\r\nHD t5\r\nHD t5\r\nHD t100\r\n"
+                      b"HD t30\r\nHD t30\r\n")
 
     def test_ma_quiet_and_counter_parsing(self):
         self.exchange(b"ma qa q v N0 J5\r\nma qa q v\r\nma qa q\r\nma qb q\r\nmn\r\n",

@@ -149,8 +149,9 @@ struct StoreOutcome {
 
 struct DeltaOutcome {
   DeltaResult result = DeltaResult::kNotFound;
-  uint64_t value = 0;  // new value when kOk
-  uint64_t cas = 0;    // new CAS when kOk
+  uint64_t value = 0;      // new value when kOk
+  uint64_t cas = 0;        // new CAS when kOk
+  rel_time_t exptime = 0;  // the item's exptime when kOk
 };
 
 class Engine {
@@ -206,6 +207,11 @@ class Engine {
   // clear its token so the next mg wins the recache (kDeleted). With
   // `new_ttl` the exptime becomes realtime(exptime). `cas` as for remove.
   DeleteResult invalidate(std::string_view key, uint64_t cas, bool new_ttl, int64_t exptime);
+
+  // ma's T and N: memcached's ma writes the exptime (engine-relative, see
+  // realtime()) of the item it changed without counting a touch. False when
+  // the key has no live item.
+  bool set_expiry(std::string_view key, rel_time_t exptime);
 
   // flush_all [delay]: items last updated at or before the flush moment are
   // invalid once it has passed (memcached's oldest_live / oldest_cas).

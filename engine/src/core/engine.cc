@@ -78,6 +78,10 @@ DeleteResult Engine::invalidate(std::string_view key, uint64_t cas, bool new_ttl
   return store_->invalidate(key, cas, new_ttl, exptime);
 }
 
+bool Engine::set_expiry(std::string_view key, rel_time_t exptime) {
+  return store_->set_expiry(key, exptime);
+}
+
 void Engine::flush_all(int64_t delay) {
   store_->flush_all(delay);
 }

@@ -262,6 +262,7 @@ DeltaOutcome ItemStore::delta(std::string_view key, bool incr, uint64_t amount, 
     value = amount > value ? 0 : value - amount;
     class_counters_[it.clsid].decr_hits++;
   }
+  outcome.exptime = it.exptime;  // a grown copy keeps it too
   char digits[24];
   const std::string text = std::to_string(value);
   std::memcpy(digits, text.data(), text.size());

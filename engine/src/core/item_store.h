@@ -123,6 +123,7 @@ class ItemStore {
   // ms I's CAS_STALE store: `new_n` replaces `old_n` marked stale, keeping
   // the old exptime and token bit.
   void store_stale(uint32_t old_n, uint32_t new_n);
+  bool set_expiry(std::string_view key, rel_time_t exptime);
 
   // ---- LRU (lru.cc) ----
   // memcached's lru_pull_tail; returns how many items it removed or moved.

@@ -82,4 +82,11 @@ void ItemStore::store_stale(uint32_t old_n, uint32_t new_n) {
   replace(old_n, new_n);
 }
 
+bool ItemStore::set_expiry(std::string_view key, rel_time_t exptime) {
+  const uint32_t n = find_live(key, false);
+  if (n == kNoItem) return false;
+  item(n).exptime = exptime;
+  return true;
+}
+
 }  // namespace memext::core

@@ -289,3 +289,19 @@ TEST_CASE("incr with a wrong CAS reports EXISTS before looking at the value") {
   CHECK(engine.incr("n", 1, cas + 1).result == DeltaResult::kExists);
   CHECK(engine.incr("n", 1, cas).result == DeltaResult::kNonNumeric);
 }
+
+TEST_CASE("ma's T: set_expiry changes the exptime without counting a touch") {
+  Engine engine(small_config());
+  engine.set_time(100);
+  store(engine, StoreMode::kSet, "n", "1", 0, 0, 50);
+  DeltaOutcome out = engine.incr("n", 1);
+  CHECK(out.exptime == 150);
+  // A grown value is a new item with the same exptime.
+  store(engine, StoreMode::kSet, "g", "9", 0, 0, 20);
+  CHECK(engine.incr("g", 1).exptime == 120);
+  CHECK(engine.set_expiry("n", 400));
+  CHECK(engine.incr("n", 1).exptime == 400);
+  CHECK(!engine.set_expiry("missing", 400));
+  CHECK(engine.stats().cmd_touch == 0);
+  CHECK(engine.stats().touch_hits == 0);
+}
