@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <deque>
 #include <memory>
 #include <string>
 
+#include "flash/deferred_device.h"
 #include "flash/device_file.h"
 #include "memext/device.h"
 
@@ -14,10 +14,10 @@ namespace memext {
 
 namespace {
 
-class FileDevice final : public Device {
+class FileDevice final : public flash::DeferredDevice {
  public:
   FileDevice(const std::string& path, uint64_t size)
-      : Device(size, 1), path_(path), fd_(flash::open_device_file(path, size, false)) {}
+      : DeferredDevice(size, 1), path_(path), fd_(flash::open_device_file(path, size, false)) {}
   ~FileDevice() override { flash::close_device_file(fd_); }
 
   std::string describe() const override {
@@ -25,21 +25,7 @@ class FileDevice final : public Device {
   }
 
  protected:
-  int submit_impl(IoRequest* req) override {
-    queued_.push_back(req);
-    return 0;
-  }
-
-  size_t reap_impl(IoRequest** out, size_t max, bool /*wait*/) override {
-    size_t n = 0;
-    while (n < max && !queued_.empty()) {
-      IoRequest* req = queued_.front();
-      queued_.pop_front();
-      req->result = transfer(*req);
-      out[n++] = req;
-    }
-    return n;
-  }
+  int64_t perform(const IoRequest& req) override { return transfer(req); }
 
  private:
   // Loops over partial transfers; stops early only at end of file, which is
@@ -62,7 +48,6 @@ class FileDevice final : public Device {
 
   std::string path_;
   int fd_;
-  std::deque<IoRequest*> queued_;
 };
 
 }  // namespace
