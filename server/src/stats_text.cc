@@ -6,7 +6,9 @@
 #include <boost/version.hpp>
 #include <cinttypes>
 #include <cstdio>
+#include <initializer_list>
 #include <mutex>
+#include <vector>
 
 #include "memext/extstore.h"
 
@@ -93,6 +95,39 @@ void subtract_baseline(Stats& now, Stats baseline) {
     v = v >= base[i] ? v - base[i] : 0;
     ++i;
   });
+}
+
+// memcached's `stats reset` zeroes the per-class counters too (its
+// per-thread slab_stats and per-LRU itemstats); gauges such as number or
+// used_chunks stay.
+template <typename ClassStats, typename Field>
+void subtract_class_baseline(std::vector<ClassStats>& now, const std::vector<ClassStats>& base,
+                             std::initializer_list<Field> fields) {
+  for (ClassStats& c : now) {
+    for (const ClassStats& b : base) {
+      if (b.id != c.id) continue;
+      for (Field f : fields) c.*f = c.*f >= b.*f ? c.*f - b.*f : 0;
+    }
+  }
+}
+
+// The engine's stats minus what `stats reset` set aside. Takes the lock.
+Stats stats_since_reset(ServerContext& ctx) {
+  std::lock_guard lock(ctx.engine.mutex);
+  Stats st = ctx.engine.engine.stats();
+  using S = SlabClassStats;
+  subtract_class_baseline(st.slabs, ctx.reset_baseline.slabs,
+                          {&S::get_hits, &S::cmd_set, &S::delete_hits, &S::incr_hits, &S::decr_hits,
+                           &S::cas_hits, &S::cas_badval, &S::touch_hits});
+  using I = ItemClassStats;
+  subtract_class_baseline(
+      st.items, ctx.reset_baseline.items,
+      {&I::evicted, &I::evicted_nonzero, &I::outofmemory, &I::tailrepairs, &I::reclaimed,
+       &I::expired_unfetched, &I::evicted_unfetched, &I::evicted_active, &I::crawler_reclaimed,
+       &I::crawler_items_checked, &I::lrutail_reflocked, &I::moves_to_cold, &I::moves_to_warm,
+       &I::moves_within_lru, &I::direct_reclaims, &I::hits_to_hot, &I::hits_to_warm,
+       &I::hits_to_cold, &I::hits_to_temp});
+  return st;
 }
 
 void general_stats(ServerContext& ctx, StatWriter& w) {
@@ -303,11 +338,7 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
 }
 
 void items_stats(ServerContext& ctx, StatWriter& w) {
-  Stats st;
-  {
-    std::lock_guard lock(ctx.engine.mutex);
-    st = ctx.engine.engine.stats();
-  }
+  const Stats st = stats_since_reset(ctx);
   for (const ItemClassStats& i : st.items) {
     auto add = [&](const char* name, uint64_t v) { w.add(prefixed("items:%u:%s", i.id, name), v); };
     add("number", i.number);
@@ -342,11 +373,7 @@ void items_stats(ServerContext& ctx, StatWriter& w) {
 }
 
 void slabs_stats(ServerContext& ctx, StatWriter& w) {
-  Stats st;
-  {
-    std::lock_guard lock(ctx.engine.mutex);
-    st = ctx.engine.engine.stats();
-  }
+  const Stats st = stats_since_reset(ctx);
   for (const SlabClassStats& c : st.slabs) {
     auto add = [&](const char* name, uint64_t v) { w.add(prefixed("%u:%s", c.id, name), v); };
     add("chunk_size", c.chunk_size);

@@ -70,6 +70,28 @@ class Pymemcache(ServerTestCase):
         c.close()
 
 
+class StatsReset(ServerTestCase):
+    # As memcached 1.6.18: `stats reset` zeroes the per-class counters and
+    # leaves the gauges.
+    def test_per_class_counters_restart(self):
+        c = Client(("127.0.0.1", self.server.port), timeout=5)
+        c.set("a", b"x")
+        c.get("a")
+        self.assertEqual(c.stats("slabs")[b"1:get_hits"], 1)
+        self.assertEqual(c.stats("items")[b"items:1:hits_to_hot"], 1)
+        c.raw_command(b"stats reset", end_tokens=b"RESET\r\n")
+        slabs = c.stats("slabs")
+        self.assertEqual(slabs[b"1:get_hits"], 0)
+        self.assertEqual(slabs[b"1:cmd_set"], 0)
+        self.assertEqual(slabs[b"1:used_chunks"], 1)
+        items = c.stats("items")
+        self.assertEqual(items[b"items:1:hits_to_hot"], 0)
+        self.assertEqual(items[b"items:1:number"], 1)
+        c.get("a")
+        self.assertEqual(c.stats("slabs")[b"1:get_hits"], 1)
+        c.close()
+
+
 class AutomoveOff(ServerTestCase):
     SERVER_ARGS = ("-o", "slab_automove=0,slab_automove_window=5")
 
