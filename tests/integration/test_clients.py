@@ -78,14 +78,18 @@ class StatsReset(ServerTestCase):
         c.set("a", b"x")
         c.get("a")
         self.assertEqual(c.stats("slabs")[b"1:get_hits"], 1)
-        self.assertEqual(c.stats("items")[b"items:1:hits_to_hot"], 1)
+        # Which segment the hit lands in depends on the LRU maintainer's timing.
+        def hits(items):
+            return sum(items[b"items:1:hits_to_" + seg] for seg in (b"hot", b"warm", b"cold", b"temp"))
+
+        self.assertEqual(hits(c.stats("items")), 1)
         c.raw_command(b"stats reset", end_tokens=b"RESET\r\n")
         slabs = c.stats("slabs")
         self.assertEqual(slabs[b"1:get_hits"], 0)
         self.assertEqual(slabs[b"1:cmd_set"], 0)
         self.assertEqual(slabs[b"1:used_chunks"], 1)
         items = c.stats("items")
-        self.assertEqual(items[b"items:1:hits_to_hot"], 0)
+        self.assertEqual(hits(items), 0)
         self.assertEqual(items[b"items:1:number"], 1)
         c.get("a")
         self.assertEqual(c.stats("slabs")[b"1:get_hits"], 1)
