@@ -83,7 +83,7 @@ class StatsReset(ServerTestCase):
             return sum(items[b"items:1:hits_to_" + seg] for seg in (b"hot", b"warm", b"cold", b"temp"))
 
         self.assertEqual(hits(c.stats("items")), 1)
-        c.raw_command(b"stats reset", end_tokens=b"RESET\r\n")
+        self.roundtrip(b"stats reset\r\n", b"RESET\r\n")
         slabs = c.stats("slabs")
         self.assertEqual(slabs[b"1:get_hits"], 0)
         self.assertEqual(slabs[b"1:cmd_set"], 0)
