@@ -97,7 +97,7 @@ GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
   result.info.exptime = it.exptime;
   if (it.flags & kHdr) {
     result.source = HitSource::kFlashHeader;
-    result.location = location_of(it);
+    result.location = location_of(n);
   } else {
     result.source = HitSource::kRam;
     result.value = value_of(it);

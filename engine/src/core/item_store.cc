@@ -26,10 +26,14 @@ std::string_view ItemStore::value_of(const Item& it) const {
   return {it.data.ptr + it.key_len, it.nbytes - 2};
 }
 
-ExtLocation ItemStore::location_of(const Item& it) const {
-  ExtLocation loc;
-  if (it.flags & kHdr) std::memcpy(&loc, it.data.ptr + it.key_len, sizeof(loc));
-  return loc;
+void ItemStore::set_location(uint32_t n, const ExtLocation& location) {
+  const uint32_t page = n >> kPoolShift;
+  if (page >= locations_.size()) locations_.resize(page + 1);
+  if (locations_[page] == nullptr) {
+    locations_[page] = std::make_unique<ExtLocation[]>(size_t{1} << kPoolShift);
+    ++location_pages_;
+  }
+  locations_[page][n & kPoolMask] = location;
 }
 
 uint64_t ItemStore::ntotal(const Item& it) const {
@@ -141,19 +145,17 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
     it.lru = static_cast<uint8_t>(LruSegment::kCold);
   }
   if (total > classes_.slab_chunk_max()) it.flags |= kChunked;
-  if (header_item) it.flags |= kHdr;
+  if (header_item) {
+    it.flags |= kHdr;
+    set_location(n, ExtLocation{});  // location_of may read it before the caller sets it
+  }
   it.nkey = nkey;
   it.key_len = static_cast<uint8_t>(key.size());
   it.nbytes = nbytes;
   it.client_flags = client_flags;
   it.exptime = exptime;
 
-  size_t payload_len = 0;
-  if (header_item) {
-    payload_len = sizeof(ExtLocation);
-  } else if (!config_.phantom) {
-    payload_len = nbytes - 2;
-  }
+  const size_t payload_len = (header_item || config_.phantom) ? 0 : nbytes - 2;
   if (payload_len == 0 && key.size() <= sizeof(it.data.bytes)) {
     it.flags |= kInlineKey;
     std::memcpy(it.data.bytes, key.data(), key.size());
@@ -177,8 +179,7 @@ void ItemStore::free_item(uint32_t n) {
                               item_total_size(it.nkey, charged, it.client_flags, config_.use_cas)));
   }
   if (!(it.flags & kInlineKey)) {
-    const size_t payload_len =
-        (it.flags & kHdr) ? sizeof(ExtLocation) : (config_.phantom ? 0 : it.nbytes - 2);
+    const size_t payload_len = ((it.flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
     heap_bytes_ -= it.key_len + payload_len;
     delete[] it.data.ptr;
   }
@@ -232,7 +233,7 @@ void ItemStore::unlink(uint32_t n) {
     index_.erase(hash_key(key_of(it)), n);
     unlink_q(n);
     if ((it.flags & kHdr) && listener_ != nullptr) {
-      listener_->on_header_unlinked(location_of(it), ntotal(it));
+      listener_->on_header_unlinked(location_of(n), ntotal(it));
     }
   }
   free_item(n);

@@ -4,8 +4,11 @@
 //
 // Items are 48-byte records in a paged pool addressed by 32-bit numbers;
 // LRU links are item numbers. Key (and in real mode value) bytes live in one
-// heap buffer per item, or inline in the record for phantom keys up to 8
-// bytes. Not thread-safe: one ItemStore per engine, one thread at a time.
+// heap buffer per item, or inline in the record for keys up to 8 bytes of
+// items without value bytes (phantom items, headers). A header's flash
+// location lives in a side table by item number, so a header with an inline
+// key costs no heap allocation. Not thread-safe: one ItemStore per engine,
+// one thread at a time.
 #pragma once
 
 #include <array>
@@ -28,7 +31,7 @@ enum ItemFlag : uint8_t {
   kLinked = 1,
   kFetched = 2,
   kActive = 4,
-  kHdr = 8,         // extstore header: value on flash, ExtLocation after the key
+  kHdr = 8,         // extstore header: value on flash, ExtLocation in ItemStore's side table
   kChunked = 16,    // above slab_chunk_max: header chunk + data chunks
   kInlineKey = 32,  // key bytes stored in Item::data itself
   kTokenSent = 64,  // memcached's ITEM_TOKEN_SENT: a meta get won the recache token (W)
@@ -141,13 +144,22 @@ class ItemStore {
     return {(it.flags & kInlineKey) ? it.data.bytes : it.data.ptr, it.key_len};
   }
   std::string_view value_of(const Item& it) const;
-  ExtLocation location_of(const Item& it) const;
+  // The flash location of header item n ({} for other items).
+  ExtLocation location_of(uint32_t n) const {
+    if (!(item(n).flags & kHdr)) return {};
+    return locations_[n >> kPoolShift][n & kPoolMask];
+  }
+  // Precondition: item n is a header (kHdr).
+  void set_location(uint32_t n, const ExtLocation& location);
+  // Bytes of the location side table (part of metadata_bytes).
+  uint64_t location_bytes() const { return location_pages_ * kLocationPageBytes; }
   uint64_t ntotal(const Item& it) const;     // memcached's ITEM_ntotal
   uint64_t lru_bytes(const Item& it) const;  // what the item adds to sizes_bytes
 
   // memcached's do_item_alloc: charges chunk(s), evicting as needed. Returns
   // kNoItem when memory cannot be had (outofmemory counted). The item is not
-  // linked; its data buffer holds key bytes and room for `payload` bytes.
+  // linked; its data buffer holds key bytes and, in real mode, room for the
+  // value of a full item.
   uint32_t alloc_item(std::string_view key, uint8_t nkey, uint32_t client_flags, rel_time_t exptime,
                       uint32_t nbytes, bool header_item);
   void free_item(uint32_t n);  // unlinked item back to the pool and slabs
@@ -191,6 +203,7 @@ class ItemStore {
  private:
   static constexpr uint32_t kPoolShift = 16;
   static constexpr uint32_t kPoolMask = (1u << kPoolShift) - 1;
+  static constexpr uint64_t kLocationPageBytes = sizeof(ExtLocation) << kPoolShift;
   struct ChunkCharge {
     uint8_t clsid;
     uint32_t requested;
@@ -213,6 +226,10 @@ class ItemStore {
   uint32_t pool_used_ = 0;
   uint32_t free_records_ = kNoItem;
   uint64_t heap_bytes_ = 0;  // key/value buffers
+  // Header locations, parallel to pool_: one array per pool page, allocated
+  // when the page gets its first header (so RAM-only engines have none).
+  std::vector<std::unique_ptr<ExtLocation[]>> locations_;
+  uint64_t location_pages_ = 0;
   std::unordered_map<uint32_t, std::vector<ChunkCharge>> chunk_charges_;
   std::array<LruList, kMaxSlabClasses * kLruSegments> lrus_{};
   std::array<LruCounters, kMaxSlabClasses * kLruSegments> lru_counters_{};

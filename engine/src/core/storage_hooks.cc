@@ -1,5 +1,6 @@
 #include "core/storage_hooks.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/item_store.h"
@@ -55,12 +56,16 @@ ItemView StorageHooks::view(ItemHandle handle) const {
   v.chunked = (it.flags & kChunked) != 0;
   v.fetched = (it.flags & kFetched) != 0;
   v.active = (it.flags & kActive) != 0;
-  v.location = store_.location_of(it);
+  v.location = store_.location_of(handle);
   return v;
 }
 
 ItemHandle StorageHooks::find(std::string_view key) const {
   return store_.find(key);
+}
+
+bool StorageHooks::is_linked(ItemHandle handle) const {
+  return (store_.item(handle).flags & kLinked) != 0;
 }
 
 bool StorageHooks::is_flushed(ItemHandle handle) const {
@@ -86,7 +91,7 @@ bool StorageHooks::replace_with_header(ItemHandle handle, const ExtLocation& loc
   Item& original = store_.item(handle);
   Item& header = store_.item(hdr);
   header.nbytes = original.nbytes;  // memcached overloads nbytes with the flash item's
-  std::memcpy(store_.payload(header), &location, sizeof(location));
+  store_.set_location(hdr, location);
   const uint64_t cas = original.cas;
   // memcached's storage_write links a fresh header item: ITEM_FETCHED (and
   // ITEM_ACTIVE) of the RAM item are not carried over.
@@ -100,9 +105,41 @@ HeaderRewrite StorageHooks::rewrite_header(std::string_view key, const ExtLocati
   const uint32_t n = store_.find(key);
   if (n == kNoItem) return HeaderRewrite::kNotFound;
   Item& it = store_.item(n);
-  if (!(it.flags & kHdr) || !(store_.location_of(it) == expected)) return HeaderRewrite::kMismatch;
-  std::memcpy(store_.payload(it), &relocated, sizeof(relocated));
+  if (!(it.flags & kHdr) || !(store_.location_of(n) == expected)) return HeaderRewrite::kMismatch;
+  store_.set_location(n, relocated);
   return HeaderRewrite::kRewritten;
+}
+
+HeaderRewrite StorageHooks::rewrite_header(ItemHandle handle, const ExtLocation& expected,
+                                           const ExtLocation& relocated) {
+  const Item& it = store_.item(handle);
+  if (!(it.flags & kLinked)) return HeaderRewrite::kNotFound;
+  if (!(it.flags & kHdr) || !(store_.location_of(handle) == expected)) {
+    return HeaderRewrite::kMismatch;
+  }
+  store_.set_location(handle, relocated);
+  return HeaderRewrite::kRewritten;
+}
+
+void StorageHooks::headers_on_page(uint32_t page_id, uint32_t page_version,
+                                   std::vector<PageObject>* out) const {
+  out->clear();
+  constexpr uint32_t kPageRecords = uint32_t{1} << ItemStore::kPoolShift;
+  for (uint32_t page = 0; page < store_.locations_.size(); ++page) {
+    const ExtLocation* locations = store_.locations_[page].get();
+    if (locations == nullptr) continue;  // no header was ever made in this pool page
+    const uint32_t first = page * kPageRecords;
+    const uint32_t count = std::min(kPageRecords, store_.pool_used_ - first);
+    for (uint32_t i = 0; i < count; ++i) {
+      // Records that are not (or no longer) headers keep stale locations.
+      const ExtLocation& loc = locations[i];
+      if (loc.page_id != page_id || loc.page_version != page_version) continue;
+      const uint8_t flags = store_.item(first + i).flags;
+      if ((flags & kLinked) && (flags & kHdr)) out->push_back({loc.offset, loc.len, first + i});
+    }
+  }
+  std::sort(out->begin(), out->end(),
+            [](const PageObject& a, const PageObject& b) { return a.offset < b.offset; });
 }
 
 RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
@@ -111,7 +148,7 @@ RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
   const uint32_t n = store_.find(key);
   if (n == kNoItem) return RecacheResult::kNotFound;
   Item& it = store_.item(n);
-  if (!(it.flags & kHdr) || !(store_.location_of(it) == expected)) return RecacheResult::kMismatch;
+  if (!(it.flags & kHdr) || !(store_.location_of(n) == expected)) return RecacheResult::kMismatch;
   store_.pin(n);
   const uint32_t full =
       store_.alloc_item(key, it.nkey, it.client_flags, it.exptime, it.nbytes, false);
@@ -161,7 +198,7 @@ bool StorageHooks::unlink_header(std::string_view key, const ExtLocation& expect
   const uint32_t n = store_.find(key);
   if (n == kNoItem) return false;
   const Item& it = store_.item(n);
-  if (!(it.flags & kHdr) || !(store_.location_of(it) == expected)) return false;
+  if (!(it.flags & kHdr) || !(store_.location_of(n) == expected)) return false;
   store_.unlink(n);
   return true;
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "memext/engine.h"
 
@@ -54,6 +55,13 @@ struct ItemView {
 };
 
 enum class HeaderRewrite : uint8_t { kRewritten, kNotFound, kMismatch };
+
+// One live header's object on a flash page (headers_on_page).
+struct PageObject {
+  uint32_t offset = 0;
+  uint32_t len = 0;  // the location's len: the object's ntotal
+  ItemHandle handle = kNoHandle;
+};
 enum class RecacheResult : uint8_t { kRecached, kNotFound, kMismatch, kOutOfMemory };
 
 class StorageHooks {
@@ -79,6 +87,9 @@ class StorageHooks {
   // The linked item for `key` without bumping, reclaiming or counting;
   // kNoHandle when absent (it may be expired or flushed: see is_flushed).
   ItemHandle find(std::string_view key) const;
+  // Whether the handle names a linked item (handles from an earlier call may
+  // name freed or reused records).
+  bool is_linked(ItemHandle handle) const;
   // memcached's item_is_flushed for a linked item.
   bool is_flushed(ItemHandle handle) const;
   // slabs_available_chunks(): free chunks in a class's pages.
@@ -98,6 +109,17 @@ class StorageHooks {
   // counts those as skipped).
   HeaderRewrite rewrite_header(std::string_view key, const ExtLocation& expected,
                                const ExtLocation& relocated);
+  // The same for the header item `handle` (kNotFound when it is no longer
+  // linked). Locations are unique per written object, so this is the key
+  // lookup's answer without the key.
+  HeaderRewrite rewrite_header(ItemHandle handle, const ExtLocation& expected,
+                               const ExtLocation& relocated);
+
+  // Replaces *out with the linked headers whose location is on page_id at
+  // page_version, in offset order: the live objects of that page, for a
+  // compactor that cannot read them back (phantom page store). Walks every
+  // item record's location: O(items), meant for once per compacted page.
+  void headers_on_page(uint32_t page_id, uint32_t page_version, std::vector<PageObject>* out) const;
 
   // Recache: the header for `key` at `expected` becomes a full RAM item
   // again, keeping CAS, flags and exptime. `value` is the value without

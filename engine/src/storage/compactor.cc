@@ -2,8 +2,6 @@
 // and storage_compact_readback as a step that reads back one wbuf-sized
 // region of the page being compacted per call.
 #include <cstring>
-#include <string>
-#include <tuple>
 #include <vector>
 
 #include "storage/ext_store_impl.h"
@@ -106,13 +104,14 @@ ExtStore::Impl::Region ExtStore::Impl::readback_region(uint64_t offset) {
       if (read_object(compact_page, compact_version, at, len, nullptr) == ReadSource::kMiss) {
         return Region::kGone;
       }
-      // Copied out first: a rescue may free this page and reuse it (new
-      // version) for the compact bucket, which resets its index entries.
-      phantom_region.clear();
-      phantom_index.for_each_in(compact_page, compact_version, offset, offset + len,
-                                [&](uint32_t object_offset, uint32_t ntotal, std::string_view key) {
-                                  phantom_region.emplace_back(object_offset, ntotal, key);
-                                });
+      // A closed page gains no objects, so the headers pointing at it when
+      // its compaction begins include every object that can still be live;
+      // each rescue checks its header again, as for objects read back.
+      if (offset == 0) {
+        engine.hooks().headers_on_page(compact_page, static_cast<uint32_t>(compact_version),
+                                       &phantom_objects);
+        phantom_pos = 0;
+      }
     }
     region_loaded = true;
   }
@@ -126,15 +125,19 @@ ExtStore::Impl::Region ExtStore::Impl::readback_region(uint64_t offset) {
       if (storage::decode_object(object, len - region_pos, &fields) != storage::ObjectCheck::kOk) {
         break;
       }
-      if (rescue(fields.key, at + region_pos, fields.ntotal, object) == Move::kBusy) {
+      const core::ItemHandle handle = engine.hooks().find(fields.key);
+      if (rescue(handle, at + region_pos, fields.ntotal, object) == Move::kBusy) {
         return Region::kPaused;
       }
       region_pos += fields.ntotal;
     }
   } else {
-    for (; region_pos < phantom_region.size(); ++region_pos) {
-      const auto& [object_offset, ntotal, key] = phantom_region[region_pos];
-      if (rescue(key, object_offset, ntotal, nullptr) == Move::kBusy) return Region::kPaused;
+    for (; phantom_pos < phantom_objects.size() && phantom_objects[phantom_pos].offset < at + len;
+         ++phantom_pos) {
+      const core::PageObject& object = phantom_objects[phantom_pos];
+      if (rescue(object.handle, object.offset, object.len, nullptr) == Move::kBusy) {
+        return Region::kPaused;
+      }
     }
   }
   region_loaded = false;
@@ -145,11 +148,10 @@ ExtStore::Impl::Region ExtStore::Impl::readback_region(uint64_t offset) {
 // header pointing exactly here, move the object to the compact bucket (or
 // drop it when dropping unread COLD items). Dead objects are passed over
 // uncounted, as in memcached.
-ExtStore::Impl::Move ExtStore::Impl::rescue(std::string_view key, uint32_t offset, uint32_t ntotal,
-                                            const char* object) {
+ExtStore::Impl::Move ExtStore::Impl::rescue(core::ItemHandle handle, uint32_t offset,
+                                            uint32_t ntotal, const char* object) {
   core::StorageHooks& hooks = engine.hooks();
-  const core::ItemHandle handle = hooks.find(key);
-  if (handle == core::kNoHandle) return Move::kNotMoved;
+  if (handle == core::kNoHandle || !hooks.is_linked(handle)) return Move::kNotMoved;
   const core::ItemView header = hooks.view(handle);
   const rel_time_t now = hooks.current_time();
   if (!header.is_header || hooks.is_flushed(handle) ||
@@ -191,12 +193,11 @@ ExtStore::Impl::Move ExtStore::Impl::rescue(std::string_view key, uint32_t offse
   if (slot.buf != nullptr && object != nullptr) std::memcpy(slot.buf, object, ntotal);
   const ExtLocation relocated{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
                               ntotal};
-  if (hooks.rewrite_header(key, at, relocated) != core::HeaderRewrite::kRewritten) {
+  if (hooks.rewrite_header(handle, at, relocated) != core::HeaderRewrite::kRewritten) {
     ++counters.compact_lost;
     return Move::kNotMoved;
   }
   store->write_commit(slot);
-  if (!stores_data) phantom_index.add(slot.page_id, slot.page_version, slot.offset, ntotal, key);
   ++counters.compact_rescues;
   return Move::kMoved;
 }

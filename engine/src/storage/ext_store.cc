@@ -76,7 +76,6 @@ ExtStore::Impl::Impl(Engine& eng, const ExtConfig& cfg, std::vector<Device*> dev
     : engine(eng), config(cfg), devices(std::move(devs)), options(opts) {
   store = std::make_unique<PageStore>(page_store_config(config, devices, options));
   stores_data = !store->phantom();
-  if (!stores_data) phantom_index.resize(store->page_count());
   if (config.compact_under == 0) {
     // storage_init: the last ext_path given heads memcached's file list.
     std::string error;

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "core/storage_hooks.h"
@@ -15,7 +14,6 @@
 #include "memext/extstore.h"
 #include "memext/pagestore.h"
 #include "storage/engine_access.h"
-#include "storage/phantom_index.h"
 
 namespace memext {
 
@@ -61,7 +59,10 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // compacted. kPaused keeps the region and the position in it for the next
   // step; kGone when the page is gone (compaction aborts).
   Region readback_region(uint64_t offset);
-  Move rescue(std::string_view key, uint32_t offset, uint32_t ntotal, const char* object);
+  // `handle` is the engine's item for the object's key (real mode: found by
+  // key; phantom: the header that pointed here when compaction began);
+  // rescue itself checks it is still the live header for this object.
+  Move rescue(core::ItemHandle handle, uint32_t offset, uint32_t ntotal, const char* object);
 
   // ---- device IO (ext_store.cc) ----
   // Submits req and waits for it; other completions met on the way are
@@ -85,7 +86,6 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   std::unique_ptr<PageStore> store;
   bool stores_data = true;
   ExtStoreOptions options;
-  storage::PhantomIndex phantom_index;
 
   // storage_write_thread's locals.
   std::array<uint32_t, kMaxSlabClasses> backoff{};
@@ -102,9 +102,12 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   char* readback = nullptr;
   // A region paused on kBusy: readback (or phantom_region) still holds it.
   bool region_loaded = false;
-  uint32_t region_pos = 0;  // byte offset (real) or object index (phantom)
-  // (offset, ntotal, key)
-  std::vector<std::tuple<uint32_t, uint32_t, std::string>> phantom_region;
+  uint32_t region_pos = 0;  // byte offset into readback (real mode)
+  // Phantom page store: nothing can be read back, so the page's live objects
+  // are asked of the engine when its compaction begins (headers_on_page);
+  // phantom_pos is the next one to rescue.
+  std::vector<core::PageObject> phantom_objects;
+  size_t phantom_pos = 0;
 
   uint64_t recache_counter = 0;  // memcached keeps one per connection
   char* read_buf = nullptr;

@@ -123,17 +123,9 @@ ExtStore::Impl::Move ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t ite
   }
   const ExtLocation location{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
                              ntotal};
-  // The item (and its key bytes) is gone once replaced by the header.
-  char key[kKeyMaxLength];
-  const size_t key_len = std::min<size_t>(item.key.size(), sizeof(key));
-  std::copy_n(item.key.data(), key_len, key);
   // No memory for the header: the slot is left uncommitted and reused.
   if (!hooks.replace_with_header(handle, location)) return Move::kNotMoved;
   store->write_commit(slot);
-  if (!stores_data) {
-    phantom_index.add(slot.page_id, slot.page_version, slot.offset, ntotal,
-                      std::string_view(key, key_len));
-  }
   *new_wbuf = slot.offset % store->wbuf_size() == 0;
   return Move::kMoved;
 }
