@@ -299,7 +299,10 @@ DeleteResult ItemStore::remove(std::string_view key, uint64_t cas) {
     return DeleteResult::kNotFound;
   }
   Item& it = item(n);
-  if (cas != 0 && it.cas != cas) return DeleteResult::kExists;
+  if (cas != 0 && it.cas != cas) {
+    counters_.delete_misses++;  // memcached's md counts a CAS mismatch as a miss
+    return DeleteResult::kExists;
+  }
   class_counters_[it.clsid].delete_hits++;
   unlink(n);
   return DeleteResult::kDeleted;

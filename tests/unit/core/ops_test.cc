@@ -142,7 +142,7 @@ TEST_CASE("delete and its counters") {
   CHECK(!engine.get("k").hit());
   Stats st = engine.stats();
   CHECK(st.delete_hits == 1);
-  CHECK(st.delete_misses == 1);
+  CHECK(st.delete_misses == 2);  // the miss and the CAS mismatch, as memcached 1.6.18 counts
   CHECK(st.curr_items == 0);
   CHECK(st.bytes == 0);
 }
