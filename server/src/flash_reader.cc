@@ -78,7 +78,6 @@ struct FlashReader::Impl {
   std::string fallback;
   // Watches the ring's own fd, which polls readable while completions wait.
   asio::posix::stream_descriptor notify;
-  size_t in_flight = 0;
   // SQEs prepared but not yet submitted. Every connection made ready by one
   // epoll round queues its reads first; one io_uring_enter then submits them
   // all, and the block layer notifies the device once per batch instead of
@@ -131,7 +130,6 @@ struct FlashReader::Impl {
     while (io_uring_peek_cqe(&ring, &cqe) == 0) {
       completed.emplace_back(static_cast<PendingFlashRead*>(io_uring_cqe_get_data(cqe)), cqe->res);
       io_uring_cqe_seen(&ring, cqe);
-      --in_flight;
     }
     if (!completed.empty()) finish(completed);
   }
@@ -228,7 +226,6 @@ void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
                          read->plan.offset);
     }
     io_uring_sqe_set_data(sqe, read);
-    ++impl_->in_flight;
     ++impl_->unsubmitted;
   }
   if (impl_->unsubmitted > 0) impl_->submit_soon();
