@@ -1,6 +1,5 @@
 #include "meta_protocol.h"
 
-#include <charconv>
 #include <mutex>
 #include <string>
 

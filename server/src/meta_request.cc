@@ -1,7 +1,5 @@
 #include "meta_request.h"
 
-#include <charconv>
-
 #include "parse_util.h"
 
 namespace memext::server {
@@ -12,12 +10,6 @@ constexpr std::string_view kMetaFlagLetters = "bNTRlOPLkstcfvhuqFCMJDI";
 constexpr size_t kMaxOpaqueLength = 32;
 
 }  // namespace
-
-void append_uint(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
 
 void append_ttl(std::string& out, rel_time_t exptime, rel_time_t now) {
   if (exptime == 0) {

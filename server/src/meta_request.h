@@ -42,8 +42,6 @@ struct MetaRequest {
   MetaValues values;
 };
 
-void append_uint(std::string& out, uint64_t v);
-
 // memcached prints a TTL as exptime - current_time in 32 bits, so an exptime
 // in the past (T-1 sets exptime 1) wraps; 0 means never.
 void append_ttl(std::string& out, rel_time_t exptime, rel_time_t now);

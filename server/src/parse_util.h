@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +25,9 @@ bool parse_uint32(std::string_view token, uint32_t& out);
 bool parse_uint64(std::string_view token, uint64_t& out);
 // memcached's safe_strtoll.
 bool parse_int64(std::string_view token, int64_t& out);
+
+// Appends v in decimal, as memcached's replies print numbers.
+void append_uint(std::string& out, uint64_t v);
 
 // Base64 (RFC 4648, with padding) for meta-protocol binary keys. Decode
 // returns false on malformed input.

@@ -1,6 +1,5 @@
 #include "text_protocol.h"
 
-#include <charconv>
 #include <mutex>
 
 #include "memext/slabs.h"
@@ -8,12 +7,6 @@
 
 namespace memext::server {
 namespace {
-
-void append_uint(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
 
 void append_value_line(std::string& out, std::string_view key, const ItemInfo& info,
                        bool return_cas) {
