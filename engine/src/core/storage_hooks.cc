@@ -64,6 +64,10 @@ ItemHandle StorageHooks::find(std::string_view key) const {
   return store_.find(key);
 }
 
+bool StorageHooks::header_at(ItemHandle handle, const ExtLocation& expected) const {
+  return (store_.item(handle).flags & kHdr) && store_.location_of(handle) == expected;
+}
+
 bool StorageHooks::is_linked(ItemHandle handle) const {
   return (store_.item(handle).flags & kLinked) != 0;
 }
@@ -104,19 +108,13 @@ HeaderRewrite StorageHooks::rewrite_header(std::string_view key, const ExtLocati
                                            const ExtLocation& relocated) {
   const uint32_t n = store_.find(key);
   if (n == kNoItem) return HeaderRewrite::kNotFound;
-  Item& it = store_.item(n);
-  if (!(it.flags & kHdr) || !(store_.location_of(n) == expected)) return HeaderRewrite::kMismatch;
-  store_.set_location(n, relocated);
-  return HeaderRewrite::kRewritten;
+  return rewrite_header(n, expected, relocated);
 }
 
 HeaderRewrite StorageHooks::rewrite_header(ItemHandle handle, const ExtLocation& expected,
                                            const ExtLocation& relocated) {
-  const Item& it = store_.item(handle);
-  if (!(it.flags & kLinked)) return HeaderRewrite::kNotFound;
-  if (!(it.flags & kHdr) || !(store_.location_of(handle) == expected)) {
-    return HeaderRewrite::kMismatch;
-  }
+  if (!(store_.item(handle).flags & kLinked)) return HeaderRewrite::kNotFound;
+  if (!header_at(handle, expected)) return HeaderRewrite::kMismatch;
   store_.set_location(handle, relocated);
   return HeaderRewrite::kRewritten;
 }
@@ -147,8 +145,8 @@ RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
                                                      std::string_view value) {
   const uint32_t n = store_.find(key);
   if (n == kNoItem) return RecacheResult::kNotFound;
+  if (!header_at(n, expected)) return RecacheResult::kMismatch;
   Item& it = store_.item(n);
-  if (!(it.flags & kHdr) || !(store_.location_of(n) == expected)) return RecacheResult::kMismatch;
   store_.pin(n);
   const uint32_t full =
       store_.alloc_item(key, it.nkey, it.client_flags, it.exptime, it.nbytes, false);
@@ -196,9 +194,7 @@ void StorageHooks::fill_automove_sample(AutomoveSample& sample) const {
 
 bool StorageHooks::unlink_header(std::string_view key, const ExtLocation& expected) {
   const uint32_t n = store_.find(key);
-  if (n == kNoItem) return false;
-  const Item& it = store_.item(n);
-  if (!(it.flags & kHdr) || !(store_.location_of(n) == expected)) return false;
+  if (n == kNoItem || !header_at(n, expected)) return false;
   store_.unlink(n);
   return true;
 }

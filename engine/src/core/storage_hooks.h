@@ -140,6 +140,10 @@ class StorageHooks {
   void fill_automove_sample(AutomoveSample& sample) const;
 
  private:
+  // Whether `handle` is a header item whose flash object is at `expected`:
+  // locations are unique per written object, so this names one object.
+  bool header_at(ItemHandle handle, const ExtLocation& expected) const;
+
   ItemStore& store_;
 };
 
