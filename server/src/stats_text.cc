@@ -47,87 +47,84 @@ std::string prefixed(const char* fmt, uint32_t id, const char* name) {
   return buf;
 }
 
-// The cumulative counters memcached's `stats reset` zeroes (gauges such as
-// curr_items and bytes stay).
-template <typename F>
-void for_each_resettable(Stats& s, F&& f) {
-  for (uint64_t* v : {&s.total_items,
-                      &s.cmd_get,
-                      &s.cmd_set,
-                      &s.cmd_flush,
-                      &s.cmd_touch,
-                      &s.get_hits,
-                      &s.get_misses,
-                      &s.get_expired,
-                      &s.get_flushed,
-                      &s.delete_misses,
-                      &s.delete_hits,
-                      &s.incr_misses,
-                      &s.incr_hits,
-                      &s.decr_misses,
-                      &s.decr_hits,
-                      &s.cas_misses,
-                      &s.cas_hits,
-                      &s.cas_badval,
-                      &s.touch_hits,
-                      &s.touch_misses,
-                      &s.evictions,
-                      &s.reclaimed,
-                      &s.expired_unfetched,
-                      &s.evicted_unfetched,
-                      &s.evicted_active,
-                      &s.slab_reassign_rescues,
-                      &s.slab_reassign_chunk_rescues,
-                      &s.slab_reassign_evictions_nomem,
-                      &s.slab_reassign_inline_reclaim,
-                      &s.slab_reassign_busy_items,
-                      &s.slab_reassign_busy_deletes,
-                      &s.slabs_moved}) {
-    f(*v);
-  }
+// now - base for the cumulative counters `fields`, never below 0: what
+// `stats reset` restarts. Gauges (curr_items, bytes, used_chunks, number...)
+// are not listed and stay.
+template <typename T, typename Field>
+void subtract_counters(T& now, const T& base, std::initializer_list<Field> fields) {
+  for (Field f : fields) now.*f = now.*f >= base.*f ? now.*f - base.*f : 0;
 }
 
-void subtract_baseline(Stats& now, Stats baseline) {
-  std::vector<uint64_t> base;
-  for_each_resettable(baseline, [&](uint64_t& v) { base.push_back(v); });
-  size_t i = 0;
-  for_each_resettable(now, [&](uint64_t& v) {
-    v = v >= base[i] ? v - base[i] : 0;
-    ++i;
-  });
-}
-
-// memcached's `stats reset` zeroes the per-class counters too (its
-// per-thread slab_stats and per-LRU itemstats); gauges such as number or
-// used_chunks stay.
+// The per-class tables of `stats slabs` and `stats items`, matched by class
+// id (memcached's reset zeroes its per-thread slab_stats and per-LRU
+// itemstats too).
 template <typename ClassStats, typename Field>
-void subtract_class_baseline(std::vector<ClassStats>& now, const std::vector<ClassStats>& base,
+void subtract_class_counters(std::vector<ClassStats>& now, const std::vector<ClassStats>& base,
                              std::initializer_list<Field> fields) {
   for (ClassStats& c : now) {
     for (const ClassStats& b : base) {
-      if (b.id != c.id) continue;
-      for (Field f : fields) c.*f = c.*f >= b.*f ? c.*f - b.*f : 0;
+      if (b.id == c.id) subtract_counters(c, b, fields);
     }
   }
 }
 
-// The engine's stats minus what `stats reset` set aside. Takes the lock.
-Stats stats_since_reset(ServerContext& ctx) {
-  std::lock_guard lock(ctx.engine.mutex);
+// The engine's stats minus what `stats reset` set aside. Precondition:
+// ctx.engine.mutex is held.
+Stats stats_since_reset_locked(ServerContext& ctx) {
   Stats st = ctx.engine.engine.stats();
-  using S = SlabClassStats;
-  subtract_class_baseline(st.slabs, ctx.reset_baseline.slabs,
-                          {&S::get_hits, &S::cmd_set, &S::delete_hits, &S::incr_hits, &S::decr_hits,
-                           &S::cas_hits, &S::cas_badval, &S::touch_hits});
+  const Stats& base = ctx.reset_baseline;
+  using S = Stats;
+  subtract_counters(st, base,
+                    {&S::total_items,
+                     &S::cmd_get,
+                     &S::cmd_set,
+                     &S::cmd_flush,
+                     &S::cmd_touch,
+                     &S::get_hits,
+                     &S::get_misses,
+                     &S::get_expired,
+                     &S::get_flushed,
+                     &S::delete_misses,
+                     &S::delete_hits,
+                     &S::incr_misses,
+                     &S::incr_hits,
+                     &S::decr_misses,
+                     &S::decr_hits,
+                     &S::cas_misses,
+                     &S::cas_hits,
+                     &S::cas_badval,
+                     &S::touch_hits,
+                     &S::touch_misses,
+                     &S::evictions,
+                     &S::reclaimed,
+                     &S::expired_unfetched,
+                     &S::evicted_unfetched,
+                     &S::evicted_active,
+                     &S::slab_reassign_rescues,
+                     &S::slab_reassign_chunk_rescues,
+                     &S::slab_reassign_evictions_nomem,
+                     &S::slab_reassign_inline_reclaim,
+                     &S::slab_reassign_busy_items,
+                     &S::slab_reassign_busy_deletes,
+                     &S::slabs_moved});
+  using C = SlabClassStats;
+  subtract_class_counters(st.slabs, base.slabs,
+                          {&C::get_hits, &C::cmd_set, &C::delete_hits, &C::incr_hits, &C::decr_hits,
+                           &C::cas_hits, &C::cas_badval, &C::touch_hits});
   using I = ItemClassStats;
-  subtract_class_baseline(
-      st.items, ctx.reset_baseline.items,
+  subtract_class_counters(
+      st.items, base.items,
       {&I::evicted, &I::evicted_nonzero, &I::outofmemory, &I::tailrepairs, &I::reclaimed,
        &I::expired_unfetched, &I::evicted_unfetched, &I::evicted_active, &I::crawler_reclaimed,
        &I::crawler_items_checked, &I::lrutail_reflocked, &I::moves_to_cold, &I::moves_to_warm,
        &I::moves_within_lru, &I::direct_reclaims, &I::hits_to_hot, &I::hits_to_warm,
        &I::hits_to_cold, &I::hits_to_temp});
   return st;
+}
+
+Stats stats_since_reset(ServerContext& ctx) {
+  std::lock_guard lock(ctx.engine.mutex);
+  return stats_since_reset_locked(ctx);
 }
 
 void general_stats(ServerContext& ctx, StatWriter& w) {
@@ -137,7 +134,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   bool flash = false;
   {
     std::lock_guard lock(ctx.engine.mutex);
-    st = ctx.engine.engine.stats();
+    st = stats_since_reset_locked(ctx);
     now = ctx.engine.engine.current_time();
     if (ctx.engine.flash != nullptr) {
       ext = ctx.engine.flash->stats();
@@ -150,7 +147,6 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
       base_too_large, base_no_memory;
   {
     std::lock_guard lock(ctx.engine.mutex);
-    subtract_baseline(st, ctx.reset_baseline);
     base_total_connections = ctx.reset_total_connections;
     base_rejected = ctx.reset_rejected_connections;
     base_read = ctx.reset_bytes_read;
