@@ -51,18 +51,18 @@ void Connection::read_more() {
     if (buf_.size() - end_ < kMinReadSpace) buf_.resize(buf_.size() * 2);
   }
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(buf_.data() + end_, buf_.size() - end_),
-      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-        self->reading_ = false;
-        if (ec) {
-          self->close();
-          return;
-        }
-        self->ctx_.counters.bytes_read.fetch_add(n, std::memory_order_relaxed);
-        self->end_ += n;
-        self->process();
-      });
+  receive_.start(socket_, buf_.data() + end_, buf_.size() - end_, shared_from_this());
+}
+
+void Connection::received(const boost::system::error_code& ec, size_t bytes) {
+  reading_ = false;
+  if (ec) {
+    close();
+    return;
+  }
+  ctx_.counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+  end_ += bytes;
+  process();
 }
 
 void Connection::process() {

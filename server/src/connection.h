@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "session.h"
+#include "socket_receive.h"
 
 namespace memext::server {
 
@@ -26,6 +27,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(ServerContext& ctx, FlashReader* reader, Socket socket);
   ~Connection();
   void start();
+  // ReceiveOp's completion: `bytes` more bytes are in buf_, or the socket failed or closed.
+  void received(const boost::system::error_code& ec, size_t bytes);
 
  private:
   void read_more();
@@ -37,7 +40,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   ServerContext& ctx_;
   FlashReader* reader_;
-  Socket socket_;
+  ReceiveOp<Connection> receive_;
+  ReceiveOp<Connection>::Socket socket_;
   Session session_;
   std::vector<char> buf_;
   std::vector<boost::asio::const_buffer> write_buffers_;

@@ -2,6 +2,7 @@
 reply below was captured from Debian's memcached 1.6.18)."""
 
 import re
+import socket
 import threading
 import time
 import unittest
@@ -128,6 +129,18 @@ class TextProtocol(ServerTestCase):
         self.assertEqual(c.expect(b"END\r\n"), b"END\r\n")
         c.send(b"xxxxxxxx\r\nget sp1\r\n")
         want = b"STORED\r\nVALUE sp1 0 10\r\nxxxxxxxxxx\r\nEND\r\n"
+        self.assertEqual(c.expect(want), want)
+
+    def test_request_trickled_byte_by_byte(self):
+        # Every byte is its own TCP segment, so every receive is a short read
+        # that drains the socket; the server must wait for the next byte's
+        # edge each time rather than lose it.
+        c = self.conn()
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in b"set tr 0 0 5\r\nhello\r\nget tr\r\n":
+            c.send(bytes([byte]))
+            time.sleep(0.002)
+        want = b"STORED\r\nVALUE tr 0 5\r\nhello\r\nEND\r\n"
         self.assertEqual(c.expect(want), want)
 
     def test_large_value_roundtrip(self):
