@@ -93,8 +93,11 @@ void meta_get(Session& s, const Tokens& t) {
         head.append(" t");
         append_ttl(head, exptime, now);
         break;
+      case 'k':
+        append_key(head, req.key, info.key_binary);
+        break;
       default:
-        append_key_opaque(head, flag, req, true);
+        append_key_opaque(head, flag, req);
     }
   }
   // Z before X, and W last: the order memcached writes them in.
@@ -186,6 +189,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
   request.cas = v.cas;
   request.exptime = v.ttl;
   request.invalidate = f.has('I');
+  request.key_binary = f.has('b');
   ServerContext& ctx = s.ctx();
   const EngineConfig& config = ctx.engine.engine.config();
   uint64_t total =
@@ -452,7 +456,12 @@ void meta_debug(Session& s, const Tokens& t) {
       const ItemInfo& i = r.info;
       const EngineConfig& config = shared.engine.config();
       out = "ME ";
-      out.append(key);
+      // The item's key, base64 (without " b") when it was stored with b.
+      if (i.key_binary) {
+        base64_encode(key, out);
+      } else {
+        out.append(key);
+      }
       // memcached prints current_time - exptime: negative while the item lives.
       out.append(" exp=");
       if (i.exptime == 0) {

@@ -29,7 +29,6 @@ std::string_view preparse(const Tokens& t, size_t first_flag, MetaRequest& req) 
     case MetaFlagError::kTooMany:
       return "CLIENT_ERROR invalid flag\r\n";
   }
-  req.token = t[1];
   req.key = t[1];
   bool failed = false;
   std::string_view error = "CLIENT_ERROR bad command line format\r\n";
@@ -109,15 +108,19 @@ bool parse_request(Session& s, const Tokens& t, MetaCommand command, MetaRequest
   return true;
 }
 
-void append_key_opaque(std::string& out, char flag, const MetaRequest& req, bool decoded_key) {
+void append_key(std::string& out, std::string_view key, bool binary) {
+  out.append(" k");
+  if (binary) {
+    base64_encode(key, out);
+    out.append(" b");
+  } else {
+    out.append(key);
+  }
+}
+
+void append_key_opaque(std::string& out, char flag, const MetaRequest& req) {
   if (flag == 'k') {
-    out.append(" k");
-    if (req.flags.has('b') && !decoded_key) {
-      out.append(req.token);
-      out.append(" b");
-    } else {
-      out.append(req.key);
-    }
+    append_key(out, req.key, req.flags.has('b'));
   } else if (flag == 'O') {
     out.append(" O");
     out.append(req.flags.get('O'));

@@ -36,8 +36,7 @@ struct MetaValues {
 
 struct MetaRequest {
   std::string key_storage;
-  std::string_view token;  // the key as sent (base64 when the b flag is given)
-  std::string_view key;
+  std::string_view key;  // decoded when the b flag is given
   MetaFlags flags;
   MetaValues values;
 };
@@ -59,10 +58,14 @@ bool opaque_too_long(const MetaRequest& req);
 // the error itself and returns false when the request is unusable.
 bool parse_request(Session& s, const Tokens& t, MetaCommand command, MetaRequest& req);
 
-// Appends the k and O return flags (the ones every command echoes). memcached
-// 1.6.18 echoes a base64 key as given plus " b", except on an mg hit, where it
-// prints the decoded key.
-void append_key_opaque(std::string& out, char flag, const MetaRequest& req,
-                       bool decoded_key = false);
+// Appends a k return flag the way memcached 1.6.18's META_KEY does: a binary
+// key base64-encoded (from its bytes, so a token decoding the same way
+// always prints alike) and followed by " b".
+void append_key(std::string& out, std::string_view key, bool binary);
+
+// Appends the k and O return flags (the ones every command echoes). Replies
+// that echo the request print its key binary when it came with b; only an mg
+// hit prints the item's key, binary when the item was stored with b.
+void append_key_opaque(std::string& out, char flag, const MetaRequest& req);
 
 }  // namespace memext::server

@@ -1,8 +1,12 @@
 """memcached 1.6.18's meta commands (mg ms md ma mn me), byte for byte
 against replies captured from memcached 1.6.18."""
 
+import base64
+import os
 import re
 import shutil
+import tempfile
+import time
 import unittest
 
 from memext_harness import ServerProcess, ServerTestCase
@@ -280,6 +284,127 @@ class MetaFlagParsing(BothServers):
                       b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
                       b"HD\r\nEX\r\n"
                       b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
+
+
+class MetaBinaryKeys(BothServers):
+    """memcached 1.6.18's ITEM_KEY_BINARY: an item stored by ms with b prints
+    its key base64 in mg's k and in me, whether or not the reading request
+    has b; replies that echo the request re-encode its decoded key."""
+
+    def test_mg_and_me_print_the_item_key(self):
+        for _, c in self.each_conn():
+            c.send(b"ms Ymsx 2 b\r\nhi\r\nmg Ymsx b k v\r\nmg bk1 k v f\r\nme bk1\r\n")
+            reply = b"HD\r\nVA 2 kYmsx b\r\nhi\r\nVA 2 kYmsx b f0\r\nhi\r\n"
+            self.assertEqual(c.expect(reply), reply)
+            self.assertRegex(c.read_until(b"\r\n"),
+                             rb"^ME Ymsx exp=-1 la=0 cas=\d+ fetch=yes cls=1 size=64\r\n$")
+            reply = b"VALUE bk1 0 2\r\nhi\r\nEND\r\nHD kbk1\r\n"
+            c.send(b"get bk1\r\nmd bk1 k\r\n")
+            self.assertEqual(c.expect(reply), reply)
+        # Stored without b: the bytes, even to a request with b.
+        self.exchange(b"ms kkr 1\r\nx\r\nmg a2ty b k\r\nmd a2ty b k\r\n",
+                      b"HD\r\nHD kkkr\r\nHD ka2ty b\r\n")
+
+    def test_echoes_are_re_encoded(self):
+        # YR== decodes to "a" like YQ== (unused low bits).
+        self.exchange(b"ms YR== 1 b k\r\nx\r\nmg a k\r\nmd a k q\r\nmd YR== b k\r\n"
+                      b"ma YR== b k\r\nmg YR== b k\r\n",
+                      b"HD kYQ== b\r\nHD kYQ== b\r\nNF kYQ== b\r\nNF kYQ== b\r\n"
+                      b"EN kYQ== b\r\n")
+
+    def test_which_writes_keep_the_bit(self):
+        # Set, add, replace and a stale store take the request's b; append,
+        # prepend, a grown incr, ma N and mg N build an item without it; an
+        # in-place incr, touch, gat and md I keep it.
+        self.exchange(b"ms YjI= 1 b ME\r\nx\r\nmg b2 k\r\nms YjI= 1 b MR\r\ny\r\nmg b2 k\r\n"
+                      b"ms b2 1 MR\r\ny\r\nmg b2 k\r\nms YjI= 1 b MA\r\nz\r\nmg b2 k\r\n"
+                      b"ms YjI= 1 b\r\nz\r\nms b2 1 MP\r\nz\r\nmg b2 k\r\n",
+                      b"HD\r\nHD kYjI= b\r\nHD\r\nHD kYjI= b\r\nHD\r\nHD kb2\r\nHD\r\n"
+                      b"HD kb2\r\nHD\r\nHD\r\nHD kb2\r\n")
+        self.exchange(b"ms YjE= 2 b\r\n50\r\nma b1\r\nmg b1 k v\r\nma b1 D100\r\nmg b1 k v\r\n"
+                      b"ma YjM= b N0 J7 k\r\nmg b3 k\r\nmg YjU= b N30 k\r\nmg b5 k\r\n",
+                      b"HD\r\nHD\r\nVA 2 kYjE= b\r\n51\r\nHD\r\nVA 3 kb1\r\n151\r\n"
+                      b"HD kYjM= b\r\nHD kb3\r\nHD kb5 W\r\nHD kb5 Z\r\n")
+        self.exchange(b"ms YjQ= 1 b\r\nx\r\nmg b4 T30 k\r\nmd b4 I\r\nmg b4 k v\r\n"
+                      b"touch b4 10\r\ngat 5 b4\r\nmg b4 k\r\nset b4 0 0 1\r\nz\r\nmg b4 k\r\n",
+                      b"HD\r\nHD kYjQ= b\r\nHD\r\nVA 1 kYjQ= b X W\r\nx\r\nTOUCHED\r\n"
+                      b"VALUE b4 0 1\r\nx\r\nEND\r\nHD kYjQ= b Z X\r\nSTORED\r\nHD kb4\r\n")
+        for _, c in self.each_conn():
+            c.send(b"ms b6 1 T100\r\na\r\nms b6 1 T100\r\na\r\nmg b6 c\r\n")
+            self.assertEqual(c.expect(b"HD\r\nHD\r\n"), b"HD\r\nHD\r\n")
+            cas = int(re.match(rb"HD c(\d+)\r\n", c.read_until(b"\r\n")).group(1))
+            c.send(b"ms YjY= 1 b C%d I\r\nb\r\nmg b6 k\r\n" % (cas - 1))
+            self.assertEqual(c.expect(b"HD\r\nHD kYjY= b X W\r\n"), b"HD\r\nHD kYjY= b X W\r\n")
+
+
+class MetaBinaryKeysOnFlash(unittest.TestCase):
+    """memcached's extstore header item is a fresh item without
+    ITEM_KEY_BINARY: while an item stored with b lives on flash, mg k and me
+    print its key's bytes. (ext_recache_rate=0 keeps the headers.)"""
+
+    COUNT = 12000  # 3000-byte values, ~36 MB against -m 16
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="memext-meta-")
+        cls.servers = []
+        binaries = [None]
+        if shutil.which("memcached") is not None:
+            binaries.append(shutil.which("memcached"))
+        for i, binary in enumerate(binaries):
+            path = os.path.join(cls.tmp, "flash%d" % i)
+            cls.servers.append(ServerProcess(
+                ["-m", "16", "-o", "ext_path=%s:256m,ext_item_age=0,ext_item_size=512,"
+                 "ext_recache_rate=0" % path], binary=binary))
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in cls.servers:
+            server.stop()
+        shutil.rmtree(cls.tmp, True)
+
+    def header_key(self, c):
+        value = b"v" * 3000
+        batch = []
+        for i in range(self.COUNT):
+            batch.append(b"ms %s 3000 b q\r\n%s\r\n" % (base64.b64encode(b"f%d" % i), value))
+            if len(batch) == 200:
+                c.send(b"".join(batch))
+                batch = []
+        c.send(b"".join(batch) + b"mn\r\n")
+        self.assertEqual(c.expect(b"MN\r\n"), b"MN\r\n")
+        # A header item is in slab class 1; the full item is not.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for i in range(0, 400, 4):
+                c.send(b"me f%d\r\n" % i)
+                if b" cls=1 " in c.read_until(b"\r\n"):
+                    return b"f%d" % i
+            time.sleep(0.2)
+        self.fail("no item reached flash")
+
+    def test_header_prints_the_key_bytes(self):
+        for server in self.servers:
+            with self.subTest(server=server.binary):
+                c = server.connect(timeout=30)
+                try:
+                    key = self.header_key(c)
+                    encoded = base64.b64encode(key)
+                    c.send(b"mg %s b k s f\r\nmg %s k\r\n" % (encoded, key))
+                    reply = b"HD k%s s3000 f0\r\nHD k%s\r\n" % (key, key)
+                    self.assertEqual(c.expect(reply), reply)
+                    # A flash read answers with the header's key as well.
+                    c.send(b"mg %s k v\r\n" % key)
+                    reply = b"VA 3000 k%s\r\n%s\r\n" % (key, b"v" * 3000)
+                    self.assertEqual(c.expect(reply), reply)
+                    c.send(b"me %s b\r\n" % encoded)
+                    self.assertRegex(c.read_until(b"\r\n"), rb"^ME %s exp=-1 .* cls=1 " % key)
+                    # Echoes follow the request.
+                    c.send(b"md %s b k q\r\nmd %s k\r\n" % (encoded, key))
+                    reply = b"NF k%s\r\n" % key
+                    self.assertEqual(c.expect(reply), reply)
+                finally:
+                    c.close()
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ struct ItemInfo {
   bool fetched = false;  // ITEM_FETCHED before this access
   bool active = false;   // ITEM_ACTIVE before this access
   bool chunked = false;
+  // memcached's ITEM_KEY_BINARY: the item was stored with StoreRequest::
+  // key_binary, so meta replies show its key base64-encoded. False for a
+  // flash header, as memcached's header item does not carry the bit.
+  bool key_binary = false;
   // Meta get's recache state (memcached's ITEM_STALE and ITEM_TOKEN_SENT),
   // filled by GetOptions::meta lookups only.
   bool stale = false;       // X: md I or a stale ms I marked the item
@@ -140,6 +144,9 @@ struct StoreRequest {
   // item is marked stale and keeps the old exptime and token state
   // (memcached's CAS_STALE).
   bool invalidate = false;
+  // The key came base64-encoded (meta b flag): the stored item keeps
+  // ITEM_KEY_BINARY. An append or prepend builds a new item without it.
+  bool key_binary = false;
 };
 
 struct StoreOutcome {

@@ -20,6 +20,7 @@ ItemInfo info_of(const Item& it, const ItemStore& store) {
   info.fetched = (it.flags & kFetched) != 0;
   info.active = (it.flags & kActive) != 0;
   info.chunked = (it.flags & kChunked) != 0;
+  info.key_binary = (it.key_flags & kKeyBinary) && !(it.flags & kHdr);
   (void)store;
   return info;
 }
@@ -145,6 +146,7 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
     return outcome;
   }
   Item& fresh = item(new_n);
+  if (request.key_binary) fresh.key_flags |= kKeyBinary;
   if (!config_.phantom) std::memcpy(payload(fresh), request.value.data(), request.value.size());
   class_counters_[fresh.clsid].cmd_set++;
 

@@ -38,6 +38,15 @@ enum ItemFlag : uint8_t {
   kStale = 128,     // memcached's ITEM_STALE: md I / ms I marked the value stale (X)
 };
 
+// Item::key_flags bits (ItemFlag has no bit left).
+enum KeyFlag : uint8_t {
+  // memcached's ITEM_KEY_BINARY: a meta command with b stored the item, so
+  // meta replies print its key base64-encoded. On a header (kHdr) the bit
+  // describes the flash copy: memcached's fresh header item lacks it, the
+  // item a recache reads back has it.
+  kKeyBinary = 1,
+};
+
 inline constexpr size_t kInlineKeyMax = 8;
 
 // Field order is for lookups: everything KeyIndex's key compare reads (key
@@ -53,6 +62,7 @@ struct alignas(16) Item {
   uint8_t clsid = 0;        // slab class whose LRU holds the item
   uint8_t lru = 0;          // LruSegment
   uint8_t flags = 0;        // ItemFlag bits
+  uint8_t key_flags = 0;    // KeyFlag bits
   uint32_t prev = kNoItem;  // LRU neighbours (towards head / towards tail)
   uint32_t next = kNoItem;  // also chains free records
   uint64_t cas = 0;

@@ -94,7 +94,8 @@ bool StorageHooks::replace_with_header(ItemHandle handle, const ExtLocation& loc
   if (hdr == kNoItem) return false;
   Item& original = store_.item(handle);
   Item& header = store_.item(hdr);
-  header.nbytes = original.nbytes;  // memcached overloads nbytes with the flash item's
+  header.nbytes = original.nbytes;        // memcached overloads nbytes with the flash item's
+  header.key_flags = original.key_flags;  // kept for the recache, hidden from ItemInfo
   store_.set_location(hdr, location);
   const uint64_t cas = original.cas;
   // memcached's storage_write links a fresh header item: ITEM_FETCHED (and
@@ -159,10 +160,12 @@ RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
   }
   const uint64_t cas = header.cas;
   const uint8_t fetched = header.flags & (kFetched | kActive);
+  const uint8_t key_flags = header.key_flags;
   store_.replace(n, full);
   Item& linked = store_.item(full);
   linked.cas = cas;
   linked.flags |= fetched;
+  linked.key_flags = key_flags;
   return RecacheResult::kRecached;
 }
 

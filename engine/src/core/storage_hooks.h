@@ -100,7 +100,8 @@ class StorageHooks {
   // storage_write's swap: allocates a header item (48 + key + 1 + flags +
   // 12 + 8 bytes, HOT LRU of its class) and replaces `handle` with it,
   // keeping CAS, flags and exptime; like memcached's fresh header item it is
-  // not FETCHED. False when no memory for the header could be had (the item
+  // not FETCHED and does not report ITEM_KEY_BINARY, which it keeps for the
+  // recache (the flash copy has it). False when no memory for the header could be had (the item
   // stays).
   bool replace_with_header(ItemHandle handle, const ExtLocation& location);
 
@@ -122,7 +123,8 @@ class StorageHooks {
   void headers_on_page(uint32_t page_id, uint32_t page_version, std::vector<PageObject>* out) const;
 
   // Recache: the header for `key` at `expected` becomes a full RAM item
-  // again, keeping CAS, flags and exptime. `value` is the value without
+  // again, keeping CAS, flags, exptime and the flash copy's ITEM_KEY_BINARY.
+  // `value` is the value without
   // "\r\n" (real mode) and is ignored in phantom mode. The header unlink is
   // reported to the listener.
   RecacheResult replace_header_with_item(std::string_view key, const ExtLocation& expected,
