@@ -155,26 +155,22 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
   const MetaFlags& f = req.flags;
   const MetaValues& v = req.values;
   StoreRequest request;
+  // memcached 1.6.18 knows the upper-case mode letters only.
   switch (v.mode) {
     case 0:
     case 'S':
-    case 's':
       request.mode = StoreMode::kSet;
       break;
     case 'E':
-    case 'e':
       request.mode = StoreMode::kAdd;
       break;
     case 'A':
-    case 'a':
       request.mode = StoreMode::kAppend;
       break;
     case 'P':
-    case 'p':
       request.mode = StoreMode::kPrepend;
       break;
     case 'R':
-    case 'r':
       request.mode = StoreMode::kReplace;
       break;
     default:
@@ -215,18 +211,12 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
   request.key = req.key;
   request.value = rest.substr(0, static_cast<size_t>(vlen));
   request.value_len = static_cast<uint32_t>(vlen);
+  // memcached 1.6.18 parses N but an append or prepend to a missing item
+  // stays NS (its protocol.txt describes an autovivify it does not do).
   StoreOutcome outcome;
   {
     std::lock_guard lock(ctx.engine.mutex);
     outcome = ctx.engine.engine.store(request);
-    const bool appending =
-        request.mode == StoreMode::kAppend || request.mode == StoreMode::kPrepend;
-    if (appending && f.has('N') && outcome.result == StoreResult::kNotStored) {
-      StoreRequest vivify = request;
-      vivify.mode = StoreMode::kAdd;
-      vivify.exptime = v.vivify_ttl;
-      outcome = ctx.engine.engine.store(vivify);
-    }
   }
   std::string out;
   switch (outcome.result) {
@@ -308,14 +298,13 @@ void meta_arithmetic(Session& s, const Tokens& t) {
   const MetaFlags& f = req.flags;
   const MetaValues& v = req.values;
   bool incr = true;
+  // As for ms, memcached 1.6.18 takes no lower-case letters here.
   switch (v.mode) {
     case 0:
     case 'I':
-    case 'i':
     case '+':
       break;
     case 'D':
-    case 'd':
     case '-':
       incr = false;
       break;

@@ -285,6 +285,20 @@ class MetaFlagParsing(BothServers):
                       b"HD\r\nEX\r\n"
                       b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
 
+    def test_mode_letters_are_upper_case(self):
+        self.exchange(b"ms u1 2\r\n10\r\nms u1 1 Ms\r\nx\r\nms u1 1 Ma\r\nx\r\nms u1 1 Mp\r\nx\r\n"
+                      b"ms u1 1 Mr\r\nx\r\nms u1 1 Me\r\nx\r\nma u1 Mi v\r\nma u1 Md v\r\n"
+                      b"ma u1 M+ v\r\nma u1 M- v\r\nma u1 MD v\r\n",
+                      b"HD\r\n" + b"CLIENT_ERROR invalid mode for ms M token\r\n" * 5
+                      + b"CLIENT_ERROR invalid mode for ma M token\r\n" * 2
+                      + b"VA 2\r\n11\r\nVA 2\r\n10\r\nVA 1\r\n9\r\n")
+
+    def test_ms_append_with_n_does_not_vivify(self):
+        # protocol.txt describes N for append mode; 1.6.18 answers NS.
+        self.exchange(b"ms u2 1 MA N30\r\nx\r\nms u2 1 N30 MP\r\nx\r\nmg u2 v\r\n"
+                      b"ms u2 1 MA N30 q\r\nx\r\nmn\r\n",
+                      b"NS\r\nNS\r\nEN\r\nNS\r\nMN\r\n")
+
 
 class MetaBinaryKeys(BothServers):
     """memcached 1.6.18's ITEM_KEY_BINARY: an item stored by ms with b prints
