@@ -61,6 +61,17 @@ bool parse_int32(std::string_view token, int32_t& out) {
   return true;
 }
 
+bool parse_double(std::string_view token, double& out) {
+  CString s(token);
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(s.get(), &end);
+  if (errno == ERANGE || end == s.get()) return false;
+  if (!ends_ok(s.get(), end)) return false;
+  out = v;
+  return true;
+}
+
 bool parse_uint32(std::string_view token, uint32_t& out) {
   CString s(token);
   errno = 0;

@@ -25,6 +25,9 @@ bool parse_uint32(std::string_view token, uint32_t& out);
 bool parse_uint64(std::string_view token, uint64_t& out);
 // memcached's safe_strtoll.
 bool parse_int64(std::string_view token, int64_t& out);
+// memcached's safe_strtod: strtod's syntax (so "nan" and "inf" too), out of
+// range rejected.
+bool parse_double(std::string_view token, double& out);
 
 // Appends v in decimal, as memcached's replies print numbers.
 void append_uint(std::string& out, uint64_t v);

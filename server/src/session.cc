@@ -6,6 +6,7 @@
 #include "parse_util.h"
 #include "stats_text.h"
 #include "text_protocol.h"
+#include "tuning_commands.h"
 
 namespace memext::server {
 namespace {
@@ -169,6 +170,18 @@ size_t Session::dispatch(std::string_view line, std::string_view rest) {
   }
   if (cmd == "extstore") {
     extstore_command(*this, t);
+    return 0;
+  }
+  if (cmd == "slabs") {
+    slabs_command(*this, t);
+    return 0;
+  }
+  if (cmd == "lru") {
+    lru_command(*this, t);
+    return 0;
+  }
+  if (cmd == "cache_memlimit") {
+    cache_memlimit_command(*this, t);
     return 0;
   }
   if (cmd == "shutdown") {

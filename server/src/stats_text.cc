@@ -264,11 +264,13 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
 
 void settings_stats(ServerContext& ctx, StatWriter& w) {
   const ServerConfig& cfg = ctx.config;
-  const EngineConfig& e = ctx.engine.engine.config();
-  ExtConfig ext = e.ext;
+  // Copied under the lock: runtime tuning commands change these.
+  EngineConfig e;
+  ExtConfig ext;
   {
     std::lock_guard lock(ctx.engine.mutex);
-    if (ctx.engine.flash != nullptr) ext = ctx.engine.flash->config();
+    e = ctx.engine.engine.config();
+    ext = ctx.engine.flash != nullptr ? ctx.engine.flash->config() : e.ext;
   }
   w.add("maxbytes", e.memory_limit);
   w.add("maxconns", cfg.max_connections);
@@ -335,12 +337,18 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
 
 void items_stats(ServerContext& ctx, StatWriter& w) {
   const Stats st = stats_since_reset(ctx);
+  bool temp_lru;
+  {
+    std::lock_guard lock(ctx.engine.mutex);
+    temp_lru = ctx.engine.engine.config().temp_lru;
+  }
   for (const ItemClassStats& i : st.items) {
     auto add = [&](const char* name, uint64_t v) { w.add(prefixed("items:%u:%s", i.id, name), v); };
     add("number", i.number);
     add("number_hot", i.number_hot);
     add("number_warm", i.number_warm);
     add("number_cold", i.number_cold);
+    if (temp_lru) add("number_temp", i.number_temp);
     add("age_hot", i.age_hot);
     add("age_warm", i.age_warm);
     add("age", i.age);
@@ -453,24 +461,6 @@ void stats_command(Session& s, const std::vector<std::string_view>& t) {
     return;
   }
   s.responses().append(text);
-}
-
-void extstore_command(Session& s, const std::vector<std::string_view>& t) {
-  SharedEngine& shared = s.ctx().engine;
-  if (t.size() != 3) {
-    s.reply("ERROR\r\n");
-    return;
-  }
-  std::string error;
-  {
-    std::lock_guard lock(shared.mutex);
-    if (shared.flash == nullptr) {
-      error = "no extstore";
-    } else {
-      error = shared.flash->set_option(t[1], t[2]);
-    }
-  }
-  s.reply(error.empty() ? "OK\r\n" : "ERROR\r\n");
 }
 
 }  // namespace memext::server

@@ -1,6 +1,6 @@
 // server/src/stats_text.h — the `stats` family (general, settings, items,
 // slabs, sizes, conns, extstore, reset) with memcached 1.6.18's names and
-// order, and the `extstore <name> <value>` runtime tuning command.
+// order.
 //
 // Values come from the engine's Stats snapshot (taken under the engine
 // mutex), the ExtStore's stats when flash is configured, and the server's own
@@ -16,7 +16,6 @@
 namespace memext::server {
 
 void stats_command(Session& s, const std::vector<std::string_view>& t);
-void extstore_command(Session& s, const std::vector<std::string_view>& t);
 
 // The text of `stats <group>` ("" = general) as memcached writes it; ok is
 // false for an unknown group.

@@ -5,6 +5,7 @@ The server binary comes from the MEMEXT_SERVER environment variable (ctest
 sets it to the built target)."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -164,3 +165,38 @@ class ServerTestCase(unittest.TestCase):
         self.assertEqual(c.expect(reply), reply)
         self.assertTrue(c.nothing_pending(), "unexpected extra bytes %r" % c.buf)
         return c
+
+
+class BothServers(ServerTestCase):
+    """Runs every exchange on memext-server and, when it is installed, on
+    memcached 1.6.18 itself (same SERVER_ARGS), so each expectation is
+    checked against both."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.servers = [cls.server]
+        memcached = shutil.which("memcached")
+        if memcached is not None:
+            cls.servers.append(ServerProcess(cls.SERVER_ARGS, binary=memcached))
+
+    @classmethod
+    def tearDownClass(cls):
+        for extra in cls.servers[1:]:
+            extra.stop()
+        super().tearDownClass()
+
+    def exchange(self, request, reply):
+        for server in self.servers:
+            with self.subTest(server=server.binary):
+                c = server.connect()
+                self.conns.append(c)
+                c.send(request)
+                self.assertEqual(c.expect(reply), reply)
+                self.assertTrue(c.nothing_pending(), "unexpected extra bytes %r" % c.buf)
+
+    def each_conn(self):
+        for server in self.servers:
+            c = server.connect()
+            self.conns.append(c)
+            yield server, c

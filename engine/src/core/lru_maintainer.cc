@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/item_store.h"
+#include "core/page_mover.h"
 #include "core/slab_automove.h"
 #include "core/storage_hooks.h"
 #include "memext/engine.h"
@@ -17,39 +18,13 @@ core::AutomoveSample sample_slabs(Engine& engine) {
   return sample;
 }
 
-bool automove_enabled(const EngineConfig& config) {
-  return config.slab_reassign && config.slab_automove != 0;
-}
-
-// The page move. Under the extstore algorithm a source short of a page of
-// free chunks is refused (the flusher frees chunks, the automover retries);
-// the default algorithm's source, usually full, first evicts from its COLD
-// tail (HOT/WARM tails fed to COLD when COLD is empty), standing in for the
-// live items of the page memcached's rebalancer could not rescue.
-void move_page(core::ItemStore& store, core::SlabAllocator& slabs, uint32_t src, uint32_t dst,
-               bool may_evict) {
-  const uint32_t perslab = store.classes()[src].perslab;
-  uint64_t evicted = 0;
-  for (uint32_t tries = 0; may_evict && slabs.free_chunks(src) < perslab && tries < 2 * perslab;
-       ++tries) {
-    if (slabs.state(src).pages < 2) break;
-    const int removed = store.pull_tail(src, LruSegment::kCold, 0, core::kPullEvict, 0, nullptr);
-    if (removed > 0) {
-      evicted += static_cast<uint64_t>(removed);
-    } else if (store.pull_tail(src, LruSegment::kHot, 0, 0, 0, nullptr) <= 0 &&
-               store.pull_tail(src, LruSegment::kWarm, 0, 0, 0, nullptr) <= 0) {
-      break;
-    }
-  }
-  slabs.count_evictions_nomem(evicted);
-  slabs.reassign(src, dst);
-}
-
 }  // namespace
 
 LruMaintainer::LruMaintainer(Engine& engine) : engine_(engine) {
+  // As memcached's maintainer thread: the automover exists whenever pages may
+  // move, and runs while slab_automove (which `slabs automove` changes) is on.
   const EngineConfig& config = engine_.internals().config();
-  if (automove_enabled(config)) {
+  if (config.slab_reassign) {
     const auto algorithm = config.ext.enabled() ? core::SlabAutomover::Algorithm::kExtstore
                                                 : core::SlabAutomover::Algorithm::kDefault;
     automover_ = std::make_unique<core::SlabAutomover>(algorithm, config, sample_slabs(engine_));
@@ -65,9 +40,11 @@ bool LruMaintainer::run_automove() {
   ++automove_runs_;
   const core::AutomoveDecision decision = automover_->run(sample_slabs(engine_));
   if (decision.wants_move()) {
-    move_page(store, slabs, static_cast<uint32_t>(decision.src),
-              static_cast<uint32_t>(decision.dst),
-              automover_->algorithm() == core::SlabAutomover::Algorithm::kDefault);
+    // Under the extstore algorithm a source short of a page of free chunks is
+    // refused (the flusher frees chunks, the automover retries).
+    core::move_slab_page(store, slabs, static_cast<uint32_t>(decision.src),
+                         static_cast<uint32_t>(decision.dst),
+                         automover_->algorithm() == core::SlabAutomover::Algorithm::kDefault);
   }
   // A page back to the global pool: memcached keeps deciding without waiting
   // for the next second.
@@ -102,7 +79,8 @@ Micros LruMaintainer::step(Micros now) {
     to_sleep = std::min(to_sleep, backoff);
   }
   // Once per engine second at most, unless the last run reclaimed a page.
-  if (automover_ && last_automove_check_ != store.now() && run_automove()) {
+  if (automover_ && store.config().slab_automove != 0 && last_automove_check_ != store.now() &&
+      run_automove()) {
     to_sleep = kMinLruMaintainerSleep;
   }
   // memcached counts a zero sleep as 1 ms; a step never asks for less.

@@ -50,7 +50,10 @@ class SlabAllocator {
   };
 
   SlabAllocator(const EngineConfig& config, const SlabClassTable& classes)
-      : classes_(classes), mem_limit_(config.memory_limit), state_(kMaxSlabClasses) {
+      : classes_(classes),
+        mem_limit_(config.memory_limit),
+        release_pages_(config.slab_reassign),
+        state_(kMaxSlabClasses) {
     // memcached's do_slabs_newslab: pages are a full slab_page_size unless the
     // page holds exactly one largest chunk size, then perslab * size.
     full_pages_ = classes.slab_chunk_max() != classes.slab_page_size();
@@ -83,23 +86,50 @@ class SlabAllocator {
   }
 
   // memcached's slabs_reassign(src, dst) followed by the whole rebalance of
-  // one page: dst 0 is the global page pool. The source keeps at least one
-  // page (REASSIGN_NOSPARE below two).
+  // one page. Class 0 is the global page pool, as source or destination.
+  // The source keeps at least one page (REASSIGN_NOSPARE below two).
   Reassign reassign(uint32_t src, uint32_t dst) {
     const uint32_t largest = classes_.largest();
     if (src == dst) return Reassign::kSrcDstSame;
-    if (src < 1 || src > largest || dst > largest) return Reassign::kBadClass;
-    ClassState& from = state_[src];
-    if (from.pages < 2) return Reassign::kNoSpare;
-    if (free_chunks(src) < classes_[src].perslab) return Reassign::kNoFreeChunks;
-    --from.pages;
+    if (src > largest || dst > largest) return Reassign::kBadClass;
+    if (src == 0) {
+      if (global_pool_pages_ < 2) return Reassign::kNoSpare;
+      --global_pool_pages_;
+    } else {
+      ClassState& from = state_[src];
+      if (from.pages < 2) return Reassign::kNoSpare;
+      if (free_chunks(src) < classes_[src].perslab) return Reassign::kNoFreeChunks;
+      --from.pages;
+    }
     if (dst == 0) {
       ++global_pool_pages_;
+      release_pool_pages();
     } else {
       ++state_[dst].pages;
     }
     ++moves_.slabs_moved;
     return Reassign::kOk;
+  }
+
+  // memcached's slabs_reassign_pick_any: the next class after the last one
+  // picked (round robin, skipping `dst`) that has a page to spare; -1 if none.
+  int32_t pick_any_source(uint32_t dst) {
+    const uint32_t largest = classes_.largest();
+    for (uint32_t tries = largest; tries > 0; --tries) {
+      pick_any_cursor_ = pick_any_cursor_ >= largest ? 1 : pick_any_cursor_ + 1;
+      if (pick_any_cursor_ != dst && state_[pick_any_cursor_].pages > 1) {
+        return static_cast<int32_t>(pick_any_cursor_);
+      }
+    }
+    return -1;
+  }
+
+  // memcached's slabs_adjust_mem_limit: classes may grow up to the new limit;
+  // pool pages above it are released (memory_release).
+  void set_mem_limit(uint64_t bytes) {
+    mem_limit_ = bytes;
+    mem_limit_reached_ = false;
+    release_pool_pages();
   }
 
   // Items a page move had to evict for want of free chunks.
@@ -115,6 +145,16 @@ class SlabAllocator {
   bool mem_limit_reached() const { return mem_limit_reached_; }
 
  private:
+  // memcached's memory_release: pool pages above the limit are freed (only
+  // with slab_reassign, which is what brings pages back to the pool).
+  void release_pool_pages() {
+    if (!release_pages_ || mem_limit_ == 0) return;
+    while (mem_malloced_ > mem_limit_ && global_pool_pages_ > 0) {
+      --global_pool_pages_;
+      mem_malloced_ -= classes_.slab_page_size();
+    }
+  }
+
   bool new_page(uint32_t id) {
     ClassState& cls = state_[id];
     const uint64_t len = full_pages_ ? classes_.slab_page_size()
@@ -135,11 +175,13 @@ class SlabAllocator {
 
   const SlabClassTable& classes_;
   uint64_t mem_limit_;
+  bool release_pages_;
   bool full_pages_ = true;
   std::vector<ClassState> state_;
   uint64_t mem_malloced_ = 0;
   uint64_t global_pool_pages_ = 0;  // pages malloced but not given to a class
   bool mem_limit_reached_ = false;
+  uint32_t pick_any_cursor_ = 0;
   MoveCounters moves_;
 };
 

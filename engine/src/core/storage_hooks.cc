@@ -173,6 +173,10 @@ SlabAllocator& StorageHooks::slab_allocator() {
   return store_.slabs_;
 }
 
+EngineConfig& StorageHooks::mutable_config() {
+  return store_.config_;
+}
+
 void StorageHooks::fill_automove_sample(AutomoveSample& sample) const {
   const SlabClassTable& classes = store_.classes();
   const SlabAllocator& slabs = store_.slabs_;

@@ -137,6 +137,8 @@ class StorageHooks {
   // The slab page accounting, for LruMaintainer's page mover
   // (slabs_reassign); the store's other users never move pages.
   SlabAllocator& slab_allocator();
+  // The engine's settings, for runtime tuning (memext/tuning.h) only.
+  EngineConfig& mutable_config();
   // memcached's fill_item_stats_automove + fill_slab_stats_automove, read
   // straight from the counters (no Stats snapshot: it may run every 1 ms).
   void fill_automove_sample(AutomoveSample& sample) const;

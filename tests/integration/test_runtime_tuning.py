@@ -1,0 +1,170 @@
+"""memcached 1.6.18's runtime tuning commands (slabs reassign|automove, lru
+tune|mode|temp_ttl, cache_memlimit, extstore): every reply line is checked on
+memext-server and on memcached 1.6.18 itself, and so is what the change does
+(stats settings, pages moved, items placed in the LRUs)."""
+
+import re
+import time
+import unittest
+
+from memext_harness import BothServers
+
+
+def stats(c, group=b""):
+    c.send(b"stats " + group + b"\r\n" if group else b"stats\r\n")
+    text = c.read_until(b"END\r\n")
+    return {k.decode(): v.decode() for k, v in re.findall(rb"STAT (\S+) (\S+)\r\n", text)}
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+class TuningReplies(BothServers):
+    def test_slabs_replies(self):
+        self.exchange(b"slabs automove 0\r\nslabs automove 2\r\nslabs automove 3\r\nslabs automove\r\n"
+                      b"slabs automove x\r\nslabs automove -1\r\nslabs automove 1 noreply\r\n"
+                      b"slabs automove 1 x\r\nslabs automove ratio 0.5\r\nslabs automove ratio\r\n"
+                      b"slabs automove ratio x\r\nslabs foo\r\nslabs\r\n",
+                      b"OK\r\nOK\r\nERROR\r\nERROR\r\nCLIENT_ERROR bad command line format\r\n"
+                      b"CLIENT_ERROR bad command line format\r\nOK\r\nOK\r\nERROR\r\nERROR\r\n"
+                      b"ERROR\r\nERROR\r\n")
+        self.exchange(b"slabs reassign 1 1\r\nslabs reassign -1 -1\r\nslabs reassign 1 99\r\n"
+                      b"slabs reassign 64 1\r\nslabs reassign -2 3\r\nslabs reassign 3 -1\r\n"
+                      b"slabs reassign 2147483648 1\r\nslabs reassign x 1\r\nslabs reassign 1x 2\r\n"
+                      b"slabs reassign 1\r\nslabs reassign 1 2 noreply\r\nslabs reassign 1 2\r\n"
+                      b"slabs reassign 0 5\r\nslabs reassign -1 5\r\n",
+                      b"SAME src and dst class are identical\r\n" * 2 +
+                      b"BADCLASS invalid src or dst class id\r\n" * 5 +
+                      b"CLIENT_ERROR bad command line format\r\n" * 2 +
+                      b"ERROR\r\nERROR\r\nNOSPARE source class has no spare pages\r\n"
+                      b"NOSPARE source class has no spare pages\r\n"
+                      b"BADCLASS invalid src or dst class id\r\n")
+
+    def test_lru_replies(self):
+        self.exchange(b"lru tune 10 25 0.1 2.0\r\nlru tune 10 25\r\nlru tune 60 50 0.1 2.0\r\n"
+                      b"lru tune 10 25 0.1 2.0 noreply\r\nlru tune 10 25 0 2.0\r\n"
+                      b"lru tune 10 25 0.1 -1\r\nlru tune -1 25 0.1 2\r\nlru tune 10 25 x 2\r\n"
+                      b"lru tune 10 25 1e400 2\r\nlru tune 10 25 0.1 2.0 extra\r\n"
+                      b"lru mode x\r\nlru mode\r\nlru temp_ttl x\r\nlru temp_ttl\r\nlru foo\r\n"
+                      b"lru\r\nlru noreply\r\nlru mode segmented noreply\r\n",
+                      b"OK\r\nERROR\r\nERROR hot and warm pcts must not exceed 80\r\n" +
+                      b"ERROR hot/warm age factors must be greater than 0\r\n" * 2 +
+                      b"ERROR\r\n" * 3 + b"OK\r\n" + b"ERROR\r\n" * 6)
+
+    def test_cache_memlimit_replies(self):
+        self.exchange(b"cache_memlimit 100\r\ncache_memlimit 100 noreply\r\ncache_memlimit 7\r\n"
+                      b"cache_memlimit 0\r\ncache_memlimit x\r\ncache_memlimit\r\n"
+                      b"cache_memlimit -5\r\ncache_memlimit 1000000001\r\n"
+                      b"cache_memlimit 4294967296\r\ncache_memlimit 100 x\r\n"
+                      b"cache_memlimit 100 x y\r\ncache_memlimit 0x10\r\ncache_memlimit 64\r\n",
+                      b"OK\r\n" + b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n" * 2 +
+                      b"ERROR\r\n" * 3 +
+                      b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n" +
+                      b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
+                      b"OK\r\nERROR\r\nERROR\r\nOK\r\n")
+
+    def test_settings_follow_the_commands(self):
+        names = ("maxbytes", "slab_automove", "slab_automove_ratio", "lru_segmented",
+                 "hot_lru_pct", "warm_lru_pct", "hot_max_factor", "warm_max_factor", "temp_lru",
+                 "temporary_ttl")
+        want = {"maxbytes": "104857600", "slab_automove": "2", "slab_automove_ratio": "0.50",
+                "lru_segmented": "no", "hot_lru_pct": "10", "warm_lru_pct": "25",
+                "hot_max_factor": "0.30", "warm_max_factor": "1.50", "temp_lru": "yes",
+                "temporary_ttl": "33"}
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                c.send(b"cache_memlimit 100 noreply\r\nslabs automove 2 noreply\r\n"
+                       b"slabs automove ratio 0.5 noreply\r\nlru mode flat noreply\r\n"
+                       b"lru tune 10 25 0.3 1.5 noreply\r\nlru temp_ttl 33 noreply\r\n")
+                got = stats(c, b"settings")
+                self.assertEqual({n: got[n] for n in names}, want)
+                c.send(b"lru temp_ttl -1\r\nlru mode segmented\r\n")
+                self.assertEqual(c.expect(b"OK\r\nOK\r\n"), b"OK\r\nOK\r\n")
+                got = stats(c, b"settings")
+                self.assertEqual((got["temp_lru"], got["temporary_ttl"], got["lru_segmented"]),
+                                 ("no", "33", "yes"))
+
+
+class TuningEffects(BothServers):
+    SERVER_ARGS = ("-m", "16")
+
+    def fill(self, c, prefix, count, size):
+        value = b"v" * size
+        c.send(b"".join(b"set %s%d 0 0 %d noreply\r\n%s\r\n" % (prefix, i, size, value)
+                        for i in range(count)) + b"mn\r\n")
+        c.expect(b"MN\r\n")
+
+    def class_of(self, c, key):
+        c.send(b"mg " + key + b" v\r\nme " + key + b"\r\n")
+        c.read_until(b"\r\n")
+        c.read_until(b"\r\n")
+        return int(re.search(rb"cls=(\d+)", c.read_until(b"\r\n")).group(1))
+
+    def test_slabs_reassign_moves_a_page(self):
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                # ~4 pages of one class, then one page of another to move into.
+                self.fill(c, b"big", 3000, 1000)
+                self.fill(c, b"small", 10, 10)
+                src = self.class_of(c, b"big1")
+                dst = self.class_of(c, b"small1")
+                before = stats(c, b"slabs")
+                c.send(b"slabs reassign %d %d\r\n" % (src, dst))
+                self.assertEqual(c.expect(b"OK\r\n"), b"OK\r\n")
+                # memcached moves the page on its rebalancer thread.
+                self.assertTrue(wait_for(lambda: stats(c)["slabs_moved"] == "1"))
+                after = stats(c, b"slabs")
+                self.assertEqual(int(after["%d:total_pages" % src]),
+                                 int(before["%d:total_pages" % src]) - 1)
+                self.assertEqual(int(after["%d:total_pages" % dst]),
+                                 int(before["%d:total_pages" % dst]) + 1)
+                # The class was full: the page's items were evicted, not lost silently.
+                self.assertGreater(int(stats(c)["slab_reassign_evictions_nomem"]), 0)
+
+    def test_cache_memlimit_lets_classes_grow(self):
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                self.fill(c, b"a", 40000, 1000)  # ~44 MB into 16 MB: evicts
+                self.assertGreater(int(stats(c)["evictions"]), 0)
+                malloced = int(stats(c, b"slabs")["total_malloced"])
+                self.assertLessEqual(malloced, 16 << 20)
+                c.send(b"cache_memlimit 64\r\n")
+                self.assertEqual(c.expect(b"OK\r\n"), b"OK\r\n")
+                general = stats(c)
+                self.assertEqual(general["limit_maxbytes"], str(64 << 20))
+                evictions = int(general["evictions"])
+                self.fill(c, b"b", 20000, 1000)  # ~22 MB more: fits in the new room
+                self.assertEqual(int(stats(c)["evictions"]), evictions)
+                self.assertGreater(int(stats(c, b"slabs")["total_malloced"]), 32 << 20)
+
+    def test_lru_mode_flat_drains_hot_and_warm(self):
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                self.fill(c, b"f", 200, 100)
+                cls = self.class_of(c, b"f1")
+                self.assertGreater(int(stats(c, b"items")["items:%d:number_hot" % cls]), 0)
+                c.send(b"lru mode flat\r\n")
+                self.assertEqual(c.expect(b"OK\r\n"), b"OK\r\n")
+                self.assertTrue(wait_for(
+                    lambda: int(stats(c, b"items")["items:%d:number_hot" % cls]) == 0))
+                self.assertEqual(int(stats(c, b"items")["items:%d:number_cold" % cls]), 200)
+
+    def test_lru_temp_ttl_sends_short_ttl_items_to_temp(self):
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                c.send(b"lru temp_ttl 100\r\nset t1 0 50 1\r\nx\r\nset t2 0 500 1\r\nx\r\n")
+                self.assertEqual(c.expect(b"OK\r\nSTORED\r\nSTORED\r\n"), b"OK\r\nSTORED\r\nSTORED\r\n")
+                cls = self.class_of(c, b"t1")
+                items = stats(c, b"items")
+                self.assertEqual(items["items:%d:number_temp" % cls], "1")
+                self.assertEqual(items["items:%d:number" % cls], "2")
+
+
+if __name__ == "__main__":
+    unittest.main()
