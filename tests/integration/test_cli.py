@@ -2,7 +2,11 @@
 option, --help, -V, -vv's slab class table."""
 
 import os
+import signal
+import socket
 import subprocess
+import tempfile
+import time
 import unittest
 
 from memext_harness import ServerProcess
@@ -62,6 +66,33 @@ class CommandLine(unittest.TestCase):
         c.expect(b"STORED\r\n")
         self.assertEqual(server.stop(), 0)
         self.assertTrue(c.is_closed())
+
+    def test_unix_socket(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "memext.sock")
+            args = [BINARY, "-s", path, "-U", "0", "-t", "2"]
+            if os.geteuid() == 0:
+                args += ["-u", "root"]
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                deadline = time.monotonic() + 20
+                while not os.path.exists(path):
+                    self.assertIsNone(proc.poll(), "server exited early")
+                    self.assertLess(time.monotonic(), deadline, "no socket file")
+                    time.sleep(0.05)
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(5)
+                    s.connect(path)
+                    s.sendall(b"set u 0 0 2\r\nhi\r\nget u\r\nstats settings\r\n")
+                    got = b""
+                    while not got.endswith(b"END\r\n") or got.count(b"END\r\n") < 2:
+                        got += s.recv(65536)
+                self.assertTrue(got.startswith(b"STORED\r\nVALUE u 0 2\r\nhi\r\nEND\r\n"))
+                self.assertIn(b"STAT domain_socket " + path.encode() + b"\r\n", got)
+                self.assertIn(b"STAT tcpport 0\r\n", got)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(timeout=20), 0, proc.stderr.read())
 
 
 if __name__ == "__main__":
