@@ -72,6 +72,12 @@ struct EngineConfig {
   bool temp_lru = false;         // set by -o temporary_ttl
   uint32_t temporary_ttl = 61;   // -o temporary_ttl
 
+  // LRU crawler (memext/lru_crawler.h): on by default as in memcached; its
+  // autoexpire crawls are scheduled only with the LRU maintainer.
+  bool lru_crawler = true;           // -o lru_crawler / no_lru_crawler, `lru_crawler enable`
+  uint32_t lru_crawler_sleep = 100;  // -o lru_crawler_sleep: µs per kCrawlsPerSleep items
+  uint32_t lru_crawler_tocrawl = 0;  // -o lru_crawler_tocrawl: items per LRU per crawl, 0 = all
+
   // Slab page mover, run by LruMaintainer about once a second. With ext_path
   // it is memcached's slab_automove_extstore (pages back to the global pool,
   // ext.slab_automove_freeratio sets the pool watermark), else memcached's

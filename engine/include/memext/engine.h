@@ -9,10 +9,11 @@
 // no free chunk and may not grow, the COLD tail of that class is evicted.
 // The accounting (bytes, items, pages, used/free chunks, total_malloced)
 // matches a live memcached 1.6.18 for the same commands (see
-// tests/unit/core/memcached_accounting_test.cc), in both modes. Not
-// modelled: the slab rebalancer/automover (pages never change class), the
-// LRU crawler, and the asynchronous bump queue (a second hit on a COLD item
-// moves it to WARM at once instead of at the maintainer's next pass).
+// tests/unit/core/memcached_accounting_test.cc), in both modes. Background
+// work lives beside the engine as step objects: LruMaintainer (juggles, slab
+// page automover) and LruCrawler. Not modelled: the asynchronous bump queue
+// (a second hit on a COLD item moves it to WARM at once instead of at the
+// maintainer's next pass).
 //
 // Thread-safety: none. One Engine is driven by one thread at a time (the
 // server gives each engine a strand; the simulator is single-threaded).

@@ -100,6 +100,11 @@ struct Stats {
   uint64_t evicted_active = 0;
   uint64_t outofmemory = 0;  // memext: sum of per-class outofmemory
   uint64_t lru_maintainer_juggles = 0;
+  // The LRU crawler's (LruCrawler::add_stats fills them; 0 without one).
+  uint64_t lru_crawler_running = 0;
+  uint64_t lru_crawler_starts = 0;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
   uint64_t moves_to_cold = 0;
   uint64_t moves_to_warm = 0;
   uint64_t moves_within_lru = 0;

@@ -300,12 +300,33 @@ OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
     config.slab_automove_window = window;
     return applied();
   }
+  if (name == "lru_crawler" || name == "no_lru_crawler") {
+    config.lru_crawler = name == "lru_crawler";
+    return applied();
+  }
+  if (name == "lru_crawler_sleep") {
+    uint32_t micros = 0;
+    if (!parse_u32(value, micros) || micros > 1'000'000) {
+      return invalid(name, value, "LRU crawler sleep must be between 0 and 1 second (0..1000000)");
+    }
+    config.lru_crawler_sleep = micros;
+    return applied();
+  }
+  if (name == "lru_crawler_tocrawl") {
+    uint32_t items = 0;
+    if (!parse_u32(value, items)) {
+      return invalid(name, value, "lru_crawler_tocrawl takes a numeric 32bit value");
+    }
+    config.lru_crawler_tocrawl = items;
+    return applied();
+  }
   if (name == "modern") return applied();
   if (name == "no_modern") {
     config.lru_segmented = false;
     config.lru_maintainer = false;
     config.slab_reassign = false;
     config.slab_automove = 0;
+    config.lru_crawler = false;
     return applied();
   }
   if (name == "phantom") {
