@@ -14,13 +14,12 @@ namespace memext::server {
 namespace {
 
 // memcached -o sub-options that have no counterpart in memext (its own
-// crawler, hash, logging and slab-rebalancer knobs). Accepted so existing
+// hash, logging and connection knobs). Accepted so existing
 // memcached command lines start; listed at -v so nobody mistakes them for
 // being honoured.
 constexpr std::string_view kIgnoredSuboptions[] = {
     "maxconns_fast",       "no_maxconns_fast",     "hashpower",        "hash_algorithm",
-    "tail_repair_time",    "lru_crawler",          "no_lru_crawler",   "lru_crawler_sleep",
-    "lru_crawler_tocrawl", "slab_reassign",        "no_slab_reassign", "slab_automove",
+    "tail_repair_time",    "slab_reassign",        "no_slab_reassign", "slab_automove",
     "slab_automove_ratio", "slab_automove_window", "idle_timeout",     "watcher_logbuf_size",
     "worker_logbuf_size",  "track_sizes",          "no_hashexpand",    "inline_ascii_resp",
     "read_buf_mem_limit",  "resp_obj_mem_limit",   "drop_privileges",  "no_drop_privileges",
@@ -127,7 +126,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
         "ext_compact_under, ext_drop_under, ext_max_frag, ext_drop_unread, ext_max_sleep, "
         "slab_automove_freeratio, slab_chunk_max, hot_lru_pct, warm_lru_pct, hot_max_factor, "
         "warm_max_factor, temporary_ttl, lru_maintainer, no_lru_maintainer, lru_segmented, "
-        "no_lru_segmented, modern, no_modern");
+        "no_lru_segmented, lru_crawler, no_lru_crawler, lru_crawler_sleep, lru_crawler_tocrawl, "
+        "modern, no_modern");
   // clang-format on
 
   po::variables_map vm;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,8 +26,10 @@
 #include "connection.h"
 #include "flash_reader.h"
 #include "memext/extstore.h"
+#include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
 #include "server_context.h"
+#include "tuning_commands.h"
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -88,6 +91,7 @@ struct Server::Impl {
   ServerContext ctx;
   std::unique_ptr<ExtStore> flash;
   std::unique_ptr<LruMaintainer> maintainer;
+  std::unique_ptr<LruCrawler> crawler;
   asio::io_context background{1};
   asio::signal_set signals;
   BackgroundSteps steps;
@@ -241,9 +245,14 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   if (s.shared.engine.config().lru_maintainer) {
     s.maintainer = std::make_unique<LruMaintainer>(s.shared.engine);
   }
+  // Always there: `lru_crawler enable` starts a crawler disabled at startup.
+  s.crawler = std::make_unique<LruCrawler>(s.shared.engine);
+  attach_lru_crawler(s.shared, s.crawler.get());
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  attach_lru_crawler(impl_->shared, nullptr);
+}
 
 void Server::run() {
   Impl& s = *impl_;
@@ -258,6 +267,9 @@ void Server::run() {
     return now + 1'000'000;
   });
   if (s.maintainer) s.steps.add([&s](Micros now) { return s.maintainer->step(now); });
+  // memcached wakes its crawler thread on a request at once; polling every
+  // 10 ms starts a manual crawl nearly as soon.
+  s.steps.add([&s](Micros now) { return std::min(s.crawler->step(now), now + 10'000); });
   if (s.flash) {
     s.steps.add([&s](Micros now) { return s.flash->flusher_step(now); });
     s.steps.add([&s](Micros now) { return s.flash->compactor_step(now); });

@@ -180,6 +180,10 @@ size_t Session::dispatch(std::string_view line, std::string_view rest) {
     lru_command(*this, t);
     return 0;
   }
+  if (cmd == "lru_crawler") {
+    lru_crawler_command(*this, t);
+    return 0;
+  }
   if (cmd == "cache_memlimit") {
     cache_memlimit_command(*this, t);
     return 0;

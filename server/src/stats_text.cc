@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "memext/extstore.h"
+#include "memext/lru_crawler.h"
+#include "tuning_commands.h"
 
 namespace memext::server {
 namespace {
@@ -70,8 +72,16 @@ void subtract_class_counters(std::vector<ClassStats>& now, const std::vector<Cla
 
 // The engine's stats minus what `stats reset` set aside. Precondition:
 // ctx.engine.mutex is held.
-Stats stats_since_reset_locked(ServerContext& ctx) {
+// The engine's stats with the LRU crawler's figures. Precondition:
+// ctx.engine.mutex is held.
+Stats engine_stats_locked(ServerContext& ctx) {
   Stats st = ctx.engine.engine.stats();
+  if (const LruCrawler* crawler = lru_crawler_of(ctx.engine)) crawler->add_stats(st);
+  return st;
+}
+
+Stats stats_since_reset_locked(ServerContext& ctx) {
+  Stats st = engine_stats_locked(ctx);
   const Stats& base = ctx.reset_baseline;
   using S = Stats;
   subtract_counters(st, base,
@@ -106,7 +116,10 @@ Stats stats_since_reset_locked(ServerContext& ctx) {
                      &S::slab_reassign_inline_reclaim,
                      &S::slab_reassign_busy_items,
                      &S::slab_reassign_busy_deletes,
-                     &S::slabs_moved});
+                     &S::slabs_moved,
+                     &S::lru_crawler_starts,
+                     &S::crawler_reclaimed,
+                     &S::crawler_items_checked});
   using C = SlabClassStats;
   subtract_class_counters(st.slabs, base.slabs,
                           {&C::get_hits, &C::cmd_set, &C::delete_hits, &C::incr_hits, &C::decr_hits,
@@ -230,8 +243,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("slab_reassign_busy_deletes", st.slab_reassign_busy_deletes);
   w.add("slab_reassign_running", st.slab_reassign_running);
   w.add("slabs_moved", st.slabs_moved);
-  w.add("lru_crawler_running", uint64_t{0});
-  w.add("lru_crawler_starts", uint64_t{0});
+  w.add("lru_crawler_running", st.lru_crawler_running);
+  w.add("lru_crawler_starts", st.lru_crawler_starts);
   w.add("lru_maintainer_juggles", st.lru_maintainer_juggles);
   w.add("malloc_fails", st.malloc_fails);
   for (const char* name : {"log_worker_dropped", "log_worker_written", "log_watcher_skipped",
@@ -252,8 +265,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("evicted_active", st.evicted_active);
   w.add("evictions", st.evictions);
   w.add("reclaimed", st.reclaimed);
-  w.add("crawler_reclaimed", uint64_t{0});
-  w.add("crawler_items_checked", uint64_t{0});
+  w.add("crawler_reclaimed", st.crawler_reclaimed);
+  w.add("crawler_items_checked", st.crawler_items_checked);
   w.add("lrutail_reflocked", uint64_t{0});
   w.add("moves_to_cold", st.moves_to_cold);
   w.add("moves_to_warm", st.moves_to_warm);
@@ -308,7 +321,9 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add_double("slab_automove_ratio", e.slab_automove_ratio, 2);
   w.add("slab_automove_window", e.slab_automove_window);
   w.add("slab_chunk_max", e.slab_chunk_max);
-  w.add("lru_crawler", "no");
+  w.add_bool("lru_crawler", e.lru_crawler);
+  w.add("lru_crawler_sleep", e.lru_crawler_sleep);
+  w.add("lru_crawler_tocrawl", e.lru_crawler_tocrawl);
   w.add("tail_repair_time", uint64_t{0});
   w.add("flush_enabled", "yes");
   w.add("dump_enabled", "no");
@@ -438,7 +453,7 @@ void stats_command(Session& s, const std::vector<std::string_view>& t) {
   if (t.size() >= 2 && t[1] == "reset") {
     ServerContext& ctx = s.ctx();
     std::lock_guard lock(ctx.engine.mutex);
-    ctx.reset_baseline = ctx.engine.engine.stats();
+    ctx.reset_baseline = engine_stats_locked(ctx);
     const ServerCounters& c = ctx.counters;
     ctx.reset_total_connections = c.total_connections.load();
     ctx.reset_rejected_connections = c.rejected_connections.load();

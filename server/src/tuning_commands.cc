@@ -2,8 +2,11 @@
 
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "memext/extstore.h"
+#include "memext/lru_crawler.h"
 #include "memext/tuning.h"
 #include "parse_util.h"
 #include "server_context.h"
@@ -16,6 +19,47 @@ namespace {
 // error lines included.
 void noreply_maybe(Session& s, const std::vector<std::string_view>& t) {
   s.set_noreply(t.back() == "noreply");
+}
+
+std::mutex crawlers_mutex;
+std::vector<std::pair<const SharedEngine*, LruCrawler*>> crawlers;
+
+std::string_view crawl_reply(CrawlerResult result) {
+  switch (result) {
+    case CrawlerResult::kOk:
+      return "OK\r\n";
+    case CrawlerResult::kRunning:
+      return "BUSY currently processing crawler request\r\n";
+    case CrawlerResult::kBadClass:
+      return "BADCLASS invalid class id\r\n";
+    case CrawlerResult::kNotStarted:
+      break;
+  }
+  return "NOTSTARTED no items to crawl\r\n";
+}
+
+// memcached's lru_crawler sleep|tocrawl <n>: safe_strtoul, so a number above
+// 32 bits is truncated.
+void lru_crawler_setting(Session& s, LruCrawler& crawler, std::string_view name,
+                         std::string_view value) {
+  uint32_t n = 0;
+  if (!parse_uint32(value, n)) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  if (name == "sleep" && n > 1'000'000) {
+    s.reply("CLIENT_ERROR sleep must be one second or less\r\n");
+    return;
+  }
+  {
+    std::lock_guard lock(s.ctx().engine.mutex);
+    if (name == "sleep") {
+      crawler.set_sleep(n);
+    } else {
+      crawler.set_tocrawl(n);
+    }
+  }
+  s.reply("OK\r\n");
 }
 
 std::string_view reassign_reply(SlabReassignResult result) {
@@ -185,6 +229,62 @@ void extstore_command(Session& s, const std::vector<std::string_view>& t) {
     error = shared.flash == nullptr ? "no extstore" : shared.flash->set_option(t[1], t[2]);
   }
   s.reply(error.empty() ? "OK\r\n" : "ERROR\r\n");
+}
+
+}  // namespace memext::server
+
+namespace memext::server {
+
+void attach_lru_crawler(const SharedEngine& shared, LruCrawler* crawler) {
+  std::lock_guard lock(crawlers_mutex);
+  std::erase_if(crawlers, [&](const auto& entry) { return entry.first == &shared; });
+  if (crawler != nullptr) crawlers.emplace_back(&shared, crawler);
+}
+
+LruCrawler* lru_crawler_of(const SharedEngine& shared) {
+  std::lock_guard lock(crawlers_mutex);
+  for (const auto& [engine, crawler] : crawlers) {
+    if (engine == &shared) return crawler;
+  }
+  return nullptr;
+}
+
+// Token counts as memcached 1.6.18's process_lru_crawler_command: anything
+// else, and metadump, is ERROR. No noreply.
+void lru_crawler_command(Session& s, const std::vector<std::string_view>& t) {
+  SharedEngine& shared = s.ctx().engine;
+  LruCrawler* crawler = lru_crawler_of(shared);
+  if (crawler == nullptr) {
+    s.reply("ERROR\r\n");
+  } else if (t.size() == 3 && t[1] == "crawl") {
+    CrawlerResult result;
+    {
+      std::lock_guard lock(shared.mutex);
+      if (!crawler->enabled()) {
+        s.reply("CLIENT_ERROR lru crawler disabled\r\n");
+        return;
+      }
+      result = crawler->crawl(t[2]);
+    }
+    s.reply(crawl_reply(result));
+  } else if (t.size() == 3 && (t[1] == "tocrawl" || t[1] == "sleep")) {
+    lru_crawler_setting(s, *crawler, t[1], t[2]);
+  } else if (t.size() == 2 && t[1] == "enable") {
+    bool started;
+    {
+      std::lock_guard lock(shared.mutex);
+      started = crawler->enable();
+    }
+    s.reply(started ? "OK\r\n" : "ERROR failed to start lru crawler thread\r\n");
+  } else if (t.size() == 2 && t[1] == "disable") {
+    {
+      std::lock_guard lock(shared.mutex);
+      crawler->disable();
+    }
+    s.reply("OK\r\n");
+  } else {
+    s.reply("ERROR\r\n");
+  }
 }
 
 }  // namespace memext::server

@@ -1,6 +1,7 @@
 // server/src/tuning_commands.h — memcached's runtime tuning commands of the
 // text protocol: `slabs reassign|automove`, `lru tune|mode|temp_ttl`,
-// `cache_memlimit` and `extstore <setting> <value>`.
+// `cache_memlimit`, `extstore <setting> <value>` and `lru_crawler
+// crawl|sleep|tocrawl|enable|disable` (metadump is not served: ERROR).
 //
 // Token counts, number parsing, noreply and reply lines are memcached
 // 1.6.18's (proto_text.c); the settings change through memext/tuning.h and
@@ -11,13 +12,27 @@
 #include <string_view>
 #include <vector>
 
+namespace memext {
+class LruCrawler;
+}
+
 namespace memext::server {
 
 class Session;
+struct SharedEngine;
 
 void slabs_command(Session& s, const std::vector<std::string_view>& t);
 void lru_command(Session& s, const std::vector<std::string_view>& t);
 void cache_memlimit_command(Session& s, const std::vector<std::string_view>& t);
 void extstore_command(Session& s, const std::vector<std::string_view>& t);
+void lru_crawler_command(Session& s, const std::vector<std::string_view>& t);
+
+// The LRU crawler stepping beside a server's engine, for `lru_crawler` and
+// the crawler's stats lines (SharedEngine has no slot for it). The server
+// attaches it before serving and detaches it (nullptr) before it goes away;
+// the crawler itself is used under SharedEngine::mutex. Thread-safe.
+void attach_lru_crawler(const SharedEngine& shared, LruCrawler* crawler);
+// nullptr when none is attached.
+LruCrawler* lru_crawler_of(const SharedEngine& shared);
 
 }  // namespace memext::server

@@ -1,5 +1,5 @@
 """memcached 1.6.18's runtime tuning commands (slabs reassign|automove, lru
-tune|mode|temp_ttl, cache_memlimit, extstore): every reply line is checked on
+tune|mode|temp_ttl, cache_memlimit, extstore, lru_crawler): every reply line is checked on
 memext-server and on memcached 1.6.18 itself, and so is what the change does
 (stats settings, pages moved, items placed in the LRUs)."""
 
@@ -164,6 +164,80 @@ class TuningEffects(BothServers):
                 items = stats(c, b"items")
                 self.assertEqual(items["items:%d:number_temp" % cls], "1")
                 self.assertEqual(items["items:%d:number" % cls], "2")
+
+
+class CrawlerCommands(BothServers):
+    def test_lru_crawler_replies(self):
+        # No crawl is started here: a second request while one runs would be
+        # BUSY on either server depending on timing.
+        self.exchange(b"lru_crawler\r\nlru_crawler crawl\r\nlru_crawler crawl 0\r\n"
+                      b"lru_crawler crawl 64\r\nlru_crawler crawl 1,2,x\r\n"
+                      b"lru_crawler crawl ALL\r\nlru_crawler crawl -1\r\n"
+                      b"lru_crawler crawl all extra\r\nlru_crawler cra all\r\n"
+                      b"lru_crawler crawl 1 noreply\r\nlru_crawler tocrawl\r\n"
+                      b"lru_crawler tocrawl -1\r\nlru_crawler tocrawl abc\r\n"
+                      b"lru_crawler tocrawl 5 6\r\nlru_crawler sleep 1000001\r\n"
+                      b"lru_crawler sleep -5\r\nlru_crawler sleep 10 noreply\r\n"
+                      b"lru_crawler foo\r\nlru_crawler enable\r\nlru_crawler enable now\r\n"
+                      b"lru_crawler disable\r\nlru_crawler disable\r\nlru_crawler crawl all\r\n"
+                      b"lru_crawler crawl 0\r\nlru_crawler enable\r\n",
+                      b"ERROR\r\nERROR\r\n" + b"BADCLASS invalid class id\r\n" * 5 +
+                      b"ERROR\r\n" * 4 + b"CLIENT_ERROR bad command line format\r\n" * 2 +
+                      b"ERROR\r\nCLIENT_ERROR sleep must be one second or less\r\n"
+                      b"CLIENT_ERROR bad command line format\r\nERROR\r\nERROR\r\n"
+                      b"ERROR failed to start lru crawler thread\r\nERROR\r\nOK\r\nOK\r\n" +
+                      b"CLIENT_ERROR lru crawler disabled\r\n" * 2 + b"OK\r\n")
+
+    def test_settings_follow_the_commands(self):
+        names = ("lru_crawler", "lru_crawler_sleep", "lru_crawler_tocrawl")
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                self.assertEqual({n: stats(c, b"settings")[n] for n in names},
+                                 {"lru_crawler": "yes", "lru_crawler_sleep": "100",
+                                  "lru_crawler_tocrawl": "0"})
+                # safe_strtoul truncates to 32 bits: 2^32 + 7 is 7.
+                c.send(b"lru_crawler sleep 1000000\r\nlru_crawler tocrawl 4294967303\r\n"
+                       b"lru_crawler disable\r\n")
+                self.assertEqual(c.expect(b"OK\r\n" * 3), b"OK\r\n" * 3)
+                # memcached's crawler thread clears the setting as it exits.
+                self.assertTrue(wait_for(lambda: stats(c, b"settings")["lru_crawler"] == "no"))
+                self.assertEqual({n: stats(c, b"settings")[n] for n in names},
+                                 {"lru_crawler": "no", "lru_crawler_sleep": "1000000",
+                                  "lru_crawler_tocrawl": "7"})
+                c.send(b"lru_crawler sleep 100\r\nlru_crawler tocrawl 0\r\n"
+                       b"lru_crawler enable\r\n")
+                self.assertEqual(c.expect(b"OK\r\n" * 3), b"OK\r\n" * 3)
+
+    def test_crawl_reclaims_an_expired_item(self):
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                c.send(b"set crawl_gone 0 1 5\r\nvalue\r\nset crawl_kept 0 0 5\r\nvalue\r\n"
+                       b"me crawl_kept\r\n")
+                c.expect(b"STORED\r\nSTORED\r\n")
+                cls = int(re.search(rb"cls=(\d+)", c.read_until(b"\r\n")).group(1))
+                number = "items:%d:number" % cls
+                self.assertEqual(stats(c, b"items")[number], "2")
+                get_expired = stats(c)["get_expired"]
+
+                def crawled():
+                    c.send(b"lru_crawler crawl %d\r\n" % cls)
+                    reply = c.read_until(b"\r\n")
+                    self.assertIn(reply, (b"OK\r\n", b"BUSY currently processing crawler request\r\n"))
+                    return stats(c, b"items").get(number) == "1"
+
+                # The item expires once the server's clock is past its second.
+                self.assertTrue(wait_for(crawled, timeout=20.0))
+                items = stats(c, b"items")
+                self.assertGreaterEqual(int(items["items:%d:crawler_reclaimed" % cls]), 1)
+                self.assertGreaterEqual(int(items["items:%d:expired_unfetched" % cls]), 1)
+                self.assertGreaterEqual(int(items["items:%d:crawler_items_checked" % cls]), 2)
+                general = stats(c)
+                self.assertEqual(general["get_expired"], get_expired)
+                self.assertGreaterEqual(int(general["crawler_reclaimed"]), 1)
+                self.assertGreater(int(general["lru_crawler_starts"]), 0)
+                c.send(b"get crawl_gone crawl_kept\r\n")
+                self.assertEqual(c.expect(b"VALUE crawl_kept 0 5\r\nvalue\r\nEND\r\n"),
+                                 b"VALUE crawl_kept 0 5\r\nvalue\r\nEND\r\n")
 
 
 if __name__ == "__main__":
