@@ -57,12 +57,16 @@ struct alignas(16) Item {
     char* ptr;
     char bytes[kInlineKeyMax];  // kInlineKey: the key, zero-padded (ItemStore::find relies on it)
   } data{};
-  uint8_t nkey = 0;         // accounted key length
-  uint8_t key_len = 0;      // stored key bytes
-  uint8_t clsid = 0;        // slab class whose LRU holds the item
-  uint8_t lru = 0;          // LruSegment
-  uint8_t flags = 0;        // ItemFlag bits
-  uint8_t key_flags = 0;    // KeyFlag bits
+  uint8_t nkey = 0;       // accounted key length
+  uint8_t key_len = 0;    // stored key bytes
+  uint8_t clsid = 0;      // slab class whose LRU holds the item
+  uint8_t lru = 0;        // LruSegment
+  uint8_t flags = 0;      // ItemFlag bits
+  uint8_t key_flags = 0;  // KeyFlag bits
+  // kHdr only: the kFetched/kActive bits the RAM item had when its value was
+  // written to flash. memcached's flash copy keeps the item's it_flags, and a
+  // recache links that copy.
+  uint8_t flash_flags = 0;
   uint32_t prev = kNoItem;  // LRU neighbours (towards head / towards tail)
   uint32_t next = kNoItem;  // also chains free records
   uint64_t cas = 0;

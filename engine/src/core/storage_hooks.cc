@@ -96,6 +96,7 @@ bool StorageHooks::replace_with_header(ItemHandle handle, const ExtLocation& loc
   Item& header = store_.item(hdr);
   header.nbytes = original.nbytes;        // memcached overloads nbytes with the flash item's
   header.key_flags = original.key_flags;  // kept for the recache, hidden from ItemInfo
+  header.flash_flags = original.flags & (kFetched | kActive);
   store_.set_location(hdr, location);
   const uint64_t cas = original.cas;
   // memcached's storage_write links a fresh header item: ITEM_FETCHED (and
@@ -158,13 +159,15 @@ RecacheResult StorageHooks::replace_header_with_item(std::string_view key,
     std::memcpy(store_.payload(store_.item(full)), value.data(),
                 std::min<size_t>(value.size(), header.nbytes - 2));
   }
-  const uint64_t cas = header.cas;
-  const uint8_t fetched = header.flags & (kFetched | kActive);
+  const uint8_t written_flags = header.flash_flags;
   const uint8_t key_flags = header.key_flags;
+  // memcached links the item as it reads it back: the copy was written from
+  // the COLD tail with the flags the item had then, and linking gives it a
+  // new CAS.
+  store_.item(full).lru = static_cast<uint8_t>(LruSegment::kCold);
   store_.replace(n, full);
   Item& linked = store_.item(full);
-  linked.cas = cas;
-  linked.flags |= fetched;
+  linked.flags |= written_flags;
   linked.key_flags = key_flags;
   return RecacheResult::kRecached;
 }

@@ -123,8 +123,9 @@ class StorageHooks {
   void headers_on_page(uint32_t page_id, uint32_t page_version, std::vector<PageObject>* out) const;
 
   // Recache: the header for `key` at `expected` becomes a full RAM item
-  // again, keeping CAS, flags, exptime and the flash copy's ITEM_KEY_BINARY.
-  // `value` is the value without
+  // again, as memcached links the copy it read: client flags, exptime and
+  // ITEM_KEY_BINARY kept, FETCHED/ACTIVE as when the value was written to
+  // flash, at the head of COLD, with a new CAS. `value` is the value without
   // "\r\n" (real mode) and is ignored in phantom mode. The header unlink is
   // reported to the listener.
   RecacheResult replace_header_with_item(std::string_view key, const ExtLocation& expected,

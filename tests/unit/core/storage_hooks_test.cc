@@ -134,22 +134,29 @@ TEST_CASE("rewrite_header moves a live header; stale locations are refused") {
   CHECK(engine.get("k").location == moved);
 }
 
-TEST_CASE("replace_header_with_item recaches the value keeping CAS") {
+TEST_CASE("replace_header_with_item links the flash copy as memcached does") {
   Engine engine(small_config());
   StorageHooks hooks(engine);
   RecordingListener listener;
   hooks.set_header_unlink_listener(&listener);
   cold_item(engine, "k");
-  const uint64_t cas = engine.get("k").info.cas;
+  const uint64_t cas = engine.get("k").info.cas;  // this hit sets FETCHED
   const ExtLocation loc{1, 1, 0, 964};
   REQUIRE(hooks.replace_with_header(hooks.pull_cold_tail(kClass), loc));
+  // Hits on the header make it FETCHED and ACTIVE; the flash copy keeps the
+  // flags of when it was written.
+  engine.get("k");
+  engine.get("k");
   CHECK(hooks.replace_header_with_item("k", ExtLocation{}, kValue) == RecacheResult::kMismatch);
   CHECK(hooks.replace_header_with_item("k", loc, kValue) == RecacheResult::kRecached);
-  GetResult r = engine.get("k");
+  GetResult r = engine.get("k", {.bump = false});
   CHECK(r.source == HitSource::kRam);
   CHECK(r.value == kValue);
-  CHECK(r.info.cas == cas);
+  CHECK(r.info.cas > cas);  // linking gives the recached item a new CAS
   CHECK(r.info.client_flags == 5);
+  CHECK(r.info.lru == LruSegment::kCold);
+  CHECK(r.info.fetched);
+  CHECK_FALSE(r.info.active);
   CHECK(listener.unlinked.size() == 1);
 }
 

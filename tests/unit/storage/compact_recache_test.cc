@@ -174,8 +174,12 @@ TEST_CASE("recache moves a twice-hit header back to RAM, keeping CAS, and frees 
     const GetResult r = rig.engine().get("hot", {.bump = false});
     CHECK(r.source == HitSource::kRam);
     CHECK((r.value == value_for(1, 2000)));
-    CHECK(r.info.cas == stored.cas);
+    // memcached links the copy it read: a new CAS, in COLD, never fetched
+    // (as when it was written).
+    CHECK(r.info.cas > stored.cas);
     CHECK(r.info.client_flags == 42);
+    CHECK(r.info.lru == LruSegment::kCold);
+    CHECK_FALSE(r.info.fetched);
   }
 }
 
