@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from memext_harness import ServerProcess, ServerTestCase
+from memext_harness import BothServers, ServerProcess, ServerTestCase
 
 
 class MetaProtocol(ServerTestCase):
@@ -87,40 +87,6 @@ class MetaProtocol(ServerTestCase):
     def test_meta_noreply_pipeline_ends_with_mn(self):
         self.roundtrip(b"ms q1 1 q\r\na\r\nms q2 1 q\r\nb\r\nmg q1 v q\r\nmg q3 v q\r\nmd q2 q\r\nmn\r\n",
                        b"VA 1\r\na\r\nMN\r\n")
-
-
-class BothServers(ServerTestCase):
-    """Runs every exchange on memext-server and, when it is installed, on
-    memcached 1.6.18 itself, so each expectation is checked against both."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.servers = [cls.server]
-        memcached = shutil.which("memcached")
-        if memcached is not None:
-            cls.servers.append(ServerProcess(binary=memcached))
-
-    @classmethod
-    def tearDownClass(cls):
-        for extra in cls.servers[1:]:
-            extra.stop()
-        super().tearDownClass()
-
-    def exchange(self, request, reply):
-        for server in self.servers:
-            with self.subTest(server=server.binary):
-                c = server.connect()
-                self.conns.append(c)
-                c.send(request)
-                self.assertEqual(c.expect(reply), reply)
-                self.assertTrue(c.nothing_pending(), "unexpected extra bytes %r" % c.buf)
-
-    def each_conn(self):
-        for server in self.servers:
-            c = server.connect()
-            self.conns.append(c)
-            yield server, c
 
 
 class MetaStaleAndWin(BothServers):
