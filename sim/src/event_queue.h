@@ -1,5 +1,5 @@
 // event_queue.h — the replay's virtual-time agenda: background steps (LRU
-// maintainer, extstore flusher and compactor, time-series samples) ordered by
+// maintainer and crawler, extstore flusher and compactor, time-series samples) ordered by
 // (time, sequence number), so two events due at the same nanosecond always
 // run in the order they were scheduled and a replay never depends on host
 // speed or on heap tie-breaking.
@@ -17,6 +17,7 @@ namespace memext {
 
 enum class SimEvent : uint8_t {
   kLruMaintainer,
+  kLruCrawler,
   kFlusher,
   kCompactor,
   kSample,  // close one time-series interval

@@ -42,6 +42,11 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
   }
   engine_ = std::make_unique<Engine>(options_.engine);
   if (options_.engine.lru_maintainer) maintainer_ = std::make_unique<LruMaintainer>(*engine_);
+  // No request can start a manual crawl here, so without autoexpire (it needs
+  // the maintainer) the crawler would never run.
+  if (options_.engine.lru_crawler && options_.engine.lru_maintainer) {
+    crawler_ = std::make_unique<LruCrawler>(*engine_);
+  }
   if (!options_.engine.phantom) {
     // Real values are cut from one deterministic buffer: byte-identical runs
     // without a per-request allocation.
@@ -61,6 +66,12 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
 }
 
 Replayer::~Replayer() = default;
+
+Stats Replayer::engine_stats() const {
+  Stats stats = engine_->stats();
+  if (crawler_) crawler_->add_stats(stats);
+  return stats;
+}
 
 uint64_t Replayer::virtual_ns(uint64_t trace_ns) const {
   const uint64_t since = trace_ns >= first_trace_ns_ ? trace_ns - first_trace_ns_ : 0;
@@ -89,6 +100,12 @@ void Replayer::run_event(const EventQueue::Entry& entry) {
       ++lru_steps_;
       const Micros next = maintainer_->step(t / kNsPerMicro);
       events_.schedule(std::max<uint64_t>(next * kNsPerMicro, t + 1), SimEvent::kLruMaintainer);
+      break;
+    }
+    case SimEvent::kLruCrawler: {
+      ++crawler_steps_;
+      const Micros next = crawler_->step(t / kNsPerMicro);
+      events_.schedule(std::max<uint64_t>(next * kNsPerMicro, t + 1), SimEvent::kLruCrawler);
       break;
     }
     case SimEvent::kFlusher:
@@ -155,6 +172,7 @@ void Replayer::apply(const TraceRequest& request) {
     first_trace_ns_ = request.time_ns;
     engine_->set_time(kReplayStartSeconds);
     if (maintainer_) events_.schedule(0, SimEvent::kLruMaintainer);
+    if (crawler_) events_.schedule(0, SimEvent::kLruCrawler);
     if (flash_) {
       events_.schedule(0, SimEvent::kFlusher);
       events_.schedule(0, SimEvent::kCompactor);

@@ -3,7 +3,7 @@
 //
 // Time: a request's trace time (scaled by --time-scale, counted from the
 // first request) is the virtual time. The engine's clock (seconds) and the
-// model device's clock (ns) follow it; the LRU maintainer, the extstore
+// model device's clock (ns) follow it; the LRU maintainer and crawler, the extstore
 // flusher and compactor and the time-series sampler run from an EventQueue at
 // the times their step() asked for. The queue is only consulted when a
 // request reaches the next due time, so a run is independent of host speed
@@ -24,6 +24,7 @@
 #include "event_queue.h"
 #include "latency_histogram.h"
 #include "memext/engine.h"
+#include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
 #include "sim_options.h"
 #include "trace_request.h"
@@ -114,6 +115,11 @@ class Replayer {
   uint64_t duration_ns() const { return now_ns_; }
   bool fill_on_miss() const { return fill_on_miss_; }
   uint64_t lru_maintainer_steps() const { return lru_steps_; }
+  uint64_t lru_crawler_steps() const { return crawler_steps_; }
+  // Null when the engine runs without the LRU crawler (-o no_lru_crawler).
+  const LruCrawler* crawler() const { return crawler_.get(); }
+  // Engine::stats() with the crawler's figures.
+  Stats engine_stats() const;
 
   Engine& engine() { return *engine_; }
   const Engine& engine() const { return *engine_; }
@@ -140,6 +146,7 @@ class Replayer {
   SimOptions options_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<LruMaintainer> maintainer_;
+  std::unique_ptr<LruCrawler> crawler_;
   std::unique_ptr<FlashTier> flash_;
   EventQueue events_;
   ReplayCounters counters_;
@@ -163,6 +170,7 @@ class Replayer {
   uint64_t interval_ns_ = 0;
   uint64_t engine_seconds_ = kReplayStartSeconds;
   uint64_t lru_steps_ = 0;
+  uint64_t crawler_steps_ = 0;
 };
 
 }  // namespace memext

@@ -127,6 +127,9 @@ nlohmann::json engine_config_json(const EngineConfig& c) {
       {"cas_enabled", c.use_cas},
       {"lru_segmented", c.lru_segmented},
       {"lru_maintainer_thread", c.lru_maintainer},
+      {"lru_crawler", c.lru_crawler},
+      {"lru_crawler_sleep", c.lru_crawler_sleep},
+      {"lru_crawler_tocrawl", c.lru_crawler_tocrawl},
       {"hot_lru_pct", c.hot_lru_pct},
       {"warm_lru_pct", c.warm_lru_pct},
       {"hot_max_factor", c.hot_max_factor},
@@ -180,7 +183,7 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"max_requests", o.max_requests},
       {"strict", o.strict},
   };
-  const Stats stats = replay.engine().stats();
+  const Stats stats = replay.engine_stats();
   nlohmann::json report{
       {"schema", std::string(kReportSchema)},
       {"memext_version", std::string(kMemextVersion)},
@@ -188,6 +191,9 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"totals", totals_json(replay)},
       {"engine", to_json(stats)},
       {"lru_maintainer", {{"steps", replay.lru_maintainer_steps()}}},
+      {"lru_crawler",
+       {{"steps", replay.lru_crawler_steps()},
+        {"items_visited", replay.crawler() ? replay.crawler()->items_visited() : 0}}},
       {"latency",
        {{"clock", o.device_kind == SimDeviceKind::kModel ? "virtual" : "wall"},
         {"ram_hits", replay.ram_latency().to_json()},
