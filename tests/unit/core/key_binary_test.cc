@@ -16,12 +16,7 @@ namespace {
 
 StoreOutcome store_binary(Engine& engine, StoreMode mode, std::string_view key,
                           std::string_view value, uint64_t cas = 0) {
-  StoreRequest request;
-  request.mode = mode;
-  request.key = key;
-  request.value = value;
-  request.value_len = static_cast<uint32_t>(value.size());
-  request.cas = cas;
+  StoreRequest request = store_request(mode, key, value, cas);
   request.key_binary = true;
   return engine.store(request);
 }

@@ -14,9 +14,8 @@ inline EngineConfig small_config(uint64_t megabytes = 64) {
   return config;
 }
 
-inline StoreOutcome store(Engine& engine, StoreMode mode, std::string_view key,
-                          std::string_view value, uint64_t cas = 0, uint32_t flags = 0,
-                          int64_t exptime = 0) {
+inline StoreRequest store_request(StoreMode mode, std::string_view key, std::string_view value,
+                                  uint64_t cas = 0, uint32_t flags = 0, int64_t exptime = 0) {
   StoreRequest request;
   request.mode = mode;
   request.key = key;
@@ -25,7 +24,13 @@ inline StoreOutcome store(Engine& engine, StoreMode mode, std::string_view key,
   request.cas = cas;
   request.client_flags = flags;
   request.exptime = exptime;
-  return engine.store(request);
+  return request;
+}
+
+inline StoreOutcome store(Engine& engine, StoreMode mode, std::string_view key,
+                          std::string_view value, uint64_t cas = 0, uint32_t flags = 0,
+                          int64_t exptime = 0) {
+  return engine.store(store_request(mode, key, value, cas, flags, exptime));
 }
 
 inline std::string value_of(Engine& engine, std::string_view key) {
