@@ -9,25 +9,14 @@
 #include "core/storage_hooks.h"
 #include "meta_protocol.h"
 #include "session.h"
+#include "session_fixture.h"
 
 using namespace memext;
 using namespace memext::server;
 
 namespace {
 
-struct Fixture {
-  Fixture() : shared(config.engine), ctx(config, shared, 1'000'000) { shared.engine.set_time(2); }
-  std::string run(const std::string& input) {
-    Session s(ctx);
-    s.consume(input);
-    std::string out = s.responses().ready_text();
-    s.responses().clear();
-    return out;
-  }
-  ServerConfig config;
-  SharedEngine shared;
-  ServerContext ctx;
-};
+using Fixture = testing::SessionFixture;
 
 }  // namespace
 

@@ -5,30 +5,13 @@
 
 #include "meta_protocol.h"
 #include "session.h"
+#include "session_fixture.h"
 
 using namespace memext::server;
 
 namespace {
 
-struct Fixture {
-  Fixture() : shared(config.engine), ctx(config, shared, 1'000'000) { shared.engine.set_time(2); }
-  // Feeds `input` to a fresh session the way a connection would: everything
-  // consumable, leftover kept.
-  std::string run(const std::string& input, Session& s, size_t* used = nullptr) {
-    size_t n = s.consume(input);
-    if (used) *used = n;
-    std::string out = s.responses().ready_text();
-    s.responses().clear();
-    return out;
-  }
-  std::string run(const std::string& input) {
-    Session s(ctx);
-    return run(input, s);
-  }
-  ServerConfig config;
-  SharedEngine shared;
-  ServerContext ctx;
-};
+using Fixture = testing::SessionFixture;
 
 }  // namespace
 
