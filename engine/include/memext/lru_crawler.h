@@ -106,6 +106,9 @@ class LruCrawler {
     bool at_tail = true;  // not started: begins at the LRU's tail of the moment
     uint32_t next = 0;    // item to look at next (valid when !at_tail)
     uint64_t next_cas = 0;
+    // next_cas holds `next`'s CAS, so `next` must be checked before use
+    // (false within the step that found it: nothing else ran since).
+    bool next_checked = true;
     uint32_t remaining = 0;  // memcached's encoding: 0 = no cap, n + 1 = n items left
     uint64_t reclaimed = 0, unfetched = 0, checked = 0;
   };
@@ -121,6 +124,8 @@ class LruCrawler {
   bool crawl_one(uint32_t id);
   void evaluate(uint32_t id, uint32_t n);
   void finish(uint32_t id);
+  // Records the CAS of each running crawl's next item as a step ends.
+  void remember_cursors();
 
   Engine& engine_;
   std::array<Crawl, kLruIds> crawls_{};

@@ -185,11 +185,25 @@ Micros LruCrawler::step(Micros now) {
     const uint32_t sleep = store.config().lru_crawler_sleep;
     if (crawls_persleep_-- <= 0 && sleep != 0) {
       crawls_persleep_ = kCrawlsPerSleep;
+      remember_cursors();
       return now + sleep;
     }
-    if (sleep == 0 && ++batch > kCrawlsPerSleep) return now;
+    if (sleep == 0 && ++batch > kCrawlsPerSleep) {
+      remember_cursors();
+      return now;
+    }
   }
   return now + kMicrosPerSecond;
+}
+
+void LruCrawler::remember_cursors() {
+  const core::ItemStore& store = engine_.internals();
+  for (const uint32_t id : active_) {
+    Crawl& c = crawls_[id];
+    if (c.next_checked) continue;
+    c.next_cas = c.next != core::kNoItem ? store.item(c.next).cas : 0;
+    c.next_checked = true;
+  }
 }
 
 bool LruCrawler::crawl_one(uint32_t id) {
@@ -201,6 +215,8 @@ bool LruCrawler::crawl_one(uint32_t id) {
   if (c.at_tail) {
     n = store.lru(cls, segment).tail;
     c.at_tail = false;
+  } else if (!c.next_checked) {
+    n = c.next;
   } else if (c.next != core::kNoItem) {
     const core::Item& it = store.item(c.next);
     const bool same_place = (it.flags & core::kLinked) && it.cas == c.next_cas && it.clsid == cls &&
@@ -215,8 +231,12 @@ bool LruCrawler::crawl_one(uint32_t id) {
   ++items_visited_;
   const uint32_t prev = store.item(n).prev;
   evaluate(id, n);
+  // Nothing but the crawler touches the engine until this step ends, so the
+  // next item needs no check (nor its CAS read) before then; loading it
+  // overlaps with the other LRUs' turns.
   c.next = prev;
-  c.next_cas = prev != core::kNoItem ? store.item(prev).cas : 0;
+  c.next_checked = false;
+  if (prev != core::kNoItem) __builtin_prefetch(&store.item(prev));
   return true;
 }
 
