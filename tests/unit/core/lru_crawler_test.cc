@@ -140,6 +140,22 @@ TEST_CASE("the crawler sleeps every crawls_persleep items and is BUSY meanwhile"
   CHECK(crawler.crawl("1") == CrawlerResult::kOk);
 }
 
+TEST_CASE("with lru_crawler_sleep 0 a crawl still yields after each batch, without waiting") {
+  Engine engine(manual_config());
+  engine.set_time(10);
+  LruCrawler crawler(engine);
+  for (int i = 0; i < 2500; ++i) store(engine, StoreMode::kSet, key(i), "v");
+  crawler.set_sleep(0);
+  REQUIRE(crawler.crawl("1") == CrawlerResult::kOk);
+  CHECK(crawler.step(7'000) == 7'000);
+  CHECK(crawler.items_visited() == 1001);
+  CHECK(crawler.step(7'000) == 7'000);
+  CHECK(crawler.items_visited() == 2002);
+  crawler.step(7'000);
+  CHECK_FALSE(crawler.running());
+  CHECK(crawled_stats(engine, crawler).crawler_items_checked == 2500);
+}
+
 TEST_CASE("lru_crawler tocrawl caps the items looked at per LRU") {
   Engine engine(manual_config());
   engine.set_time(10);
