@@ -15,12 +15,15 @@
 // Where memcached links a pseudo item into the LRU as its cursor, a crawl
 // here remembers the next item to look at (number and CAS) between steps;
 // when that item has left its LRU (unlinked, moved to another segment) the
-// LRU's crawl ends early, as memcached's crawler also misses items that move
+// LRU's crawl ends early, and when it was bumped to its LRU's head the crawl
+// goes on from there, as memcached's crawler also misses items that move
 // past it. Deterministic: the same operations and step times give the same
 // crawl.
 //
 // Not modelled: extstore headers whose flash page is gone are not reclaimed
-// (memcached's storage_validate_item), `lru_crawler metadump`.
+// (memcached's storage_validate_item); the maintainer's pulls are not held
+// up by a crawler sitting at an LRU's tail (LRU_PULL_CRAWL_BLOCKS); `lru_crawler
+// metadump`.
 // Not thread-safe; drive it on the engine's thread, like LruMaintainer.
 #pragma once
 
