@@ -274,6 +274,39 @@ TEST_CASE("autoexpire reclaims expired items and crawls again sooner while items
   CHECK(crawler.starts() > 3);
 }
 
+TEST_CASE("autoexpire: items expiring within the minute bring the next crawl down to 5 s") {
+  EngineConfig config = small_config();
+  Engine engine(config);
+  LruCrawler crawler(engine);
+  rel_time_t t = 2;
+  Micros now = 0;
+  auto run_second = [&] {
+    engine.set_time(t);
+    crawler.step(now);
+    while (crawler.running()) now = crawler.step(now);
+    now += 1'000'000;
+    ++t;
+  };
+  run_second();  // 2: the empty first crawl
+  for (int i = 0; i < 300; ++i) store(engine, StoreMode::kSet, key(i), "v", 0, 0, 120);
+  while (t <= 68) run_second();  // 3 schedules the next crawl after 68
+  CHECK(crawler.starts() == 1);
+  run_second();  // 69: 300 items seen, all expiring within the minute (at 122)
+  CHECK(crawler.starts() == 2);
+  // 70: 300 > 300 / 100 + 1 in the first minute bucket, so the wait drops
+  // from 60 to 0: the next crawl after 75 (memcached logs next_run=5).
+  while (t <= 75) run_second();
+  CHECK(crawler.starts() == 2);
+  run_second();  // 76
+  CHECK(crawler.starts() == 3);
+  // 77: the wait stays 0, next after 82.
+  while (t <= 82) run_second();
+  CHECK(crawler.starts() == 3);
+  run_second();  // 83
+  CHECK(crawler.starts() == 4);
+  CHECK(crawled_stats(engine, crawler).crawler_reclaimed == 0);
+}
+
 TEST_CASE("an autoexpire start refused by a manual crawl keeps the autocrawler off for a minute") {
   EngineConfig config = small_config();
   Engine engine(config);
