@@ -247,12 +247,10 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   }
   // Always there: `lru_crawler enable` starts a crawler disabled at startup.
   s.crawler = std::make_unique<LruCrawler>(s.shared.engine);
-  attach_lru_crawler(s.shared, s.crawler.get());
+  s.shared.crawler = s.crawler.get();
 }
 
-Server::~Server() {
-  attach_lru_crawler(impl_->shared, nullptr);
-}
+Server::~Server() = default;
 
 void Server::run() {
   Impl& s = *impl_;

@@ -20,7 +20,8 @@
 
 namespace memext {
 class ExtStore;
-}
+class LruCrawler;
+}  // namespace memext
 
 namespace memext::server {
 
@@ -55,6 +56,9 @@ struct SharedEngine {
   Engine engine;
   // The extstore layer when -o ext_path is given; guarded by `mutex` too.
   ExtStore* flash = nullptr;
+  // The LRU crawler stepping beside the engine (nullptr in tests without
+  // one); guarded by `mutex` too.
+  LruCrawler* crawler = nullptr;
 };
 
 struct ServerCounters {

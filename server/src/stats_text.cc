@@ -76,7 +76,7 @@ void subtract_class_counters(std::vector<ClassStats>& now, const std::vector<Cla
 // ctx.engine.mutex is held.
 Stats engine_stats_locked(ServerContext& ctx) {
   Stats st = ctx.engine.engine.stats();
-  if (const LruCrawler* crawler = lru_crawler_of(ctx.engine)) crawler->add_stats(st);
+  if (const LruCrawler* crawler = ctx.engine.crawler) crawler->add_stats(st);
   return st;
 }
 

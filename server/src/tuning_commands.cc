@@ -2,7 +2,6 @@
 
 #include <mutex>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "memext/extstore.h"
@@ -20,9 +19,6 @@ namespace {
 void noreply_maybe(Session& s, const std::vector<std::string_view>& t) {
   s.set_noreply(t.back() == "noreply");
 }
-
-std::mutex crawlers_mutex;
-std::vector<std::pair<const SharedEngine*, LruCrawler*>> crawlers;
 
 std::string_view crawl_reply(CrawlerResult result) {
   switch (result) {
@@ -231,29 +227,11 @@ void extstore_command(Session& s, const std::vector<std::string_view>& t) {
   s.reply(error.empty() ? "OK\r\n" : "ERROR\r\n");
 }
 
-}  // namespace memext::server
-
-namespace memext::server {
-
-void attach_lru_crawler(const SharedEngine& shared, LruCrawler* crawler) {
-  std::lock_guard lock(crawlers_mutex);
-  std::erase_if(crawlers, [&](const auto& entry) { return entry.first == &shared; });
-  if (crawler != nullptr) crawlers.emplace_back(&shared, crawler);
-}
-
-LruCrawler* lru_crawler_of(const SharedEngine& shared) {
-  std::lock_guard lock(crawlers_mutex);
-  for (const auto& [engine, crawler] : crawlers) {
-    if (engine == &shared) return crawler;
-  }
-  return nullptr;
-}
-
 // Token counts as memcached 1.6.18's process_lru_crawler_command: anything
 // else, and metadump, is ERROR. No noreply.
 void lru_crawler_command(Session& s, const std::vector<std::string_view>& t) {
   SharedEngine& shared = s.ctx().engine;
-  LruCrawler* crawler = lru_crawler_of(shared);
+  LruCrawler* crawler = shared.crawler;
   if (crawler == nullptr) {
     s.reply("ERROR\r\n");
   } else if (t.size() == 3 && t[1] == "crawl") {

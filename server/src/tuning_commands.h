@@ -27,12 +27,4 @@ void cache_memlimit_command(Session& s, const std::vector<std::string_view>& t);
 void extstore_command(Session& s, const std::vector<std::string_view>& t);
 void lru_crawler_command(Session& s, const std::vector<std::string_view>& t);
 
-// The LRU crawler stepping beside a server's engine, for `lru_crawler` and
-// the crawler's stats lines (SharedEngine has no slot for it). The server
-// attaches it before serving and detaches it (nullptr) before it goes away;
-// the crawler itself is used under SharedEngine::mutex. Thread-safe.
-void attach_lru_crawler(const SharedEngine& shared, LruCrawler* crawler);
-// nullptr when none is attached.
-LruCrawler* lru_crawler_of(const SharedEngine& shared);
-
 }  // namespace memext::server
