@@ -78,7 +78,7 @@ void raise_fd_limit(uint32_t max_connections) {
 struct Server::Impl {
   explicit Impl(const ServerConfig& cfg)
       : config(cfg),
-        started_unix(static_cast<int64_t>(std::time(nullptr)) - 2),
+        started_unix(static_cast<int64_t>(std::time(nullptr)) - kStartRelTime),
         shared(with_start_time(cfg.engine, started_unix)),
         ctx(config, shared, started_unix),
         signals(background, SIGINT, SIGTERM),
@@ -103,7 +103,7 @@ struct Server::Impl {
 
   rel_time_t rel_now() const {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_steady);
-    return static_cast<rel_time_t>(2 + secs.count());
+    return static_cast<rel_time_t>(kStartRelTime + secs.count());
   }
 
   void open_flash() {

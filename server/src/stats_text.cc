@@ -172,7 +172,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   getrusage(RUSAGE_SELF, &usage);
   char buf[64];
   w.add("pid", static_cast<uint64_t>(getpid()));
-  w.add("uptime", now);
+  w.add("uptime", now - kItemUpdateInterval);  // memcached's clock starts at 62
   w.add("time", static_cast<uint64_t>(ctx.process_started + now));
   w.add("version", kVersion);
   w.add("libevent", "boost-asio-" + std::to_string(BOOST_VERSION / 100000) + "." +

@@ -35,9 +35,9 @@ class TraceReader;
 class FlashTier;
 class ReplayProgress;
 
-// Engine rel_time_t of the first request: memcached's current_time starts a
-// little after 0 too, and 0 is "never" for exptimes.
-inline constexpr rel_time_t kReplayStartSeconds = 2;
+// Engine rel_time_t of the first request: where memcached's current_time
+// starts (see kStartRelTime).
+inline constexpr rel_time_t kReplayStartSeconds = kStartRelTime;
 
 struct ReplayCounters {
   std::array<uint64_t, kOpCount> requests_by_op{};

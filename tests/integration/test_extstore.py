@@ -105,6 +105,28 @@ class ExtstoreFlash(unittest.TestCase):
         finally:
             self.assertEqual(server.stop(), 0, server.stderr_text())
 
+    def test_recache_in_the_first_minute(self):
+        # memcached's clock starts at 62 s, so "hit within the last 60 s" can
+        # hold from the start: an item read back from flash a few times is
+        # recached (ext_recache_rate=1) on both servers.
+        binaries = [None] + ([shutil.which("memcached")] if shutil.which("memcached") else [])
+        for i, binary in enumerate(binaries):
+            path = os.path.join(self.tmp, "recache%d" % i)
+            server = ServerProcess(["-m", "16", "-o", "ext_path=%s:256m,ext_item_age=0,"
+                                    "ext_item_size=512,ext_recache_rate=1" % path], binary=binary)
+            try:
+                c = server.connect(timeout=30)
+                self.fill(c, 8000, self.SIZE)
+                self.wait_for_flash(c, 500)
+                for _ in range(3):
+                    self.assertGreater(self.check_values(c, range(0, 50)), 0)
+                s = stats(c)
+                self.assertLess(int(s["uptime"]), 60)
+                self.assertGreater(int(s["recache_from_extstore"]), 0, (binary, s))
+                c.close()
+            finally:
+                self.assertEqual(server.stop(), 0, server.stderr_text())
+
     def test_restart_on_new_flash_file(self):
         for name in ("flash_a", "flash_b"):
             server, path = self.start(name)

@@ -20,6 +20,13 @@ using Micros = uint64_t;
 
 inline constexpr Micros kMicrosPerSecond = 1'000'000;
 
+// memcached's ITEM_UPDATE_INTERVAL: an item hit within this many seconds of
+// its last bump is not bumped again, and counts as "recently hit" for
+// recache. memcached's clock starts at ITEM_UPDATE_INTERVAL + 2, so that
+// now - kItemUpdateInterval never wraps; drivers start theirs there too.
+inline constexpr rel_time_t kItemUpdateInterval = 60;
+inline constexpr rel_time_t kStartRelTime = kItemUpdateInterval + 2;
+
 // Largest exptime that is treated as relative (30 days), memcached's
 // REALTIME_MAXDELTA. Larger values are absolute unix times.
 inline constexpr int64_t kRealtimeMaxDelta = 60 * 60 * 24 * 30;

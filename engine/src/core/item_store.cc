@@ -7,10 +7,6 @@
 
 namespace memext::core {
 
-namespace {
-constexpr rel_time_t kItemUpdateInterval = 60;  // memcached's ITEM_UPDATE_INTERVAL
-}
-
 ItemStore::ItemStore(const EngineConfig& config)
     : config_(config), classes_(config), slabs_(config_, classes_) {}
 

@@ -17,9 +17,6 @@
 
 namespace memext {
 
-// memcached's ITEM_UPDATE_INTERVAL: the recache rule's "recently hit".
-inline constexpr rel_time_t kItemUpdateInterval = 60;
-
 struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // What one attempt to move an item (flusher) or rescue an object
   // (compactor) came to. kBusy: every wbuf is being written; nothing changed,
