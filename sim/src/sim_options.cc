@@ -248,6 +248,9 @@ std::string sim_options_help() {
       "                              ext_wbuf_size, ext_item_size, ext_item_age, ext_low_ttl,\n"
       "                              ext_recache_rate, ext_compact_under, ext_drop_under,\n"
       "                              ext_max_frag, ext_drop_unread, hot_lru_pct, ...\n"
+      "                              The LRU maintainer and LRU crawler run as in memcached\n"
+      "                              (no_lru_maintainer, no_lru_crawler turn them off;\n"
+      "                              lru_crawler_sleep, lru_crawler_tocrawl tune the crawler)\n"
       "\n"
       "replay options:\n"
       "  --format F                  trace format: " +
