@@ -51,6 +51,23 @@ std::string key(int i) {
   return "key" + std::to_string(i);
 }
 
+// Drives the crawler as the maintainer's once-a-second check would: engine
+// second t, then every step until the crawls it started are over.
+struct SecondByEngineSecond {
+  SecondByEngineSecond(Engine& e, LruCrawler& c) : engine(e), crawler(c) {}
+  void run_second() {
+    engine.set_time(t);
+    crawler.step(now);
+    while (crawler.running()) now = crawler.step(now);
+    now += 1'000'000;
+    ++t;
+  }
+  Engine& engine;
+  LruCrawler& crawler;
+  rel_time_t t = 2;
+  Micros now = 0;
+};
+
 }  // namespace
 
 TEST_CASE("a crawl reclaims expired items in the middle of an LRU, and only when it runs") {
@@ -225,26 +242,19 @@ TEST_CASE("autoexpire: the first crawl starts at once, then waits a minute longe
   EngineConfig config = small_config();
   Engine engine(config);
   LruCrawler crawler(engine);
-  rel_time_t t = 2;
-  Micros now = 0;
-  auto run_second = [&] {
-    engine.set_time(t);
-    crawler.step(now);
-    while (crawler.running()) now = crawler.step(now);
-    now += 1'000'000;
-    ++t;
-  };
-  run_second();  // second 2: every LRU crawled (all empty)
+  SecondByEngineSecond clock(engine, crawler);
+  rel_time_t& t = clock.t;
+  clock.run_second();  // second 2: every LRU crawled (all empty)
   CHECK(crawler.starts() == 1);
   // Second 3 sees the empty histogram: wait 60, next crawl after 3 + 65.
-  while (t <= 68) run_second();
+  while (t <= 68) clock.run_second();
   CHECK(crawler.starts() == 1);
-  run_second();  // 69
+  clock.run_second();  // 69
   CHECK(crawler.starts() == 2);
   // Second 70: wait 120, next crawl after 70 + 125.
-  while (t <= 195) run_second();
+  while (t <= 195) clock.run_second();
   CHECK(crawler.starts() == 2);
-  run_second();  // 196
+  clock.run_second();  // 196
   CHECK(crawler.starts() == 3);
 }
 
@@ -252,19 +262,12 @@ TEST_CASE("autoexpire reclaims expired items and crawls again sooner while items
   EngineConfig config = small_config();
   Engine engine(config);
   LruCrawler crawler(engine);
-  rel_time_t t = 2;
-  Micros now = 0;
-  auto run_second = [&] {
-    engine.set_time(t);
-    crawler.step(now);
-    while (crawler.running()) now = crawler.step(now);
-    now += 1'000'000;
-    ++t;
-  };
-  run_second();
+  SecondByEngineSecond clock(engine, crawler);
+  rel_time_t& t = clock.t;
+  clock.run_second();
   // Items expiring over the next minutes.
   for (int i = 0; i < 300; ++i) store(engine, StoreMode::kSet, key(i), "v", 0, 0, 30 + i);
-  while (t < 400) run_second();
+  while (t < 400) clock.run_second();
   const Stats st = crawled_stats(engine, crawler);
   // Every item has expired by 332; the autocrawler found the ones no get did.
   CHECK(st.curr_items == 0);
@@ -278,31 +281,24 @@ TEST_CASE("autoexpire: items expiring within the minute bring the next crawl dow
   EngineConfig config = small_config();
   Engine engine(config);
   LruCrawler crawler(engine);
-  rel_time_t t = 2;
-  Micros now = 0;
-  auto run_second = [&] {
-    engine.set_time(t);
-    crawler.step(now);
-    while (crawler.running()) now = crawler.step(now);
-    now += 1'000'000;
-    ++t;
-  };
-  run_second();  // 2: the empty first crawl
+  SecondByEngineSecond clock(engine, crawler);
+  rel_time_t& t = clock.t;
+  clock.run_second();  // 2: the empty first crawl
   for (int i = 0; i < 300; ++i) store(engine, StoreMode::kSet, key(i), "v", 0, 0, 120);
-  while (t <= 68) run_second();  // 3 schedules the next crawl after 68
+  while (t <= 68) clock.run_second();  // 3 schedules the next crawl after 68
   CHECK(crawler.starts() == 1);
-  run_second();  // 69: 300 items seen, all expiring within the minute (at 122)
+  clock.run_second();  // 69: 300 items seen, all expiring within the minute (at 122)
   CHECK(crawler.starts() == 2);
   // 70: 300 > 300 / 100 + 1 in the first minute bucket, so the wait drops
   // from 60 to 0: the next crawl after 75 (memcached logs next_run=5).
-  while (t <= 75) run_second();
+  while (t <= 75) clock.run_second();
   CHECK(crawler.starts() == 2);
-  run_second();  // 76
+  clock.run_second();  // 76
   CHECK(crawler.starts() == 3);
   // 77: the wait stays 0, next after 82.
-  while (t <= 82) run_second();
+  while (t <= 82) clock.run_second();
   CHECK(crawler.starts() == 3);
-  run_second();  // 83
+  clock.run_second();  // 83
   CHECK(crawler.starts() == 4);
   CHECK(crawled_stats(engine, crawler).crawler_reclaimed == 0);
 }
