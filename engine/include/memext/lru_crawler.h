@@ -20,10 +20,10 @@
 // past it. Deterministic: the same operations and step times give the same
 // crawl.
 //
-// Not modelled: extstore headers whose flash page is gone are not reclaimed
-// (memcached's storage_validate_item); the maintainer's pulls are not held
-// up by a crawler sitting at an LRU's tail (LRU_PULL_CRAWL_BLOCKS); `lru_crawler
-// metadump`.
+// Extstore headers whose flash page was reused are reclaimed too (memcached's
+// storage_validate_item, asked through the HeaderUnlinkListener). Not
+// modelled: the maintainer's pulls are not held up by a crawler sitting at an
+// LRU's tail (LRU_PULL_CRAWL_BLOCKS); `lru_crawler metadump`.
 // Not thread-safe; drive it on the engine's thread, like LruMaintainer.
 #pragma once
 

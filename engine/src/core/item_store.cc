@@ -257,6 +257,10 @@ uint32_t ItemStore::find(std::string_view key) const {
   });
 }
 
+bool ItemStore::header_valid(uint32_t n) const {
+  return listener_ == nullptr || listener_->header_valid(location_of(n));
+}
+
 bool ItemStore::is_flushed(const Item& it) const {
   if (!flush_pending_ || oldest_live_ > now_) return false;
   if (flush_by_time_ && it.time <= oldest_live_) return true;

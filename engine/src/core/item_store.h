@@ -209,6 +209,8 @@ class ItemStore {
   const SlabClassTable& classes() const { return classes_; }
   const LruList& lru(uint32_t clsid, LruSegment s) const { return lrus_[lru_id(clsid, s)]; }
   void set_header_listener(HeaderUnlinkListener* listener) { listener_ = listener; }
+  // Whether header item n's flash copy still exists (true without a listener).
+  bool header_valid(uint32_t n) const;
 
   // Items that lru_pull_tail must skip (memcached's refcount > 1).
   void pin(uint32_t n) { pinned_[pinned_[0] == kNoItem ? 0 : 1] = n; }

@@ -246,8 +246,11 @@ void LruCrawler::evaluate(uint32_t id, uint32_t n) {
   const rel_time_t now = store.now();
   CrawlHistogram* s = kind_ == Kind::kAutoexpire ? &histograms_[id] : nullptr;
   const bool flushed = store.is_flushed(it);
+  // A header whose flash page was reused since holds nothing (memcached's
+  // storage_validate_item).
+  const bool gone = (it.flags & core::kHdr) && !store.header_valid(n);
   // memcached's crawler takes exptime == now as alive (a get does not).
-  if ((it.exptime != 0 && it.exptime < now) || flushed) {
+  if ((it.exptime != 0 && it.exptime < now) || flushed || gone) {
     Crawl& c = crawls_[id];
     ++c.reclaimed;
     if (s != nullptr) ++s->reclaimed;

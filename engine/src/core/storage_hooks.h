@@ -23,9 +23,13 @@ struct AutomoveSample;
 // the page store can drop the object from its page's counts like
 // extstore_delete(). The location may name a page that has since been
 // reused; implementations compare page_version and ignore stale ones.
+//
+// The LRU crawler also asks it whether a header's flash copy still exists
+// (memcached's storage_validate_item: the page still has that version).
 class HeaderUnlinkListener {
  public:
   virtual void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) = 0;
+  virtual bool header_valid(const ExtLocation& location) const = 0;
 
  protected:
   ~HeaderUnlinkListener() = default;

@@ -98,6 +98,10 @@ void ExtStore::Impl::on_header_unlinked(const ExtLocation& location, uint64_t nt
   store->delete_objects(location.page_id, location.page_version, 1, ntotal);
 }
 
+bool ExtStore::Impl::header_valid(const ExtLocation& location) const {
+  return store->check(location.page_id, location.page_version);
+}
+
 int64_t ExtStore::Impl::device_io(Device& device, IoRequest* req) {
   int rc = device.submit(req);
   // A full device queue drains as flushes finish.

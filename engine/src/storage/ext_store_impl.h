@@ -30,6 +30,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   ~Impl();
 
   void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) override;
+  bool header_valid(const ExtLocation& location) const override;
 
   // ---- flusher (flusher.cc) ----
   Micros flusher_step(Micros now);

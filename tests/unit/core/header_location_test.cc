@@ -16,13 +16,6 @@ using namespace memext::testing;
 
 namespace {
 
-struct RecordingListener : HeaderUnlinkListener {
-  std::vector<ExtLocation> unlinked;
-  void on_header_unlinked(const ExtLocation& location, uint64_t) override {
-    unlinked.push_back(location);
-  }
-};
-
 // One table page: a location for each of the 65536 records of a pool page.
 constexpr uint64_t kTablePage = uint64_t{1} << 16;
 

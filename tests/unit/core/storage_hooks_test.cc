@@ -13,15 +13,6 @@ using namespace memext::testing;
 
 namespace {
 
-struct RecordingListener : HeaderUnlinkListener {
-  std::vector<ExtLocation> unlinked;
-  std::vector<uint64_t> sizes;
-  void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) override {
-    unlinked.push_back(location);
-    sizes.push_back(ntotal);
-  }
-};
-
 const std::string kValue(900, 'v');  // class 12
 constexpr uint8_t kClass = 12;
 

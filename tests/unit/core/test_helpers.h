@@ -2,7 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "core/storage_hooks.h"
 #include "memext/engine.h"
 
 namespace memext::testing {
@@ -39,5 +41,16 @@ inline std::string value_of(Engine& engine, std::string_view key) {
   GetResult r = engine.get(key, peek);
   return r.hit() ? std::string(r.value) : std::string("<miss>");
 }
+
+// Records every header unlink; every flash copy counts as present.
+struct RecordingListener : core::HeaderUnlinkListener {
+  std::vector<ExtLocation> unlinked;
+  std::vector<uint64_t> sizes;
+  void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) override {
+    unlinked.push_back(location);
+    sizes.push_back(ntotal);
+  }
+  bool header_valid(const ExtLocation&) const override { return true; }
+};
 
 }  // namespace memext::testing
