@@ -38,7 +38,10 @@ void Connection::start() {
 }
 
 void Connection::read_more() {
-  if (reading_ || writing_ || closed_ || pending_flash_ > 0 || session_.closing()) return;
+  if (reading_ || writing_ || closed_ || pending_flash_ > 0 || session_.closing() ||
+      session_.dumping()) {
+    return;
+  }
   if (begin_ == end_) begin_ = end_ = 0;
   size_t wanted = std::max(session_.bytes_wanted(), end_ - begin_ + kMinReadSpace);
   if (buf_.size() - begin_ < wanted || buf_.size() - end_ < kMinReadSpace) {
@@ -66,30 +69,36 @@ void Connection::received(const boost::system::error_code& ec, size_t bytes) {
 }
 
 void Connection::process() {
-  if (closed_) return;
-  if (pending_flash_ == 0 && !session_.closing()) {
-    size_t used = session_.consume(std::string_view(buf_.data() + begin_, end_ - begin_));
-    begin_ += used;
-    auto& reads = session_.flash_reads();
-    if (!reads.empty()) {
-      pending_flash_ = reads.size();
-      for (auto& read : reads) {
-        read->done = [self = shared_from_this()] {
-          if (--self->pending_flash_ == 0)
-            self->process();
-          else
-            self->write_ready();
-        };
+  for (;;) {
+    if (closed_) return;
+    if (pending_flash_ == 0 && !session_.closing() && !session_.dumping()) {
+      size_t used = session_.consume(std::string_view(buf_.data() + begin_, end_ - begin_));
+      begin_ += used;
+      auto& reads = session_.flash_reads();
+      if (!reads.empty()) {
+        pending_flash_ = reads.size();
+        for (auto& read : reads) {
+          read->done = [self = shared_from_this()] {
+            if (--self->pending_flash_ == 0)
+              self->process();
+            else
+              self->write_ready();
+          };
+        }
+        reader_->submit(std::move(reads));
+        reads.clear();
       }
-      reader_->submit(std::move(reads));
-      reads.clear();
     }
+    if (session_.closing() && session_.discard_output()) {
+      close();
+      return;
+    }
+    write_ready();
+    // A metadump goes out a batch at a time, each once the socket took the
+    // last; the requests behind it wait until it has ended.
+    if (!session_.dumping() || writing_ || closed_) break;
+    session_.continue_dump();
   }
-  if (session_.closing() && session_.discard_output()) {
-    close();
-    return;
-  }
-  write_ready();
   if (!writing_ && session_.closing() && !session_.responses().has_pending()) {
     close();
     return;

@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <cstring>
+#include <mutex>
 
 #include "meta_protocol.h"
 #include "parse_util.h"
@@ -24,7 +25,7 @@ bool starts_multiget(std::string_view buffered) {
 size_t Session::consume(std::string_view input) {
   size_t pos = 0;
   bytes_wanted_ = 0;
-  while (!closing_ && flash_reads_.empty()) {
+  while (!closing_ && flash_reads_.empty() && !dumping_) {
     if (swallow_ > 0) {
       size_t n = std::min(swallow_, input.size() - pos);
       swallow_ -= n;
@@ -57,6 +58,21 @@ size_t Session::consume(std::string_view input) {
     pos += line_end + 1 + used;
   }
   return pos;
+}
+
+void Session::continue_dump() {
+  // A batch as big as memcached's crawler writes between its sleeps.
+  constexpr uint32_t kDumpBatch = 1000;
+  std::string& out = responses_.text();
+  bool more;
+  {
+    std::lock_guard lock(ctx_.engine.mutex);
+    more = dump_.next(ctx_.engine.engine, out, kDumpBatch);
+  }
+  if (!more) {
+    out.append("END\r\n");
+    dumping_ = false;
+  }
 }
 
 size_t Session::dispatch(std::string_view line, std::string_view rest) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "flash_reader.h"
+#include "memext/metadump.h"
 #include "response_queue.h"
 #include "server_context.h"
 
@@ -70,6 +71,18 @@ class Session {
     flash_reads_.push_back(std::move(read));
   }
 
+  // `lru_crawler metadump`: the dump runs in batches between writes, and no
+  // further command runs until it has ended (memcached hands the connection
+  // to its crawler thread meanwhile).
+  void start_dump(const Metadump& dump) {
+    dump_ = dump;
+    dumping_ = true;
+  }
+  bool dumping() const { return dumping_; }
+  // Appends the next batch of lines (taking the engine lock), and END when
+  // the dump is over.
+  void continue_dump();
+
  private:
   // Handles one command line; `rest` is the input after the line's '\n'.
   // Returns the bytes of `rest` used as data, or kNeedMore.
@@ -85,6 +98,8 @@ class Session {
   bool closing_ = false;
   bool discard_output_ = false;
   bool noreply_ = false;
+  bool dumping_ = false;
+  Metadump dump_;
 };
 
 }  // namespace memext::server

@@ -6,6 +6,7 @@
 
 #include "memext/extstore.h"
 #include "memext/lru_crawler.h"
+#include "memext/metadump.h"
 #include "memext/tuning.h"
 #include "parse_util.h"
 #include "server_context.h"
@@ -56,6 +57,28 @@ void lru_crawler_setting(Session& s, LruCrawler& crawler, std::string_view name,
     }
   }
   s.reply("OK\r\n");
+}
+
+// memcached's metadump runs on its crawler thread, so a crawl in progress
+// (autoexpire included) makes it BUSY.
+void lru_crawler_metadump(Session& s, LruCrawler& crawler, std::string_view classes) {
+  {
+    std::lock_guard lock(s.ctx().engine.mutex);
+    if (!crawler.enabled()) {
+      s.reply("CLIENT_ERROR lru crawler disabled\r\n");
+      return;
+    }
+    if (crawler.running()) {
+      s.reply("BUSY currently processing crawler request\r\n");
+      return;
+    }
+  }
+  Metadump dump;
+  if (!dump.start(classes)) {
+    s.reply("BADCLASS invalid class id\r\n");
+    return;
+  }
+  s.start_dump(dump);
 }
 
 std::string_view reassign_reply(SlabReassignResult result) {
@@ -228,7 +251,7 @@ void extstore_command(Session& s, const std::vector<std::string_view>& t) {
 }
 
 // Token counts as memcached 1.6.18's process_lru_crawler_command: anything
-// else, and metadump, is ERROR. No noreply.
+// else is ERROR. No noreply.
 void lru_crawler_command(Session& s, const std::vector<std::string_view>& t) {
   SharedEngine& shared = s.ctx().engine;
   LruCrawler* crawler = shared.crawler;
@@ -245,6 +268,8 @@ void lru_crawler_command(Session& s, const std::vector<std::string_view>& t) {
       result = crawler->crawl(t[2]);
     }
     s.reply(crawl_reply(result));
+  } else if (t.size() == 3 && t[1] == "metadump") {
+    lru_crawler_metadump(s, *crawler, t[2]);
   } else if (t.size() == 3 && (t[1] == "tocrawl" || t[1] == "sleep")) {
     lru_crawler_setting(s, *crawler, t[1], t[2]);
   } else if (t.size() == 2 && t[1] == "enable") {

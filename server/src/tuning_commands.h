@@ -1,7 +1,8 @@
 // server/src/tuning_commands.h — memcached's runtime tuning commands of the
 // text protocol: `slabs reassign|automove`, `lru tune|mode|temp_ttl`,
 // `cache_memlimit`, `extstore <setting> <value>` and `lru_crawler
-// crawl|sleep|tocrawl|enable|disable` (metadump is not served: ERROR).
+// crawl|metadump|sleep|tocrawl|enable|disable` (a metadump is started here
+// and sent by the connection in batches: Session::continue_dump).
 //
 // Token counts, number parsing, noreply and reply lines are memcached
 // 1.6.18's (proto_text.c); the settings change through memext/tuning.h and

@@ -23,7 +23,7 @@
 // Extstore headers whose flash page was reused are reclaimed too (memcached's
 // storage_validate_item, asked through the HeaderUnlinkListener). Not
 // modelled: the maintainer's pulls are not held up by a crawler sitting at an
-// LRU's tail (LRU_PULL_CRAWL_BLOCKS); `lru_crawler metadump`.
+// LRU's tail (LRU_PULL_CRAWL_BLOCKS). `lru_crawler metadump` is memext/metadump.h.
 // Not thread-safe; drive it on the engine's thread, like LruMaintainer.
 #pragma once
 
@@ -65,8 +65,15 @@ class LruCrawler {
   // engine's current_time is the driver's to keep up to date.
   Micros step(Micros now);
 
-  // `lru_crawler crawl <classes>`: "all" or a comma-separated list of slab
-  // class ids, parsed as memcached's strtok + safe_strtoul do. Crawls at most
+  // memcached's LRU ids: class | segment << 6.
+  static constexpr uint32_t kLruIds = kMaxSlabClasses * 4;
+  using LruSet = std::array<bool, kLruIds>;
+  // Marks in `lrus` every LRU of the classes named: "all" or a comma-separated
+  // list of slab class ids, read as memcached's strtok + safe_strtoul do.
+  // False on a bad class id (BADCLASS).
+  static bool select_lrus(std::string_view classes, LruSet& lrus);
+
+  // `lru_crawler crawl <classes>` (see select_lrus). Crawls at most
   // lru_crawler_tocrawl items per LRU (0 = all). Precondition: enabled().
   CrawlerResult crawl(std::string_view classes);
 
@@ -91,9 +98,6 @@ class LruCrawler {
   void add_stats(Stats& stats) const;
 
  private:
-  // memcached's LRU ids: class | segment << 6.
-  static constexpr uint32_t kLruIds = kMaxSlabClasses * 4;
-
   // memcached's crawlerstats_t: what the last autoexpire crawl of an LRU saw.
   struct CrawlHistogram {
     std::array<uint64_t, 61> histo{};  // items expiring in minute n from now
@@ -121,7 +125,7 @@ class LruCrawler {
   enum class Kind : uint8_t { kExpired, kAutoexpire };
 
   // memcached's lru_crawler_start; returns -1 (busy), or LRUs started.
-  int start(const std::array<bool, kLruIds>& todo, uint32_t remaining, Kind kind);
+  int start(const LruSet& todo, uint32_t remaining, Kind kind);
   void autoexpire_check();
   // Looks at the next item of LRU `id`; false when its crawl is over.
   bool crawl_one(uint32_t id);

@@ -65,30 +65,33 @@ void LruCrawler::set_tocrawl(uint32_t items) {
   core::StorageHooks(engine_).mutable_config().lru_crawler_tocrawl = items;
 }
 
-CrawlerResult LruCrawler::crawl(std::string_view classes) {
-  std::array<bool, kLruIds> todo{};
+bool LruCrawler::select_lrus(std::string_view classes, LruSet& lrus) {
   if (classes == "all") {
-    todo.fill(true);
-  } else {
-    // strtok: empty fields between commas are skipped.
-    while (!classes.empty()) {
-      const size_t comma = classes.find(',');
-      const std::string_view field = classes.substr(0, comma);
-      classes.remove_prefix(comma == std::string_view::npos ? classes.size() : comma + 1);
-      if (field.empty()) continue;
-      uint32_t cls = 0;
-      if (!parse_class_id(field, cls) || cls < 1 || cls >= kMaxSlabClasses) {
-        return CrawlerResult::kBadClass;
-      }
-      for (uint32_t segment = 0; segment < 4; ++segment) todo[cls | segment << kSegmentShift] = 1;
-    }
+    lrus.fill(true);
+    return true;
   }
+  // strtok: empty fields between commas are skipped.
+  while (!classes.empty()) {
+    const size_t comma = classes.find(',');
+    const std::string_view field = classes.substr(0, comma);
+    classes.remove_prefix(comma == std::string_view::npos ? classes.size() : comma + 1);
+    if (field.empty()) continue;
+    uint32_t cls = 0;
+    if (!parse_class_id(field, cls) || cls < 1 || cls >= kMaxSlabClasses) return false;
+    for (uint32_t segment = 0; segment < 4; ++segment) lrus[cls | segment << kSegmentShift] = true;
+  }
+  return true;
+}
+
+CrawlerResult LruCrawler::crawl(std::string_view classes) {
+  LruSet todo{};
+  if (!select_lrus(classes, todo)) return CrawlerResult::kBadClass;
   const int started = start(todo, engine_.config().lru_crawler_tocrawl, Kind::kExpired);
   if (started < 0) return CrawlerResult::kRunning;
   return started > 0 ? CrawlerResult::kOk : CrawlerResult::kNotStarted;
 }
 
-int LruCrawler::start(const std::array<bool, kLruIds>& todo, uint32_t remaining, Kind kind) {
+int LruCrawler::start(const LruSet& todo, uint32_t remaining, Kind kind) {
   const rel_time_t now = engine_.current_time();
   const bool is_running = running();
   // A request while another kind of crawl runs is refused and keeps the
@@ -123,7 +126,7 @@ int LruCrawler::start(const std::array<bool, kLruIds>& todo, uint32_t remaining,
 void LruCrawler::autoexpire_check() {
   const core::ItemStore& store = engine_.internals();
   const rel_time_t now = store.now();
-  std::array<bool, kLruIds> todo{};
+  LruSet todo{};
   bool do_run = false;
   uint64_t tocrawl_limit = 0;
   for (uint32_t id = 1; id < kLruIds; ++id) {
