@@ -13,13 +13,8 @@ TEST_CASE("a crawl drops the headers whose flash page is gone, and only those") 
   for (RigDevice kind : {RigDevice::kMemory, RigDevice::kPhantom}) {
     CAPTURE(std::string(rig_name(kind)));
     Rig rig(kind);
-    // 7 usable pages of 256 KB; ~10 KB objects: 24 per page (flush_read_test).
-    const int n = 24 * 9;
-    for (int i = 0; i < n; ++i) {
-      REQUIRE(rig.set(key_for(i), value_for(i, 10000)).result == StoreResult::kStored);
-      if (i % 24 == 23) rig.flush_all_to_flash();
-    }
-    rig.flush_all_to_flash();
+    // 9 pages of objects into 7 usable pages.
+    const int n = fill_flash_pages(rig, 24 * 9);
     const ExtStoreStats st = rig.ext().stats();
     REQUIRE(st.store.page_evictions >= 2);
     const uint64_t dangling = st.store.objects_evicted;

@@ -211,13 +211,8 @@ TEST_CASE("a full store evicts its oldest page; reads of evicted objects miss") 
       MESSAGE("skipping " << rig_name(kind) << ": " << rig.skipped());
       continue;
     }
-    // 7 usable pages of 256 KB; ~10 KB objects: 6 per wbuf, 24 per page.
-    const int n = 24 * 9;
-    for (int i = 0; i < n; ++i) {
-      REQUIRE(rig.set(key_for(i), value_for(i, 10000)).result == StoreResult::kStored);
-      if (i % 24 == 23) rig.flush_all_to_flash();
-    }
-    rig.flush_all_to_flash();
+    // 9 pages of objects into 7 usable pages.
+    const int n = fill_flash_pages(rig, 24 * 9);
     const ExtStoreStats st = rig.ext().stats();
     CHECK(st.store.page_evictions >= 2);
     CHECK(st.store.objects_evicted == st.store.page_evictions * 24);

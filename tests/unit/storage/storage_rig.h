@@ -288,4 +288,16 @@ inline std::string key_for(int n) {
   return "key:" + std::to_string(n);
 }
 
+// Sets key_for(0 .. n-1) to ~10 KB values (6 per wbuf, 24 per 256 KB page),
+// flushing each page's worth to flash: past 7 pages the store evicts its
+// oldest pages. Returns n.
+inline int fill_flash_pages(Rig& rig, int n) {
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(rig.set(key_for(i), value_for(i, 10000)).result == StoreResult::kStored);
+    if (i % 24 == 23) rig.flush_all_to_flash();
+  }
+  rig.flush_all_to_flash();
+  return n;
+}
+
 }  // namespace memext::testing
