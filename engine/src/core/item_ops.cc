@@ -294,17 +294,26 @@ DeltaOutcome ItemStore::delta(std::string_view key, bool incr, uint64_t amount, 
   return outcome;
 }
 
-DeleteResult ItemStore::remove(std::string_view key, uint64_t cas) {
+uint32_t ItemStore::find_deletable(std::string_view key, uint64_t cas, DeleteResult& refused) {
   const uint32_t n = find_live(key, false);
   if (n == kNoItem) {
     counters_.delete_misses++;
-    return DeleteResult::kNotFound;
+    refused = DeleteResult::kNotFound;
+    return kNoItem;
   }
-  Item& it = item(n);
-  if (cas != 0 && it.cas != cas) {
+  if (cas != 0 && item(n).cas != cas) {
     counters_.delete_misses++;  // memcached's md counts a CAS mismatch as a miss
-    return DeleteResult::kExists;
+    refused = DeleteResult::kExists;
+    return kNoItem;
   }
+  return n;
+}
+
+DeleteResult ItemStore::remove(std::string_view key, uint64_t cas) {
+  DeleteResult refused;
+  const uint32_t n = find_deletable(key, cas, refused);
+  if (n == kNoItem) return refused;
+  Item& it = item(n);
   class_counters_[it.clsid].delete_hits++;
   unlink(n);
   return DeleteResult::kDeleted;

@@ -231,6 +231,9 @@ class ItemStore {
                      uint32_t nbytes);
   uint64_t next_cas() { return ++cas_id_; }
   bool is_pinned(uint32_t n) const { return pinned_[0] == n || pinned_[1] == n; }
+  // delete's and md's lookup: the live item for `key` whose CAS matches `cas`
+  // (0 = any), else kNoItem with `refused` saying why (delete_misses counted).
+  uint32_t find_deletable(std::string_view key, uint64_t cas, DeleteResult& refused);
   StoreResult store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n,
                              uint32_t& stored_n);
 

@@ -56,16 +56,10 @@ GetResult ItemStore::meta_get(std::string_view key, const GetOptions& options) {
 
 DeleteResult ItemStore::invalidate(std::string_view key, uint64_t cas, bool new_ttl,
                                    int64_t exptime) {
-  const uint32_t n = find_live(key, false);
-  if (n == kNoItem) {
-    counters_.delete_misses++;
-    return DeleteResult::kNotFound;
-  }
+  DeleteResult refused;
+  const uint32_t n = find_deletable(key, cas, refused);
+  if (n == kNoItem) return refused;
   Item& it = item(n);
-  if (cas != 0 && it.cas != cas) {
-    counters_.delete_misses++;
-    return DeleteResult::kExists;
-  }
   if (new_ttl) it.exptime = realtime(exptime);
   // Clearing the token lets the next mg win the recache of the stale value.
   it.flags = static_cast<uint8_t>((it.flags | kStale) & ~kTokenSent);
