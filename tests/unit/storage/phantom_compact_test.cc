@@ -91,21 +91,5 @@ TEST_CASE("phantom compaction agrees with real mode when keys die or move while 
     CHECK(a.reads[i] == (expected_value(key) == "<miss>" ? "<miss>" : "ok"));
     CHECK(a.reads[i] == b.reads[i]);
   }
-  CHECK(a.stats.compact_rescues == b.stats.compact_rescues);
-  CHECK(a.stats.compact_lost == b.stats.compact_lost);
-  CHECK(a.stats.compact_skipped == b.stats.compact_skipped);
-  const auto named_a = a.stats.store.named();
-  const auto named_b = b.stats.store.named();
-  REQUIRE(named_a.size() == named_b.size());
-  for (size_t i = 0; i < named_a.size(); ++i) {
-    CAPTURE(std::string(named_a[i].first));
-    CHECK(named_a[i].second == named_b[i].second);
-  }
-  REQUIRE(a.stats.pages.size() == b.stats.pages.size());
-  for (size_t i = 0; i < a.stats.pages.size(); ++i) {
-    CAPTURE(i);
-    CHECK(a.stats.pages[i].version == b.stats.pages[i].version);
-    CHECK(a.stats.pages[i].bytes_used == b.stats.pages[i].bytes_used);
-    CHECK(a.stats.pages[i].obj_count == b.stats.pages[i].obj_count);
-  }
+  check_same_accounting(a.stats, b.stats);
 }

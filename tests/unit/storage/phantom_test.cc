@@ -73,24 +73,7 @@ TEST_CASE("phantom mode gives the same page and object accounting as real mode")
   CHECK(x.get_extstore == y.get_extstore);
   CHECK(x.miss_from_extstore == y.miss_from_extstore);
   CHECK(x.recache_from_extstore == y.recache_from_extstore);
-  CHECK(x.compact_rescues == y.compact_rescues);
-  CHECK(x.compact_lost == y.compact_lost);
-  CHECK(x.compact_skipped == y.compact_skipped);
-  const auto named_x = x.store.named();
-  const auto named_y = y.store.named();
-  REQUIRE(named_x.size() == named_y.size());
-  for (size_t i = 0; i < named_x.size(); ++i) {
-    CAPTURE(std::string(named_x[i].first));
-    CHECK(named_x[i].second == named_y[i].second);
-  }
-  REQUIRE(x.pages.size() == y.pages.size());
-  for (size_t i = 0; i < x.pages.size(); ++i) {
-    CAPTURE(i);
-    CHECK(x.pages[i].version == y.pages[i].version);
-    CHECK(x.pages[i].bytes_used == y.pages[i].bytes_used);
-    CHECK(x.pages[i].obj_count == y.pages[i].obj_count);
-    CHECK(x.pages[i].bucket == y.pages[i].bucket);
-  }
+  check_same_accounting(x, y);
 }
 
 TEST_CASE("phantom reads need no buffer and check only the page version") {

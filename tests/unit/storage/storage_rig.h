@@ -284,6 +284,29 @@ inline std::string value_for(int n, size_t len) {
   return s;
 }
 
+// Phantom mode against real mode: the compactor's counts, every page store
+// counter and every page's version, bytes, objects and bucket are equal.
+inline void check_same_accounting(const ExtStoreStats& a, const ExtStoreStats& b) {
+  CHECK(a.compact_rescues == b.compact_rescues);
+  CHECK(a.compact_lost == b.compact_lost);
+  CHECK(a.compact_skipped == b.compact_skipped);
+  const auto named_a = a.store.named();
+  const auto named_b = b.store.named();
+  REQUIRE(named_a.size() == named_b.size());
+  for (size_t i = 0; i < named_a.size(); ++i) {
+    CAPTURE(std::string(named_a[i].first));
+    CHECK(named_a[i].second == named_b[i].second);
+  }
+  REQUIRE(a.pages.size() == b.pages.size());
+  for (size_t i = 0; i < a.pages.size(); ++i) {
+    CAPTURE(i);
+    CHECK(a.pages[i].version == b.pages[i].version);
+    CHECK(a.pages[i].bytes_used == b.pages[i].bytes_used);
+    CHECK(a.pages[i].obj_count == b.pages[i].obj_count);
+    CHECK(a.pages[i].bucket == b.pages[i].bucket);
+  }
+}
+
 inline std::string key_for(int n) {
   return "key:" + std::to_string(n);
 }
