@@ -70,11 +70,15 @@ class ReceiveOp final : private boost::asio::detail::reactor_op {
     owner_ = std::move(owner);
     ec_ = boost::system::error_code();
     bytes_transferred_ = 0;
-    auto& impl = socket.impl_.get_implementation();
-    auto& reactor = boost::asio::use_service<boost::asio::detail::reactor>(
-        boost::asio::query(socket.get_executor(), boost::asio::execution::context));
-    reactor.start_op(boost::asio::detail::reactor::read_op, fd_, impl.reactor_data_, this,
-                     /*is_continuation=*/false, /*allow_speculative=*/true);
+    // use_service locks the context's service registry: look it up once, the
+    // socket never changes io_context.
+    if (reactor_ == nullptr) {
+      reactor_ = &boost::asio::use_service<boost::asio::detail::reactor>(
+          boost::asio::query(socket.get_executor(), boost::asio::execution::context));
+    }
+    reactor_->start_op(boost::asio::detail::reactor::read_op, fd_,
+                       socket.impl_.get_implementation().reactor_data_, this,
+                       /*is_continuation=*/false, /*allow_speculative=*/true);
   }
 
  private:
@@ -94,6 +98,7 @@ class ReceiveOp final : private boost::asio::detail::reactor_op {
     if (scheduler != nullptr) owner->received(ec, bytes);
   }
 
+  boost::asio::detail::reactor* reactor_ = nullptr;
   int fd_ = -1;
   void* data_ = nullptr;
   size_t size_ = 0;
