@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "memext/options.h"
+#include "ssd/ssd_spec_file.h"
 
 namespace memext {
 
@@ -47,11 +48,15 @@ std::string apply_device(std::string_view spec, SimOptions* out) {
   }
   if (!(spec == "model" || spec.starts_with("model:"))) {
     return "--device '" + std::string(spec) +
-           "' is not a device (allowed: model[:PRESET][,key=value...], file, file:PATH)";
+           "' is not a device (allowed: model[:PRESET][,key=value...], model:@DRIVE.spec, file, "
+           "file:PATH)";
   }
   out->device_kind = SimDeviceKind::kModel;
-  std::string text =
-      spec == "model" ? std::string("model:") + std::string(kDefaultSsdPreset) : std::string(spec);
+  std::string text;
+  if (const std::string error = expand_ssd_spec_file(spec, &text); !error.empty()) {
+    return "--device '" + std::string(spec) + "': " + error;
+  }
+  if (text == "model") text = std::string("model:") + std::string(kDefaultSsdPreset);
   if (text.find("wa=") == std::string::npos) text += ",wa=1";
   const std::string error = parse_ssd_model_spec(text, &out->model);
   if (!error.empty()) return "--device '" + std::string(spec) + "': " + error;
@@ -259,6 +264,8 @@ std::string sim_options_help() {
       "  --strict                    stop at the first malformed record\n"
       "  --device SPEC               model[:PRESET][,key=value...] (default model:nvme-gen4;\n"
       "                              wa defaults to 1 here: extstore writes sequentially),\n"
+      "                              model:@DRIVE.spec[,key=value...] (a spec file, e.g.\n"
+      "                              from `memext-sim calibrate`),\n"
       "                              file (each ext_path's file) or file:PATH (real IO via\n"
       "                              io_uring, else pread/pwrite; latencies are wall clock)\n"
       "  --seed N                    seed for every random choice (default 1)\n"
