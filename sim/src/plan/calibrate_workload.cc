@@ -24,9 +24,12 @@ struct Rng {
 };
 
 // Enough IOs that queueing on randomly chosen units averages out (the
-// figures' sampling noise is about 1 / sqrt(measured) of the mean).
-uint64_t default_measured(uint32_t depth) {
-  return std::clamp<uint64_t>(uint64_t{64} * depth, 6000, 60000);
+// figures' sampling noise is about 1 / sqrt(measured) of the mean). A mixed
+// job's minority direction is a random share of the IOs, so it gets more.
+uint64_t default_measured(const FioJob& job) {
+  const uint64_t base = std::clamp<uint64_t>(uint64_t{64} * job.depth, 6000, 60000);
+  const bool mixed = job.read_fraction > 0 && job.read_fraction < 1;
+  return mixed ? 4 * base : base;
 }
 
 }  // namespace
@@ -45,7 +48,7 @@ ModelledJob run_job_on_model(const SsdModelParams& params, const FioJob& job,
                               ? options.warmup_ios
                               : std::max<uint64_t>(uint64_t{8} * job.depth, 512);
   const uint64_t measured =
-      options.measured_ios != 0 ? options.measured_ios : default_measured(job.depth);
+      options.measured_ios != 0 ? options.measured_ios : default_measured(job);
 
   Rng rng{options.seed * 0x2545f4914f6cdd1dull + 1};
   uint64_t read_cursor = 0;
