@@ -59,6 +59,7 @@ ramp_time=0.5
 group_reporting=1
 stonewall
 randrepeat=0
+clat_percentiles=0
 
 [read-4k-qd1]
 rw=randread

@@ -35,8 +35,11 @@ bool parse_double(std::string_view text, double* out) {
   return !s.empty() && end == s.c_str() + s.size() && std::isfinite(*out);
 }
 
-std::string apply_device(std::string_view spec, SimOptions* out) {
-  out->device_spec = std::string(spec);
+// Takes the spec by value: callers pass out->device_spec itself, which the
+// first line replaces.
+std::string apply_device(std::string spec_text, SimOptions* out) {
+  out->device_spec = spec_text;
+  const std::string_view spec = spec_text;
   if (spec == "file" || spec.starts_with("file:")) {
     out->device_kind = SimDeviceKind::kFile;
     out->file_path = spec == "file" ? std::string() : std::string(spec.substr(5));
@@ -73,7 +76,7 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     }
     out->format = *f;
   } else if (name == "device") {
-    return apply_device(value, out);
+    return apply_device(std::string(value), out);
   } else if (name == "seed") {
     if (!parse_u64(value, &out->seed)) {
       return "--seed '" + std::string(value) + "' is not an unsigned integer";
