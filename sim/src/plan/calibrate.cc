@@ -13,6 +13,7 @@
 
 #include "plan/calibrate_workload.h"
 #include "plan/curve_fit.h"
+#include "ssd/ssd_spec_file.h"
 
 namespace memext {
 
@@ -380,9 +381,10 @@ CalibrationResult calibrate_ssd_model(const std::vector<FioJob>& jobs,
   if (jobs.empty()) throw std::invalid_argument("calibrate: no fio jobs to fit");
   CalibrationResult result;
   SsdModelParams& params = result.params;
-  if (std::string error = parse_ssd_model_spec(options.base_spec, &params); !error.empty()) {
-    throw std::invalid_argument("--base '" + options.base_spec + "': " + error);
-  }
+  std::string base;
+  std::string error = expand_ssd_spec_file(options.base_spec, &base);
+  if (error.empty()) error = parse_ssd_model_spec(base, &params);
+  if (!error.empty()) throw std::invalid_argument("--base '" + options.base_spec + "': " + error);
   params.wa = 1;
   params.burst_us = 0;
   params.queue_depth = 0;
@@ -431,10 +433,12 @@ std::string calibration_table(const CalibrationResult& result) {
   char line[512];
   for (const MeasurementFit& m : result.measurements) {
     std::string job = m.job;
-    if (job.size() > 20) job = job.substr(0, 17) + "...";
+    if (job.size() > 20) job.replace(17, std::string::npos, "...");
     std::string pattern = m.random ? "random" : "seq";
     if (m.read_fraction > 0 && m.read_fraction < 1) {
-      pattern += " " + std::to_string(static_cast<int>(std::lround(m.read_fraction * 100))) + "%r";
+      pattern.append(" ")
+          .append(std::to_string(static_cast<int>(std::lround(m.read_fraction * 100))))
+          .append("%r");
     }
     std::snprintf(line, sizeof(line),
                   "%-20s %-5s %-10s %-7u %5u %14.0f %8.0f %+6.1f%% %15.1f %8.1f %+6.1f%% %13.1f "
@@ -460,13 +464,13 @@ std::string calibration_spec_file(const CalibrationResult& result,
       "# SSD model calibrated by memext-sim calibrate from fio measurements of a real device.\n"
       "# Use: memext-sim replay ... --device model:@THIS_FILE   (settings may follow: ,qd=64)\n"
       "# fio results:";
-  for (const std::string& source : sources) out += " " + source;
+  for (const std::string& source : sources) out.append(" ").append(source);
   out += "\n#\n";
   const std::string table = calibration_table(result);
   size_t start = 0;
   while (start < table.size()) {
     const size_t end = table.find('\n', start);
-    out += "# " + table.substr(start, end - start) + "\n";
+    out.append("# ").append(table, start, end - start).append("\n");
     start = end + 1;
   }
   out += format_ssd_model_spec(result.params) + "\n";

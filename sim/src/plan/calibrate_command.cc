@@ -12,6 +12,7 @@
 #include "plan/calibrate.h"
 #include "plan/calibrate_fio.h"
 #include "ssd/ssd_presets.h"
+#include "ssd/ssd_spec_file.h"
 
 namespace memext {
 
@@ -53,10 +54,11 @@ std::string parse_args(int argc, char** argv, CalibrateArgs* args) {
       args->json_path = value;
     } else if (name == "base") {
       args->options.base_spec = value;
+      std::string expanded;
       SsdModelParams probe;
-      if (std::string error = parse_ssd_model_spec(value, &probe); !error.empty()) {
-        return "--base '" + value + "': " + error;
-      }
+      std::string error = expand_ssd_spec_file(value, &expanded);
+      if (error.empty()) error = parse_ssd_model_spec(expanded, &probe);
+      if (!error.empty()) return "--base '" + value + "': " + error;
     } else if (name == "seed") {
       auto [end, ec] =
           std::from_chars(value.data(), value.data() + value.size(), args->options.seed);
@@ -106,8 +108,9 @@ std::string calibrate_help() {
          "options:\n"
          "  --out DRIVE.spec   the calibrated spec (comments, then one spec line)\n"
          "  --json FIT.json    the fit as JSON: spec, per-measurement figures, errors\n"
-         "  --base SPEC        model spec to start from (default model:nvme-gen4); its\n"
-         "                     chunk_kb, op, align and unidentified values are kept\n"
+         "  --base SPEC        model spec to start from (default model:nvme-gen4; also\n"
+         "                     model:@FILE); its chunk_kb, op, align and the values\n"
+         "                     the jobs do not identify are kept\n"
          "  --seed N           seed of the model runs' random offsets (default 1)\n"
          "  -h, --help         this help\n";
 }

@@ -111,6 +111,16 @@ FioJob parse_job(const json& job, const json& global, const std::string& source)
   }
   out.random = rw.starts_with("rand");
 
+  // The model answers a closed loop (a new IO the moment one completes);
+  // paced or idle jobs measure something else.
+  for (const char* paced : {"rate", "rate_iops", "rate_min", "thinktime"}) {
+    const std::string value = option(options, global, paced, "");
+    if (!value.empty() && value != "0") {
+      throw std::invalid_argument(where + ": " + paced + "=" + value +
+                                  " is not modelled (calibrate needs jobs that keep iodepth "
+                                  "IOs in flight)");
+    }
+  }
   for (const char* unsupported : {"bssplit", "bsrange", "blocksize_range"}) {
     if (!option(options, global, unsupported, "").empty()) {
       throw std::invalid_argument(where + ": " + unsupported +

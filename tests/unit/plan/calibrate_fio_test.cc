@@ -94,6 +94,9 @@ TEST_CASE("what calibrate cannot model is refused with the job and the reason") 
   CHECK_THROWS_WITH_AS(
       parse_fio_json(one_job({{"rw", "randread"}, {"bssplit", "4k/50:64k/50"}}), "t"),
       doctest::Contains("bssplit is not modelled"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_fio_json(one_job({{"rw", "randread"}, {"rate_iops", "500"}}), "t"),
+                       doctest::Contains("rate_iops=500 is not modelled"), std::invalid_argument);
+  CHECK(parse_fio_json(one_job({{"rw", "randread"}, {"thinktime", "0"}}), "t").size() == 1);
   CHECK_THROWS_WITH_AS(parse_fio_json(one_job({{"bs", "4q"}}), "t"),
                        doctest::Contains("block size '4q'"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(parse_fio_json(one_job({{"iodepth", "many"}, {"ioengine", "libaio"}}), "t"),
