@@ -146,6 +146,28 @@ CurveFit fit_saturating(std::span<const double> xs, std::span<const double> ys) 
   return best;
 }
 
+CrossValidation leave_one_out(std::span<const double> xs, std::span<const double> ys) {
+  check_points(xs, ys, 4);
+  CrossValidation out;
+  double squares = 0;
+  std::vector<double> other_xs;
+  std::vector<double> other_ys;
+  for (size_t left_out = 0; left_out < xs.size(); ++left_out) {
+    other_xs.clear();
+    other_ys.clear();
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (i == left_out) continue;
+      other_xs.push_back(xs[i]);
+      other_ys.push_back(ys[i]);
+    }
+    const double residual = ys[left_out] - fit_saturating(other_xs, other_ys).predict(xs[left_out]);
+    squares += residual * residual;
+    out.max_abs_error = std::max(out.max_abs_error, std::abs(residual));
+  }
+  out.rms_error = std::sqrt(squares / static_cast<double>(xs.size()));
+  return out;
+}
+
 std::vector<double> solve_least_squares(const std::vector<std::vector<double>>& rows,
                                         std::span<const double> ys) {
   if (rows.size() != ys.size()) {

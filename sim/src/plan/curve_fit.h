@@ -59,6 +59,17 @@ CurveFit fit_saturating(std::span<const double> xs, std::span<const double> ys);
 // needs two distinct xs.
 CurveFit fit_with_exponent(std::span<const double> xs, std::span<const double> ys, double b);
 
+// How well the curve interpolates: each point predicted by the fit to the
+// others (fit_saturating without it), residual = measured - that prediction.
+// Honest where rms_error flatters (a point always pulls its own fit toward
+// it). Needs at least four distinct xs (each fit without one point needs
+// three); throws std::invalid_argument like fit_saturating otherwise.
+struct CrossValidation {
+  double rms_error = 0;
+  double max_abs_error = 0;
+};
+CrossValidation leave_one_out(std::span<const double> xs, std::span<const double> ys);
+
 // Ordinary linear least squares: the coefficients minimising
 // |rows * coef - ys|^2 (rows row-major, each of the same length), by Eigen's
 // column-pivoting QR. Throws std::invalid_argument on mismatched sizes.

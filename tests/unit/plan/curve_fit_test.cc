@@ -88,6 +88,28 @@ TEST_CASE("the fitted exponent minimises the error over the fixed-exponent fits"
   }
 }
 
+TEST_CASE("leave-one-out error: near zero on an exact curve, larger than the fit's own on noise") {
+  std::vector<double> xs = sizes_mb();
+  std::vector<double> exact;
+  std::vector<double> noisy;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    exact.push_back(0.85 - 0.9 * std::pow(xs[i], -0.3));
+    noisy.push_back(exact.back() + (i % 2 ? 0.004 : -0.004));
+  }
+  const CrossValidation clean = leave_one_out(xs, exact);
+  CHECK(clean.rms_error < 1e-6);
+  const CrossValidation rough = leave_one_out(xs, noisy);
+  const CurveFit fit = fit_saturating(xs, noisy);
+  CHECK(rough.rms_error > fit.rms_error);
+  CHECK(rough.max_abs_error >= rough.rms_error);
+  // The ends are extrapolations from the others, yet stay within a few
+  // times the noise on this smooth curve.
+  CHECK(rough.max_abs_error < 0.05);
+  std::vector<double> three = {1, 2, 3};
+  std::vector<double> three_y = {0.1, 0.2, 0.3};
+  CHECK_THROWS_AS(leave_one_out(three, three_y), std::invalid_argument);
+}
+
 TEST_CASE("bad points are rejected with the reason") {
   std::vector<double> two = {1, 2};
   std::vector<double> two_y = {0.1, 0.2};
