@@ -84,7 +84,7 @@ CurveFit fit_fixed(std::span<const double> xs, std::span<const double> ys, doubl
 
 double CurveFit::predict(double x) const {
   assert(x > 0);
-  return c + a * basis(x / x_scale, b);
+  return std::min(plateau, c + a * basis(x / x_scale, b));
 }
 
 double CurveFit::asymptote() const {
@@ -144,6 +144,45 @@ CurveFit fit_saturating(std::span<const double> xs, std::span<const double> ys) 
     if (candidate->rms_error < best.rms_error) best = *candidate;
   }
   return best;
+}
+
+CurveFit fit_hit_ratio_curve(std::span<const double> xs, std::span<const double> ys) {
+  check_points(xs, ys, 3);
+  std::vector<size_t> order(xs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t l, size_t r) { return xs[l] < xs[r]; });
+  const double top = *std::max_element(ys.begin(), ys.end());
+  size_t run = 0;  // points at the largest sizes on the flat top
+  while (run < order.size() && top - ys[order[order.size() - 1 - run]] <= kPlateauTolerance) {
+    ++run;
+  }
+  const size_t rising = order.size() - run;  // the points below the flat top
+  std::set<double> rising_xs;
+  for (size_t i = 0; i < rising; ++i) rising_xs.insert(xs[order[i]]);
+  if (run < 2 || rising_xs.size() < 3) return fit_saturating(xs, ys);
+
+  std::vector<double> fit_xs;
+  std::vector<double> fit_ys;
+  double plateau_sum = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i < rising) {
+      fit_xs.push_back(xs[order[i]]);
+      fit_ys.push_back(ys[order[i]]);
+    }
+    if (i >= rising) plateau_sum += ys[order[i]];
+  }
+  CurveFit fit = fit_saturating(fit_xs, fit_ys);
+  fit.plateau = plateau_sum / static_cast<double>(run);
+  fit.points = xs.size();
+  fit.max_abs_error = 0;
+  double squares = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double residual = ys[i] - fit.predict(xs[i]);
+    squares += residual * residual;
+    fit.max_abs_error = std::max(fit.max_abs_error, std::abs(residual));
+  }
+  fit.rms_error = std::sqrt(squares / static_cast<double>(xs.size()));
+  return fit;
 }
 
 CrossValidation leave_one_out(std::span<const double> xs, std::span<const double> ys) {

@@ -37,7 +37,10 @@ struct CurveFit {
   double max_abs_error = 0;
   size_t points = 0;
 
-  // The fitted curve at x > 0.
+  // A flat top the curve stops at (fit_hit_ratio_curve), +infinity if none.
+  double plateau = std::numeric_limits<double>::infinity();
+
+  // The fitted curve at x > 0 (never above plateau).
   double predict(double x) const;
   // The value the curve approaches as x grows (c + a / b) when it saturates
   // (b > 0), else +infinity.
@@ -54,6 +57,17 @@ constexpr double kMaxExponent = 4.0;
 // x > 0 and finite y, and at least three distinct xs; throws
 // std::invalid_argument naming what is wrong otherwise.
 CurveFit fit_saturating(std::span<const double> xs, std::span<const double> ys);
+
+// Hit ratios flatten abruptly once the cache holds the whole working set
+// (every larger size gives the same ratio), a knee no power curve has: on a
+// replayed Zipf trace, the power curve fitted through the knee missed by up
+// to 1.7 points, and by 0.35 with the knee. So: when the largest sizes end
+// in a flat run (two or more points within kPlateauTolerance of the largest
+// value), the curve is fitted to the rising points below the run (three
+// or more) and capped at the run's mean; otherwise this is fit_saturating.
+// Residuals are over every point. Needs what fit_saturating needs.
+constexpr double kPlateauTolerance = 0.001;
+CurveFit fit_hit_ratio_curve(std::span<const double> xs, std::span<const double> ys);
 
 // The same curve with b fixed (b = 0 is the log-linear fit h = c + a ln u);
 // needs two distinct xs.

@@ -110,6 +110,32 @@ TEST_CASE("leave-one-out error: near zero on an exact curve, larger than the fit
   CHECK_THROWS_AS(leave_one_out(three, three_y), std::invalid_argument);
 }
 
+TEST_CASE("a replayed hit-ratio curve with a knee: interpolated within half a point") {
+  // memext-sim replay traces/samples/zipf-flash-200k.mxt.zst -m M (RAM only):
+  // the working set fits from 256 MB on.
+  const std::vector<double> mb = {40, 48, 64, 96, 128, 192, 256, 384, 512, 1024};
+  const std::vector<double> hit = {0.717610, 0.732593, 0.757696, 0.802074, 0.828707,
+                                   0.870572, 0.881164, 0.881164, 0.881164, 0.881164};
+  const CurveFit plain = fit_saturating(mb, hit);
+  const CurveFit knee = fit_hit_ratio_curve(mb, hit);
+  CHECK(knee.plateau == doctest::Approx(0.881164));
+  CHECK(knee.points == mb.size());
+  CHECK(knee.rms_error < plain.rms_error);
+  CHECK(knee.max_abs_error < 0.005);
+  CHECK(plain.max_abs_error > 0.01);
+  // Sizes between the grid points, replayed the same way.
+  CHECK(knee.predict(56) == doctest::Approx(0.746316).epsilon(0.005));
+  CHECK(knee.predict(80) == doctest::Approx(0.781648).epsilon(0.005));
+  CHECK(knee.predict(160) == doctest::Approx(0.855334).epsilon(0.005));
+  CHECK(knee.predict(2048) == doctest::Approx(0.881164));
+  // Without a flat run it is the plain fit.
+  const std::vector<double> rising_mb(mb.begin(), mb.begin() + 6);
+  const std::vector<double> rising_hit(hit.begin(), hit.begin() + 6);
+  const CurveFit rising = fit_hit_ratio_curve(rising_mb, rising_hit);
+  CHECK(std::isinf(rising.plateau));
+  CHECK(rising.rms_error == fit_saturating(rising_mb, rising_hit).rms_error);
+}
+
 TEST_CASE("bad points are rejected with the reason") {
   std::vector<double> two = {1, 2};
   std::vector<double> two_y = {0.1, 0.2};
