@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
-#include <limits>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -24,7 +23,6 @@ constexpr double kMaxServiceUs = 1e6;
 constexpr double kMinUnitMbPerS = 0.01;
 constexpr double kMaxUnitMbPerS = 1e6;
 constexpr uint32_t kMaxUnits = 4096;
-constexpr double kInfinity = std::numeric_limits<double>::infinity();
 // A model figure missing where fio measured one scores as this log error.
 constexpr double kMissingPenalty = 100;
 
