@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -209,7 +210,23 @@ std::vector<FioJob> parse_fio_json(std::string_view text, const std::string& sou
   }
   const json global = doc.value("global options", json::object());
   std::vector<FioJob> jobs;
-  for (const json& job : doc["jobs"]) jobs.push_back(parse_job(job, global, source));
+  std::map<std::string, int> entries_per_name;
+  for (const json& job : doc["jobs"]) {
+    jobs.push_back(parse_job(job, global, source));
+    ++entries_per_name[jobs.back().name];
+  }
+  // numjobs clones without group_reporting come as one entry each, and each
+  // entry's figures are then a share of what the clones did together.
+  for (const json& job : doc["jobs"]) {
+    const json empty = json::object();
+    const json& options = job.contains("job options") ? job["job options"] : empty;
+    const std::string name = job.value("jobname", std::string("?"));
+    if (option_uint(options, global, "numjobs", 1, source) > 1 && entries_per_name[name] > 1) {
+      throw std::invalid_argument(source + ": job '" + name +
+                                  "' has numjobs > 1 reported one clone at a time; rerun fio "
+                                  "with group_reporting");
+    }
+  }
   if (jobs.empty()) throw std::invalid_argument(source + ": fio output has no jobs");
   return jobs;
 }

@@ -114,6 +114,10 @@ TEST_CASE("what calibrate cannot model is refused with the job and the reason") 
   idle["jobs"][0]["read"]["total_ios"] = 0;
   CHECK_THROWS_WITH_AS(parse_fio_json(idle.dump(), "t"), doctest::Contains("no reads or writes"),
                        std::invalid_argument);
+  nlohmann::json clones = nlohmann::json::parse(one_job({{"rw", "read"}, {"numjobs", "2"}}));
+  clones["jobs"].push_back(clones["jobs"][0]);
+  CHECK_THROWS_WITH_AS(parse_fio_json(clones.dump(), "t"),
+                       doctest::Contains("rerun fio with group_reporting"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(read_fio_file("/nonexistent/fio.json"),
                        doctest::Contains("cannot open fio output '/nonexistent/fio.json'"),
                        std::invalid_argument);
