@@ -130,6 +130,21 @@ class SweepEqualsReplays(unittest.TestCase):
             self.assertEqual(sizes[0], [(a, 32 * mb, "default"), (b, 32 * mb, "compact")])
             self.assertEqual(sizes[1], [(a, 48 * mb, "default"), (b, 96 * mb, "compact")])
 
+    def test_sample_axis_is_the_replays_sample(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "sweep")
+            flags = ["-m", "32", "-o", f"ext_path={tmp}/f:256m,{FLASH}"]
+            r = sim("sweep", SAMPLE, *flags, "--grid", "sample=1,0.1", "--jobs", "2", "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            single = os.path.join(tmp, "single.json")
+            r = sim("replay", SAMPLE, *flags, "--sample", "0.1", "--out", single)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(read_bytes(os.path.join(out, "cells", "c0001", "report.json")),
+                             read_bytes(single))
+            rows = load(os.path.join(out, "sweep.json"))["rows"]
+            self.assertLess(rows[1]["gets"], rows[0]["gets"] / 5)
+            self.assertEqual(rows[1]["ceiling_hit_ratio"], load(single)["totals"]["ceiling_hit_ratio"])
+
     def test_failed_cell_is_named_and_the_rest_merged(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "sweep")
@@ -225,6 +240,7 @@ class BadGrids(unittest.TestCase):
             (["--grid", "ext_path_size=1g"], "needs a flash tier"),
             (["-o", "ext_path=/x:1g", "--grid", "ext_path_size=1g,big"], "value 'big' is not a size"),
             (["-o", "ext_path=/x:1g", "--grid", "ext_path_size=1g/2g"], "gives 2 sizes for 1 ext_paths"),
+            (["--grid", "sample=0.5,2"], "value '2' is rejected by replay: --sample '2'"),
             (["--grid", "M=yes"], "value 'yes' is not allowed (allowed: on, off)"),
             (["--grid", "m=64,64"], "gives value '64' twice"),
             (["--grid", "m=64", "--grid", "m=128"], "--grid m is given twice"),
