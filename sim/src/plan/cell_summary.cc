@@ -44,9 +44,11 @@ nlohmann::json summarize_report(const nlohmann::json& report) {
   row["dwpd"] = field(report, "device", "drive_writes_per_day");
   // memcached's `bytes`: counts items whose value went to flash at full size.
   row["ram_bytes"] = stats.at("bytes");
-  // Slab pages held (memcached's total_malloced): the RAM the cache occupies.
-  row["ram_used_bytes"] = stats.value("total_malloced", nlohmann::json(nullptr));
-  row["flash_header_bytes"] = nullptr;
+  // Slab pages held: the RAM the cache occupies (reports before totals had it
+  // carry the same figure as memcached's total_malloced).
+  row["ram_used_bytes"] =
+      totals.value("ram_used_bytes", stats.value("total_malloced", nlohmann::json(nullptr)));
+  row["flash_header_bytes"] = totals.value("flash_header_bytes", nlohmann::json(nullptr));
   row["compaction_rescues"] = flash_counter(report, "compaction", "rescues");
   row["compaction_lost"] = flash_counter(report, "compaction", "lost");
   row["ceiling_hit_ratio"] = totals.value("ceiling_hit_ratio", nlohmann::json(nullptr));

@@ -43,7 +43,7 @@ std::string help_text() {
          "the flags, hit / byte-hit / RAM-hit / flash-hit ratios, misses by cause, flash\n"
          "bytes written, DWPD, RAM bytes and RAM used, compaction rescues and lost.\n"
          "Every cell's args are checked before anything runs. DIR/sweep_spec.json lists\n"
-         "each cell's full replay args.\n"
+         "each cell's full replay args; traces/SWEEP_SCHEMA.md documents DIR and the table.\n"
          "\n"
          "  --grid NAME=v1,v2,...   an axis (repeatable). NAME: " +
          sweep_axis_names_help() +

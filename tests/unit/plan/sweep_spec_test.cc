@@ -141,11 +141,15 @@ TEST_CASE("summarize_report reads the report's figures") {
   ram_only.erase("compaction");
   ram_only["evictions"].erase("flash_pages");
   ram_only["totals"]["ceiling_hit_ratio"] = 0.9;
+  ram_only["totals"]["ram_used_bytes"] = 4096;
+  ram_only["totals"]["flash_header_bytes"] = 512;
   const nlohmann::json ram_row = summarize_report(ram_only);
   CHECK(ram_row["dwpd"].is_null());
   CHECK(ram_row["flash_bytes_written"] == 0);
   CHECK(ram_row["compaction_rescues"] == 0);
   CHECK(ram_row["ceiling_hit_ratio"] == 0.9);
+  CHECK(ram_row["ram_used_bytes"] == 4096);
+  CHECK(ram_row["flash_header_bytes"] == 512);
 }
 
 TEST_CASE("CSV: flag columns first, nested fields flattened, null empty, quoting") {
