@@ -180,6 +180,10 @@ class SweepResume(unittest.TestCase):
             while replays_writing_into(killed):
                 self.assertLess(time.monotonic(), deadline, "a cell's replay outlived the sweep")
                 time.sleep(0.05)
+            # An orphaned replay would have gone on to write its temp report.
+            cells = os.path.join(killed, "cells")
+            self.assertEqual([c for c in os.listdir(cells)
+                              if os.path.exists(os.path.join(cells, c, "report.json.tmp"))], [])
             finished = sorted(c for c in os.listdir(os.path.join(killed, "cells"))
                               if os.path.exists(os.path.join(killed, "cells", c, "report.json")))
             self.assertIn("c0000", finished)
