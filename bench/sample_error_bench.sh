@@ -6,7 +6,7 @@
 # usage: bench/sample_error_bench.sh [BUILD_DIR] [SHARED_TRACES_DIR]
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$here/build}
+build=$(cd "${1:-$here/build}" && pwd)
 shared=${2:-$here/../shared/traces}
 sim=$build/sim/memext-sim
 work=$(mktemp -d)

@@ -118,21 +118,25 @@ class SampleTest(unittest.TestCase):
         share = rep["totals"]["keys"] / 735117  # distinct keys in the full trace
         self.assertAlmostEqual(share, 0.1, delta=0.005)
 
-    def test_ram_only_within_one_point_at_a_tenth(self):
-        for row in self.rows[:2]:
+    def test_within_one_point_at_a_tenth(self):
+        # Six configurations: RAM evictions in all, flash page evictions in
+        # the fifth; the issue's bound at R = 0.1.
+        self.assertTrue(any(r["page_evictions"] > 0 for r in self.rows))
+        for row in self.rows:
             self.assertGreater(row["ram_evictions"], 0)
             self.assertLess(abs(row["sampled"][0.1]["error_points"]), 1.0, row)
 
-    @unittest.expectedFailure
-    def test_issue_bounds_every_configuration(self):
-        # Not met (see traces/README.md, "Sampled replays"): flash
-        # configurations miss by up to 3 points at R = 0.1, and at R = 0.01 the
-        # sample's own ceiling is 5 points above the trace's (7,000 keys of a
-        # Zipf popularity: which hot keys fall in the sample dominates).
-        for row in self.rows:
-            self.assertLess(abs(row["sampled"][0.1]["error_points"]), 1.0, row)
+    def test_ram_only_within_two_points_at_a_hundredth(self):
+        for row in self.rows[:2]:
             self.assertLess(abs(row["sampled"][0.01]["error_points"]), 2.0, row)
 
+    @unittest.expectedFailure
+    def test_issue_bound_at_a_hundredth_every_configuration(self):
+        # Not met (traces/README.md, "Sampled replays"): with 16-32 MB of RAM
+        # next to flash, R = 0.01 misses by 2-5 points; the sample holds 7,000
+        # keys and other --sample-seed values alone move it by +-2 points.
+        for row in self.rows:
+            self.assertLess(abs(row["sampled"][0.01]["error_points"]), 2.0, row)
 
 if __name__ == "__main__":
     unittest.main()

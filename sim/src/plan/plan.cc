@@ -59,15 +59,17 @@ struct Search {
     c.args = args_for(ram_mb, flash, rate);
     const nlohmann::json report = replay_report(o.trace_path, c.args);
     const nlohmann::json& t = report["totals"];
-    c.hit_ratio = json_number(t, "hit_ratio");
-    c.byte_hit_ratio = json_number(t, "byte_hit_ratio");
-    c.ceiling_hit_ratio = json_number(t, "ceiling_hit_ratio");
+    // A sample's own ratios lean on which hot keys it holds; the adjusted
+    // ones estimate the full trace's (report.cc, sample_adjusted).
+    const nlohmann::json& ratios = t["sample_adjusted"].is_object() ? t["sample_adjusted"] : t;
+    c.hit_ratio = json_number(ratios, "hit_ratio");
+    c.byte_hit_ratio = json_number(ratios, "byte_hit_ratio");
+    c.ceiling_hit_ratio = json_number(ratios, "ceiling_hit_ratio");
     const double duration = std::max(json_number(t, "duration_s"), 1e-9);
     if (flash != 0 && report["extstore"].is_object()) {
       // Sampled replays write their sample's share: scale back to the full trace.
-      c.flash_bytes_per_day =
-          json_number(report["extstore"], "extstore_bytes_written") / rate / duration *
-          kSecondsPerDay;
+      c.flash_bytes_per_day = json_number(report["extstore"], "extstore_bytes_written") / rate /
+                              duration * kSecondsPerDay;
       c.dwpd = c.flash_bytes_per_day / static_cast<double>(dwpd_capacity(flash));
       const double limit = json_number(report["extstore"], "extstore_limit_maxbytes");
       c.flash_fill = limit > 0 ? json_number(report["extstore"], "extstore_bytes_used") / limit : 0;
@@ -95,8 +97,9 @@ struct Search {
 double endurance_years(const PlanOptions& o, const PlanCandidate& c) {
   if (c.flash_bytes_per_day <= 0) return std::numeric_limits<double>::infinity();
   const double capacity = static_cast<double>(o.drive_bytes ? o.drive_bytes : c.flash_bytes);
-  const double tbw_bytes = o.drive_tbw > 0 ? o.drive_tbw * 1e12
-                                           : capacity * kDefaultRatedDwpd * 365 * kDefaultRatedYears;
+  const double tbw_bytes = o.drive_tbw > 0
+                               ? o.drive_tbw * 1e12
+                               : capacity * kDefaultRatedDwpd * 365 * kDefaultRatedYears;
   return tbw_bytes / (c.flash_bytes_per_day * 365);
 }
 
@@ -168,11 +171,13 @@ nlohmann::json binding_limit(const PlanOptions& o, const std::vector<PlanCandida
   }
   if (best_flash != nullptr && best_flash->flash_fill < 0.5) {
     return {{"limit", "item_headers"},
-            {"detail", "RAM fills with the item headers of flash objects: the best flash "
-                       "configuration (-m " + std::to_string(best_flash->ram_mb) + ") leaves " +
-                           std::to_string(static_cast<int>((1 - best_flash->flash_fill) * 100)) +
-                           "% of the flash unused; more RAM, not more flash, raises the hit "
-                           "ratio"}};
+            {"detail",
+             "RAM fills with the item headers of flash objects: the best flash "
+             "configuration (-m " +
+                 std::to_string(best_flash->ram_mb) + ") leaves " +
+                 std::to_string(static_cast<int>((1 - best_flash->flash_fill) * 100)) +
+                 "% of the flash unused; more RAM, not more flash, raises the hit "
+                 "ratio"}};
   }
   return {{"limit", "grid"},
           {"detail", "the largest sizes tried reach hit ratio " + std::to_string(best_hit) +
@@ -231,21 +236,21 @@ nlohmann::json run_plan(const PlanOptions& o, std::FILE* log) {
   }
   std::vector<PlanCandidate> all;
   for (const auto& [key, c] : search.done) all.push_back(c);
-  std::stable_sort(met.begin(), met.end(), [](const PlanCandidate& a, const PlanCandidate& b) {
-    return a.cost < b.cost;
-  });
+  std::stable_sort(met.begin(), met.end(),
+                   [](const PlanCandidate& a, const PlanCandidate& b) { return a.cost < b.cost; });
 
-  nlohmann::json plan{{"schema", "memext-sim-plan/1"},
-                      {"trace", o.trace_path},
-                      {"targets",
-                       {{"hit_ratio", o.target_hit_ratio},
-                        {"max_dwpd", o.max_dwpd > 0 ? nlohmann::json(o.max_dwpd) : nlohmann::json()}}},
-                      {"drive",
-                       {{"preset", o.drive_preset},
-                        {"capacity_bytes", o.drive_bytes},
-                        {"tbw", o.drive_tbw > 0 ? nlohmann::json(o.drive_tbw) : nlohmann::json()}}},
-                      {"cost", {{"ram_per_gb", o.cost_ram_per_gb}, {"flash_per_gb", o.cost_flash_per_gb}}},
-                      {"sample", o.sample_rate}};
+  nlohmann::json plan{
+      {"schema", "memext-sim-plan/1"},
+      {"trace", o.trace_path},
+      {"targets",
+       {{"hit_ratio", o.target_hit_ratio},
+        {"max_dwpd", o.max_dwpd > 0 ? nlohmann::json(o.max_dwpd) : nlohmann::json()}}},
+      {"drive",
+       {{"preset", o.drive_preset},
+        {"capacity_bytes", o.drive_bytes},
+        {"tbw", o.drive_tbw > 0 ? nlohmann::json(o.drive_tbw) : nlohmann::json()}}},
+      {"cost", {{"ram_per_gb", o.cost_ram_per_gb}, {"flash_per_gb", o.cost_flash_per_gb}}},
+      {"sample", o.sample_rate}};
   // Confirm in cost order: the first whose full replay still meets the
   // targets is the recommendation.
   nlohmann::json recommendation;
@@ -269,14 +274,15 @@ nlohmann::json run_plan(const PlanOptions& o, std::FILE* log) {
     runners.push_back(candidate_json(o, met[i]));
   }
   plan["runners_up"] = runners;
-  plan["binding_limit"] = recommendation.is_null() && !all.empty() ? binding_limit(o, all)
-                                                                   : nlohmann::json();
+  plan["binding_limit"] =
+      recommendation.is_null() && !all.empty() ? binding_limit(o, all) : nlohmann::json();
   nlohmann::json rows = nlohmann::json::array();
   nlohmann::json candidates = nlohmann::json::array();
   for (const PlanCandidate& c : all) {
     candidates.push_back(candidate_json(o, c));
-    rows.push_back({{"flags", {{"m", std::to_string(c.ram_mb)},
-                               {"ext_path_size", c.flash_bytes ? flash_text(c.flash_bytes) : "0"}}},
+    rows.push_back({{"flags",
+                     {{"m", std::to_string(c.ram_mb)},
+                      {"ext_path_size", c.flash_bytes ? flash_text(c.flash_bytes) : "0"}}},
                     {"hit_ratio", c.hit_ratio},
                     {"byte_hit_ratio", c.byte_hit_ratio},
                     {"ceiling_hit_ratio", c.ceiling_hit_ratio}});

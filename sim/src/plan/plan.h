@@ -24,16 +24,16 @@ struct PlanOptions {
   std::string trace_path;
   std::vector<std::string> base_args;  // replay options and memcached flags, passed through
   double target_hit_ratio = 0;
-  double max_dwpd = 0;               // 0 = no limit
-  std::string drive_preset;          // model preset for --device; empty = default
-  uint64_t drive_bytes = 0;          // 0 = no drive given: DWPD against the ext_path size
-  double drive_tbw = 0;              // terabytes written over the drive's life; 0 = default
-  double cost_ram_per_gb = 4.0;      // $ per GB
+  double max_dwpd = 0;           // 0 = no limit
+  std::string drive_preset;      // model preset for --device; empty = default
+  uint64_t drive_bytes = 0;      // 0 = no drive given: DWPD against the ext_path size
+  double drive_tbw = 0;          // terabytes written over the drive's life; 0 = default
+  double cost_ram_per_gb = 4.0;  // $ per GB
   double cost_flash_per_gb = 0.1;
-  double sample_rate = 1;            // grid replays' --sample; the winner is replayed in full
-  std::vector<uint64_t> ram_mb;      // RAM grid (-m values)
-  std::vector<uint64_t> flash_bytes; // flash grid (0 = no flash tier)
-  uint32_t refine_steps = 3;         // bisection steps per flash size
+  double sample_rate = 1;             // grid replays' --sample; the winner is replayed in full
+  std::vector<uint64_t> ram_mb;       // RAM grid (-m values)
+  std::vector<uint64_t> flash_bytes;  // flash grid (0 = no flash tier)
+  uint32_t refine_steps = 3;          // bisection steps per flash size
   std::string flash_path = "/var/lib/memcached/extstore";
   std::string out_path = "plan.json";
   bool help = false;
@@ -53,7 +53,7 @@ struct PlanCandidate {
   double byte_hit_ratio = 0;
   double ceiling_hit_ratio = 0;
   double flash_bytes_per_day = 0;
-  double dwpd = 0;  // against the drive (or the ext_path size)
+  double dwpd = 0;        // against the drive (or the ext_path size)
   double flash_fill = 0;  // extstore bytes used / ext_path size at the end
   double cost = 0;
   bool meets = false;

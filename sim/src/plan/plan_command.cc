@@ -159,7 +159,8 @@ std::string parse_plan_options(int argc, const char* const* argv, PlanOptions* o
       flash_given = true;
       for (const std::string& p : split(v, ',')) {
         uint64_t b = 0;
-        if (!parse_bytes(p, &b)) return "--flash '" + v + "': '" + p + "' is not a size (0, 512m, 4g)";
+        if (!parse_bytes(p, &b))
+          return "--flash '" + v + "': '" + p + "' is not a size (0, 512m, 4g)";
         o->flash_bytes.push_back(b);
       }
     } else if (a == "--refine") {
@@ -178,9 +179,19 @@ std::string parse_plan_options(int argc, const char* const* argv, PlanOptions* o
     } else if (a.starts_with("-")) {
       o->base_args.push_back(a);
       // Flags with a separate value: memcached's and replay's.
-      static const char* kWithValue[] = {"-m", "-I", "-f", "-n", "-o", "--format", "--seed",
-                                         "--interval", "--time-scale", "--fill-on-miss",
-                                         "--max-requests", "--extended", "--memory-limit"};
+      static const char* kWithValue[] = {"-m",
+                                         "-I",
+                                         "-f",
+                                         "-n",
+                                         "-o",
+                                         "--format",
+                                         "--seed",
+                                         "--interval",
+                                         "--time-scale",
+                                         "--fill-on-miss",
+                                         "--max-requests",
+                                         "--extended",
+                                         "--memory-limit"};
       for (const char* f : kWithValue) {
         if (a == f && i + 1 < args.size()) o->base_args.push_back(args[++i]);
       }
