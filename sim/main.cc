@@ -11,6 +11,7 @@
 #include "gen/gen_trace.h"
 #include "gen/workload.h"
 #include "plan/plan.h"
+#include "plan/sweep_command.h"
 #include "replay/replay_command.h"
 #include "traces/trace_csv_writer.h"
 #include "traces/trace_native.h"
@@ -43,6 +44,8 @@ constexpr Subcommand kSubcommands[] = {
     {"convert", "convert a trace of any supported format to native (or to CSV)", run_convert},
     {"plan", "find the cheapest RAM + flash configuration meeting a hit-ratio target",
      memext::plan_main},
+    {"sweep", "replay a trace over a grid of flags and sizes; one merged table",
+     memext::sweep_main},
 };
 
 void print_usage(std::ostream& out) {
