@@ -19,6 +19,16 @@ double number_or_nan(const nlohmann::json& v) {
   return v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
+// NAME_estimate (a sampled cell's estimate of the full trace's ratio) when
+// the row has it, else NAME.
+nlohmann::json estimate(const nlohmann::json& row, const std::string& name) {
+  for (const std::string& key : {name + "_estimate", name}) {
+    const auto it = row.find(key);
+    if (it != row.end() && it->is_number()) return *it;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 bool axis_value_bytes(const std::string& axis, const std::string& value, double* bytes) {
@@ -52,8 +62,7 @@ nlohmann::json curves_from_rows(const nlohmann::json& rows) {
   nlohmann::json curves = nlohmann::json::array();
   double ceiling = std::numeric_limits<double>::quiet_NaN();
   for (const nlohmann::json& row : rows) {
-    const double c = row.contains("ceiling_hit_ratio") ? number_or_nan(row["ceiling_hit_ratio"])
-                                                       : std::numeric_limits<double>::quiet_NaN();
+    const double c = number_or_nan(estimate(row, "ceiling_hit_ratio"));
     if (!std::isnan(c)) ceiling = std::isnan(ceiling) ? c : std::min(ceiling, c);
   }
   for (const char* axis : kSizeAxes) {
@@ -61,7 +70,7 @@ nlohmann::json curves_from_rows(const nlohmann::json& rows) {
     std::map<std::string, std::pair<nlohmann::json, std::vector<nlohmann::json>>> groups;
     for (const nlohmann::json& row : rows) {
       if (!row.contains("flags") || !row["flags"].contains(axis)) continue;
-      if (!row.contains("hit_ratio") || !row["hit_ratio"].is_number()) continue;
+      if (!estimate(row, "hit_ratio").is_number()) continue;
       const std::string value = row["flags"][axis].get<std::string>();
       double bytes = 0;
       if (!axis_value_bytes(axis, value, &bytes)) continue;
@@ -71,8 +80,8 @@ nlohmann::json curves_from_rows(const nlohmann::json& rows) {
       group.first = fixed;
       group.second.push_back({{"value", value},
                               {"bytes", bytes},
-                              {"hit_ratio", row["hit_ratio"]},
-                              {"byte_hit_ratio", row.value("byte_hit_ratio", nlohmann::json())},
+                              {"hit_ratio", estimate(row, "hit_ratio")},
+                              {"byte_hit_ratio", estimate(row, "byte_hit_ratio")},
                               {"id", row.value("id", nlohmann::json())}});
     }
     for (auto& [key, group] : groups) {

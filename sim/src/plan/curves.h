@@ -12,7 +12,8 @@
 namespace memext {
 
 // rows: [{"flags": {"m": "64", "ext_path_size": "1g", ...}, "hit_ratio": ...,
-// "byte_hit_ratio": ..., "ceiling_hit_ratio": ...}, ...] as in sweep.json.
+// "byte_hit_ratio": ..., "ceiling_hit_ratio": ...}, ...] as in sweep.json;
+// a row's NAME_estimate fields (sampled cells' estimates) are preferred.
 // For each axis among `m` and `ext_path_size` that takes two or more values,
 // one curve per combination of the other flags, its points sorted by size
 // (sizes in bytes, parsed from memcached's spelling: -m in MB, k/m/g/t
