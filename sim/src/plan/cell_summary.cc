@@ -52,6 +52,14 @@ nlohmann::json summarize_report(const nlohmann::json& report) {
   row["compaction_rescues"] = flash_counter(report, "compaction", "rescues");
   row["compaction_lost"] = flash_counter(report, "compaction", "lost");
   row["ceiling_hit_ratio"] = totals.value("ceiling_hit_ratio", nlohmann::json(nullptr));
+  // Estimates of the full trace's ratios: a sampled replay's SHARDS-adj
+  // figures (totals.sample_adjusted), else the replay's own. Curves and
+  // planners read these.
+  const nlohmann::json adjusted = totals.value("sample_adjusted", nlohmann::json(nullptr));
+  const nlohmann::json& estimate = adjusted.is_object() ? adjusted : totals;
+  for (const char* name : {"hit_ratio", "byte_hit_ratio", "ceiling_hit_ratio"}) {
+    row[std::string(name) + "_estimate"] = estimate.value(name, nlohmann::json(nullptr));
+  }
   return row;
 }
 

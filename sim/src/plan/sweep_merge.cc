@@ -1,5 +1,7 @@
 #include "plan/sweep_merge.h"
 
+#include "plan/curves.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -77,6 +79,7 @@ SweepTable build_sweep_table(const std::string& dir, const SweepSpec& spec) {
   table.json = {
       {"schema", kSweepTableSchema}, {"trace", spec.trace}, {"axes", axes}, {"rows", rows}};
   if (!table.missing.empty()) table.json["missing"] = table.missing;
+  table.json["curves"] = curves_from_rows(table.json["rows"]);
   return table;
 }
 

@@ -187,9 +187,7 @@ void Replayer::apply(const TraceRequest& request) {
   const uint64_t key_id = request.key_id;
   if (keys_seen_.insert(key_id)) {
     ++counters_.keys;
-    const bool get = request.op == Op::kGet || request.op == Op::kGets || request.op == Op::kGat ||
-                     request.op == Op::kGats;
-    if (get) ++counters_.compulsory_misses;
+    if (is_get_op(request.op)) ++counters_.compulsory_misses;
   }
   std::string_view key(reinterpret_cast<const char*>(&key_id), sizeof key_id);
   uint32_t key_size = request.key_size;
@@ -349,7 +347,7 @@ void Replayer::close_interval(uint64_t end_ns) {
 
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
   std::vector<TraceRequest> batch(kBatch);
-  const KeySampler sampler(options_.sample_rate);
+  const KeySampler sampler(options_.sample_rate, options_.sample_seed);
   uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
   while (counters_.trace_records < limit) {
     const size_t want =
@@ -361,7 +359,13 @@ void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
     if (!sampler.all()) {
       got = 0;
       for (size_t i = 0; i < read; ++i) {
-        if (sampler.keeps(batch[i].key_id)) batch[got++] = batch[i];
+        const TraceRequest& r = batch[i];
+        if (is_get_op(r.op)) {
+          const uint64_t repeats = std::max<uint32_t>(r.op_count, 1);
+          counters_.trace_gets += repeats;
+          counters_.trace_get_bytes += repeats * r.value_size;
+        }
+        if (sampler.keeps(r.key_id)) batch[got++] = r;
       }
     }
     // The engine's lookups are two dependent cache misses (hash slot, then
@@ -385,6 +389,10 @@ void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
 }
 
 void Replayer::finish() {
+  if (options_.sample_rate >= 1) {
+    counters_.trace_gets = counters_.gets;
+    counters_.trace_get_bytes = counters_.get_bytes;
+  }
   if (finished_) return;
   finished_ = true;
   if (!started_) return;

@@ -44,8 +44,12 @@ struct ReplayCounters {
   std::array<uint64_t, kOpCount> requests_by_op{};
   uint64_t trace_records = 0;  // records read from the trace, sampled out ones included
   uint64_t records = 0;        // trace records applied (the sample's, with --sample)
-  uint64_t requests = 0;       // records x op_count
-  uint64_t gets = 0;           // get, gets, gat, gats
+  // Gets and their traced value bytes in every record read, sampled out ones
+  // included: what a sample's counts are compared with (sample adjustment).
+  uint64_t trace_gets = 0;
+  uint64_t trace_get_bytes = 0;
+  uint64_t requests = 0;  // records x op_count
+  uint64_t gets = 0;      // get, gets, gat, gats
   uint64_t hits_ram = 0;
   uint64_t hits_flash = 0;         // header found and the object read back
   uint64_t flash_read_misses = 0;  // header found but the object was gone (counted as misses)

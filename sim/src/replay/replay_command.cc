@@ -41,6 +41,7 @@ uint64_t expected_records(const TraceReader& reader) {
 void apply_sample_scaling(SimOptions* options) {
   SampleScaling& sample = options->sample;
   sample.rate = options->sample_rate;
+  sample.seed = options->sample_seed;
   sample.full = options->engine;
   sample.rules.clear();
   if (options->sample_rate >= 1) return;
@@ -49,8 +50,8 @@ void apply_sample_scaling(SimOptions* options) {
     read_options.format = options->format;
     read_options.strict = options->strict;
     auto reader = open_trace(options->trace_path, read_options);
-    sample.profile =
-        profile_sample(*reader, options->sample_rate, options->engine, options->max_requests);
+    sample.profile = profile_sample(*reader, options->sample_rate, options->sample_seed,
+                                    options->engine, options->max_requests);
     sample.profiled = true;
   }
   options->engine = scale_config(sample.full, options->sample_rate,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,9 +57,9 @@ uint32_t smallest_unchanged_chunk_max(const EngineConfig& full, const SampleProf
 
 }  // namespace
 
-SampleProfile profile_sample(TraceReader& reader, double rate, const EngineConfig& config,
-                             uint64_t max_records) {
-  const KeySampler sampler(rate);
+SampleProfile profile_sample(TraceReader& reader, double rate, uint64_t seed,
+                             const EngineConfig& config, uint64_t max_records) {
+  const KeySampler sampler(rate, seed);
   const SlabClassTable table(config);
   std::vector<bool> used(table.largest() + 1, false);
   SampleProfile p;
@@ -101,21 +100,22 @@ EngineConfig scale_config(const EngineConfig& full, double rate, const SamplePro
 
   // Slab geometry: the largest chunk (= -I) as small as the sample's items
   // allow, then the slab page as near its R share as that chunk allows.
-  if (profile != nullptr && std::getenv("MEMEXT_SAMPLE_KEEP_SLAB_PAGE") == nullptr) {
+  if (profile != nullptr) {
     if (const uint32_t chunk_max = smallest_unchanged_chunk_max(full, *profile)) {
+      // A whole number of the largest chunks, as memcached's page is of its
+      // slab_chunk_max, so -m holds as many pages as in the full replay.
       const double ideal_page = static_cast<double>(full.slab_page_size) * rate;
-      uint32_t page = chunk_max;
-      while (page * 2 <= full.slab_page_size && std::abs(std::log2(page * 2.0 / ideal_page)) <=
-                                                    std::abs(std::log2(page / ideal_page))) {
-        page *= 2;
-      }
+      const auto chunks =
+          std::max<uint64_t>(static_cast<uint64_t>(std::llround(ideal_page / chunk_max)), 1);
+      const auto page =
+          static_cast<uint32_t>(std::min<uint64_t>(chunks * chunk_max, full.slab_page_size));
       c.slab_chunk_max = chunk_max;
       c.item_size_max = chunk_max;
       c.slab_page_size = page;
       rules->push_back("slab page " + mb(page) + " (memcached: fixed " + mb(full.slab_page_size) +
                        "), -I and slab_chunk_max " + mb(chunk_max) +
-                       ": the power of two nearest the page's x" + rate_text +
-                       " share that holds the sample's largest item (" +
+                       ": the whole number of largest chunks nearest the page's x" + rate_text +
+                       " share; the largest chunk holds the sample's largest item (" +
                        std::to_string(profile->max_item_bytes) +
                        " bytes) with every slab class it uses unchanged, so each class holds "
                        "about as many pages as in the full replay");
@@ -188,6 +188,7 @@ EngineConfig scale_config(const EngineConfig& full, double rate, const SamplePro
 nlohmann::json sample_scaling_json(const SampleScaling& s, const EngineConfig& scaled) {
   nlohmann::json j{
       {"rate", s.rate},
+      {"seed", s.seed},
       {"units", "totals count the sampled keys' requests only; ratios compare with a full replay"},
       {"full_config", engine_config_json(s.full)},
       {"scaled",

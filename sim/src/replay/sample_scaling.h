@@ -34,11 +34,12 @@ struct SampleProfile {
 };
 
 // Reads up to max_records records (0 = all) of `reader`.
-SampleProfile profile_sample(TraceReader& reader, double rate, const EngineConfig& config,
-                             uint64_t max_records);
+SampleProfile profile_sample(TraceReader& reader, double rate, uint64_t seed,
+                             const EngineConfig& config, uint64_t max_records);
 
 struct SampleScaling {
   double rate = 1;
+  uint64_t seed = 0;
   EngineConfig full;      // the configuration as given
   bool profiled = false;  // a first pass measured the sample (not for stdin)
   SampleProfile profile;

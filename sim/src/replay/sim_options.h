@@ -54,6 +54,7 @@ struct SimOptions {
   // as given; apply_sample_scaling (replay_command.h) scales it and records
   // the full configuration and the rules in sample.
   double sample_rate = 1;
+  uint64_t sample_seed = 0;  // --sample-seed: another sample of the same rate
   SampleScaling sample;
   bool help = false;
 };
