@@ -109,6 +109,14 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     } else {
       return "--progress '" + std::string(value) + "' is not allowed (allowed: on, off, auto)";
     }
+  } else if (name == "sample") {
+    if (!parse_double(value, &out->sample_rate) || out->sample_rate <= 0 || out->sample_rate > 1) {
+      return "--sample '" + std::string(value) + "' must be a fraction of the keys, 0 < R <= 1";
+    }
+  } else if (name == "sample-seed") {
+    if (!parse_u64(value, &out->sample_seed)) {
+      return "--sample-seed '" + std::string(value) + "' is not an unsigned integer";
+    }
   } else if (name == "out") {
     out->out_path = std::string(value);
   } else if (name == "max-requests") {
@@ -278,6 +286,13 @@ std::string sim_options_help() {
       "                              traces without writes, e.g. oracle)\n"
       "  --out REPORT.json           write the JSON report\n"
       "  --max-requests N            stop after N requests (default: whole trace)\n"
+      "  --sample R                  replay only the keys whose hash falls in a fraction R\n"
+      "                              (0 < R <= 1) of the key space, with -m, the ext_path\n"
+      "                              sizes and ext_page_size/ext_wbuf_size scaled by R (rules:\n"
+      "                              traces/README.md, 'Sampled replays'); totals count the\n"
+      "                              sample, totals.sample_adjusted estimates the full ratios\n"
+      "  --sample-seed N             another, independent key sample of the same rate\n"
+      "                              (default 0); several show the sampling error\n"
       "  --progress on|off|auto      progress on stderr (auto: when stderr is a terminal)\n"
       "  -h, --help                  this help\n"
       "\n";
