@@ -11,6 +11,7 @@
 #include "gen/gen_trace.h"
 #include "gen/workload.h"
 #include "replay/replay_command.h"
+#include "report/html.h"
 #include "traces/trace_csv_writer.h"
 #include "traces/trace_native.h"
 #include "traces/trace_oracle_pass.h"
@@ -40,6 +41,8 @@ constexpr Subcommand kSubcommands[] = {
     {"gen", "generate a synthetic trace from a workload JSON", run_gen},
     {"info", "read a trace of any supported format and summarise it", run_info},
     {"convert", "convert a trace of any supported format to native (or to CSV)", run_convert},
+    {"report", "draw reports, sweeps and plans as one self-contained HTML page",
+     memext::report_main},
 };
 
 void print_usage(std::ostream& out) {
