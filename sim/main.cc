@@ -10,6 +10,7 @@
 
 #include "gen/gen_trace.h"
 #include "gen/workload.h"
+#include "plan/sweep_command.h"
 #include "replay/replay_command.h"
 #include "report/html.h"
 #include "traces/trace_csv_writer.h"
@@ -41,6 +42,8 @@ constexpr Subcommand kSubcommands[] = {
     {"gen", "generate a synthetic trace from a workload JSON", run_gen},
     {"info", "read a trace of any supported format and summarise it", run_info},
     {"convert", "convert a trace of any supported format to native (or to CSV)", run_convert},
+    {"sweep", "replay a trace over a grid of flags and sizes; one merged table",
+     memext::sweep_main},
     {"report", "draw reports, sweeps and plans as one self-contained HTML page",
      memext::report_main},
 };

@@ -9,6 +9,7 @@
 #include "replay/progress.h"
 #include "replay/replay_flash.h"
 #include "traces/trace_reader.h"
+#include "traces/trace_sample.h"
 
 namespace memext {
 
@@ -64,7 +65,10 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
   interval_ns_ = static_cast<uint64_t>(std::llround(options_.interval_s * 1e9));
   if (interval_ns_ == 0) interval_ns_ = 1;
   if (options_.warmup_requests != 0) {
-    warmup_requests_ = options_.warmup_requests;
+    // Counted in the trace's requests: a --sample R replay sees R of them.
+    warmup_requests_ = std::max<uint64_t>(
+        1, static_cast<uint64_t>(
+               std::llround(static_cast<double>(options_.warmup_requests) * options_.sample_rate)));
     warmup_done_ = false;
   } else if (options_.warmup_s > 0) {
     warmup_ns_ = static_cast<uint64_t>(std::llround(options_.warmup_s * options_.time_scale * 1e9));
@@ -194,6 +198,12 @@ void Replayer::apply(const TraceRequest& request) {
   ++counters_.records;
 
   const uint64_t key_id = request.key_id;
+  if (keys_seen_.insert(key_id)) {
+    ++counters_.keys;
+    const bool get = request.op == Op::kGet || request.op == Op::kGets || request.op == Op::kGat ||
+                     request.op == Op::kGats;
+    if (get) ++counters_.compulsory_misses;
+  }
   std::string_view key(reinterpret_cast<const char*>(&key_id), sizeof key_id);
   uint32_t key_size = request.key_size;
   if (key_size > 250) {
@@ -370,11 +380,21 @@ void Replayer::end_warmup() {
 
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
   std::vector<TraceRequest> batch(kBatch);
+  const KeySampler sampler(options_.sample_rate);
   uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
-  while (counters_.records < limit) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.records));
-    const size_t got = reader.next_batch(batch.data(), want);
-    if (got == 0) break;
+  while (counters_.trace_records < limit) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.trace_records));
+    const size_t read = reader.next_batch(batch.data(), want);
+    if (read == 0) break;
+    counters_.trace_records += read;
+    size_t got = read;
+    if (!sampler.all()) {
+      got = 0;
+      for (size_t i = 0; i < read; ++i) {
+        if (sampler.keeps(batch[i].key_id)) batch[got++] = batch[i];
+      }
+    }
     // The engine's lookups are two dependent cache misses (hash slot, then
     // item record) on any key set larger than the caches: start the slot
     // kSlotAhead requests early and the record kItemAhead requests early, so
@@ -390,7 +410,7 @@ void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
       if (i + kItemAhead < got) prefetch(batch[i + kItemAhead], Engine::PrefetchStage::kItem);
       apply(batch[i]);
     }
-    if (progress) progress->update(counters_.records);
+    if (progress) progress->update(counters_.trace_records);
   }
   finish();
 }

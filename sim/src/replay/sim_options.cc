@@ -137,6 +137,10 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     } else {
       return "--progress '" + std::string(value) + "' is not allowed (allowed: on, off, auto)";
     }
+  } else if (name == "sample") {
+    if (!parse_double(value, &out->sample_rate) || out->sample_rate <= 0 || out->sample_rate > 1) {
+      return "--sample '" + std::string(value) + "' must be a fraction of the keys, 0 < R <= 1";
+    }
   } else if (name == "out") {
     out->out_path = std::string(value);
   } else if (name == "warmup") {
@@ -308,7 +312,13 @@ std::string sim_options_help() {
       "  --max-requests N            stop after N requests (default: whole trace)\n"
       "  --warmup SECONDS|REQUESTS   report steady-state figures (report.steady_state) from\n"
       "                              this point on: 3600s, 60m, 1h, 1d of trace time, or a\n"
-      "                              request count (1000000); totals still cover the whole run\n"
+      "                              request count (1000000, of the whole trace: x R with\n"
+      "                              --sample R); totals still cover the whole run\n"
+      "  --sample R                  replay only the keys whose hash falls in a fraction R\n"
+      "                              (0 < R <= 1) of the key space, with -m, the ext_path\n"
+      "                              sizes and ext_page_size/ext_wbuf_size scaled by R (rules:\n"
+      "                              traces/README.md, 'Sampled replays'); totals count the\n"
+      "                              sample, ratios compare with a full replay\n"
       "  --progress on|off|auto      progress on stderr (auto: when stderr is a terminal)\n"
       "  -h, --help                  this help\n"
       "\n";

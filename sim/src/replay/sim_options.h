@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "memext/config.h"
+#include "replay/sample_scaling.h"
 #include "ssd/ssd_presets.h"
 #include "traces/trace_reader.h"
 
@@ -54,6 +55,11 @@ struct SimOptions {
   std::string warmup_spec;  // as given; empty = no warmup
   double warmup_s = 0;
   uint64_t warmup_requests = 0;
+  // --sample: the fraction of keys replayed. parse_sim_options leaves engine
+  // as given; apply_sample_scaling (replay_command.h) scales it and records
+  // the full configuration and the rules in sample.
+  double sample_rate = 1;
+  SampleScaling sample;
   bool help = false;
 };
 

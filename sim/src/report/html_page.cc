@@ -84,6 +84,13 @@ function niceTicks(lo, hi, n) {
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
   return ticks;
 }
+// Byte axes tick at round KiB/MiB/GiB multiples.
+function axisTicks(lo, hi, n, unit) {
+  if (unit !== 'bytes') return niceTicks(lo, hi, n);
+  let scale = 1;
+  while (Math.max(Math.abs(lo), Math.abs(hi)) / scale >= 1024 && scale < Math.pow(1024, 4)) scale *= 1024;
+  return niceTicks(lo / scale, hi / scale, n).map(t => t * scale);
+}
 function tickText(v, unit) {
   if (unit === 'bytes') return bytesText(v);
   if (Math.abs(v) >= 1e4) return v.toExponential(1);
@@ -111,7 +118,7 @@ function chart(spec) {
   if (!(yhi > ylo)) yhi = ylo + 1;
   const X = x => L + (cat ? (spec.categories.length === 1 ? pw / 2 : x / xhi * pw) : (x - xlo) / (xhi - xlo) * pw);
   const Y = y => T + ph - (y - ylo) / (yhi - ylo) * ph;
-  for (const t of niceTicks(ylo, yhi, 5)) {
+  for (const t of axisTicks(ylo, yhi, 5, spec.yunit)) {
     svg.append(sv('line', {class: 'grid', x1: L, x2: L + pw, y1: Y(t), y2: Y(t)}));
     svg.append(sv('text', {x: L - 5, y: Y(t) + 4, 'text-anchor': 'end'}, tickText(t, spec.yunit)));
   }

@@ -7,6 +7,7 @@
 #include "memext/stats.h"
 #include "replay/replay.h"
 #include "replay/replay_flash.h"
+#include "replay/sample_scaling.h"
 #include "report/report_figures.h"
 #include "traces/trace_reader.h"
 
@@ -48,7 +49,11 @@ nlohmann::json totals_json(const Replayer& replay) {
   const uint64_t hits = c.hits_ram + c.hits_flash;
   const uint64_t hit_bytes = c.hit_bytes_ram + c.hit_bytes_flash;
   return nlohmann::json{
+      {"trace_records", c.trace_records},
       {"records", c.records},
+      {"keys", c.keys},
+      {"compulsory_misses", c.compulsory_misses},
+      {"ceiling_hit_ratio", c.gets == 0 ? 0.0 : 1.0 - ratio(c.compulsory_misses, c.gets)},
       {"requests", c.requests},
       {"requests_by_op", by_op},
       {"gets", c.gets},
@@ -198,6 +203,7 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"interval_s", o.interval_s},
       {"max_requests", o.max_requests},
       {"strict", o.strict},
+      {"sample", o.sample_rate < 1 ? sample_scaling_json(o.sample, o.engine) : nlohmann::json()},
   };
   const Stats stats = replay.engine_stats();
   nlohmann::json report{
@@ -249,6 +255,16 @@ void print_summary(const nlohmann::json& report, std::FILE* out) {
                t["hit_ratio"].get<double>(), t["ram_hit_ratio"].get<double>(),
                t["flash_hit_ratio"].get<double>(), t["byte_hit_ratio"].get<double>(),
                t["misses"].get<unsigned long long>());
+  std::fprintf(out, "ceiling %.4f: %llu of the gets are the first request of their key\n",
+               t["ceiling_hit_ratio"].get<double>(),
+               t["compulsory_misses"].get<unsigned long long>());
+  if (const nlohmann::json& s = report["inputs"]["sample"]; !s.is_null()) {
+    std::fprintf(out,
+                 "sampled %.4g of the keys (%llu of %llu records): counts are the sample's, "
+                 "ratios compare with a full replay\n",
+                 s["rate"].get<double>(), t["records"].get<unsigned long long>(),
+                 t["trace_records"].get<unsigned long long>());
+  }
   const nlohmann::json& e = report["engine"]["stats"];
   std::fprintf(out,
                "items: %llu, memcached bytes %llu (flash objects counted at full size), %llu "
