@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Headless check of notebooks/compare.ipynb: replays the committed sample
-# trace in four configurations (RAM x flash size), gathers them as a sweep
-# (memext-sim-sweep/1 rows), executes the notebook on two reports and the
-# sweep, and checks the figures were drawn inline (image/png outputs) and
-# saved.
+# Headless check of notebooks/compare.ipynb: sweeps the committed sample
+# trace over RAM x flash size (memext-sim sweep, four cells), executes the
+# notebook on two of the cells' reports and the sweep, and checks the
+# figures were drawn inline (image/png outputs) and saved.
 #
 #   notebooks/run_compare_notebook.sh MEMEXT_SIM WORK_DIR
 #
@@ -13,33 +12,12 @@ sim=$1
 work=$2
 src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$work"
-cells=()
-for m in 8 32; do
-  for flash in 64m 256m; do
-    out="$work/m${m}-flash${flash}.json"
-    "$sim" replay "$src/traces/samples/zipf-flash-200k.mxt.zst" -m "$m" \
-      -o "ext_path=/sim/flash:$flash,ext_page_size=4,ext_wbuf_size=4" --interval 10 \
-      --warmup 20s --progress off --out "$out" 2>/dev/null
-    cells+=("$m" "$flash" "$out")
-  done
-done
-python3 - "$work/sweep.json" "${cells[@]}" <<'PY'
-import json, sys
-out, args = sys.argv[1], sys.argv[2:]
-rows = []
-for i in range(0, len(args), 3):
-    m, flash, path = args[i:i + 3]
-    t = json.load(open(path))["totals"]
-    rows.append({"id": "c%04d" % (i // 3), "flags": {"m": m, "ext_path_size": flash},
-                 **{k: t.get(k) for k in ("hit_ratio", "byte_hit_ratio", "ram_hit_ratio",
-                                          "flash_hit_ratio", "ram_used_bytes",
-                                          "flash_header_bytes", "ceiling_hit_ratio")}})
-json.dump({"schema": "memext-sim-sweep/1", "trace": "zipf-flash-200k.mxt.zst",
-           "axes": [{"name": "m", "values": ["8", "32"]},
-                    {"name": "ext_path_size", "values": ["64m", "256m"]}],
-           "rows": rows}, open(out, "w"), indent=1)
-PY
-MEMEXT_REPORTS="$work/m8-flash64m.json:$work/m32-flash256m.json" MEMEXT_SWEEP="$work" \
+rm -rf "$work/sweep"
+"$sim" sweep "$src/traces/samples/zipf-flash-200k.mxt.zst" \
+  -o ext_path=/sim/flash:64m,ext_page_size=4,ext_wbuf_size=4 --grid m=8,32 \
+  --grid ext_path_size=64m,256m --interval 10 --warmup 20s --jobs 2 --out "$work/sweep" 2>/dev/null
+MEMEXT_REPORTS="$work/sweep/cells/c0000/report.json:$work/sweep/cells/c0003/report.json" \
+  MEMEXT_SWEEP="$work/sweep" \
   MEMEXT_FIG_DIR="$work/figures" \
   jupyter nbconvert --to notebook --execute --output-dir "$work" \
   --ExecutePreprocessor.timeout=120 "$src/notebooks/compare.ipynb"

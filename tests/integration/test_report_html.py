@@ -86,38 +86,30 @@ class ReportHtmlTest(unittest.TestCase):
     def setUpClass(cls):
         cls.sim = sim_binary()
         cls.dir = tempfile.mkdtemp(prefix="memext-report-html-")
-        cls.reports = {}
-        # Four cells of a sweep over RAM (-m) and flash size; cell a also
-        # serves as report A of the diff, cell d as report B.
+        # A sweep over RAM (-m, given out of order) and flash size; its
+        # first cell is report A of the diff, its last report B.
+        cls.sweep_dir = os.path.join(cls.dir, "sweep")
+        subprocess.run([cls.sim, "sweep", SAMPLE, "-o", "ext_path=/sim/flash:64m,ext_page_size=4,"
+                        "ext_wbuf_size=4", "--grid", "m=32,8", "--grid", "ext_path_size=64m,256m",
+                        "--interval", "10", "--warmup", "20s", "--jobs", "2", "--out",
+                        cls.sweep_dir], check=True, capture_output=True, timeout=900)
+        with open(os.path.join(cls.sweep_dir, "sweep.json")) as f:
+            cls.sweep = json.load(f)
         cls.cells = []
-        for i, (m, flash) in enumerate([("8", "64m"), ("32", "64m"), ("8", "256m"), ("32", "256m")]):
-            path = os.path.join(cls.dir, "cell%d.json" % i)
-            subprocess.run([cls.sim, "replay", SAMPLE, "-m", m, "-o",
-                            "ext_path=/sim/flash:%s,ext_page_size=4,ext_wbuf_size=4" % flash,
-                            "--interval", "10", "--warmup", "20s", "--progress", "off",
-                            "--out", path], check=True, capture_output=True, timeout=600)
+        for row in cls.sweep["rows"]:
+            path = os.path.join(cls.sweep_dir, "cells", row["id"], "report.json")
             with open(path) as f:
-                report = json.load(f)
-            cls.cells.append(({"m": m, "ext_path_size": flash}, path, report))
+                cls.cells.append((row["flags"], path, json.load(f)))
         cls.report_a = cls.cells[0]
-        cls.report_b = cls.cells[3]
-        rows = []
-        for i, (flags, _, r) in enumerate(cls.cells):
-            t = r["totals"]
-            rows.append({"id": "c%04d" % i, "flags": flags, "hit_ratio": t["hit_ratio"],
-                         "byte_hit_ratio": t["byte_hit_ratio"],
-                         "ram_used_bytes": t["ram_used_bytes"],
-                         "flash_header_bytes": t["flash_header_bytes"],
-                         # The sample-plan helper's figure; 0.97 + i/1000 where absent, so
-                         # the page must pick the largest.
-                         "ceiling_hit_ratio": t.get("ceiling_hit_ratio", 0.97 + i / 1000)})
-        cls.sweep = {"schema": "memext-sim-sweep/1", "trace": SAMPLE,
-                     "axes": [{"name": "m", "values": ["32", "8"]},
-                              {"name": "ext_path_size", "values": ["64m", "256m"]}],
-                     "rows": rows}
-        cls.sweep_path = os.path.join(cls.dir, "sweep.json")
+        cls.report_b = cls.cells[-1]
+        # The same sweep with a different ceiling per row: the page draws the
+        # largest.
+        cls.sweep_ceilings = json.loads(json.dumps(cls.sweep))
+        for i, row in enumerate(cls.sweep_ceilings["rows"]):
+            row["ceiling_hit_ratio"] = 0.97 + i / 1000
+        cls.sweep_path = os.path.join(cls.dir, "sweep-ceilings.json")
         with open(cls.sweep_path, "w") as f:
-            json.dump(cls.sweep, f)
+            json.dump(cls.sweep_ceilings, f)
         cls.plan = {"schema": "memext-sim-plan/1",
                     "recommendation": {"command": "memcached -m 32 -o ext_path=/data/flash:256m",
                                        "hit_ratio": 0.9123, "dwpd": 1.5,
@@ -189,9 +181,25 @@ class ReportHtmlTest(unittest.TestCase):
         codes = [li["attrs"]["data-code"] for li in dom.find("li") if "data-code" in li["attrs"]]
         self.assertEqual(codes, [w["code"] for w in report["warnings"]])
 
+    def test_sweep_dir_ceiling(self):
+        _, dom = self.render("sweep-dir.html", self.sweep_dir)
+        rows = self.sweep["rows"]
+        self.assertEqual(len(rows), 4)
+        fig = dom.find("figure", data_axis="m", data_metric="hit_ratio")
+        line = dom.inside(fig[0], "line", **{"class": "ceiling"})
+        self.assertEqual(json.loads(line[0]["attrs"]["data-y"]),
+                         max(r["ceiling_hit_ratio"] for r in rows))
+        for r in rows:
+            tr = dom.find("tr", data_id=r["id"])
+            cells = {c["attrs"]["data-field"]: json.loads(c["attrs"]["data-value"])
+                     for c in dom.inside(tr[0], "td") if "data-field" in c["attrs"]}
+            for field in ("hit_ratio", "ram_used_bytes", "flash_header_bytes", "dwpd",
+                          "steady_state_hit_ratio"):
+                self.assertEqual(cells[field], r[field], (r["id"], field))
+
     def test_sweep_curves_with_ceiling_and_plan(self):
         _, dom = self.render("sweep.html", self.sweep_path, self.plan_path)
-        ceiling = max(r["ceiling_hit_ratio"] for r in self.sweep["rows"])
+        ceiling = max(r["ceiling_hit_ratio"] for r in self.sweep_ceilings["rows"])
         for axis, other, order in [("m", "ext_path_size", ["8", "32"]),
                                    ("ext_path_size", "m", ["64m", "256m"])]:
             for metric in ("hit_ratio", "byte_hit_ratio"):
@@ -219,6 +227,7 @@ class ReportHtmlTest(unittest.TestCase):
         cells = dom.find("table", **{"class": "cells"})
         self.assertEqual(len(cells), 1)
         self.assertEqual(len(dom.inside(cells[0], "tr")), 1 + len(self.sweep["rows"]))
+        self.assertEqual(ceiling, 0.973)
         commands = {p["attrs"]["data-key"]: p["text"] for p in dom.find("pre")}
         self.assertEqual(commands["recommendation.command"], self.plan["recommendation"]["command"])
         row = dom.find("tr", data_key="recommendation.endurance_years")
