@@ -10,6 +10,7 @@
 
 #include "gen/gen_trace.h"
 #include "gen/workload.h"
+#include "plan/calibrate_command.h"
 #include "plan/sweep_command.h"
 #include "replay/replay_command.h"
 #include "report/html.h"
@@ -46,6 +47,8 @@ constexpr Subcommand kSubcommands[] = {
      memext::sweep_main},
     {"report", "draw reports, sweeps and plans as one self-contained HTML page",
      memext::report_main},
+    {"calibrate", "fit the SSD model to fio results of a real drive (writes DRIVE.spec)",
+     memext::calibrate_main},
 };
 
 void print_usage(std::ostream& out) {

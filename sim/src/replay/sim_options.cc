@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "memext/options.h"
+#include "ssd/ssd_spec_file.h"
 
 namespace memext {
 
@@ -34,8 +35,11 @@ bool parse_double(std::string_view text, double* out) {
   return !s.empty() && end == s.c_str() + s.size() && std::isfinite(*out);
 }
 
-std::string apply_device(std::string_view spec, SimOptions* out) {
-  out->device_spec = std::string(spec);
+// Takes the spec by value: callers pass out->device_spec itself, which the
+// first line replaces.
+std::string apply_device(std::string spec_text, SimOptions* out) {
+  out->device_spec = spec_text;
+  const std::string_view spec = spec_text;
   if (spec == "file" || spec.starts_with("file:")) {
     out->device_kind = SimDeviceKind::kFile;
     out->file_path = spec == "file" ? std::string() : std::string(spec.substr(5));
@@ -47,11 +51,15 @@ std::string apply_device(std::string_view spec, SimOptions* out) {
   }
   if (!(spec == "model" || spec.starts_with("model:"))) {
     return "--device '" + std::string(spec) +
-           "' is not a device (allowed: model[:PRESET][,key=value...], file, file:PATH)";
+           "' is not a device (allowed: model[:PRESET][,key=value...], model:@DRIVE.spec, file, "
+           "file:PATH)";
   }
   out->device_kind = SimDeviceKind::kModel;
-  std::string text =
-      spec == "model" ? std::string("model:") + std::string(kDefaultSsdPreset) : std::string(spec);
+  std::string text;
+  if (const std::string error = expand_ssd_spec_file(spec, &text); !error.empty()) {
+    return "--device '" + std::string(spec) + "': " + error;
+  }
+  if (text == "model") text = std::string("model:") + std::string(kDefaultSsdPreset);
   if (text.find("wa=") == std::string::npos) text += ",wa=1";
   const std::string error = parse_ssd_model_spec(text, &out->model);
   if (!error.empty()) return "--device '" + std::string(spec) + "': " + error;
@@ -104,7 +112,7 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     }
     out->format = *f;
   } else if (name == "device") {
-    return apply_device(value, out);
+    return apply_device(std::string(value), out);
   } else if (name == "seed") {
     if (!parse_u64(value, &out->seed)) {
       return "--seed '" + std::string(value) + "' is not an unsigned integer";
@@ -301,6 +309,8 @@ std::string sim_options_help() {
       "  --strict                    stop at the first malformed record\n"
       "  --device SPEC               model[:PRESET][,key=value...] (default model:nvme-gen4;\n"
       "                              wa defaults to 1 here: extstore writes sequentially),\n"
+      "                              model:@DRIVE.spec[,key=value...] (a spec file, e.g.\n"
+      "                              from `memext-sim calibrate`),\n"
       "                              file (each ext_path's file) or file:PATH (real IO via\n"
       "                              io_uring, else pread/pwrite; latencies are wall clock)\n"
       "  --seed N                    seed for every random choice (default 1)\n"
