@@ -323,7 +323,7 @@ function renderPlan(item) {
       } else if (Array.isArray(v) && v.length && v.every(x => x !== null && typeof x === 'object' && !Array.isArray(x))) {
         lists.push([p, v]);
       } else {
-        scalars.append(el('tr', {'data-key': p}, el('th', {}, p), el('td', {'data-value': JSON.stringify(v)}, Array.isArray(v) ? v.join(', ') : fmt(v))));
+        scalars.append(el('tr', {'data-key': p}, el('th', {}, p), el('td', {'data-value': JSON.stringify(v)}, v !== null && typeof v === 'object' ? JSON.stringify(v) : fmt(v))));
       }
     }
   };
