@@ -64,14 +64,18 @@ std::vector<TraceRequest> one_key_gets() {
 
 TEST_CASE("flash objects' headers: one slab chunk each, beside memcached's bytes") {
   std::vector<TraceRequest> trace;
-  for (uint64_t k = 1; k <= 30; ++k) trace.push_back(req(k * kMs, Op::kSet, k, 100000));
+  for (uint64_t k = 1; k <= 50; ++k) trace.push_back(req(k * kMs, Op::kSet, k, 100000));
+  // Deleting and overwriting flash objects unlinks their headers.
+  for (uint64_t k = 1; k <= 4; ++k) trace.push_back(req(kSec + k, Op::kDelete, k));
+  for (uint64_t k = 5; k <= 7; ++k) trace.push_back(req(kSec + k, Op::kSet, k, 100));
   trace.push_back(req(2 * kSec, Op::kGet, 999, 0));
   std::vector<std::string> flags = kSmallFlash;
   flags.insert(flags.end(), {"-m", "2"});
   const nlohmann::json r = run_report(trace, flags);
   const nlohmann::json& t = r["totals"];
   const uint64_t on_flash = r["extstore"]["extstore_objects_used"].get<uint64_t>();
-  REQUIRE(on_flash >= 20);
+  REQUIRE(on_flash >= 30);
+  CHECK(on_flash <= 43);
   CHECK(t["flash_header_items"].get<uint64_t>() == on_flash);
   // A header: 48 + 10-byte key + 1 + 12-byte item_hdr + 8 CAS = 79 bytes,
   // in class 1's 96-byte chunks at -n 48 -f 1.25.
