@@ -1,6 +1,7 @@
 #include "plan/cell_summary.h"
 
 #include <cstdint>
+#include <string>
 
 namespace memext {
 
@@ -44,11 +45,11 @@ nlohmann::json summarize_report(const nlohmann::json& report) {
   row["dwpd"] = field(report, "device", "drive_writes_per_day");
   // memcached's `bytes`: counts items whose value went to flash at full size.
   row["ram_bytes"] = stats.at("bytes");
-  // Slab pages held: the RAM the cache occupies (reports before totals had it
-  // carry the same figure as memcached's total_malloced).
-  row["ram_used_bytes"] =
-      totals.value("ram_used_bytes", stats.value("total_malloced", nlohmann::json(nullptr)));
-  row["flash_header_bytes"] = totals.value("flash_header_bytes", nlohmann::json(nullptr));
+  // Slab pages the classes hold: the RAM the cache occupies; and the part of
+  // it the item headers of flash objects take.
+  row["ram_used_bytes"] = field(report, "totals", "ram_used_bytes");
+  row["flash_header_bytes"] = field(report, "totals", "flash_header_bytes");
+  row["flash_header_items"] = field(report, "totals", "flash_header_items");
   row["compaction_rescues"] = flash_counter(report, "compaction", "rescues");
   row["compaction_lost"] = flash_counter(report, "compaction", "lost");
   row["ceiling_hit_ratio"] = totals.value("ceiling_hit_ratio", nlohmann::json(nullptr));
@@ -60,6 +61,21 @@ nlohmann::json summarize_report(const nlohmann::json& report) {
   for (const char* name : {"hit_ratio", "byte_hit_ratio", "ceiling_hit_ratio"}) {
     row[std::string(name) + "_estimate"] = estimate.value(name, nlohmann::json(nullptr));
   }
+  // After --warmup (null without one, or when the trace ended first).
+  row["steady_state_hit_ratio"] = field(report, "steady_state", "hit_ratio");
+  row["steady_state_byte_hit_ratio"] = field(report, "steady_state", "byte_hit_ratio");
+  row["steady_state_dwpd"] = field(report, "steady_state", "dwpd");
+  // The trace's own hit ratio (kvcache cache_hits), null when it has none.
+  row["production_hit_ratio"] = field(report, "validation", "production_hit_ratio");
+  // The report's warning codes, comma-separated ("" when none).
+  std::string codes;
+  if (const auto w = report.find("warnings"); w != report.end() && w->is_array()) {
+    for (const nlohmann::json& warning : *w) {
+      if (!codes.empty()) codes += ',';
+      codes += warning.value("code", "");
+    }
+  }
+  row["warnings"] = codes;
   return row;
 }
 

@@ -64,6 +64,16 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
   if (options_.engine.ext.enabled()) flash_ = std::make_unique<FlashTier>(*engine_, options_);
   interval_ns_ = static_cast<uint64_t>(std::llround(options_.interval_s * 1e9));
   if (interval_ns_ == 0) interval_ns_ = 1;
+  if (options_.warmup_requests != 0) {
+    // Counted in the trace's requests: a --sample R replay sees R of them.
+    warmup_requests_ = std::max<uint64_t>(
+        1, static_cast<uint64_t>(
+               std::llround(static_cast<double>(options_.warmup_requests) * options_.sample_rate)));
+    warmup_done_ = false;
+  } else if (options_.warmup_s > 0) {
+    warmup_ns_ = static_cast<uint64_t>(std::llround(options_.warmup_s * options_.time_scale * 1e9));
+    warmup_done_ = false;
+  }
 }
 
 Replayer::~Replayer() = default;
@@ -182,6 +192,9 @@ void Replayer::apply(const TraceRequest& request) {
     next_wake_ns_ = 0;
   }
   advance_to(virtual_ns(request.time_ns));
+  if (!warmup_done_ && (now_ns_ >= warmup_ns_ || counters_.requests >= warmup_requests_)) {
+    end_warmup();
+  }
   ++counters_.records;
 
   const uint64_t key_id = request.key_id;
@@ -336,13 +349,31 @@ void Replayer::close_interval(uint64_t end_ns) {
   s.hits_ram = counters_.hits_ram - interval_start_.hits_ram;
   s.hits_flash = counters_.hits_flash - interval_start_.hits_flash;
   s.misses = counters_.misses - interval_start_.misses;
+  s.get_bytes = counters_.get_bytes - interval_start_.get_bytes;
+  s.hit_bytes = counters_.hit_bytes_ram + counters_.hit_bytes_flash -
+                interval_start_.hit_bytes_ram - interval_start_.hit_bytes_flash;
   const Stats st = engine_->stats();
   s.curr_items = st.curr_items;
   s.bytes = st.bytes;
+  s.ram_used_bytes = st.total_malloced - st.slab_global_page_pool * options_.engine.slab_page_size;
+  s.ext_header_items = st.ext_header_items;
+  s.ext_header_bytes = st.ext_header_bytes;
   s.evictions = st.evictions;
   if (flash_) flash_->fill_sample(s);
   samples_.push_back(s);
   interval_start_ = counters_;
+}
+
+void Replayer::end_warmup() {
+  warmup_done_ = true;
+  warmed_ = true;
+  warmup_.at_ns = now_ns_;
+  warmup_.counters = counters_;
+  if (flash_) {
+    TimeSample now;
+    flash_->fill_sample(now);
+    warmup_.device_bytes_written = now.device_bytes_written;
+  }
 }
 
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {

@@ -67,6 +67,42 @@ std::string apply_device(std::string spec_text, SimOptions* out) {
   return "";
 }
 
+// "3600s", "60m", "1h", "2d" (virtual seconds) or "1000000" (requests).
+std::string parse_warmup(std::string_view value, SimOptions* out) {
+  const std::string why = "--warmup '" + std::string(value) +
+                          "' must be SECONDS with a unit (e.g. 3600s, 60m, 1h, 1d) or a "
+                          "number of requests (e.g. 1000000)";
+  if (value.empty()) return why;
+  double unit = 0;
+  switch (value.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      break;
+  }
+  out->warmup_s = 0;
+  out->warmup_requests = 0;
+  if (unit == 0) {
+    if (!parse_u64(value, &out->warmup_requests) || out->warmup_requests == 0) return why;
+  } else {
+    double amount = 0;
+    if (!parse_double(value.substr(0, value.size() - 1), &amount) || amount <= 0) return why;
+    out->warmup_s = amount * unit;
+  }
+  out->warmup_spec = std::string(value);
+  return "";
+}
+
 std::string apply_replay_option(std::string_view name, std::string_view value, SimOptions* out) {
   if (name == "format") {
     auto f = parse_trace_format(value);
@@ -119,6 +155,8 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     }
   } else if (name == "out") {
     out->out_path = std::string(value);
+  } else if (name == "warmup") {
+    return parse_warmup(value, out);
   } else if (name == "max-requests") {
     if (!parse_u64(value, &out->max_requests)) {
       return "--max-requests '" + std::string(value) + "' is not an unsigned integer";
@@ -286,6 +324,10 @@ std::string sim_options_help() {
       "                              traces without writes, e.g. oracle)\n"
       "  --out REPORT.json           write the JSON report\n"
       "  --max-requests N            stop after N requests (default: whole trace)\n"
+      "  --warmup SECONDS|REQUESTS   report steady-state figures (report.steady_state) from\n"
+      "                              this point on: 3600s, 60m, 1h, 1d of trace time, or a\n"
+      "                              request count (1000000, of the whole trace: x R with\n"
+      "                              --sample R); totals still cover the whole run\n"
       "  --sample R                  replay only the keys whose hash falls in a fraction R\n"
       "                              (0 < R <= 1) of the key space, with -m, the ext_path\n"
       "                              sizes and ext_page_size/ext_wbuf_size scaled by R (rules:\n"

@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "memext/config.h"
+#include "memext/pagestore.h"
 #include "memext/stats.h"
 #include "replay/replay.h"
 #include "replay/replay_flash.h"
 #include "replay/sample_scaling.h"
+#include "report/report_figures.h"
 #include "traces/trace_reader.h"
 
 namespace memext {
@@ -123,8 +125,16 @@ nlohmann::json sample_json(const TimeSample& s, bool flash) {
       {"hits_flash", s.hits_flash},
       {"misses", s.misses},
       {"hit_ratio", ratio(s.hits_ram + s.hits_flash, s.gets)},
+      {"ram_hit_ratio", ratio(s.hits_ram, s.gets)},
+      {"flash_hit_ratio", ratio(s.hits_flash, s.gets)},
+      {"get_bytes", s.get_bytes},
+      {"hit_bytes", s.hit_bytes},
+      {"byte_hit_ratio", ratio(s.hit_bytes, s.get_bytes)},
       {"curr_items", s.curr_items},
       {"bytes", s.bytes},
+      {"ram_used_bytes", s.ram_used_bytes},
+      {"flash_header_items", s.ext_header_items},
+      {"flash_header_bytes", s.ext_header_bytes},
       {"evictions", s.evictions},
   };
   if (flash) {
@@ -135,11 +145,17 @@ nlohmann::json sample_json(const TimeSample& s, bool flash) {
               s.ext_pages_used == 0 ? 0 : s.ext_bytes_used + s.ext_bytes_fragmented);
     j["extstore_pages_used"] = s.ext_pages_used;
     j["extstore_bytes_written"] = s.ext_bytes_written;
+    j["device_bytes_written"] = s.device_bytes_written;
     j["extstore_page_evictions"] = s.ext_page_evictions;
     j["recache_from_extstore"] = s.recache;
     j["extstore_compact_rescues"] = s.compact_rescues;
     j["extstore_compact_lost"] = s.compact_lost;
     j["extstore_compact_skipped"] = s.compact_skipped;
+    nlohmann::json buckets = nlohmann::json::object();
+    for (unsigned b = 0; b < kPageBucketCount; ++b) {
+      buckets[std::string(page_bucket_name(b))] = s.ext_pages_by_bucket[b];
+    }
+    j["extstore_pages_by_bucket"] = buckets;
   }
   return j;
 }
@@ -226,6 +242,7 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"schema", std::string(kReportSchema)},
       {"memext_version", std::string(kMemextVersion)},
       {"inputs", inputs},
+      {"warnings", nlohmann::json::array()},
       {"totals", totals_json(replay)},
       {"engine", to_json(stats)},
       {"lru_maintainer", {{"steps", replay.lru_maintainer_steps()}}},
@@ -245,6 +262,15 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
     samples.push_back(sample_json(s, replay.flash() != nullptr));
   }
   report["time_series"] = {{"interval_s", o.interval_s}, {"samples", samples}};
+  add_memory_totals(report["totals"], replay);
+  report["steady_state"] = steady_state_json(replay);
+  report["validation"] = validation_json(trace, report["totals"]);
+  if (replay.flash()) {
+    uint64_t capacity = 0;
+    for (const ExtPathConfig& p : o.engine.ext.paths) capacity += p.size_bytes;
+    add_flash_rates(report, capacity);
+  }
+  add_planner_warnings(report, replay);
   return report;
 }
 
@@ -275,9 +301,18 @@ void print_summary(const nlohmann::json& report, std::FILE* out) {
                  a["byte_hit_ratio"].get<double>(), a["ceiling_hit_ratio"].get<double>());
   }
   const nlohmann::json& e = report["engine"]["stats"];
-  std::fprintf(out, "RAM: %llu items, %llu bytes, %llu evictions\n",
+  std::fprintf(out,
+               "items: %llu, memcached bytes %llu (flash objects counted at full size), %llu "
+               "evictions from RAM\n",
                e["curr_items"].get<unsigned long long>(), e["bytes"].get<unsigned long long>(),
                e["evictions"].get<unsigned long long>());
+  std::fprintf(out,
+               "RAM used: %llu bytes of slab pages (limit %llu); item headers of %llu flash "
+               "objects take %llu of them\n",
+               t["ram_used_bytes"].get<unsigned long long>(),
+               e["limit_maxbytes"].get<unsigned long long>(),
+               t["flash_header_items"].get<unsigned long long>(),
+               t["flash_header_bytes"].get<unsigned long long>());
   if (!report["extstore"].is_null()) {
     const nlohmann::json& x = report["extstore"];
     auto num = [&](const char* name) {
@@ -290,6 +325,20 @@ void print_summary(const nlohmann::json& report, std::FILE* out) {
                  num("extstore_bytes_fragmented"), num("extstore_bytes_written"),
                  num("extstore_page_evictions"));
   }
+  if (const nlohmann::json& ss = report["steady_state"]; ss.is_object() && ss["reached"]) {
+    std::fprintf(out,
+                 "steady state after --warmup %s (from %.1f s): hit ratio %.4f (RAM %.4f, flash "
+                 "%.4f), byte hit ratio %.4f over %llu gets\n",
+                 ss["warmup"].get<std::string>().c_str(), ss["start_s"].get<double>(),
+                 ss["hit_ratio"].get<double>(), ss["ram_hit_ratio"].get<double>(),
+                 ss["flash_hit_ratio"].get<double>(), ss["byte_hit_ratio"].get<double>(),
+                 ss["gets"].get<unsigned long long>());
+  }
+  if (const nlohmann::json& v = report["validation"]; v.is_object()) {
+    std::fprintf(out, "production hit ratio %.4f (trace's %s column), simulated %.4f\n",
+                 v["production_hit_ratio"].get<double>(), v["column"].get<std::string>().c_str(),
+                 v["simulated_hit_ratio"].get<double>());
+  }
   const nlohmann::json& lat = report["latency"];
   const char* clock = lat["clock"] == "virtual" ? "virtual" : "measured";
   for (const char* which : {"ram_hits", "flash_hits"}) {
@@ -299,6 +348,7 @@ void print_summary(const nlohmann::json& report, std::FILE* out) {
                  h["p50_ns"].get<unsigned long long>(), h["p99_ns"].get<unsigned long long>(),
                  h["p999_ns"].get<unsigned long long>(), h["max_ns"].get<unsigned long long>());
   }
+  print_warnings(report, out);
 }
 
 }  // namespace memext

@@ -118,8 +118,16 @@ TEST_CASE("summarize_report reads the report's figures") {
         {"flash_hit_ratio", 0.5},
         {"gets", 100},
         {"misses", 25},
-        {"flash_read_misses", 5}}},
-      {"engine", {{"stats", {{"bytes", 1000}, {"total_malloced", 2048}}}}},
+        {"flash_read_misses", 5},
+        {"ram_used_bytes", 2048},
+        {"flash_header_bytes", 512},
+        {"flash_header_items", 4}}},
+      {"engine", {{"stats", {{"bytes", 1000}, {"total_malloced", 4096}}}}},
+      {"steady_state", {{"hit_ratio", 0.8}, {"byte_hit_ratio", 0.6}, {"dwpd", 2.5}}},
+      {"validation", {{"production_hit_ratio", 0.7}}},
+      {"warnings",
+       {{{"code", "flash_never_filled"}, {"message", "m"}},
+        {{"code", "headers_fill_ram"}, {"message", "m"}}}},
       {"evictions", {{"ram", 7}, {"flash_pages", 2}}},
       {"device", {{"bytes_written", 4096}, {"drive_writes_per_day", 1.5}}},
       {"compaction", {{"rescues", 3}, {"lost", 1}}}};
@@ -134,7 +142,13 @@ TEST_CASE("summarize_report reads the report's figures") {
   CHECK(row["compaction_lost"] == 1);
   CHECK(row["flash_page_evictions"] == 2);
   CHECK(row["ceiling_hit_ratio"].is_null());
-  CHECK(row["flash_header_bytes"].is_null());
+  CHECK(row["flash_header_bytes"] == 512);
+  CHECK(row["flash_header_items"] == 4);
+  CHECK(row["steady_state_hit_ratio"] == 0.8);
+  CHECK(row["steady_state_byte_hit_ratio"] == 0.6);
+  CHECK(row["steady_state_dwpd"] == 2.5);
+  CHECK(row["production_hit_ratio"] == 0.7);
+  CHECK(row["warnings"] == "flash_never_filled,headers_fill_ram");
 
   nlohmann::json ram_only = report;
   ram_only.erase("device");
@@ -150,6 +164,15 @@ TEST_CASE("summarize_report reads the report's figures") {
   CHECK(ram_row["ceiling_hit_ratio"] == 0.9);
   CHECK(ram_row["ram_used_bytes"] == 4096);
   CHECK(ram_row["flash_header_bytes"] == 512);
+
+  nlohmann::json bare = ram_only;
+  bare.erase("steady_state");
+  bare.erase("validation");
+  bare.erase("warnings");
+  const nlohmann::json bare_row = summarize_report(bare);
+  CHECK(bare_row["steady_state_hit_ratio"].is_null());
+  CHECK(bare_row["production_hit_ratio"].is_null());
+  CHECK(bare_row["warnings"] == "");
 }
 
 TEST_CASE("CSV: flag columns first, nested fields flattened, null empty, quoting") {
