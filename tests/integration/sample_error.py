@@ -42,7 +42,7 @@ def measure(sim, trace, extra, rates, configs=CONFIGS):
         for rate in rates:
             s = replay(sim, trace, extra + cfg, rate)
             t = s["totals"]
-            a = t["sample_adjusted"]
+            a = t["sample_adjusted"] or t  # null: too few keys for an estimate
             row["sampled"][rate] = {
                 "hit_ratio": a["hit_ratio"], "byte_hit_ratio": a["byte_hit_ratio"],
                 "error_points": 100 * (a["hit_ratio"] - row["full"]),

@@ -4,8 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <stdexcept>
 
 #include "memext/options.h"
+#include "plan/curve_fit.h"
 #include "plan/curves.h"
 #include "replay/replay.h"
 #include "replay/replay_command.h"
@@ -93,6 +96,42 @@ struct Search {
     return it->second;
   }
 };
+
+// The RAM (MB, rounded up) where the curve fitted to the hit ratios replayed
+// at this flash size reaches the target, when three or more sizes were
+// replayed and the crossing lies in (low, high); the fit is added to fits.
+std::optional<uint64_t> interpolate_ram(const Search& search, uint64_t flash, double target,
+                                        uint64_t low, uint64_t high, nlohmann::json* fits) {
+  std::vector<double> xs, ys;
+  for (const auto& [key, c] : search.done) {
+    if (key.first != flash) continue;
+    xs.push_back(static_cast<double>(c.ram_mb));
+    ys.push_back(c.hit_ratio);
+  }
+  if (xs.size() < 3) return std::nullopt;
+  CurveFit fit;
+  try {
+    fit = fit_hit_ratio_curve(xs, ys);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
+  // The curve rises with RAM: bisect it for the crossing.
+  double lo = std::max<double>(static_cast<double>(low), 1);
+  double hi = static_cast<double>(high);
+  if (fit.predict(hi) < target) return std::nullopt;
+  for (int i = 0; i < 60; ++i) {
+    const double mid = (lo + hi) / 2;
+    (fit.predict(mid) >= target ? hi : lo) = mid;
+  }
+  const auto mb = static_cast<uint64_t>(std::ceil(hi));
+  fits->push_back({{"flash_bytes", flash},
+                   {"points", xs.size()},
+                   {"rms_error", fit.rms_error},
+                   {"max_abs_error", fit.max_abs_error},
+                   {"exponent", fit.b},
+                   {"interpolated_ram_mb", mb}});
+  return mb;
+}
 
 double endurance_years(const PlanOptions& o, const PlanCandidate& c) {
   if (c.flash_bytes_per_day <= 0) return std::numeric_limits<double>::infinity();
@@ -209,6 +248,7 @@ nlohmann::json run_plan(const PlanOptions& o, std::FILE* log) {
   std::vector<uint64_t> ram = o.ram_mb;
   std::sort(ram.begin(), ram.end());
   std::vector<PlanCandidate> met;
+  nlohmann::json fits = nlohmann::json::array();
   for (uint64_t flash : o.flash_bytes) {
     // Coarse: the grid's smallest RAM meeting the targets at this flash size
     // (hit ratio grows with RAM, so larger sizes are not replayed).
@@ -220,10 +260,21 @@ nlohmann::json run_plan(const PlanOptions& o, std::FILE* log) {
       }
     }
     if (first == ram.size()) continue;
-    // Refine: bisect between the grid point below and the one that meets.
     uint64_t low = first == 0 ? 0 : ram[first - 1];
     uint64_t high = ram[first];
-    for (uint32_t step = 0; step < o.refine_steps && high - low > 1; ++step) {
+    // Interpolate: a hit-ratio curve (plan/curve_fit.h) through this flash
+    // size's grid points (one more above the first that meets, for three)
+    // says where the target is crossed; that size is replayed, then
+    // bisection goes on from whichever side it fell.
+    if (first + 1 < ram.size()) search.at(ram[first + 1], flash);
+    uint32_t steps = o.refine_steps;
+    if (const auto guess = interpolate_ram(search, flash, o.target_hit_ratio, low, high, &fits)) {
+      if (steps > 0 && *guess > low && *guess < high) {
+        --steps;
+        (search.at(*guess, flash).meets ? high : low) = *guess;
+      }
+    }
+    for (uint32_t step = 0; step < steps && high - low > 1; ++step) {
       const uint64_t mid = low + (high - low) / 2;
       if (mid < 2) break;
       if (search.at(mid, flash).meets) {
@@ -288,6 +339,7 @@ nlohmann::json run_plan(const PlanOptions& o, std::FILE* log) {
                     {"ceiling_hit_ratio", c.ceiling_hit_ratio}});
   }
   plan["candidates"] = candidates;
+  plan["fits"] = fits;
   plan["curves"] = curves_from_rows(rows);
   return plan;
 }

@@ -5,9 +5,10 @@
 // plan.h — `memext-sim plan`: the cheapest RAM + flash configuration that
 // meets a hit-ratio target under a DWPD limit. A coarse grid of RAM sizes x
 // flash sizes is replayed (sampled with --sample), the RAM size of each flash
-// size is refined by bisection between the last grid point that misses the
-// target and the first that meets it, and the cheapest candidate is confirmed
-// by a full replay. When nothing meets the targets the result names the limit
+// size is refined between the last grid point that misses the target and the
+// first that meets it: first where a hit-ratio curve fitted to the grid points
+// (plan/curve_fit.h) crosses the target, then by bisection; the cheapest
+// candidate is confirmed by a full replay. When nothing meets the targets the result names the limit
 // that binds: the ceiling (first-request misses), RAM taken by item headers
 // of flash objects, or the drive's DWPD.
 #pragma once
