@@ -19,6 +19,19 @@ constexpr uint64_t kNsPerMicro = 1'000;
 constexpr size_t kBatch = 4096;
 constexpr size_t kSlotAhead = 16;
 constexpr size_t kItemAhead = 8;
+// run() stops reading a trace once this many records were malformed and at
+// most 1 in 100 was not: a wrong --format, not a few bad lines.
+constexpr uint64_t kMalformedEarlyStop = 10'000;
+
+std::string seconds_text(uint64_t ns) {
+  std::string text = std::to_string(ns / kNsPerSecond);
+  if (const uint64_t ms = ns % kNsPerSecond / 1'000'000; ms != 0) {
+    text += '.';
+    text += std::to_string(1000 + ms).substr(1);
+  }
+  text += " s";
+  return text;
+}
 
 uint64_t wall_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -60,7 +73,13 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
     }
   }
   measure_ram_ = options_.device_kind == SimDeviceKind::kFile;
-  if (options_.engine.ext.enabled()) flash_ = std::make_unique<FlashTier>(*engine_, options_);
+  warnings_ = config_warnings(options_);
+  // memcached runs ext_paths that hold no whole page with no flash pages at
+  // all (extstore stats all zero, nothing written); the engine keeps its
+  // extstore configuration (prefilled slab pages, extstore automover).
+  if (options_.engine.ext.enabled() && ext_page_total(options_) > 0) {
+    flash_ = std::make_unique<FlashTier>(*engine_, options_);
+  }
   interval_ns_ = static_cast<uint64_t>(std::llround(options_.interval_s * 1e9));
   if (interval_ns_ == 0) interval_ns_ = 1;
 }
@@ -73,10 +92,72 @@ Stats Replayer::engine_stats() const {
   return stats;
 }
 
-uint64_t Replayer::virtual_ns(uint64_t trace_ns) const {
+uint64_t Replayer::virtual_ns(uint64_t trace_ns) {
   const uint64_t since = trace_ns >= first_trace_ns_ ? trace_ns - first_trace_ns_ : 0;
-  if (options_.time_scale == 1.0) return since;
-  return static_cast<uint64_t>(static_cast<double>(since) * options_.time_scale);
+  const double scaled = static_cast<double>(since) * options_.time_scale;
+  const uint64_t t = options_.time_scale == 1.0 ? since
+                     : scaled >= static_cast<double>(kMaxReplayVirtualNs)
+                         ? kMaxReplayVirtualNs + 1
+                         : static_cast<uint64_t>(scaled);
+  if (t <= kMaxReplayVirtualNs) return t;
+  if (clock_.requests_clamped++ == 0) {
+    first_clamped_record_ = counters_.records + 1;
+    if (options_.strict) {
+      throw std::runtime_error(
+          "replayed record " + std::to_string(first_clamped_record_) + " at trace time " +
+          seconds_text(trace_ns) + " lies more than " + seconds_text(kMaxReplayVirtualNs) +
+          " (68 years) after the first request, beyond the engine's 32-bit clock "
+          "(--strict makes this fatal)");
+    }
+  }
+  return kMaxReplayVirtualNs;
+}
+
+void Replayer::check_trace_time(uint64_t trace_ns) {
+  if (trace_ns <= last_trace_ns_) return;
+  const uint64_t gap = trace_ns - last_trace_ns_;
+  const uint64_t from = last_trace_ns_;
+  last_trace_ns_ = trace_ns;
+  clock_.largest_gap_ns = std::max(clock_.largest_gap_ns, gap);
+  if (gap <= kTimeJumpWarnNs) return;
+  if (clock_.gaps_over_bound++ == 0) {
+    first_jump_record_ = counters_.records + 1;
+    first_jump_from_ns_ = from;
+    first_jump_to_ns_ = trace_ns;
+  }
+  if (options_.strict) {
+    throw std::runtime_error("replayed record " + std::to_string(counters_.records + 1) +
+                             " at trace time " + seconds_text(trace_ns) + " comes " +
+                             seconds_text(gap) + " after the one before (" + seconds_text(from) +
+                             "): more than a day without a request, likely a corrupt timestamp "
+                             "(--strict makes this fatal)");
+  }
+}
+
+void Replayer::add_trace_warnings() {
+  if (clock_.gaps_over_bound != 0) {
+    std::string message =
+        "replayed record " + std::to_string(first_jump_record_) + " at trace time " +
+        seconds_text(first_jump_to_ns_) + " comes " +
+        seconds_text(first_jump_to_ns_ - first_jump_from_ns_) + " after the one before (" +
+        seconds_text(first_jump_from_ns_) +
+        "): more than a day without a request, likely a corrupt timestamp; the replay jumped its "
+        "clock over it";
+    if (clock_.gaps_over_bound > 1) {
+      message += " (" + std::to_string(clock_.gaps_over_bound) + " such gaps, the largest " +
+                 seconds_text(clock_.largest_gap_ns) + ")";
+    }
+    warnings_.push_back({"time_jump", message + "; --strict makes this fatal"});
+  }
+  if (clock_.requests_clamped != 0) {
+    warnings_.push_back(
+        {"clock_overflow",
+         std::to_string(clock_.requests_clamped) + " records from replayed record " +
+             std::to_string(first_clamped_record_) + " on lie more than " +
+             seconds_text(kMaxReplayVirtualNs) +
+             " (68 years) after the first request, beyond the engine's 32-bit clock; they ran "
+             "at that time"});
+  }
 }
 
 void Replayer::set_engine_seconds(uint64_t now_ns) {
@@ -121,12 +202,47 @@ void Replayer::run_event(const EventQueue::Entry& entry) {
   }
 }
 
+uint64_t Replayer::close_idle(uint64_t sample_ns, uint64_t to_ns) {
+  close_interval(sample_ns);
+  // Interval ends in [sample_ns, to_ns): the first closed normally above,
+  // the idle rest as one sample.
+  const uint64_t ends = (to_ns - 1 - sample_ns) / interval_ns_ + 1;
+  if (ends > 1) {
+    close_interval(sample_ns + (ends - 1) * interval_ns_);
+    samples_.back().intervals = ends - 1;
+  }
+  return sample_ns + ends * interval_ns_;
+}
+
+void Replayer::jump_clock(uint64_t from_ns, uint64_t to_ns) {
+  ++clock_.jumps;
+  clock_.jumped_ns += to_ns - from_ns;
+  deferred_.clear();
+  while (events_.next_time() < to_ns) deferred_.push_back(events_.pop());
+  // Popped in (time, sequence) order and rescheduled in it: they run at
+  // to_ns in the order they were due.
+  for (const EventQueue::Entry& e : deferred_) {
+    if (e.event == SimEvent::kSample) {
+      events_.schedule(close_idle(e.time_ns, to_ns), SimEvent::kSample);
+    } else {
+      events_.schedule(to_ns, e.event);
+    }
+  }
+}
+
 void Replayer::run_due(uint64_t now_ns) {
   for (;;) {
     const uint64_t event_at = events_.next_time();
     const uint64_t io_at = flash_ ? flash_->next_completion_ns() : EventQueue::kNever;
     const uint64_t at = std::min(event_at, io_at);
     if (at > now_ns) break;
+    // A settle window after the last request is done and another one before
+    // now_ns is left: skip the idle stretch between (see replay.h).
+    if (at >= idle_since_ns_ + kReplaySettleNs && now_ns - at > kReplaySettleNs &&
+        io_at >= now_ns - kReplaySettleNs) {
+      jump_clock(at, now_ns - kReplaySettleNs);
+      continue;
+    }
     set_engine_seconds(at);
     if (io_at <= event_at) {
       flash_->complete_reads(io_at);
@@ -162,14 +278,22 @@ void Replayer::advance_to(uint64_t now_ns) {
     ++counters_.time_reversals;
     now_ns = now_ns_;
   }
+  idle_since_ns_ = now_ns_;
   now_ns_ = now_ns;
   if (now_ns >= next_wake_ns_) run_due(now_ns);
 }
 
 void Replayer::apply(const TraceRequest& request) {
+  uint32_t repeats = std::max<uint32_t>(request.op_count, 1);
+  if (options_.max_requests != 0) {
+    if (counters_.requests >= options_.max_requests) return;
+    repeats = static_cast<uint32_t>(
+        std::min<uint64_t>(repeats, options_.max_requests - counters_.requests));
+  }
   if (!started_) {
     started_ = true;
     first_trace_ns_ = request.time_ns;
+    last_trace_ns_ = request.time_ns;
     engine_->set_time(kReplayStartSeconds);
     if (maintainer_) events_.schedule(0, SimEvent::kLruMaintainer);
     if (crawler_) events_.schedule(0, SimEvent::kLruCrawler);
@@ -180,6 +304,7 @@ void Replayer::apply(const TraceRequest& request) {
     events_.schedule(interval_ns_, SimEvent::kSample);
     next_wake_ns_ = 0;
   }
+  check_trace_time(request.time_ns);
   advance_to(virtual_ns(request.time_ns));
   ++counters_.records;
 
@@ -191,7 +316,6 @@ void Replayer::apply(const TraceRequest& request) {
     key_size = 250;
   }
   const uint8_t key_len = static_cast<uint8_t>(key_size);
-  const uint32_t repeats = std::max<uint32_t>(request.op_count, 1);
   for (uint32_t i = 0; i < repeats; ++i) apply_once(request, key, key_len);
 }
 
@@ -342,10 +466,16 @@ void Replayer::close_interval(uint64_t end_ns) {
 
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
   std::vector<TraceRequest> batch(kBatch);
-  uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
-  while (counters_.records < limit) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.records));
+  const uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
+  while (counters_.requests < limit) {
+    // Every record is at least one request: never read a record past the limit.
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.requests));
     const size_t got = reader.next_batch(batch.data(), want);
+    const TraceReadStats& read = reader.stats();
+    if (read.malformed >= kMalformedEarlyStop && read.records * 100 <= read.malformed) {
+      stopped_on_malformed_ = true;
+      break;
+    }
     if (got == 0) break;
     // The engine's lookups are two dependent cache misses (hash slot, then
     // item record) on any key set larger than the caches: start the slot
@@ -370,6 +500,7 @@ void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
 void Replayer::finish() {
   if (finished_) return;
   finished_ = true;
+  add_trace_warnings();
   if (!started_) return;
   run_due(now_ns_);
   if (flash_) {

@@ -50,8 +50,14 @@ std::string apply_device(std::string_view spec, SimOptions* out) {
            "' is not a device (allowed: model[:PRESET][,key=value...], file, file:PATH)";
   }
   out->device_kind = SimDeviceKind::kModel;
-  std::string text =
-      spec == "model" ? std::string("model:") + std::string(kDefaultSsdPreset) : std::string(spec);
+  // "model" and an empty preset ("model:", "model:,units=4") mean the
+  // default preset, as the help's model[:PRESET][,key=value...] says.
+  std::string text = "model:" + std::string(kDefaultSsdPreset);
+  if (spec.starts_with("model:,")) {
+    text += spec.substr(6);
+  } else if (spec != "model" && spec != "model:") {
+    text = std::string(spec);
+  }
   if (text.find("wa=") == std::string::npos) text += ",wa=1";
   const std::string error = parse_ssd_model_spec(text, &out->model);
   if (!error.empty()) return "--device '" + std::string(spec) + "': " + error;
@@ -113,8 +119,19 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
   return "";
 }
 
-bool replay_option_takes_value(std::string_view name) {
-  return name != "strict" && name != "help";
+// The replay's own long options that take a value (--strict and --help are
+// the others): the parser asks for a value only for a name listed here, so an
+// unknown option is called unknown rather than short of a value.
+constexpr std::string_view kReplayValueOptions[] = {
+    "format",       "device",   "seed", "interval",     "time-scale",
+    "fill-on-miss", "progress", "out",  "max-requests",
+};
+
+bool is_replay_value_option(std::string_view name) {
+  for (std::string_view known : kReplayValueOptions) {
+    if (known == name) return true;
+  }
+  return false;
 }
 
 std::string apply_engine_flag(std::string_view short_name, std::string_view value,
@@ -190,8 +207,10 @@ std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out
         }
       } else if (name == "strict") {
         out->strict = true;
+      } else if (!is_replay_value_option(name)) {
+        error = "unknown option --" + std::string(name) + " (see --help)";
       } else {
-        if (replay_option_takes_value(name) && !inline_value) error = next_value(arg, &value);
+        if (!inline_value) error = next_value(arg, &value);
         if (error.empty()) error = apply_replay_option(name, value, out);
       }
     } else if (arg.size() >= 2 && arg[0] == '-') {
@@ -256,7 +275,8 @@ std::string sim_options_help() {
       "  --format F                  trace format: " +
       std::string(trace_format_names_list()) +
       " (default auto)\n"
-      "  --strict                    stop at the first malformed record\n"
+      "  --strict                    stop at the first malformed record, and at a gap of\n"
+      "                              more than a day between requests (else a warning)\n"
       "  --device SPEC               model[:PRESET][,key=value...] (default model:nvme-gen4;\n"
       "                              wa defaults to 1 here: extstore writes sequentially),\n"
       "                              file (each ext_path's file) or file:PATH (real IO via\n"
@@ -266,8 +286,10 @@ std::string sim_options_help() {
       "  --time-scale X              multiply trace time by X (default 1)\n"
       "  --fill-on-miss on|off|auto  set the traced size after a get miss (auto: on for\n"
       "                              traces without writes, e.g. oracle)\n"
-      "  --out REPORT.json           write the JSON report\n"
-      "  --max-requests N            stop after N requests (default: whole trace)\n"
+      "  --out REPORT.json           write the JSON report (- for stdout; the summary and\n"
+      "                              warnings stay on stderr)\n"
+      "  --max-requests N            stop after N requests, a record's op_count repeats\n"
+      "                              included (default: whole trace)\n"
       "  --progress on|off|auto      progress on stderr (auto: when stderr is a terminal)\n"
       "  -h, --help                  this help\n"
       "\n";
