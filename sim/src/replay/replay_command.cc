@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,17 @@ std::string unusable_trace(const Replayer& replay, const TraceReader& reader) {
          format + "; " + format_hint(reader.path(), reader.format());
 }
 
+// After an error reading with a forced --format: the format the file looks
+// like, when it is another one.
+void print_other_format(const SimOptions& options) {
+  if (options.format == TraceFormat::kAuto) return;
+  const std::optional<TraceFormat> seen = sniff_trace_format(options.trace_path);
+  if (seen && *seen != options.format) {
+    std::fprintf(stderr, "memext-sim replay: %s\n",
+                 format_hint(options.trace_path, options.format).c_str());
+  }
+}
+
 bool write_report(const std::string& out_path, const std::string& text) {
   if (out_path == "-") {
     return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
@@ -96,7 +108,15 @@ int replay_main(int argc, char** argv) {
     TraceReadOptions read_options;
     read_options.format = options.format;
     read_options.strict = options.strict;
-    auto reader = open_trace(options.trace_path, read_options);
+    std::unique_ptr<TraceReader> reader;
+    try {
+      reader = open_trace(options.trace_path, read_options);
+    } catch (const TraceError& e) {
+      // A header the forced --format cannot read: say what the file is.
+      std::fprintf(stderr, "memext-sim replay: %s\n", e.what());
+      print_other_format(options);
+      return 1;
+    }
     // oracleGeneral records only reads: without look-aside fills nothing
     // would ever be cached.
     const bool fill_default = reader->format() == TraceFormat::kOracleGeneral;
@@ -121,10 +141,7 @@ int replay_main(int argc, char** argv) {
     } catch (const TraceError& e) {
       // --strict stops at the first malformed record: say what the file is.
       std::fprintf(stderr, "memext-sim replay: %s\n", e.what());
-      if (options.format != TraceFormat::kAuto) {
-        std::fprintf(stderr, "memext-sim replay: %s\n",
-                     format_hint(options.trace_path, options.format).c_str());
-      }
+      print_other_format(options);
       return 1;
     }
     print_warnings(replay, warned);
