@@ -143,7 +143,9 @@ std::string apply_engine_flag(std::string_view short_name, std::string_view valu
   OptionResult r = apply_memcached_option(out->engine, short_name, value);
   if (r.ok()) return "";
   if (r.status == OptionStatus::kUnknownOption) return "unknown option -" + std::string(short_name);
-  return "-" + std::string(short_name) + " '" + std::string(value) + "': " + r.error;
+  std::string error = "-";
+  error.append(short_name).append(" '").append(value).append("': ").append(r.error);
+  return error;
 }
 
 }  // namespace
@@ -202,7 +204,7 @@ std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out
         if (alias->takes_value && !inline_value) error = next_value(arg, &value);
         if (error.empty()) error = apply_engine_flag(alias->short_name, value, out);
         if (error.empty()) {
-          out->memcached_flags.push_back("-" + std::string(alias->short_name));
+          out->memcached_flags.push_back(std::string("-").append(alias->short_name));
           if (alias->takes_value) out->memcached_flags.emplace_back(value);
         }
       } else if (name == "strict") {
@@ -222,7 +224,7 @@ std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out
       if (takes_value && value.empty()) error = next_value(arg, &value);
       if (error.empty()) error = apply_engine_flag(flag, value, out);
       if (error.empty()) {
-        out->memcached_flags.push_back("-" + std::string(flag));
+        out->memcached_flags.push_back(std::string("-").append(flag));
         if (takes_value) out->memcached_flags.emplace_back(value);
       }
     } else if (out->trace_path.empty()) {
