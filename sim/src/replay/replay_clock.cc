@@ -27,11 +27,12 @@ std::string seconds_text(uint64_t ns) {
 
 uint64_t Replayer::virtual_ns(uint64_t trace_ns) {
   const uint64_t since = trace_ns >= first_trace_ns_ ? trace_ns - first_trace_ns_ : 0;
-  const double scaled = static_cast<double>(since) * options_.time_scale;
-  const uint64_t t = options_.time_scale == 1.0 ? since
-                     : scaled >= static_cast<double>(kMaxReplayVirtualNs)
-                         ? kMaxReplayVirtualNs + 1
-                         : static_cast<uint64_t>(scaled);
+  uint64_t t = since;
+  if (options_.time_scale != 1.0) {
+    const double scaled = static_cast<double>(since) * options_.time_scale;
+    t = scaled > static_cast<double>(kMaxReplayVirtualNs) ? kMaxReplayVirtualNs + 1
+                                                          : static_cast<uint64_t>(scaled);
+  }
   if (t <= kMaxReplayVirtualNs) return t;
   if (clock_.requests_clamped++ == 0) {
     first_clamped_record_ = counters_.records + 1;
