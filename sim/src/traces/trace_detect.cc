@@ -1,5 +1,7 @@
 #include "traces/trace_detect.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -123,7 +125,9 @@ TraceFormat detect_from_prefix(std::string_view prefix, std::optional<uint64_t> 
 }
 
 std::optional<TraceFormat> sniff_trace_format(const std::string& path) {
-  if (path == "-") return std::nullopt;
+  // Opening it again must not take bytes from a pipe the reader still reads.
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   try {
     const TraceFormat format = detect_trace_format(path).format;
     if (format != TraceFormat::kAuto) return format;

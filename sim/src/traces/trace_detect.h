@@ -30,7 +30,8 @@ bool looks_like_twitter_line(std::string_view line);
 bool looks_like_oracle(std::string_view prefix, std::optional<uint64_t> plain_size);
 
 // The format `path` looks like by the rules above (decompressing zstd), or
-// nullopt when no rule matches or the file cannot be read again (stdin).
+// nullopt when no rule matches or the file cannot be read again (stdin, a
+// pipe: anything but a regular file).
 // For telling a user which --format a misread file wants.
 std::optional<TraceFormat> sniff_trace_format(const std::string& path);
 

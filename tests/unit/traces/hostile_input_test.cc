@@ -4,6 +4,7 @@
 // error in every format.
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,4 +172,8 @@ TEST_CASE("format hints name the format a misread file looks like") {
   CHECK_FALSE(sniff_trace_format(junk).has_value());
   CHECK(format_hint(junk, TraceFormat::kCsv).find("could not be detected") != std::string::npos);
   CHECK_FALSE(sniff_trace_format("-").has_value());
+  // A pipe is not opened again: the bytes are the reader's.
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_FALSE(sniff_trace_format(fifo).has_value());
 }
