@@ -9,6 +9,7 @@
 #include "replay/progress.h"
 #include "replay/replay_flash.h"
 #include "traces/trace_reader.h"
+#include "traces/trace_sample.h"
 
 namespace memext {
 
@@ -178,12 +179,6 @@ void Replayer::advance_to(uint64_t now_ns) {
 }
 
 void Replayer::apply(const TraceRequest& request) {
-  uint32_t repeats = std::max<uint32_t>(request.op_count, 1);
-  if (options_.max_requests != 0) {
-    if (counters_.requests >= options_.max_requests) return;
-    repeats = static_cast<uint32_t>(
-        std::min<uint64_t>(repeats, options_.max_requests - counters_.requests));
-  }
   if (!started_) {
     started_ = true;
     first_trace_ns_ = request.time_ns;
@@ -203,6 +198,10 @@ void Replayer::apply(const TraceRequest& request) {
   ++counters_.records;
 
   const uint64_t key_id = request.key_id;
+  if (keys_seen_.insert(key_id)) {
+    ++counters_.keys;
+    if (is_get_op(request.op)) ++counters_.compulsory_misses;
+  }
   std::string_view key(reinterpret_cast<const char*>(&key_id), sizeof key_id);
   uint32_t key_size = request.key_size;
   if (key_size > 250) {
@@ -210,6 +209,7 @@ void Replayer::apply(const TraceRequest& request) {
     key_size = 250;
   }
   const uint8_t key_len = static_cast<uint8_t>(key_size);
+  const uint32_t repeats = std::max<uint32_t>(request.op_count, 1);
   for (uint32_t i = 0; i < repeats; ++i) apply_once(request, key, key_len);
 }
 
@@ -360,17 +360,46 @@ void Replayer::close_interval(uint64_t end_ns) {
 
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
   std::vector<TraceRequest> batch(kBatch);
+  const KeySampler sampler(options_.sample_rate, options_.sample_seed);
   const uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
-  while (counters_.requests < limit) {
+  while (trace_requests_ < limit) {
     // Every record is at least one request: never read a record past the limit.
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.requests));
-    const size_t got = reader.next_batch(batch.data(), want);
-    const TraceReadStats& read = reader.stats();
-    if (read.malformed >= kMalformedEarlyStop && read.records * 100 <= read.malformed) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - trace_requests_));
+    size_t read = reader.next_batch(batch.data(), want);
+    const TraceReadStats& stats = reader.stats();
+    if (stats.malformed >= kMalformedEarlyStop && stats.records * 100 <= stats.malformed) {
       stopped_on_malformed_ = true;
       break;
     }
-    if (got == 0) break;
+    if (read == 0) break;
+    // The limit counts the trace's requests, op_count repeats included (and
+    // sampled-out keys too, so a sample replays the same stretch of trace):
+    // the record that reaches it is cut short, the ones after it dropped.
+    for (size_t i = 0; i < read; ++i) {
+      const uint64_t left = limit - trace_requests_;
+      if (left == 0) {
+        read = i;
+        break;
+      }
+      TraceRequest& r = batch[i];
+      const uint64_t repeats = std::min<uint64_t>(std::max<uint32_t>(r.op_count, 1), left);
+      r.op_count = static_cast<uint32_t>(repeats);
+      trace_requests_ += repeats;
+    }
+    counters_.trace_records += read;
+    size_t got = read;
+    if (!sampler.all()) {
+      got = 0;
+      for (size_t i = 0; i < read; ++i) {
+        const TraceRequest& r = batch[i];
+        if (is_get_op(r.op)) {
+          const uint64_t repeats = std::max<uint32_t>(r.op_count, 1);
+          counters_.trace_gets += repeats;
+          counters_.trace_get_bytes += repeats * r.value_size;
+        }
+        if (sampler.keeps(r.key_id)) batch[got++] = r;
+      }
+    }
     // The engine's lookups are two dependent cache misses (hash slot, then
     // item record) on any key set larger than the caches: start the slot
     // kSlotAhead requests early and the record kItemAhead requests early, so
@@ -386,12 +415,16 @@ void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
       if (i + kItemAhead < got) prefetch(batch[i + kItemAhead], Engine::PrefetchStage::kItem);
       apply(batch[i]);
     }
-    if (progress) progress->update(counters_.records);
+    if (progress) progress->update(counters_.trace_records);
   }
   finish();
 }
 
 void Replayer::finish() {
+  if (options_.sample_rate >= 1) {
+    counters_.trace_gets = counters_.gets;
+    counters_.trace_get_bytes = counters_.get_bytes;
+  }
   if (finished_) return;
   finished_ = true;
   add_trace_warnings();

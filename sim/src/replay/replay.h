@@ -43,6 +43,7 @@
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
 #include "replay/event_queue.h"
+#include "replay/key_set.h"
 #include "replay/latency_histogram.h"
 #include "replay/replay_warnings.h"
 #include "replay/sim_options.h"
@@ -72,7 +73,12 @@ inline constexpr uint64_t kMaxReplayVirtualNs = (uint64_t{1} << 31) * 1'000'000'
 
 struct ReplayCounters {
   std::array<uint64_t, kOpCount> requests_by_op{};
-  uint64_t records = 0;   // trace records read
+  uint64_t trace_records = 0;  // records read from the trace, sampled out ones included
+  uint64_t records = 0;        // trace records applied (the sample's, with --sample)
+  // Gets and their traced value bytes in every record read, sampled out ones
+  // included: what a sample's counts are compared with (sample adjustment).
+  uint64_t trace_gets = 0;
+  uint64_t trace_get_bytes = 0;
   uint64_t requests = 0;  // records x op_count
   uint64_t gets = 0;      // get, gets, gat, gats
   uint64_t hits_ram = 0;
@@ -92,6 +98,9 @@ struct ReplayCounters {
   uint64_t delta_misses = 0;
   uint64_t keys_clamped = 0;    // traced key length above 250, charged as 250
   uint64_t time_reversals = 0;  // requests earlier than the previous one (run at its time)
+  uint64_t keys = 0;            // distinct keys applied
+  // Keys whose first request is a get: that get misses at any cache size.
+  uint64_t compulsory_misses = 0;
 };
 
 // What the replay did with its clock (the report's "clock").
@@ -142,15 +151,16 @@ class Replayer {
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
 
-  // Reads the whole trace (or up to options.max_requests requests) and
-  // finish()es. Stops reading early when 99% of at least 10,000 records
-  // were malformed (a wrong --format): see stopped_on_malformed().
+  // Reads the whole trace (or its first options.max_requests requests,
+  // op_count repeats included), applies the requests of the keys in
+  // options.sample_rate's sample, and finish()es. Stops reading early when
+  // 99% of at least 10,000 records were malformed (a wrong --format): see
+  // stopped_on_malformed().
   void run(TraceReader& reader, ReplayProgress* progress = nullptr);
 
-  // Applies one request, op_count times but never past options.max_requests
-  // requests. Requests must come in trace order. Throws std::runtime_error
-  // with --strict on a gap over kTimeJumpWarnNs or a time beyond
-  // kMaxReplayVirtualNs.
+  // Applies one request (op_count times). Requests must come in trace
+  // order. Throws std::runtime_error with --strict on a gap over
+  // kTimeJumpWarnNs or a time beyond kMaxReplayVirtualNs.
   void apply(const TraceRequest& request);
   // Runs the events due by the last request's time, completes every
   // outstanding flash read and closes the last time-series interval.
@@ -217,6 +227,7 @@ class Replayer {
   ReplayClock clock_;
   std::vector<ReplayWarning> warnings_;
   ReplayCounters interval_start_;
+  KeySet keys_seen_;
   std::vector<TimeSample> samples_;
   LatencyHistogram ram_latency_;
   LatencyHistogram flash_latency_;
@@ -227,6 +238,7 @@ class Replayer {
   bool started_ = false;
   bool finished_ = false;
   bool stopped_on_malformed_ = false;
+  uint64_t trace_requests_ = 0;  // requests read from the trace (run()'s --max-requests)
   uint64_t first_trace_ns_ = 0;
   uint64_t last_trace_ns_ = 0;  // latest trace time seen
   uint64_t now_ns_ = 0;
