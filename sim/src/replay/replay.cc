@@ -20,6 +20,9 @@ constexpr uint64_t kNsPerMicro = 1'000;
 constexpr size_t kBatch = 4096;
 constexpr size_t kSlotAhead = 16;
 constexpr size_t kItemAhead = 8;
+// run() stops reading a trace once this many records were malformed and at
+// most 1 in 100 was not: a wrong --format, not a few bad lines.
+constexpr uint64_t kMalformedEarlyStop = 10'000;
 
 uint64_t wall_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -61,7 +64,13 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
     }
   }
   measure_ram_ = options_.device_kind == SimDeviceKind::kFile;
-  if (options_.engine.ext.enabled()) flash_ = std::make_unique<FlashTier>(*engine_, options_);
+  warnings_ = config_warnings(options_);
+  // memcached runs ext_paths that hold no whole page with no flash pages at
+  // all (extstore stats all zero, nothing written); the engine keeps its
+  // extstore configuration (prefilled slab pages, extstore automover).
+  if (options_.engine.ext.enabled() && ext_page_total(options_) > 0) {
+    flash_ = std::make_unique<FlashTier>(*engine_, options_);
+  }
   interval_ns_ = static_cast<uint64_t>(std::llround(options_.interval_s * 1e9));
   if (interval_ns_ == 0) interval_ns_ = 1;
   if (options_.warmup_requests != 0) {
@@ -82,12 +91,6 @@ Stats Replayer::engine_stats() const {
   Stats stats = engine_->stats();
   if (crawler_) crawler_->add_stats(stats);
   return stats;
-}
-
-uint64_t Replayer::virtual_ns(uint64_t trace_ns) const {
-  const uint64_t since = trace_ns >= first_trace_ns_ ? trace_ns - first_trace_ns_ : 0;
-  if (options_.time_scale == 1.0) return since;
-  return static_cast<uint64_t>(static_cast<double>(since) * options_.time_scale);
 }
 
 void Replayer::set_engine_seconds(uint64_t now_ns) {
@@ -138,6 +141,13 @@ void Replayer::run_due(uint64_t now_ns) {
     const uint64_t io_at = flash_ ? flash_->next_completion_ns() : EventQueue::kNever;
     const uint64_t at = std::min(event_at, io_at);
     if (at > now_ns) break;
+    // A settle window after the last request is done and another one before
+    // now_ns is left: skip the idle stretch between (see replay.h).
+    if (at >= idle_since_ns_ + kReplaySettleNs && now_ns - at > kReplaySettleNs &&
+        io_at >= now_ns - kReplaySettleNs) {
+      jump_clock(at, now_ns - kReplaySettleNs);
+      continue;
+    }
     set_engine_seconds(at);
     if (io_at <= event_at) {
       flash_->complete_reads(io_at);
@@ -173,6 +183,7 @@ void Replayer::advance_to(uint64_t now_ns) {
     ++counters_.time_reversals;
     now_ns = now_ns_;
   }
+  idle_since_ns_ = now_ns_;
   now_ns_ = now_ns;
   if (now_ns >= next_wake_ns_) run_due(now_ns);
 }
@@ -181,6 +192,7 @@ void Replayer::apply(const TraceRequest& request) {
   if (!started_) {
     started_ = true;
     first_trace_ns_ = request.time_ns;
+    last_trace_ns_ = request.time_ns;
     engine_->set_time(kReplayStartSeconds);
     if (maintainer_) events_.schedule(0, SimEvent::kLruMaintainer);
     if (crawler_) events_.schedule(0, SimEvent::kLruCrawler);
@@ -191,6 +203,7 @@ void Replayer::apply(const TraceRequest& request) {
     events_.schedule(interval_ns_, SimEvent::kSample);
     next_wake_ns_ = 0;
   }
+  check_trace_time(request.time_ns);
   advance_to(virtual_ns(request.time_ns));
   if (!warmup_done_ && (now_ns_ >= warmup_ns_ || counters_.requests >= warmup_requests_)) {
     end_warmup();
@@ -379,12 +392,31 @@ void Replayer::end_warmup() {
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
   std::vector<TraceRequest> batch(kBatch);
   const KeySampler sampler(options_.sample_rate, options_.sample_seed);
-  uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
-  while (counters_.trace_records < limit) {
-    const size_t want =
-        static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.trace_records));
-    const size_t read = reader.next_batch(batch.data(), want);
+  const uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
+  while (trace_requests_ < limit) {
+    // Every record is at least one request: never read a record past the limit.
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - trace_requests_));
+    size_t read = reader.next_batch(batch.data(), want);
+    const TraceReadStats& stats = reader.stats();
+    if (stats.malformed >= kMalformedEarlyStop && stats.records * 100 <= stats.malformed) {
+      stopped_on_malformed_ = true;
+      break;
+    }
     if (read == 0) break;
+    // The limit counts the trace's requests, op_count repeats included (and
+    // sampled-out keys too, so a sample replays the same stretch of trace):
+    // the record that reaches it is cut short, the ones after it dropped.
+    for (size_t i = 0; i < read; ++i) {
+      const uint64_t left = limit - trace_requests_;
+      if (left == 0) {
+        read = i;
+        break;
+      }
+      TraceRequest& r = batch[i];
+      const uint64_t repeats = std::min<uint64_t>(std::max<uint32_t>(r.op_count, 1), left);
+      r.op_count = static_cast<uint32_t>(repeats);
+      trace_requests_ += repeats;
+    }
     counters_.trace_records += read;
     size_t got = read;
     if (!sampler.all()) {
@@ -426,6 +458,7 @@ void Replayer::finish() {
   }
   if (finished_) return;
   finished_ = true;
+  add_trace_warnings();
   if (!started_) return;
   run_due(now_ns_);
   if (flash_) {

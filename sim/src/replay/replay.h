@@ -9,6 +9,24 @@
 // request reaches the next due time, so a run is independent of host speed
 // and the hot path is one compare.
 //
+// Idle stretches cost nothing: when the next request is more than two
+// settle windows (kReplaySettleNs) after the last one, the background steps
+// run normally for one window after the last request, then the clock jumps
+// to one window before the next request, and they run normally again up to
+// it. A jump moves every step due inside the skipped stretch to its end, in
+// the order they were due; the engine's clock jumps with it. So the engine
+// sees what memcached would after that much idle time, before the next
+// request: expired items are reclaimed by the crawler (every LRU's
+// autoexpire crawl is due), the maintainer moves aged HOT/WARM items, the
+// flusher writes items older than ext_item_age, the compactor runs. What a
+// jump skips is the idle stepping itself (lru_maintainer_juggles, crawler
+// runs and their counts inside the stretch) and time-series levels moving
+// inside it: the skipped intervals become one sample holding the levels at
+// the jump (TimeSample::intervals). Gaps up to two windows are stepped
+// second by second as before. A gap of more than kTimeJumpWarnNs of trace
+// time is warned about (fatal with --strict), and virtual time beyond
+// kMaxReplayVirtualNs (the engine's 32-bit seconds) is clamped to it.
+//
 // Keys: the trace's 64-bit key id, as 8 raw bytes, is the engine key; the
 // traced key length is what memory accounting charges (phantom mode).
 //
@@ -28,6 +46,7 @@
 #include "replay/event_queue.h"
 #include "replay/key_set.h"
 #include "replay/latency_histogram.h"
+#include "replay/replay_warnings.h"
 #include "replay/sim_options.h"
 #include "traces/trace_request.h"
 
@@ -40,6 +59,18 @@ class ReplayProgress;
 // Engine rel_time_t of the first request: where memcached's current_time
 // starts (see kStartRelTime).
 inline constexpr rel_time_t kReplayStartSeconds = kStartRelTime;
+
+// Virtual time stepped normally after the last request and before the next
+// one around an idle stretch (see above): long enough for the maintainer,
+// crawler, flusher and compactor to finish what a stretch of idle time
+// leaves them (their sleeps are at most a second).
+inline constexpr uint64_t kReplaySettleNs = 60'000'000'000ull;
+// A gap between consecutive records larger than this (trace time) is
+// reported: no trace we know of is silent for a day, a corrupt timestamp is.
+inline constexpr uint64_t kTimeJumpWarnNs = 86'400'000'000'000ull;
+// The last virtual time the engine's clock (uint32 seconds from
+// kReplayStartSeconds, plus a relative TTL of up to 30 days) can hold.
+inline constexpr uint64_t kMaxReplayVirtualNs = (uint64_t{1} << 31) * 1'000'000'000ull;
 
 struct ReplayCounters {
   std::array<uint64_t, kOpCount> requests_by_op{};
@@ -73,10 +104,23 @@ struct ReplayCounters {
   uint64_t compulsory_misses = 0;
 };
 
+// What the replay did with its clock (the report's "clock").
+struct ReplayClock {
+  uint64_t jumps = 0;             // idle stretches jumped over
+  uint64_t jumped_ns = 0;         // virtual time skipped without stepping
+  uint64_t largest_gap_ns = 0;    // largest gap between consecutive records (trace time)
+  uint64_t gaps_over_bound = 0;   // gaps above kTimeJumpWarnNs
+  uint64_t requests_clamped = 0;  // records beyond kMaxReplayVirtualNs (run at it)
+};
+
 // One closed interval of the time series. Counters are deltas over the
 // interval; the rest are levels at its end.
 struct TimeSample {
   uint64_t end_ns = 0;  // virtual time since the first request
+  // Intervals this sample stands for: more than 1 for the idle intervals of
+  // a clock jump, which end every interval up to end_ns and hold no requests
+  // and the same levels.
+  uint64_t intervals = 1;
   uint64_t requests = 0;
   uint64_t gets = 0;
   uint64_t hits_ram = 0;
@@ -123,17 +167,28 @@ class Replayer {
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
 
-  // Reads the whole trace (or options.max_requests records), applies the
-  // requests of the keys in options.sample_rate's sample, and finish()es.
+  // Reads the whole trace (or its first options.max_requests requests,
+  // op_count repeats included), applies the requests of the keys in
+  // options.sample_rate's sample, and finish()es. Stops reading early when
+  // 99% of at least 10,000 records were malformed (a wrong --format): see
+  // stopped_on_malformed().
   void run(TraceReader& reader, ReplayProgress* progress = nullptr);
 
-  // Applies one request. Requests must come in trace order.
+  // Applies one request (op_count times). Requests must come in trace
+  // order. Throws std::runtime_error with --strict on a gap over
+  // kTimeJumpWarnNs or a time beyond kMaxReplayVirtualNs.
   void apply(const TraceRequest& request);
   // Runs the events due by the last request's time, completes every
   // outstanding flash read and closes the last time-series interval.
   void finish();
 
   const ReplayCounters& counters() const { return counters_; }
+  const ReplayClock& clock() const { return clock_; }
+  // The configuration's warnings (from construction), then the trace's (at
+  // finish()) and any add_warning().
+  const std::vector<ReplayWarning>& warnings() const { return warnings_; }
+  void add_warning(ReplayWarning warning) { warnings_.push_back(std::move(warning)); }
+  bool stopped_on_malformed() const { return stopped_on_malformed_; }
   const std::vector<TimeSample>& samples() const { return samples_; }
   // Null without --warmup or when the trace ended before the warmup did.
   const WarmupPoint* warmup() const { return warmup_done_ && warmed_ ? &warmup_ : nullptr; }
@@ -156,8 +211,16 @@ class Replayer {
   const SimOptions& options() const { return options_; }
 
  private:
-  uint64_t virtual_ns(uint64_t trace_ns) const;
+  uint64_t virtual_ns(uint64_t trace_ns);
+  // Gap and clock-range checks of a record at trace time trace_ns.
+  void check_trace_time(uint64_t trace_ns);
   void advance_to(uint64_t now_ns);
+  // Defers every event due before to_ns to it (samples: see close_idle).
+  void jump_clock(uint64_t from_ns, uint64_t to_ns);
+  // Closes the sample due at sample_ns and the idle ones after it up to
+  // to_ns; returns when the next sample is due.
+  uint64_t close_idle(uint64_t sample_ns, uint64_t to_ns);
+  void add_trace_warnings();
   void run_due(uint64_t now_ns);
   void run_event(const EventQueue::Entry& entry);
   void set_engine_seconds(uint64_t now_ns);
@@ -178,7 +241,10 @@ class Replayer {
   std::unique_ptr<LruCrawler> crawler_;
   std::unique_ptr<FlashTier> flash_;
   EventQueue events_;
+  std::vector<EventQueue::Entry> deferred_;  // jump_clock's scratch
   ReplayCounters counters_;
+  ReplayClock clock_;
+  std::vector<ReplayWarning> warnings_;
   ReplayCounters interval_start_;
   KeySet keys_seen_;
   std::vector<TimeSample> samples_;
@@ -190,8 +256,17 @@ class Replayer {
   bool measure_ram_ = false;  // real device: RAM hits are timed with the wall clock
   bool started_ = false;
   bool finished_ = false;
+  bool stopped_on_malformed_ = false;
+  uint64_t trace_requests_ = 0;  // requests read from the trace (run()'s --max-requests)
   uint64_t first_trace_ns_ = 0;
+  uint64_t last_trace_ns_ = 0;  // latest trace time seen
   uint64_t now_ns_ = 0;
+  uint64_t idle_since_ns_ = 0;  // virtual time of the request before the latest
+  // The first gap over kTimeJumpWarnNs: replayed record number, trace times.
+  uint64_t first_jump_record_ = 0;
+  uint64_t first_jump_from_ns_ = 0;
+  uint64_t first_jump_to_ns_ = 0;
+  uint64_t first_clamped_record_ = 0;
   // Earliest of the next event, the next flash completion and the next
   // whole second of virtual time (the engine's clock tick): the hot path
   // compares a request's time with this one value.

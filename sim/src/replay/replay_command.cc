@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +18,8 @@
 #include "replay/replay.h"
 #include "replay/sim_options.h"
 #include "report/report.h"
+#include "traces/trace_detect.h"
+#include "traces/trace_error.h"
 #include "traces/trace_native.h"
 #include "traces/trace_reader.h"
 
@@ -34,6 +39,58 @@ uint64_t expected_records(const TraceReader& reader) {
   }
   if (reader.format() == TraceFormat::kOracleGeneral) return size / 24;
   return 0;
+}
+
+void print_warnings(const Replayer& replay, size_t from) {
+  const std::vector<ReplayWarning>& warnings = replay.warnings();
+  for (size_t i = from; i < warnings.size(); ++i) {
+    std::fprintf(stderr, "memext-sim replay: warning: %s\n", warnings[i].message.c_str());
+  }
+}
+
+void print_malformed(const TraceReader& reader) {
+  const TraceReadStats& stats = reader.stats();
+  if (stats.malformed == 0) return;
+  std::fprintf(stderr, "%llu malformed records skipped; first ones:\n",
+               static_cast<unsigned long long>(stats.malformed));
+  for (const std::string& e : stats.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+}
+
+// Why a finished read is no trace to report on, or "": nothing replayed,
+// or more malformed records than good ones (most likely a wrong --format).
+std::string unusable_trace(const Replayer& replay, const TraceReader& reader) {
+  const TraceReadStats& stats = reader.stats();
+  const std::string format(trace_format_name(reader.format()));
+  if (stats.records == 0 && stats.malformed == 0) {
+    return reader.path() + ": the trace holds no requests (read as " + format + ")";
+  }
+  if (stats.malformed <= stats.records) return "";
+  const std::string of = replay.stopped_on_malformed() ? " of the first " : " of ";
+  return reader.path() + ": " + std::to_string(stats.malformed) + of +
+         std::to_string(stats.malformed + stats.records) + " records are malformed read as " +
+         format + "; " + format_hint(reader.path(), reader.format());
+}
+
+// After an error reading with a forced --format: the format the file looks
+// like, when it is another one.
+void print_other_format(const SimOptions& options) {
+  if (options.format == TraceFormat::kAuto) return;
+  const std::optional<TraceFormat> seen = sniff_trace_format(options.trace_path);
+  if (seen && *seen != options.format) {
+    std::fprintf(stderr, "memext-sim replay: %s\n",
+                 format_hint(options.trace_path, options.format).c_str());
+  }
+}
+
+bool write_report(const std::string& out_path, const std::string& text) {
+  if (out_path == "-") {
+    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
+           std::fflush(stdout) == 0;
+  }
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  return static_cast<bool>(out);
 }
 
 }  // namespace
@@ -78,35 +135,63 @@ int replay_main(int argc, char** argv) {
     TraceReadOptions read_options;
     read_options.format = options.format;
     read_options.strict = options.strict;
-    auto reader = open_trace(options.trace_path, read_options);
+    std::unique_ptr<TraceReader> reader;
+    try {
+      reader = open_trace(options.trace_path, read_options);
+    } catch (const TraceError& e) {
+      // A header the forced --format cannot read: say what the file is.
+      std::fprintf(stderr, "memext-sim replay: %s\n", e.what());
+      print_other_format(options);
+      return 1;
+    }
     // oracleGeneral records only reads: without look-aside fills nothing
     // would ever be cached.
     const bool fill_default = reader->format() == TraceFormat::kOracleGeneral;
     Replayer replay(options, fill_default);
+    if (options.format != TraceFormat::kAuto) {
+      const std::optional<TraceFormat> seen = sniff_trace_format(options.trace_path);
+      if (seen && *seen != options.format) {
+        replay.add_warning({"format_mismatch",
+                            "--format " + std::string(trace_format_name(options.format)) +
+                                " given, but " + format_hint(options.trace_path, options.format)});
+      }
+    }
+    print_warnings(replay, 0);
+    const size_t warned = replay.warnings().size();
     uint64_t total = expected_records(*reader);
     if (options.max_requests != 0 && (total == 0 || options.max_requests < total)) {
       total = options.max_requests;
     }
-    {
+    try {
       ReplayProgress progress(options.progress, total);
       replay.run(*reader, progress.enabled() ? &progress : nullptr);
+    } catch (const TraceError& e) {
+      // --strict stops at the first malformed record: say what the file is.
+      std::fprintf(stderr, "memext-sim replay: %s\n", e.what());
+      print_other_format(options);
+      return 1;
+    }
+    print_warnings(replay, warned);
+    if (const std::string unusable = unusable_trace(replay, *reader); !unusable.empty()) {
+      print_malformed(*reader);
+      std::fprintf(stderr, "memext-sim replay: %s; no report written\n", unusable.c_str());
+      return 1;
     }
     const nlohmann::json report = build_report(replay, *reader);
-    if (!options.out_path.empty()) {
-      std::ofstream out(options.out_path, std::ios::binary | std::ios::trunc);
-      out << dump_report(report);
-      out.close();
-      if (!out) {
-        std::fprintf(stderr, "memext-sim replay: cannot write report '%s'\n",
-                     options.out_path.c_str());
-        return 1;
-      }
+    if (!options.out_path.empty() && !write_report(options.out_path, dump_report(report))) {
+      std::fprintf(stderr, "memext-sim replay: cannot write report '%s'\n",
+                   options.out_path.c_str());
+      return 1;
     }
     print_summary(report, stderr);
-    if (reader->stats().malformed != 0) {
-      std::fprintf(stderr, "%llu malformed records skipped; first ones:\n",
-                   static_cast<unsigned long long>(reader->stats().malformed));
-      for (const std::string& e : reader->stats().errors) std::fprintf(stderr, "  %s\n", e.c_str());
+    print_malformed(*reader);
+    if (options.out_path.empty()) {
+      std::fprintf(stderr,
+                   "no report written: pass --out REPORT.json to keep it (--out - for stdout)\n");
+    } else if (options.out_path == "-") {
+      std::fprintf(stderr, "report written to stdout\n");
+    } else {
+      std::fprintf(stderr, "report written to %s\n", options.out_path.c_str());
     }
     return 0;
   } catch (const std::exception& e) {

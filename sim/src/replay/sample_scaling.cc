@@ -58,18 +58,27 @@ uint32_t smallest_unchanged_chunk_max(const EngineConfig& full, const SampleProf
 }  // namespace
 
 SampleProfile profile_sample(TraceReader& reader, double rate, uint64_t seed,
-                             const EngineConfig& config, uint64_t max_records) {
+                             const EngineConfig& config, uint64_t max_requests) {
   const KeySampler sampler(rate, seed);
   const SlabClassTable table(config);
   std::vector<bool> used(table.largest() + 1, false);
   SampleProfile p;
   std::vector<TraceRequest> batch(4096);
-  const uint64_t limit = max_records == 0 ? UINT64_MAX : max_records;
-  while (p.trace_records < limit) {
-    const size_t want =
-        static_cast<size_t>(std::min<uint64_t>(batch.size(), limit - p.trace_records));
-    const size_t got = reader.next_batch(batch.data(), want);
+  // The same stretch of trace Replayer::run reads: max_requests requests,
+  // op_count repeats included.
+  const uint64_t limit = max_requests == 0 ? UINT64_MAX : max_requests;
+  uint64_t requests = 0;
+  while (requests < limit) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(batch.size(), limit - requests));
+    size_t got = reader.next_batch(batch.data(), want);
     if (got == 0) break;
+    for (size_t i = 0; i < got; ++i) {
+      if (requests == limit) {
+        got = i;
+        break;
+      }
+      requests += std::min<uint64_t>(std::max<uint32_t>(batch[i].op_count, 1), limit - requests);
+    }
     p.trace_records += got;
     for (size_t i = 0; i < got; ++i) {
       const TraceRequest& r = batch[i];

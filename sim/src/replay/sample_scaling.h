@@ -33,9 +33,10 @@ struct SampleProfile {
   uint32_t largest_class = 0;   // highest class id among them
 };
 
-// Reads up to max_records records (0 = all) of `reader`.
+// Reads the records of `reader` that hold its first max_requests requests
+// (op_count repeats included; 0 = all), as Replayer::run does.
 SampleProfile profile_sample(TraceReader& reader, double rate, uint64_t seed,
-                             const EngineConfig& config, uint64_t max_records);
+                             const EngineConfig& config, uint64_t max_requests);
 
 struct SampleScaling {
   double rate = 1;

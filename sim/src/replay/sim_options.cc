@@ -59,7 +59,14 @@ std::string apply_device(std::string spec_text, SimOptions* out) {
   if (const std::string error = expand_ssd_spec_file(spec, &text); !error.empty()) {
     return "--device '" + std::string(spec) + "': " + error;
   }
-  if (text == "model") text = std::string("model:") + std::string(kDefaultSsdPreset);
+  // "model" and an empty preset ("model:", "model:,units=4") mean the
+  // default preset, as the help's model[:PRESET][,key=value...] says.
+  const std::string default_spec = "model:" + std::string(kDefaultSsdPreset);
+  if (text == "model" || text == "model:") {
+    text = default_spec;
+  } else if (text.starts_with("model:,")) {
+    text = default_spec + text.substr(6);
+  }
   if (text.find("wa=") == std::string::npos) text += ",wa=1";
   const std::string error = parse_ssd_model_spec(text, &out->model);
   if (!error.empty()) return "--device '" + std::string(spec) + "': " + error;
@@ -167,8 +174,19 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
   return "";
 }
 
-bool replay_option_takes_value(std::string_view name) {
-  return name != "strict" && name != "help";
+// The replay's own long options that take a value (--strict and --help are
+// the others): the parser asks for a value only for a name listed here, so an
+// unknown option is called unknown rather than short of a value.
+constexpr std::string_view kReplayValueOptions[] = {
+    "format",   "device", "seed",         "interval", "time-scale",  "fill-on-miss",
+    "progress", "out",    "max-requests", "sample",   "sample-seed", "warmup",
+};
+
+bool is_replay_value_option(std::string_view name) {
+  for (std::string_view known : kReplayValueOptions) {
+    if (known == name) return true;
+  }
+  return false;
 }
 
 std::string apply_engine_flag(std::string_view short_name, std::string_view value,
@@ -180,7 +198,9 @@ std::string apply_engine_flag(std::string_view short_name, std::string_view valu
   OptionResult r = apply_memcached_option(out->engine, short_name, value);
   if (r.ok()) return "";
   if (r.status == OptionStatus::kUnknownOption) return "unknown option -" + std::string(short_name);
-  return "-" + std::string(short_name) + " '" + std::string(value) + "': " + r.error;
+  std::string error = "-";
+  error.append(short_name).append(" '").append(value).append("': ").append(r.error);
+  return error;
 }
 
 }  // namespace
@@ -239,13 +259,15 @@ std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out
         if (alias->takes_value && !inline_value) error = next_value(arg, &value);
         if (error.empty()) error = apply_engine_flag(alias->short_name, value, out);
         if (error.empty()) {
-          out->memcached_flags.push_back("-" + std::string(alias->short_name));
+          out->memcached_flags.push_back(std::string("-").append(alias->short_name));
           if (alias->takes_value) out->memcached_flags.emplace_back(value);
         }
       } else if (name == "strict") {
         out->strict = true;
+      } else if (!is_replay_value_option(name)) {
+        error = "unknown option --" + std::string(name) + " (see --help)";
       } else {
-        if (replay_option_takes_value(name) && !inline_value) error = next_value(arg, &value);
+        if (!inline_value) error = next_value(arg, &value);
         if (error.empty()) error = apply_replay_option(name, value, out);
       }
     } else if (arg.size() >= 2 && arg[0] == '-') {
@@ -257,7 +279,7 @@ std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out
       if (takes_value && value.empty()) error = next_value(arg, &value);
       if (error.empty()) error = apply_engine_flag(flag, value, out);
       if (error.empty()) {
-        out->memcached_flags.push_back("-" + std::string(flag));
+        out->memcached_flags.push_back(std::string("-").append(flag));
         if (takes_value) out->memcached_flags.emplace_back(value);
       }
     } else if (out->trace_path.empty()) {
@@ -310,7 +332,8 @@ std::string sim_options_help() {
       "  --format F                  trace format: " +
       std::string(trace_format_names_list()) +
       " (default auto)\n"
-      "  --strict                    stop at the first malformed record\n"
+      "  --strict                    stop at the first malformed record, and at a gap of\n"
+      "                              more than a day between requests (else a warning)\n"
       "  --device SPEC               model[:PRESET][,key=value...] (default model:nvme-gen4;\n"
       "                              wa defaults to 1 here: extstore writes sequentially),\n"
       "                              model:@DRIVE.spec[,key=value...] (a spec file, e.g.\n"
@@ -322,8 +345,10 @@ std::string sim_options_help() {
       "  --time-scale X              multiply trace time by X (default 1)\n"
       "  --fill-on-miss on|off|auto  set the traced size after a get miss (auto: on for\n"
       "                              traces without writes, e.g. oracle)\n"
-      "  --out REPORT.json           write the JSON report\n"
-      "  --max-requests N            stop after N requests (default: whole trace)\n"
+      "  --out REPORT.json           write the JSON report (- for stdout; the summary and\n"
+      "                              warnings stay on stderr)\n"
+      "  --max-requests N            stop after N requests of the trace, a record's\n"
+      "                              op_count repeats included (default: whole trace)\n"
       "  --warmup SECONDS|REQUESTS   report steady-state figures (report.steady_state) from\n"
       "                              this point on: 3600s, 60m, 1h, 1d of trace time, or a\n"
       "                              request count (1000000, of the whole trace: x R with\n"

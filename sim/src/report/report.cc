@@ -142,6 +142,7 @@ nlohmann::json sample_json(const TimeSample& s, bool flash) {
       {"flash_header_bytes", s.ext_header_bytes},
       {"evictions", s.evictions},
   };
+  if (s.intervals > 1) j["intervals"] = s.intervals;
   if (flash) {
     j["extstore_bytes_used"] = s.ext_bytes_used;
     j["extstore_bytes_fragmented"] = s.ext_bytes_fragmented;
@@ -267,6 +268,15 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
     samples.push_back(sample_json(s, replay.flash() != nullptr));
   }
   report["time_series"] = {{"interval_s", o.interval_s}, {"samples", samples}};
+  const ReplayClock& clock = replay.clock();
+  report["clock"] = {{"jumps", clock.jumps},
+                     {"jumped_s", static_cast<double>(clock.jumped_ns) / 1e9},
+                     {"largest_gap_s", static_cast<double>(clock.largest_gap_ns) / 1e9},
+                     {"gaps_over_bound", clock.gaps_over_bound},
+                     {"gap_bound_s", static_cast<double>(kTimeJumpWarnNs) / 1e9},
+                     {"requests_clamped", clock.requests_clamped}};
+  report["warnings"] = nlohmann::json::array();
+  for (const ReplayWarning& w : replay.warnings()) add_report_warning(report, w.code, w.message);
   add_memory_totals(report["totals"], replay);
   report["steady_state"] = steady_state_json(replay);
   report["validation"] = validation_json(trace, report["totals"]);
@@ -277,6 +287,12 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
   }
   add_planner_warnings(report, replay);
   return report;
+}
+
+void add_report_warning(nlohmann::json& report, std::string_view code, std::string_view message) {
+  nlohmann::json& warnings = report["warnings"];
+  if (!warnings.is_array()) warnings = nlohmann::json::array();
+  warnings.push_back({{"code", std::string(code)}, {"message", std::string(message)}});
 }
 
 std::string dump_report(const nlohmann::json& report) {

@@ -30,6 +30,11 @@ nlohmann::json engine_config_json(const EngineConfig& config);
 // format and malformed-record count).
 nlohmann::json build_report(const Replayer& replay, const TraceReader& trace);
 
+// Appends {"code": code, "message": message} to the report's top-level
+// "warnings" array (creating it): the one representation every producer of
+// warnings uses (traces/REPORT_SCHEMA.md).
+void add_report_warning(nlohmann::json& report, std::string_view code, std::string_view message);
+
 // Serialises with 1-space indentation and a final newline.
 std::string dump_report(const nlohmann::json& report);
 

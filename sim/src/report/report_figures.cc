@@ -7,6 +7,7 @@
 
 #include "replay/replay.h"
 #include "replay/replay_flash.h"
+#include "report/report.h"
 #include "ssd/ssd_model.h"
 #include "traces/trace_reader.h"
 
@@ -44,14 +45,6 @@ std::string percent(double share) {
 }
 
 }  // namespace
-
-void add_report_warning(nlohmann::json& report, const std::string& code,
-                        const std::string& message) {
-  if (!report.contains("warnings") || !report["warnings"].is_array()) {
-    report["warnings"] = nlohmann::json::array();
-  }
-  report["warnings"].push_back({{"code", code}, {"message", message}});
-}
 
 void add_memory_totals(nlohmann::json& totals, const Replayer& replay) {
   const Stats stats = replay.engine().stats();

@@ -24,10 +24,6 @@ inline constexpr double kFlashFilledShare = 0.9;
 // with RAM evicting and the flash tier not filled, headers crowd out RAM.
 inline constexpr double kHeadersFillRamShare = 0.5;
 
-// Appends {"code", "message"} to report["warnings"] (made an array if absent).
-void add_report_warning(nlohmann::json& report, const std::string& code,
-                        const std::string& message);
-
 // report.totals' memory figures: ram_used_bytes (slab pages held),
 // flash_header_items, flash_header_bytes.
 void add_memory_totals(nlohmann::json& totals, const Replayer& replay);

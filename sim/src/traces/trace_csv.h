@@ -19,6 +19,12 @@ class LineTraceReader : public TraceReader {
     std::string_view line;
     while (input().read_line(line)) {
       ++line_no_;
+      if (input().line_too_long()) {
+        reject_line(line_no_, "(row)", line,
+                    "is longer than " + std::to_string(TraceInput::kMaxLineBytes) +
+                        " bytes (no trace row is; is this a text trace?)");
+        continue;
+      }
       if (trim_spaces(line).empty()) continue;
       if (parse_line(line, out)) {
         ++stats_.records;
@@ -40,6 +46,10 @@ class LineTraceReader : public TraceReader {
     std::string_view line;
     if (!input().read_line(line)) throw TraceError(path() + ": empty file, expected a header row");
     ++line_no_;
+    if (input().line_too_long()) {
+      throw TraceError(path() + ": line 1: the header row is longer than " +
+                       std::to_string(TraceInput::kMaxLineBytes) + " bytes");
+    }
     return strip_bom(line);
   }
 

@@ -1,10 +1,13 @@
 #include "traces/trace_detect.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string>
 
+#include "traces/trace_error.h"
 #include "traces/trace_native.h"
 #include "traces/trace_text.h"
 
@@ -119,6 +122,33 @@ TraceFormat detect_from_prefix(std::string_view prefix, std::optional<uint64_t> 
   }
   if (looks_like_oracle(prefix, plain_size)) return TraceFormat::kOracleGeneral;
   return TraceFormat::kAuto;
+}
+
+std::optional<TraceFormat> sniff_trace_format(const std::string& path) {
+  // Opening it again must not take bytes from a pipe the reader still reads.
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  try {
+    const TraceFormat format = detect_trace_format(path).format;
+    if (format != TraceFormat::kAuto) return format;
+  } catch (const TraceError&) {
+    // Undetectable or unreadable: no hint to give.
+  }
+  return std::nullopt;
+}
+
+std::string format_hint(const std::string& path, TraceFormat used) {
+  const std::optional<TraceFormat> seen = sniff_trace_format(path);
+  const std::string used_name(trace_format_name(used));
+  if (!seen) {
+    return "its format could not be detected either (formats: " +
+           std::string(trace_format_names_list()) + "; see traces/README.md)";
+  }
+  const std::string seen_name(trace_format_name(*seen));
+  if (*seen == used) {
+    return "the file does look like " + used_name + ", so it is probably corrupt or truncated";
+  }
+  return "the file looks like " + seen_name + ", not " + used_name + ": pass --format " + seen_name;
 }
 
 }  // namespace memext

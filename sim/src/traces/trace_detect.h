@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "traces/trace_reader.h"
@@ -27,5 +28,16 @@ bool looks_like_twitter_line(std::string_view line);
 // record's index": a file split from a longer trace keeps the original's
 // virtual times.)
 bool looks_like_oracle(std::string_view prefix, std::optional<uint64_t> plain_size);
+
+// The format `path` looks like by the rules above (decompressing zstd), or
+// nullopt when no rule matches or the file cannot be read again (stdin, a
+// pipe: anything but a regular file).
+// For telling a user which --format a misread file wants.
+std::optional<TraceFormat> sniff_trace_format(const std::string& path);
+
+// A sentence about a trace read as `used` that went wrong: which format the
+// file looks like and what to pass, or that it looks like `used` (so it is
+// probably corrupt), or that no format could be detected.
+std::string format_hint(const std::string& path, TraceFormat used);
 
 }  // namespace memext

@@ -127,6 +127,7 @@ std::string_view TraceInput::peek_prefix(size_t max_bytes) {
 }
 
 bool TraceInput::read_line(std::string_view& line) {
+  line_too_long_ = false;
   size_t scanned = 0;
   for (;;) {
     const char* start = buf_.data() + begin_;
@@ -140,7 +141,8 @@ bool TraceInput::read_line(std::string_view& line) {
       return true;
     }
     scanned = avail;
-    if (begin_ == 0 && end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a very long line
+    if (scanned >= kMaxLineBytes) return skip_long_line(line);
+    if (begin_ == 0 && end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a long line
     if (!refill()) {
       if (end_ == begin_) return false;
       line = std::string_view(buf_.data() + begin_, end_ - begin_);
@@ -149,6 +151,24 @@ bool TraceInput::read_line(std::string_view& line) {
       return true;
     }
   }
+}
+
+bool TraceInput::skip_long_line(std::string_view& line) {
+  constexpr size_t kHeadBytes = 128;  // enough for an error message
+  long_line_head_.assign(buf_.data() + begin_, std::min(kHeadBytes, end_ - begin_));
+  line_too_long_ = true;
+  for (;;) {
+    const char* start = buf_.data() + begin_;
+    const size_t avail = end_ - begin_;
+    if (const void* nl = std::memchr(start, '\n', avail); nl != nullptr) {
+      consume(static_cast<const char*>(nl) - start + 1);
+      break;
+    }
+    consume(avail);
+    if (!refill()) break;
+  }
+  line = long_line_head_;
+  return true;
 }
 
 size_t TraceInput::read(void* dst, size_t n) {

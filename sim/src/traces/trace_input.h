@@ -33,7 +33,11 @@ class TraceInput {
 
   // Next line without its "\n" (and "\r\n"); the view lives until the next
   // call. A last line without "\n" is still returned. False at end of input.
+  // A line longer than kMaxLineBytes is skipped without being buffered:
+  // `line` is then its first bytes and line_too_long() is true.
   bool read_line(std::string_view& line);
+  bool line_too_long() const { return line_too_long_; }
+  static constexpr size_t kMaxLineBytes = size_t{16} << 20;
 
   // Copies up to n bytes; returns fewer only at end of input.
   size_t read(void* dst, size_t n);
@@ -54,6 +58,8 @@ class TraceInput {
   // Moves unread bytes to the buffer start and appends more; false at EOF.
   bool refill();
   size_t read_raw(char* dst, size_t n);
+  // read_line's end for an over-long line: consumes it through its "\n".
+  bool skip_long_line(std::string_view& line);
   size_t decompress_into(char* dst, size_t n);
 
   std::string path_;
@@ -71,6 +77,8 @@ class TraceInput {
   size_t zend_ = 0;
   bool raw_eof_ = false;
   bool frame_done_ = true;  // ZSTD said the last frame is complete
+  bool line_too_long_ = false;
+  std::string long_line_head_;
 };
 
 }  // namespace memext

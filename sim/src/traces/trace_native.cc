@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -186,15 +187,30 @@ class NativeReader final : public TraceReader {
                        " is not supported (this build reads version " +
                        std::to_string(kNativeVersion) + ")");
     }
-    if (header_bytes < kNativeHeaderBytes || record_bytes_ < kNativeRecordBytes ||
-        record_bytes_ > 4096) {
+    if (header_bytes < kNativeHeaderBytes || header_bytes > kNativeMaxHeaderBytes ||
+        record_bytes_ < kNativeRecordBytes || record_bytes_ > kNativeMaxRecordBytes) {
       throw TraceError(path() + ": native header has bad sizes (header " +
                        std::to_string(header_bytes) + ", record " + std::to_string(record_bytes_) +
-                       ")");
+                       "; allowed: header " + std::to_string(kNativeHeaderBytes) + ".." +
+                       std::to_string(kNativeMaxHeaderBytes) + ", record " +
+                       std::to_string(kNativeRecordBytes) + ".." +
+                       std::to_string(kNativeMaxRecordBytes) + " bytes)");
     }
-    std::vector<char> skip(header_bytes - kNativeHeaderBytes);
-    if (input().read(skip.data(), skip.size()) != skip.size()) {
-      throw TraceError(path() + ": native header truncated");
+    if (auto size = input().plain_file_size(); size && header_bytes > *size) {
+      throw TraceError(path() + ": native header claims " + std::to_string(header_bytes) +
+                       " bytes but the file holds " + std::to_string(*size));
+    }
+    if (auto size = input().plain_file_size(); size && expected_ != kNativeCountUnknown &&
+                                               expected_ > (*size - header_bytes) / record_bytes_) {
+      // A count the file cannot hold is no estimate: the mismatch is reported
+      // as a malformed record at the end, as for any wrong count.
+      count_fits_ = false;
+    }
+    char skip[256];
+    for (uint32_t left = header_bytes - kNativeHeaderBytes; left > 0;) {
+      const size_t n = std::min<size_t>(left, sizeof skip);
+      if (input().read(skip, n) != n) throw TraceError(path() + ": native header truncated");
+      left -= static_cast<uint32_t>(n);
     }
   }
 
@@ -228,7 +244,7 @@ class NativeReader final : public TraceReader {
   }
 
   std::optional<uint64_t> expected_records() const override {
-    if (expected_ == kNativeCountUnknown) return std::nullopt;
+    if (expected_ == kNativeCountUnknown || !count_fits_) return std::nullopt;
     return expected_;
   }
 
@@ -255,6 +271,7 @@ class NativeReader final : public TraceReader {
   uint32_t flags_ = 0;
   uint64_t expected_ = kNativeCountUnknown;
   uint64_t seen_ = 0;
+  bool count_fits_ = true;  // false: the header's count exceeds what the file holds
   bool finished_ = false;
 };
 

@@ -20,6 +20,10 @@ inline constexpr std::string_view kNativeMagic = "MEMEXTTR";
 inline constexpr uint32_t kNativeVersion = 1;
 inline constexpr uint32_t kNativeHeaderBytes = 32;
 inline constexpr uint32_t kNativeRecordBytes = 48;
+// Largest header and record sizes a reader accepts (later versions may grow
+// them; a corrupt header must not make a reader allocate or skip gigabytes).
+inline constexpr uint32_t kNativeMaxHeaderBytes = 4096;
+inline constexpr uint32_t kNativeMaxRecordBytes = 4096;
 inline constexpr uint64_t kNativeCountUnknown = ~uint64_t{0};
 // Header flag: next_access fields carry oracle data.
 inline constexpr uint32_t kNativeFlagOracle = 1u << 0;

@@ -1,12 +1,21 @@
 #include "traces/trace_oracle_pass.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace memext {
 
+namespace {
+
+// A compressed trace's header count cannot be checked against its size
+// before reading: reserve no more than this up front, grow past it.
+constexpr uint64_t kMaxReservedRecords = uint64_t{1} << 24;
+
+}  // namespace
+
 std::vector<int64_t> compute_next_access(TraceReader& reader) {
   std::vector<uint64_t> keys;
-  if (auto n = reader.expected_records()) keys.reserve(*n);
+  if (auto n = reader.expected_records()) keys.reserve(std::min(*n, kMaxReservedRecords));
   std::vector<TraceRequest> batch(4096);
   while (size_t got = reader.next_batch(batch.data(), batch.size())) {
     for (size_t i = 0; i < got; ++i) keys.push_back(batch[i].key_id);

@@ -130,10 +130,6 @@ std::unique_ptr<TraceReader> make_reader(TraceFormat format, std::unique_ptr<Tra
 
 TraceFormat detect_or_throw(TraceInput& input) {
   std::string_view prefix = input.peek_prefix(kDetectPrefixBytes);
-  if (prefix.empty()) {
-    throw TraceError(input.path() + ": empty trace, cannot detect its format; pass --format (" +
-                     std::string(trace_format_names_list()) + ")");
-  }
   TraceFormat f = detect_from_prefix(prefix, input.plain_file_size());
   if (f == TraceFormat::kAuto) {
     std::string shown;
@@ -152,6 +148,14 @@ TraceFormat detect_or_throw(TraceInput& input) {
 
 std::unique_ptr<TraceReader> open_trace(const std::string& path, const TraceReadOptions& options) {
   auto input = std::make_unique<TraceInput>(path);
+  // Every format holds at least one record (or a header): an empty file is
+  // an error whatever --format says, not an empty replay.
+  if (input->peek_prefix(1).empty()) {
+    throw TraceError(
+        path + ": empty trace (" +
+        (input->compressed() ? "no bytes after zstd decompression" : std::string("0 bytes")) +
+        "): nothing to read in any format");
+  }
   TraceFormat format = options.format;
   if (format == TraceFormat::kAuto) format = detect_or_throw(*input);
   return make_reader(format, std::move(input), options);
@@ -159,6 +163,7 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path, const TraceRead
 
 DetectedFormat detect_trace_format(const std::string& path) {
   TraceInput input(path);
+  if (input.peek_prefix(1).empty()) throw TraceError(path + ": empty trace, no format to detect");
   return {detect_or_throw(input), input.compressed()};
 }
 

@@ -104,7 +104,8 @@ class TraceReader {
 
 // Opens `path` ("-" = stdin), decompressing zstd by its magic bytes, with the
 // format from options.format or detected (see detect rules in traces/README.md).
-// Throws TraceError when the file cannot be read or its format not detected.
+// Throws TraceError when the file cannot be read, is empty (every format), or
+// its format is not detected.
 std::unique_ptr<TraceReader> open_trace(const std::string& path,
                                         const TraceReadOptions& options = {});
 
