@@ -145,8 +145,10 @@ TEST_CASE("reports of a replay with jumps are byte-identical across runs") {
       first = text;
       const nlohmann::json j = nlohmann::json::parse(text);
       CHECK(j["clock"]["jumps"] == 3);
-      CHECK(j["warnings"].size() == 1);
-      CHECK(j["warnings"][0]["code"] == "time_jump");
+      // The flash tier of this small trace never fills, which is warned too.
+      int time_jumps = 0;
+      for (const auto& w : j["warnings"]) time_jumps += w["code"] == "time_jump" ? 1 : 0;
+      CHECK(time_jumps == 1);
       bool collapsed = false;
       for (const auto& s : j["time_series"]["samples"])
         collapsed = collapsed || s.contains("intervals");
