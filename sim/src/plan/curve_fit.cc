@@ -11,6 +11,18 @@
 namespace memext {
 namespace {
 
+// The fit's rms and largest residual over the points it was fitted to.
+void measure_residuals(std::span<const double> xs, std::span<const double> ys, CurveFit* fit) {
+  double squares = 0;
+  fit->max_abs_error = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double residual = ys[i] - fit->predict(xs[i]);
+    squares += residual * residual;
+    fit->max_abs_error = std::max(fit->max_abs_error, std::abs(residual));
+  }
+  fit->rms_error = std::sqrt(squares / static_cast<double>(xs.size()));
+}
+
 // Below this |b| the Box-Cox basis is evaluated as its series in b so that
 // g_b is continuous through b = 0 without cancellation in 1 - u^-b.
 constexpr double kSeriesExponent = 1e-6;
@@ -70,13 +82,7 @@ CurveFit fit_fixed(std::span<const double> xs, std::span<const double> ys, doubl
   fit.b = b;
   fit.x_scale = x_scale;
   fit.points = xs.size();
-  double squares = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    const double residual = ys[i] - fit.predict(xs[i]);
-    squares += residual * residual;
-    fit.max_abs_error = std::max(fit.max_abs_error, std::abs(residual));
-  }
-  fit.rms_error = std::sqrt(squares / static_cast<double>(xs.size()));
+  measure_residuals(xs, ys, &fit);
   return fit;
 }
 
@@ -174,14 +180,7 @@ CurveFit fit_hit_ratio_curve(std::span<const double> xs, std::span<const double>
   CurveFit fit = fit_saturating(fit_xs, fit_ys);
   fit.plateau = plateau_sum / static_cast<double>(run);
   fit.points = xs.size();
-  fit.max_abs_error = 0;
-  double squares = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    const double residual = ys[i] - fit.predict(xs[i]);
-    squares += residual * residual;
-    fit.max_abs_error = std::max(fit.max_abs_error, std::abs(residual));
-  }
-  fit.rms_error = std::sqrt(squares / static_cast<double>(xs.size()));
+  measure_residuals(xs, ys, &fit);
   return fit;
 }
 

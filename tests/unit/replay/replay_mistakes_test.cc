@@ -17,14 +17,6 @@ using namespace replay_test;
 
 namespace {
 
-std::string parse_error(std::vector<std::string> args) {
-  args.insert(args.begin(), "replay");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  SimOptions options;
-  return parse_sim_options(static_cast<int>(argv.size()), argv.data(), &options);
-}
-
 int run_replay(std::vector<std::string> args) {
   args.insert(args.begin(), "replay");
   args.push_back("--progress");

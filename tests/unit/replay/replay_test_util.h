@@ -60,12 +60,22 @@ inline std::string write_trace(const TempDir& dir, const std::vector<TraceReques
   return path;
 }
 
-inline SimOptions options_from(std::vector<std::string> args) {
+// Parses `memext-sim replay ARGS` into *options; returns the parser's error ("" on success).
+inline std::string parse_replay_args(std::vector<std::string> args, SimOptions* options) {
   args.insert(args.begin(), "replay");
   std::vector<const char*> argv;
   for (const std::string& a : args) argv.push_back(a.c_str());
+  return parse_sim_options(static_cast<int>(argv.size()), argv.data(), options);
+}
+
+inline std::string parse_error(std::vector<std::string> args) {
   SimOptions options;
-  const std::string error = parse_sim_options(static_cast<int>(argv.size()), argv.data(), &options);
+  return parse_replay_args(std::move(args), &options);
+}
+
+inline SimOptions options_from(std::vector<std::string> args) {
+  SimOptions options;
+  const std::string error = parse_replay_args(std::move(args), &options);
   if (!error.empty()) throw std::invalid_argument(error);
   return options;
 }

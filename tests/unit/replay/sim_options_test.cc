@@ -8,16 +8,6 @@
 namespace memext {
 using namespace replay_test;
 
-namespace {
-std::string parse_error(std::vector<std::string> args) {
-  args.insert(args.begin(), "replay");
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  SimOptions options;
-  return parse_sim_options(static_cast<int>(argv.size()), argv.data(), &options);
-}
-}  // namespace
-
 TEST_CASE("memcached flags land in the engine config") {
   SimOptions o = options_from({"t.mxt", "-m", "128", "-I", "2m", "-f", "1.5", "-o",
                                "ext_path=/x:1g,ext_item_size=1024", "-o", "ext_max_frag=0.5",
