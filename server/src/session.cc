@@ -47,6 +47,10 @@ size_t Session::consume(std::string_view input) {
     size_t line_end = static_cast<const char*>(nl) - rest.data();
     std::string_view line = rest.substr(0, line_end);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // memcached parses the line as a C string: a NUL ends the command.
+    if (const void* nul = std::memchr(line.data(), '\0', line.size())) {
+      line = line.substr(0, static_cast<const char*>(nul) - line.data());
+    }
     std::string_view after = rest.substr(line_end + 1);
     noreply_ = false;
     size_t used = dispatch(line, after);
