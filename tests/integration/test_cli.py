@@ -38,7 +38,7 @@ class CommandLine(unittest.TestCase):
                              (["-o", "hot_lru_pct=90"], "hot_lru_pct"),
                              (["-t", "abc"], "-t"),
                              (["-m", "lots"], "-m"),
-                             (["--bogus"], "bogus"),
+                             (["--bogus"], "unknown option '--bogus'"),
                              (["-I", "2m", "-m", "2"], "-I")):
             r = run(*args)
             self.assertNotEqual(r.returncode, 0, args)
@@ -58,6 +58,19 @@ class CommandLine(unittest.TestCase):
                     self.assertGreater(r.returncode, 0, r.stderr)
                     self.assertIn("invalid value '%s' for option f: growth factor must be a "
                                   "number greater than 1" % factor, r.stderr)
+
+    def test_unknown_flag_is_called_unknown_in_both_programs(self):
+        programs = [[BINARY]]
+        if SIM:
+            programs.append([SIM, "replay", TRACE])
+        for program in programs:
+            with self.subTest(program=program[0]):
+                r = subprocess.run(program + ["--bogus"], capture_output=True, text=True,
+                                   timeout=60)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("unknown option", r.stderr)
+                self.assertIn("--bogus", r.stderr)
+                self.assertNotIn("needs a value", r.stderr)
 
     def test_vv_prints_memcached_slab_table(self):
         server = ServerProcess(["-vv"])
@@ -90,7 +103,7 @@ class CommandLine(unittest.TestCase):
         # A pending accept completed in ~io_context after the Server had freed
         # what its handler uses (tcp and unix listeners alike): AddressSanitizer
         # reported a heap-use-after-free and the exit status was 1.
-        for args in ([], ["-t", "4"], ["-o", "no_lru_maintainer"]):
+        for args in ([], ["-c", "100"], ["-o", "no_lru_maintainer"]):
             with self.subTest(args=args):
                 server = ServerProcess(args)
                 idle = server.connect()

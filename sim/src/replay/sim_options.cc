@@ -113,8 +113,14 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
   return "";
 }
 
+// Only a known option takes the next argument: an unknown one is reported as
+// unknown, not as missing its value.
 bool replay_option_takes_value(std::string_view name) {
-  return name != "strict" && name != "help";
+  for (std::string_view known : {"format", "device", "seed", "interval", "time-scale",
+                                 "fill-on-miss", "progress", "out", "max-requests"}) {
+    if (name == known) return true;
+  }
+  return false;
 }
 
 std::string apply_engine_flag(std::string_view short_name, std::string_view value,
