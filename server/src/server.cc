@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -37,6 +38,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace memext::server {
 namespace {
+
+// Connections that must have closed since the peak before freed memory is
+// handed back to the system (a few MB of connection state).
+constexpr uint64_t kTrimAfterClosing = 1000;
 
 struct Worker {
   asio::io_context io{1};
@@ -105,6 +110,7 @@ struct Server::Impl {
   std::unique_ptr<LruMaintainer> maintainer;
   std::unique_ptr<LruCrawler> crawler;
   WriteErrorLog write_error_log;  // used by the clock step only
+  uint64_t connections_peak = 0;  // since the last malloc_trim; clock step only
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context background{1};
   asio::signal_set signals;
@@ -336,6 +342,16 @@ void Server::run() {
         asio::post(s.background,
                    [line = std::move(line)] { std::cerr << "memext-server: " << line; });
       }
+    }
+    // glibc keeps what closed connections freed in the worker threads' arenas
+    // (an arena shrinks only from its top, rarely free): after many
+    // connections went away, hand the free pages back, on the listeners'
+    // thread rather than under the engine lock.
+    const uint64_t open = s.ctx.counters.curr_connections.load(std::memory_order_relaxed);
+    s.connections_peak = std::max(s.connections_peak, open);
+    if (s.connections_peak >= open + kTrimAfterClosing) {
+      s.connections_peak = open;
+      asio::post(s.background, [] { ::malloc_trim(0); });
     }
     return now + 1'000'000;
   });

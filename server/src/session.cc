@@ -12,6 +12,10 @@
 namespace memext::server {
 namespace {
 
+// Tokens a line may have and leave their array allocated (memcached's
+// MAX_TOKENS is 24).
+constexpr size_t kKeptTokens = 64;
+
 bool starts_multiget(std::string_view buffered) {
   size_t spaces = buffered.find_first_not_of(' ');
   if (spaces == std::string_view::npos) return false;
@@ -55,6 +59,9 @@ size_t Session::consume(std::string_view input) {
     noreply_ = false;
     size_t used = dispatch(line, after);
     noreply_ = false;
+    // A multiget of thousands of keys must not leave its token array to an
+    // idle connection.
+    if (tokens_.capacity() > kKeptTokens) std::vector<std::string_view>().swap(tokens_);
     if (used == kNeedMore) {
       bytes_wanted_ = line_end + 1 + data_wanted_;
       break;
