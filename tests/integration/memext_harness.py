@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -87,6 +88,12 @@ class ServerProcess:
         if not self.stderr.closed:
             self.stderr_cache = self.stderr_text()
             self.stderr.close()
+            # Passed through, so a sanitizer build's findings show in the
+            # test log whichever test started the server.
+            report = self.sanitizer_report()
+            if report:
+                sys.stderr.write("\n%s (port %d): sanitizer report:\n%s\n" %
+                                 (self.binary, self.port, report))
         return self.proc.returncode
 
     def connect(self, timeout=5.0):
