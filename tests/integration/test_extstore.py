@@ -91,7 +91,9 @@ class ExtstoreFlash(unittest.TestCase):
             for i in range(0, self.COUNT, 97):
                 c.send(b"mg f%d v s k\r\n" % i)
                 line = c.read_until(b"\r\n")
-                if line == b"EN\r\n":
+                # A miss (an item evicted before the flusher reached it, when
+                # the machine is slow) echoes the key, as memcached 1.6.18 does.
+                if line == b"EN kf%d\r\n" % i:
                     continue
                 self.assertEqual(line, b"VA %d s%d kf%d\r\n" % (self.SIZE, self.SIZE, i))
                 self.assertEqual(c.read_exact(self.SIZE + 2)[:-2], value_for(i, self.SIZE))
