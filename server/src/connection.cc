@@ -2,7 +2,6 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <cstring>
 
 #include "flash_reader.h"
 
