@@ -109,7 +109,12 @@ struct Stats {
   uint64_t moves_to_warm = 0;
   uint64_t moves_within_lru = 0;
   uint64_t direct_reclaims = 0;
-  uint64_t total_malloced = 0;         // bytes of slab pages granted
+  uint64_t total_malloced = 0;  // bytes of slab pages granted
+  // memext: the extstore header items linked now (one per object whose value
+  // is on flash) and the slab chunk bytes they hold in RAM. `bytes` counts
+  // these items at their flash object's full size, as memcached does.
+  uint64_t ext_header_items = 0;
+  uint64_t ext_header_bytes = 0;
   uint64_t slab_global_page_pool = 0;  // pages in the global pool
   // The slab page mover (memcached's slab_rebalance stats). Moves are whole
   // and instant here, so the busy/running figures stay 0; rescues stay 0

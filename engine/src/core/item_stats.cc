@@ -23,6 +23,8 @@ Stats ItemStore::stats() const {
   s.touch_misses = counters_.touch_misses;
   s.lru_maintainer_juggles = counters_.lru_maintainer_juggles;
   s.total_malloced = slabs_.total_malloced();
+  s.ext_header_items = counters_.header_items;
+  s.ext_header_bytes = counters_.header_chunk_bytes;
   s.slab_global_page_pool = slabs_.global_page_pool();
   s.slab_reassign_rescues = slabs_.move_counters().slab_reassign_rescues;
   s.slab_reassign_evictions_nomem = slabs_.move_counters().slab_reassign_evictions_nomem;

@@ -215,6 +215,10 @@ void ItemStore::link(uint32_t n) {
   counters_.curr_bytes += ntotal(it);
   counters_.curr_items++;
   counters_.total_items++;
+  if (it.flags & kHdr) {
+    counters_.header_items++;
+    counters_.header_chunk_bytes += classes_[it.clsid].size;
+  }
   it.cas = config_.use_cas ? next_cas() : 0;
   index_.insert(hash_key(key_of(it)), n);
   link_q(n);
@@ -226,6 +230,10 @@ void ItemStore::unlink(uint32_t n) {
     it.flags &= ~kLinked;
     counters_.curr_bytes -= ntotal(it);
     counters_.curr_items--;
+    if (it.flags & kHdr) {
+      counters_.header_items--;
+      counters_.header_chunk_bytes -= classes_[it.clsid].size;
+    }
     index_.erase(hash_key(key_of(it)), n);
     unlink_q(n);
     if ((it.flags & kHdr) && listener_ != nullptr) {

@@ -110,6 +110,8 @@ struct ClassCounters {
 
 struct GlobalCounters {
   uint64_t curr_items = 0, total_items = 0, curr_bytes = 0;
+  // Linked extstore headers (kHdr) and the slab chunk bytes they hold.
+  uint64_t header_items = 0, header_chunk_bytes = 0;
   uint64_t cmd_get = 0, cmd_flush = 0, cmd_touch = 0;
   uint64_t get_misses = 0, get_expired = 0, get_flushed = 0;
   uint64_t delete_misses = 0, incr_misses = 0, decr_misses = 0, cas_misses = 0;

@@ -9,6 +9,7 @@
 #include "replay/progress.h"
 #include "replay/replay_flash.h"
 #include "traces/trace_reader.h"
+#include "traces/trace_sample.h"
 
 namespace memext {
 
@@ -63,6 +64,16 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
   if (options_.engine.ext.enabled()) flash_ = std::make_unique<FlashTier>(*engine_, options_);
   interval_ns_ = static_cast<uint64_t>(std::llround(options_.interval_s * 1e9));
   if (interval_ns_ == 0) interval_ns_ = 1;
+  if (options_.warmup_requests != 0) {
+    // Counted in the trace's requests: a --sample R replay sees R of them.
+    warmup_requests_ = std::max<uint64_t>(
+        1, static_cast<uint64_t>(
+               std::llround(static_cast<double>(options_.warmup_requests) * options_.sample_rate)));
+    warmup_done_ = false;
+  } else if (options_.warmup_s > 0) {
+    warmup_ns_ = static_cast<uint64_t>(std::llround(options_.warmup_s * options_.time_scale * 1e9));
+    warmup_done_ = false;
+  }
 }
 
 Replayer::~Replayer() = default;
@@ -181,9 +192,16 @@ void Replayer::apply(const TraceRequest& request) {
     next_wake_ns_ = 0;
   }
   advance_to(virtual_ns(request.time_ns));
+  if (!warmup_done_ && (now_ns_ >= warmup_ns_ || counters_.requests >= warmup_requests_)) {
+    end_warmup();
+  }
   ++counters_.records;
 
   const uint64_t key_id = request.key_id;
+  if (keys_seen_.insert(key_id)) {
+    ++counters_.keys;
+    if (is_get_op(request.op)) ++counters_.compulsory_misses;
+  }
   std::string_view key(reinterpret_cast<const char*>(&key_id), sizeof key_id);
   uint32_t key_size = request.key_size;
   if (key_size > 250) {
@@ -331,22 +349,56 @@ void Replayer::close_interval(uint64_t end_ns) {
   s.hits_ram = counters_.hits_ram - interval_start_.hits_ram;
   s.hits_flash = counters_.hits_flash - interval_start_.hits_flash;
   s.misses = counters_.misses - interval_start_.misses;
+  s.get_bytes = counters_.get_bytes - interval_start_.get_bytes;
+  s.hit_bytes = counters_.hit_bytes_ram + counters_.hit_bytes_flash -
+                interval_start_.hit_bytes_ram - interval_start_.hit_bytes_flash;
   const Stats st = engine_->stats();
   s.curr_items = st.curr_items;
   s.bytes = st.bytes;
+  s.ram_used_bytes = st.total_malloced - st.slab_global_page_pool * options_.engine.slab_page_size;
+  s.ext_header_items = st.ext_header_items;
+  s.ext_header_bytes = st.ext_header_bytes;
   s.evictions = st.evictions;
   if (flash_) flash_->fill_sample(s);
   samples_.push_back(s);
   interval_start_ = counters_;
 }
 
+void Replayer::end_warmup() {
+  warmup_done_ = true;
+  warmed_ = true;
+  warmup_.at_ns = now_ns_;
+  warmup_.counters = counters_;
+  if (flash_) {
+    TimeSample now;
+    flash_->fill_sample(now);
+    warmup_.device_bytes_written = now.device_bytes_written;
+  }
+}
+
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
   std::vector<TraceRequest> batch(kBatch);
+  const KeySampler sampler(options_.sample_rate, options_.sample_seed);
   uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
-  while (counters_.records < limit) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.records));
-    const size_t got = reader.next_batch(batch.data(), want);
-    if (got == 0) break;
+  while (counters_.trace_records < limit) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.trace_records));
+    const size_t read = reader.next_batch(batch.data(), want);
+    if (read == 0) break;
+    counters_.trace_records += read;
+    size_t got = read;
+    if (!sampler.all()) {
+      got = 0;
+      for (size_t i = 0; i < read; ++i) {
+        const TraceRequest& r = batch[i];
+        if (is_get_op(r.op)) {
+          const uint64_t repeats = std::max<uint32_t>(r.op_count, 1);
+          counters_.trace_gets += repeats;
+          counters_.trace_get_bytes += repeats * r.value_size;
+        }
+        if (sampler.keeps(r.key_id)) batch[got++] = r;
+      }
+    }
     // The engine's lookups are two dependent cache misses (hash slot, then
     // item record) on any key set larger than the caches: start the slot
     // kSlotAhead requests early and the record kItemAhead requests early, so
@@ -362,12 +414,16 @@ void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
       if (i + kItemAhead < got) prefetch(batch[i + kItemAhead], Engine::PrefetchStage::kItem);
       apply(batch[i]);
     }
-    if (progress) progress->update(counters_.records);
+    if (progress) progress->update(counters_.trace_records);
   }
   finish();
 }
 
 void Replayer::finish() {
+  if (options_.sample_rate >= 1) {
+    counters_.trace_gets = counters_.gets;
+    counters_.trace_get_bytes = counters_.get_bytes;
+  }
   if (finished_) return;
   finished_ = true;
   if (!started_) return;

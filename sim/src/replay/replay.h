@@ -24,7 +24,9 @@
 #include "memext/engine.h"
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
+#include "memext/pagestore.h"
 #include "replay/event_queue.h"
+#include "replay/key_set.h"
 #include "replay/latency_histogram.h"
 #include "replay/sim_options.h"
 #include "traces/trace_request.h"
@@ -41,7 +43,12 @@ inline constexpr rel_time_t kReplayStartSeconds = kStartRelTime;
 
 struct ReplayCounters {
   std::array<uint64_t, kOpCount> requests_by_op{};
-  uint64_t records = 0;   // trace records read
+  uint64_t trace_records = 0;  // records read from the trace, sampled out ones included
+  uint64_t records = 0;        // trace records applied (the sample's, with --sample)
+  // Gets and their traced value bytes in every record read, sampled out ones
+  // included: what a sample's counts are compared with (sample adjustment).
+  uint64_t trace_gets = 0;
+  uint64_t trace_get_bytes = 0;
   uint64_t requests = 0;  // records x op_count
   uint64_t gets = 0;      // get, gets, gat, gats
   uint64_t hits_ram = 0;
@@ -61,6 +68,9 @@ struct ReplayCounters {
   uint64_t delta_misses = 0;
   uint64_t keys_clamped = 0;    // traced key length above 250, charged as 250
   uint64_t time_reversals = 0;  // requests earlier than the previous one (run at its time)
+  uint64_t keys = 0;            // distinct keys applied
+  // Keys whose first request is a get: that get misses at any cache size.
+  uint64_t compulsory_misses = 0;
 };
 
 // One closed interval of the time series. Counters are deltas over the
@@ -72,20 +82,35 @@ struct TimeSample {
   uint64_t hits_ram = 0;
   uint64_t hits_flash = 0;
   uint64_t misses = 0;
+  uint64_t get_bytes = 0;
+  uint64_t hit_bytes = 0;
   uint64_t curr_items = 0;
   uint64_t bytes = 0;
+  uint64_t ram_used_bytes = 0;  // slab pages held by classes (total_malloced less the pool)
+  uint64_t ext_header_items = 0;
+  uint64_t ext_header_bytes = 0;
   uint64_t evictions = 0;  // cumulative
   // Flash tier levels (zero without one).
   uint64_t ext_bytes_used = 0;
   uint64_t ext_bytes_fragmented = 0;
   uint64_t ext_pages_used = 0;
   uint64_t ext_limit_maxbytes = 0;
-  uint64_t ext_bytes_written = 0;   // cumulative
-  uint64_t ext_page_evictions = 0;  // cumulative
-  uint64_t recache = 0;             // cumulative
-  uint64_t compact_rescues = 0;     // cumulative
-  uint64_t compact_lost = 0;        // cumulative
-  uint64_t compact_skipped = 0;     // cumulative
+  uint64_t ext_bytes_written = 0;     // cumulative
+  uint64_t device_bytes_written = 0;  // cumulative: what the devices took (wbufs, padding)
+  uint64_t ext_page_evictions = 0;    // cumulative
+  uint64_t recache = 0;               // cumulative
+  uint64_t compact_rescues = 0;       // cumulative
+  uint64_t compact_lost = 0;          // cumulative
+  uint64_t compact_skipped = 0;       // cumulative
+  std::array<uint64_t, kPageBucketCount> ext_pages_by_bucket{};  // pages in use
+};
+
+// The state when --warmup ended: the steady-state figures are the totals
+// minus these.
+struct WarmupPoint {
+  uint64_t at_ns = 0;  // virtual time of the first steady-state request
+  ReplayCounters counters;
+  uint64_t device_bytes_written = 0;
 };
 
 class Replayer {
@@ -98,7 +123,8 @@ class Replayer {
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
 
-  // Reads the whole trace (or options.max_requests records) and finish()es.
+  // Reads the whole trace (or options.max_requests records), applies the
+  // requests of the keys in options.sample_rate's sample, and finish()es.
   void run(TraceReader& reader, ReplayProgress* progress = nullptr);
 
   // Applies one request. Requests must come in trace order.
@@ -109,6 +135,8 @@ class Replayer {
 
   const ReplayCounters& counters() const { return counters_; }
   const std::vector<TimeSample>& samples() const { return samples_; }
+  // Null without --warmup or when the trace ended before the warmup did.
+  const WarmupPoint* warmup() const { return warmup_done_ && warmed_ ? &warmup_ : nullptr; }
   const LatencyHistogram& ram_latency() const { return ram_latency_; }
   const LatencyHistogram& flash_latency() const { return flash_latency_; }
   // Virtual time of the last request (ns since the first).
@@ -141,6 +169,7 @@ class Replayer {
   void drain_flash();
   void fill(std::string_view key, uint8_t key_len, uint32_t value_size, int64_t ttl);
   void close_interval(uint64_t end_ns);
+  void end_warmup();
   void refresh_next_wake();
 
   SimOptions options_;
@@ -151,6 +180,7 @@ class Replayer {
   EventQueue events_;
   ReplayCounters counters_;
   ReplayCounters interval_start_;
+  KeySet keys_seen_;
   std::vector<TimeSample> samples_;
   LatencyHistogram ram_latency_;
   LatencyHistogram flash_latency_;
@@ -171,6 +201,12 @@ class Replayer {
   uint64_t engine_seconds_ = kReplayStartSeconds;
   uint64_t lru_steps_ = 0;
   uint64_t crawler_steps_ = 0;
+  // --warmup: ends at the first request at or after either limit.
+  uint64_t warmup_ns_ = UINT64_MAX;
+  uint64_t warmup_requests_ = UINT64_MAX;
+  bool warmup_done_ = true;  // false while a warmup is pending
+  bool warmed_ = false;
+  WarmupPoint warmup_;
 };
 
 }  // namespace memext

@@ -253,6 +253,10 @@ void FlashTier::fill_sample(TimeSample& s) const {
   s.compact_rescues = st.compact_rescues;
   s.compact_lost = st.compact_lost;
   s.compact_skipped = st.compact_skipped;
+  s.device_bytes_written = impl_->host_bytes_written();
+  for (const PageData& p : st.pages) {
+    if (!p.free && p.bucket < s.ext_pages_by_bucket.size()) ++s.ext_pages_by_bucket[p.bucket];
+  }
 }
 
 void FlashTier::add_report(nlohmann::json& report, uint64_t duration_ns) const {

@@ -1,8 +1,11 @@
 // CacheLib's kvcache trace CSV (cachebench trace_replay, schema v2): a header
 // row names the columns, in any order. Used: op_time (s), key, key_size, op
 // (GET, GET_LEASE, SET, SET_LEASE, DELETE or a memcached command name),
-// size (value bytes), op_count (default 1), ttl (s, default 0). Other columns
-// (cache_hits, usecase, sub_usecase, ...) are ignored.
+// size (value bytes), op_count (default 1), ttl (s, default 0), cache_hits
+// (optional: how many of a get record's op_count hit in production, summed
+// into TraceReadStats for the report's validation). Other columns (usecase,
+// sub_usecase, ...) are ignored.
+#include <algorithm>
 #include <array>
 
 #include "traces/trace_csv.h"
@@ -11,10 +14,10 @@
 namespace memext {
 namespace {
 
-enum Column { kTime, kKey, kKeySize, kOp, kSize, kOpCount, kTtl, kColumns };
-constexpr std::array<std::string_view, kColumns> kNames = {"op_time", "key",      "key_size", "op",
-                                                           "size",    "op_count", "ttl"};
-constexpr bool kRequired[kColumns] = {true, true, true, true, true, false, false};
+enum Column { kTime, kKey, kKeySize, kOp, kSize, kOpCount, kTtl, kCacheHits, kColumns };
+constexpr std::array<std::string_view, kColumns> kNames = {
+    "op_time", "key", "key_size", "op", "size", "op_count", "ttl", "cache_hits"};
+constexpr bool kRequired[kColumns] = {true, true, true, true, true, false, false, false};
 
 class KvcacheReader final : public LineTraceReader {
  public:
@@ -37,10 +40,11 @@ class KvcacheReader final : public LineTraceReader {
         throw TraceError(path() + ": line 1: kvcache header lacks column '" +
                          std::string(kNames[c]) +
                          "' (required: op_time, key, key_size, op, size; optional: op_count, "
-                         "ttl)");
+                         "ttl, cache_hits)");
       }
     }
     fields_.resize(names.size());
+    stats_.has_trace_hits = column_[kCacheHits] >= 0;
   }
 
  protected:
@@ -58,8 +62,17 @@ class KvcacheReader final : public LineTraceReader {
     if (column_[kTtl] >= 0 && !field_int("ttl", f(kTtl), out.ttl, "an integer number of seconds")) {
       return false;
     }
+    uint32_t cache_hits = 0;
+    if (column_[kCacheHits] >= 0 && !field_u32("cache_hits", f(kCacheHits), cache_hits)) {
+      return false;
+    }
     out.key_id = hash_key_bytes(trim_spaces(f(kKey)));
     out.next_access = kNextAccessUnknown;
+    if (out.op == Op::kGet) {
+      const uint32_t gets = std::max<uint32_t>(out.op_count, 1);
+      stats_.trace_gets += gets;
+      stats_.trace_hits += std::min(cache_hits, gets);
+    }
     return true;
   }
 

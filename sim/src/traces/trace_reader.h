@@ -46,6 +46,12 @@ struct TraceReadOptions {
 struct TraceReadStats {
   uint64_t records = 0;    // records delivered by next()
   uint64_t malformed = 0;  // records skipped as malformed
+  // The production cache's own outcome, when the format records one (kvcache
+  // cache_hits): gets (op_count summed over get records) and how many of them
+  // hit, over the records delivered.
+  bool has_trace_hits = false;
+  uint64_t trace_gets = 0;
+  uint64_t trace_hits = 0;
   // The first max_error_messages messages, each "PATH: line N: ..." or
   // "PATH: byte offset N: ...".
   std::vector<std::string> errors;

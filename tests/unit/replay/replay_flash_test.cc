@@ -148,8 +148,8 @@ TEST_CASE("two runs with the same inputs give byte-identical reports") {
   std::string reports[2];
   for (int run = 0; run < 2; ++run) {
     const std::string out = dir.file("report" + std::to_string(run) + ".json");
-    std::vector<std::string> args = {"replay",     path,  "--out",      out,
-                                     "--progress", "off", "--interval", "0.5"};
+    std::vector<std::string> args = {"replay", path,         "--out", out,        "--progress",
+                                     "off",    "--interval", "0.5",   "--warmup", "1s"};
     args.insert(args.end(), kFlashFlags.begin(), kFlashFlags.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
@@ -167,6 +167,7 @@ TEST_CASE("two runs with the same inputs give byte-identical reports") {
   CHECK(j["time_series"]["samples"][5]["t_s"] == 2.99900006);
   CHECK(j["latency"]["clock"] == "virtual");
   CHECK(!j["extstore"].is_null());
+  CHECK(j["steady_state"]["reached"] == true);
 }
 
 }  // namespace memext

@@ -84,3 +84,31 @@ TEST_CASE("kvcache reader reads CacheLib's own sample traces") {
     CHECK(sets_with_ttl > 0);
   }
 }
+
+TEST_CASE("kvcache cache_hits: the production outcome of the get records read") {
+  // order-a: GET op_count 1 with 1 hit, SET_LEASE, GET_LEASE op_count 3,
+  // DELETE; only gets count.
+  auto reader = open_trace(fixture("kvcache-order-a.csv"), {TraceFormat::kKvcache});
+  read_all(*reader);
+  CHECK(reader->stats().has_trace_hits);
+  CHECK(reader->stats().trace_gets == 4);
+  CHECK(reader->stats().trace_hits == 4);
+  TempDir dir;
+  write_file(dir.file("k.csv"),
+             "op_time,key,key_size,op,size,op_count,cache_hits\n"
+             "1,a,5,GET,3,2,1\n"
+             "2,b,5,GET,3,1,7\n"
+             "3,c,5,GET,3,1,many\n"
+             "4,d,5,SET,3,1,1\n");
+  auto hits = open_trace(dir.file("k.csv"), {TraceFormat::kKvcache});
+  CHECK(read_all(*hits).size() == 3);
+  CHECK(hits->stats().trace_gets == 3);
+  CHECK(hits->stats().trace_hits == 2);  // 1, then 7 hits of 1 get counted as 1
+  CHECK(hits->stats().malformed == 1);
+  CHECK(hits->stats().errors[0].find("field 'cache_hits': 'many'") != std::string::npos);
+  write_file(dir.file("none.csv"), "op_time,key,key_size,op,size\n1,a,5,GET,3\n");
+  auto none = open_trace(dir.file("none.csv"), {TraceFormat::kKvcache});
+  read_all(*none);
+  CHECK(!none->stats().has_trace_hits);
+  CHECK(none->stats().trace_gets == 1);
+}
