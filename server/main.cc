@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   try {
     Server server(config);
     server.run();
+  } catch (const ExtStoreOpenError& e) {
+    std::cerr << "memext-server: " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "memext-server: " << e.what() << "\n";
     return 71;

@@ -134,6 +134,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    throw ConfigError("unknown option '" + e.get_option_name() + "' (see --help)");
   } catch (const po::error& e) {
     throw ConfigError(std::string(e.what()) + " (see --help)");
   }

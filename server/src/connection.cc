@@ -2,18 +2,12 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <cstring>
 
 #include "flash_reader.h"
 
 namespace asio = boost::asio;
 
 namespace memext::server {
-namespace {
-constexpr size_t kInitialBuffer = 16 * 1024;
-constexpr size_t kMinReadSpace = 4 * 1024;
-}  // namespace
-
 Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket)
     : ctx_(ctx), reader_(reader), socket_(std::move(socket)), session_(ctx) {
   ctx_.counters.curr_connections.fetch_add(1, std::memory_order_relaxed);
@@ -33,7 +27,6 @@ void Connection::start() {
     close();
     return;
   }
-  buf_.resize(kInitialBuffer);
   read_more();
 }
 
@@ -42,19 +35,9 @@ void Connection::read_more() {
       session_.dumping()) {
     return;
   }
-  if (begin_ == end_) begin_ = end_ = 0;
-  size_t wanted = std::max(session_.bytes_wanted(), end_ - begin_ + kMinReadSpace);
-  if (buf_.size() - begin_ < wanted || buf_.size() - end_ < kMinReadSpace) {
-    if (begin_ > 0) {
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-      end_ -= begin_;
-      begin_ = 0;
-    }
-    if (buf_.size() < wanted) buf_.resize(std::max(wanted, buf_.size() * 2));
-    if (buf_.size() - end_ < kMinReadSpace) buf_.resize(buf_.size() * 2);
-  }
+  input_.prepare_read(session_.bytes_wanted());
   reading_ = true;
-  receive_.start(socket_, buf_.data() + end_, buf_.size() - end_, shared_from_this());
+  receive_.start(socket_, input_.space(), input_.space_size(), shared_from_this());
 }
 
 void Connection::received(const boost::system::error_code& ec, size_t bytes) {
@@ -64,7 +47,15 @@ void Connection::received(const boost::system::error_code& ec, size_t bytes) {
     return;
   }
   ctx_.counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
-  end_ += bytes;
+  input_.received(bytes);
+  // memcached reads up to 16 KB before it parses (which decides, e.g., that a
+  // runaway line behind a request closes the connection before the request
+  // is answered): a read that filled the small idle buffer goes on into a
+  // block first, so requests are parsed in the same batches.
+  if (input_.filled() && !input_.on_heap()) {
+    read_more();
+    return;
+  }
   process();
 }
 
@@ -72,8 +63,7 @@ void Connection::process() {
   for (;;) {
     if (closed_) return;
     if (pending_flash_ == 0 && !session_.closing() && !session_.dumping()) {
-      size_t used = session_.consume(std::string_view(buf_.data() + begin_, end_ - begin_));
-      begin_ += used;
+      input_.consume(session_.consume(input_.unread()));
       auto& reads = session_.flash_reads();
       if (!reads.empty()) {
         pending_flash_ = reads.size();

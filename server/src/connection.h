@@ -1,18 +1,20 @@
 // server/src/connection.h — one client connection on a worker's io_context.
 //
-// Reads into a growable buffer, lets its Session answer every complete
-// request in the buffer (pipelining), hands flash reads to the worker's
-// FlashReader as one batch, and writes the ready responses as one gathered
-// write, straight away when the socket takes it all. Reads and writes alternate like memcached's
-// state machine: no new read while a write or a flash read is outstanding, which bounds memory per
-// connection. Lives on one worker thread; kept alive by its pending
-// handlers (shared_from_this).
+// Reads into a ReadBuffer (no heap buffer while idle), lets its Session
+// answer every complete request in the buffer (pipelining), hands flash
+// reads to the worker's FlashReader as one batch, and writes the ready
+// responses as one gathered write, straight away when the socket takes it
+// all. Reads and writes alternate like memcached's state machine: no new read
+// while a write or a flash read is outstanding, which bounds memory per
+// connection. Lives on one worker thread; kept alive by its pending handlers
+// (shared_from_this).
 #pragma once
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <memory>
 #include <vector>
 
+#include "read_buffer.h"
 #include "session.h"
 #include "socket_receive.h"
 
@@ -43,10 +45,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ReceiveOp<Connection> receive_;
   ReceiveOp<Connection>::Socket socket_;
   Session session_;
-  std::vector<char> buf_;
+  ReadBuffer input_;
   std::vector<boost::asio::const_buffer> write_buffers_;
-  size_t begin_ = 0;
-  size_t end_ = 0;
   size_t pending_flash_ = 0;
   size_t sealed_segments_ = 0;
   bool reading_ = false;

@@ -3,11 +3,15 @@
 // Responses are appended as text; a flash read reserves a slot whose bytes
 // arrive later, and everything behind an unfinished slot waits for it so the
 // client sees answers in the order it asked. The connection writes the ready
-// prefix as one gathered write. Owned by one connection; not thread-safe.
+// prefix as one gathered write. The segments' storage exists only while
+// responses wait (a std::deque allocates ~600 bytes even empty, as much as
+// the rest of an idle connection). Owned by one connection; not
+// thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,17 +27,18 @@ class ResponseQueue {
 
   // The segment new text goes into.
   std::string& text() {
-    if (segments_.empty() || !segments_.back().ready || segments_.back().sealed) {
-      segments_.emplace_back();
+    std::deque<Segment>& segments = in_use();
+    if (segments.empty() || !segments.back().ready || segments.back().sealed) {
+      segments.emplace_back();
     }
-    return segments_.back().bytes;
+    return segments.back().bytes;
   }
   void append(std::string_view s) { text().append(s); }
 
   // Reserves an ordered slot for bytes that arrive later; the reference stays
   // valid until the slot has been written (deque growth keeps references).
   Segment& reserve() {
-    Segment& slot = segments_.emplace_back();
+    Segment& slot = in_use().emplace_back();
     slot.ready = false;
     return slot;
   }
@@ -43,7 +48,8 @@ class ResponseQueue {
   template <typename F>
   size_t seal_ready(F&& f) {
     size_t n = 0;
-    for (Segment& s : segments_) {
+    if (!segments_) return 0;
+    for (Segment& s : *segments_) {
       if (!s.ready) break;
       s.sealed = true;
       if (!s.bytes.empty()) f(s.bytes);
@@ -54,37 +60,47 @@ class ResponseQueue {
 
   // Drops the first n segments after their write completed.
   void pop(size_t n) {
-    for (size_t i = 0; i < n && !segments_.empty(); ++i) segments_.pop_front();
+    if (!segments_) return;
+    for (size_t i = 0; i < n && !segments_->empty(); ++i) segments_->pop_front();
+    if (segments_->empty()) segments_.reset();
   }
 
   bool has_ready_bytes() const {
-    for (const Segment& s : segments_) {
+    if (!segments_) return false;
+    for (const Segment& s : *segments_) {
       if (!s.ready) return false;
       if (!s.bytes.empty()) return true;
     }
     return false;
   }
   bool has_pending() const {
-    for (const Segment& s : segments_) {
+    if (!segments_) return false;
+    for (const Segment& s : *segments_) {
       if (!s.ready) return true;
     }
     return false;
   }
-  bool empty() const { return segments_.empty(); }
+  bool empty() const { return !segments_ || segments_->empty(); }
 
   // All ready bytes concatenated (tests).
   std::string ready_text() const {
     std::string all;
-    for (const Segment& s : segments_) {
+    if (!segments_) return all;
+    for (const Segment& s : *segments_) {
       if (!s.ready) break;
       all += s.bytes;
     }
     return all;
   }
-  void clear() { segments_.clear(); }
+  void clear() { segments_.reset(); }
 
  private:
-  std::deque<Segment> segments_;
+  std::deque<Segment>& in_use() {
+    if (!segments_) segments_.emplace();
+    return *segments_;
+  }
+
+  std::optional<std::deque<Segment>> segments_;
 };
 
 }  // namespace memext::server

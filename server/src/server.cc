@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -30,12 +31,17 @@
 #include "memext/lru_maintainer.h"
 #include "server_context.h"
 #include "tuning_commands.h"
+#include "write_error_log.h"
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 namespace memext::server {
 namespace {
+
+// Connections that must have closed since the peak before freed memory is
+// handed back to the system (a few MB of connection state).
+constexpr uint64_t kTrimAfterClosing = 1000;
 
 struct Worker {
   asio::io_context io{1};
@@ -84,6 +90,17 @@ struct Server::Impl {
         signals(background, SIGINT, SIGTERM),
         steps(shared, started_steady) {}
 
+  // Ownership, in member order; teardown() and the destructor free them in
+  // reverse:
+  // - the engine side (shared, ctx, flash, maintainer, crawler) is used by
+  //   every handler of every io_context below;
+  // - each worker's io_context owns its connections (kept alive by their
+  //   pending handlers) and its FlashReader's ring watcher; connections use
+  //   ctx, shared, flash and their worker's reader;
+  // - `background` runs the signal_set and the listeners. A pending accept
+  //   owns a peer socket of a worker's io_context and a handler that uses
+  //   this Impl, so the listeners and `background`'s queue go before the
+  //   workers.
   ServerConfig config;
   int64_t started_unix;
   Clock::time_point started_steady = Clock::now();
@@ -92,29 +109,46 @@ struct Server::Impl {
   std::unique_ptr<ExtStore> flash;
   std::unique_ptr<LruMaintainer> maintainer;
   std::unique_ptr<LruCrawler> crawler;
+  WriteErrorLog write_error_log;  // used by the clock step only
+  uint64_t connections_peak = 0;  // since the last malloc_trim; clock step only
+  std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context background{1};
   asio::signal_set signals;
   BackgroundSteps steps;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
-  std::vector<std::unique_ptr<Worker>> workers;
   size_t next_worker = 0;
   std::atomic<bool> stopping{false};
+  bool torn_down = false;
+
+  ~Impl() { teardown(); }
 
   rel_time_t rel_now() const {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_steady);
     return static_cast<rel_time_t>(kStartRelTime + secs.count());
   }
 
+  // memcached refuses to start when an ext_path cannot be opened. io_uring
+  // with O_DIRECT is tried first; when it is refused the store is opened with
+  // pread/pwrite, and only a store that opens that way too warns about
+  // io_uring — otherwise the file's own error is the one worth reading.
   void open_flash() {
     const ExtConfig& ext = shared.engine.config().ext;
     if (!ext.enabled()) return;
+    std::string uring_refusal;
     try {
       flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kUring);
     } catch (const std::exception& e) {
-      std::cerr << "warning: extstore via io_uring + O_DIRECT refused (" << e.what()
+      uring_refusal = e.what();
+    }
+    if (!flash) {
+      try {
+        flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kFile);
+      } catch (const std::exception& e) {
+        throw ExtStoreOpenError(std::string("failed to initialize external storage: ") + e.what());
+      }
+      std::cerr << "warning: extstore via io_uring + O_DIRECT refused (" << uring_refusal
                 << "); using pread/pwrite\n";
-      flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kFile);
     }
     shared.flash = flash.get();
   }
@@ -202,18 +236,55 @@ struct Server::Impl {
     });
   }
 
+  // Stops the io_contexts (run() returns); safe to call from a handler on
+  // `background`.
   void shutdown() {
     if (stopping.exchange(true)) return;
-    boost::system::error_code ignored;
-    for (auto& a : tcp_acceptors) a->close(ignored);
-    if (unix_acceptor) {
-      unix_acceptor->close(ignored);
-      ::unlink(config.unix_socket.c_str());
-    }
+    close_listeners();
     signals.cancel();
     steps.stop();
     for (auto& w : workers) w->io.stop();
     background.stop();
+  }
+
+  void close_listeners() {
+    boost::system::error_code ignored;
+    for (auto& a : tcp_acceptors) a->close(ignored);
+    if (unix_acceptor && unix_acceptor->is_open()) {
+      unix_acceptor->close(ignored);
+      ::unlink(config.unix_socket.c_str());
+    }
+  }
+
+  // Frees everything a handler could still use, users before what they use,
+  // once no thread runs an io_context any more. Idempotent.
+  void teardown() {
+    if (torn_down) return;
+    torn_down = true;
+    stopping = true;
+    for (auto& w : workers) {
+      w->io.stop();
+      if (w->thread.joinable()) w->thread.join();
+    }
+    steps.stop();
+    // Closing the listeners and the signal_set completes their pending
+    // operations with operation_aborted; running them now (they see
+    // `stopping`) frees the accepted peer sockets while the workers'
+    // io_contexts they belong to still exist.
+    close_listeners();
+    signals.cancel();
+    background.restart();
+    background.poll();
+    tcp_acceptors.clear();
+    unix_acceptor.reset();
+    // Each worker: its reader (whose ring watcher lives on the io_context and
+    // whose in-flight reads hold connections), then its io_context, which
+    // destroys the handlers still queued and with them the last references
+    // to its connections — while ctx, shared and flash are still here.
+    for (auto& w : workers) w->reader.reset();
+    workers.clear();
+    shared.flash = nullptr;
+    flash.reset();
   }
 };
 
@@ -262,6 +333,26 @@ void Server::run() {
   // The clock first, so the other steps of a wake-up see this second.
   s.steps.add([&s](Micros now) {
     s.shared.engine.set_time(s.rel_now());
+    if (s.flash) {
+      PageStoreStats store = s.flash->stats(false).store;
+      std::string line =
+          s.write_error_log.observe(store.write_errors, store.last_write_result, now);
+      // Printed on the listeners' thread: a stalled stderr must not hold the engine lock.
+      if (!line.empty()) {
+        asio::post(s.background,
+                   [line = std::move(line)] { std::cerr << "memext-server: " << line; });
+      }
+    }
+    // glibc keeps what closed connections freed in the worker threads' arenas
+    // (an arena shrinks only from its top, rarely free): after many
+    // connections went away, hand the free pages back, on the listeners'
+    // thread rather than under the engine lock.
+    const uint64_t open = s.ctx.counters.curr_connections.load(std::memory_order_relaxed);
+    s.connections_peak = std::max(s.connections_peak, open);
+    if (s.connections_peak >= open + kTrimAfterClosing) {
+      s.connections_peak = open;
+      asio::post(s.background, [] { ::malloc_trim(0); });
+    }
     return now + 1'000'000;
   });
   if (s.maintainer) s.steps.add([&s](Micros now) { return s.maintainer->step(now); });
@@ -281,14 +372,7 @@ void Server::run() {
     });
   }
   s.background.run();
-  for (auto& w : s.workers) {
-    if (w->thread.joinable()) w->thread.join();
-  }
-  s.steps.stop();
-  // Connections still holding engine references die with the io_contexts.
-  for (auto& w : s.workers) w->reader.reset();
-  s.shared.flash = nullptr;
-  s.flash.reset();
+  s.teardown();
 }
 
 void Server::stop() {

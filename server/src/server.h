@@ -11,11 +11,18 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "config.h"
 
 namespace memext::server {
+
+// An ext_path that cannot be opened; memcached exits with status 1 for it.
+class ExtStoreOpenError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 class Server {
  public:

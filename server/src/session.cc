@@ -12,6 +12,10 @@
 namespace memext::server {
 namespace {
 
+// Tokens a line may have and leave their array allocated (memcached's
+// MAX_TOKENS is 24).
+constexpr size_t kKeptTokens = 64;
+
 bool starts_multiget(std::string_view buffered) {
   size_t spaces = buffered.find_first_not_of(' ');
   if (spaces == std::string_view::npos) return false;
@@ -47,10 +51,17 @@ size_t Session::consume(std::string_view input) {
     size_t line_end = static_cast<const char*>(nl) - rest.data();
     std::string_view line = rest.substr(0, line_end);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // memcached parses the line as a C string: a NUL ends the command.
+    if (const void* nul = std::memchr(line.data(), '\0', line.size())) {
+      line = line.substr(0, static_cast<const char*>(nul) - line.data());
+    }
     std::string_view after = rest.substr(line_end + 1);
     noreply_ = false;
     size_t used = dispatch(line, after);
     noreply_ = false;
+    // A multiget of thousands of keys must not leave its token array to an
+    // idle connection.
+    if (tokens_.capacity() > kKeptTokens) std::vector<std::string_view>().swap(tokens_);
     if (used == kNeedMore) {
       bytes_wanted_ = line_end + 1 + data_wanted_;
       break;

@@ -2,12 +2,13 @@
 // socket: it turns request bytes into responses.
 //
 // consume() finds complete command lines (memcached's rules: '\n' ends a
-// line, a preceding '\r' is dropped, a line without '\n' past 2048 bytes
-// closes the connection unless it is a get/gets multiget), dispatches text
-// and meta commands, waits for a storage command's data block, and swallows
-// the data of a refused oversized store. Flash hits become FlashRead
-// requests the connection submits; their slots keep response order, and no
-// further command runs until they complete (memcached's ordering).
+// line, a preceding '\r' is dropped, a NUL ends the command early, a line
+// without '\n' past 2048 bytes closes the connection unless it is a get/gets
+// multiget), dispatches text and meta commands, waits for a storage
+// command's data block, and swallows the data of a refused oversized store.
+// Flash hits become FlashRead requests the connection submits; their slots
+// keep response order, and no further command runs until they complete
+// (memcached's ordering).
 // Used by one connection on one thread; not thread-safe.
 #pragma once
 

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -49,6 +50,33 @@ class ServerProcess:
         self.stderr.seek(0)
         return self.stderr.read().decode(errors="replace")
 
+    def sanitizer_report(self):
+        """The AddressSanitizer / UBSan report on the server's stderr, or ""
+        (a sanitizer build reports there; UBSan does not change the exit
+        status)."""
+        text = self.stderr_text()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            i = text.find(marker)
+            if i >= 0:
+                return text[max(0, text.rfind("\n", 0, i)):][:4000]
+        return ""
+
+    def sanitized(self):
+        """True when the server runs with AddressSanitizer, whose allocator
+        makes RSS figures meaningless."""
+        try:
+            with open("/proc/%d/maps" % self.proc.pid) as f:
+                return "libasan" in f.read()
+        except OSError:
+            return False
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -60,6 +88,12 @@ class ServerProcess:
         if not self.stderr.closed:
             self.stderr_cache = self.stderr_text()
             self.stderr.close()
+            # Passed through, so a sanitizer build's findings show in the
+            # test log whichever test started the server.
+            report = self.sanitizer_report()
+            if report:
+                sys.stderr.write("\n%s (port %d): sanitizer report:\n%s\n" %
+                                 (self.binary, self.port, report))
         return self.proc.returncode
 
     def connect(self, timeout=5.0):
@@ -146,6 +180,8 @@ class ServerTestCase(unittest.TestCase):
     def tearDownClass(cls):
         rc = cls.server.stop()
         assert rc == 0, "server exit status %s: %s" % (rc, cls.server.stderr_text())
+        report = cls.server.sanitizer_report()
+        assert not report, "sanitizer report on the server's stderr:\n" + report
 
     def setUp(self):
         self.conns = []

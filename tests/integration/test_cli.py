@@ -12,6 +12,9 @@ import unittest
 from memext_harness import ServerProcess
 
 BINARY = os.environ.get("MEMEXT_SERVER", "memext-server")
+SIM = os.environ.get("MEMEXT_SIM")
+TRACE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "traces", "samples",
+                     "zipf-flash-200k.mxt.zst")
 
 
 def run(*args):
@@ -35,11 +38,39 @@ class CommandLine(unittest.TestCase):
                              (["-o", "hot_lru_pct=90"], "hot_lru_pct"),
                              (["-t", "abc"], "-t"),
                              (["-m", "lots"], "-m"),
-                             (["--bogus"], "bogus"),
+                             (["--bogus"], "unknown option '--bogus'"),
                              (["-I", "2m", "-m", "2"], "-I")):
             r = run(*args)
             self.assertNotEqual(r.returncode, 0, args)
             self.assertIn(needle, r.stderr, args)
+
+    def test_non_finite_growth_factor_is_refused_like_a_small_one(self):
+        # -f nan and -f inf once divided by zero building the slab classes
+        # (SIGFPE) in both programs.
+        programs = [[BINARY, "-p", "0", "-U", "0"]]
+        if SIM:
+            programs.append([SIM, "replay", TRACE, "--out", os.devnull])
+        for program in programs:
+            for factor in ("0.5", "nan", "inf", "-inf"):
+                with self.subTest(program=program[0], factor=factor):
+                    r = subprocess.run(program + ["-f", factor], capture_output=True, text=True,
+                                       timeout=60)
+                    self.assertGreater(r.returncode, 0, r.stderr)
+                    self.assertIn("invalid value '%s' for option f: growth factor must be a "
+                                  "number greater than 1" % factor, r.stderr)
+
+    def test_unknown_flag_is_called_unknown_in_both_programs(self):
+        programs = [[BINARY]]
+        if SIM:
+            programs.append([SIM, "replay", TRACE])
+        for program in programs:
+            with self.subTest(program=program[0]):
+                r = subprocess.run(program + ["--bogus"], capture_output=True, text=True,
+                                   timeout=60)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("unknown option", r.stderr)
+                self.assertIn("--bogus", r.stderr)
+                self.assertNotIn("needs a value", r.stderr)
 
     def test_vv_prints_memcached_slab_table(self):
         server = ServerProcess(["-vv"])
@@ -64,8 +95,41 @@ class CommandLine(unittest.TestCase):
         c = server.connect()
         c.send(b"set a 0 0 1\r\nx\r\n")
         c.expect(b"STORED\r\n")
-        self.assertEqual(server.stop(), 0)
+        self.assertEqual(server.stop(), 0, server.stderr_text())
+        self.assertEqual(server.sanitizer_report(), "")
         self.assertTrue(c.is_closed())
+
+    def test_sigterm_with_pending_accepts_frees_nothing_in_use(self):
+        # A pending accept completed in ~io_context after the Server had freed
+        # what its handler uses (tcp and unix listeners alike): AddressSanitizer
+        # reported a heap-use-after-free and the exit status was 1.
+        for args in ([], ["-c", "100"], ["-o", "no_lru_maintainer"]):
+            with self.subTest(args=args):
+                server = ServerProcess(args)
+                idle = server.connect()
+                partial = server.connect()
+                partial.send(b"set p 0 0 10\r\nabc")
+                self.assertEqual(server.stop(), 0, server.stderr_text())
+                self.assertEqual(server.sanitizer_report(), "")
+                idle.close()
+                partial.close()
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "memext.sock")
+            args = [BINARY, "-s", path, "-U", "0", "-t", "2"]
+            if os.geteuid() == 0:
+                args += ["-u", "root"]
+            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 20
+            while not os.path.exists(path):
+                self.assertIsNone(proc.poll(), "server exited early")
+                self.assertLess(time.monotonic(), deadline, "no socket file")
+                time.sleep(0.05)
+            time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            err = proc.communicate(timeout=60)[1].decode(errors="replace")
+            self.assertEqual(proc.returncode, 0, err)
+            self.assertNotIn("AddressSanitizer", err)
+            self.assertFalse(os.path.exists(path))
 
     def test_unix_socket(self):
         with tempfile.TemporaryDirectory() as d:

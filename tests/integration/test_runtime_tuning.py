@@ -263,7 +263,7 @@ class CrawlerCommands(BothServers):
 
 
 
-class Metadump(BothServers):
+class MetadumpHelpers:
     LINE = re.compile(rb"key=(\S+) exp=(-1|\d+) la=\d+ cas=\d+ fetch=(yes|no) cls=(\d+) size=(\d+)\n")
 
     def dump(self, c, request):
@@ -275,6 +275,34 @@ class Metadump(BothServers):
         return sorted((key, exp == b"-1", fetch, int(cls), int(size))
                       for key, exp, fetch, cls, size in found)
 
+    def dump_many_then_next_request(self):
+        """Sets 20,000 items, dumps them with a request behind the dump, and
+        returns each server's set of dumped keys among them."""
+        value = b"v" * 10
+        written = {b"many%d" % i for i in range(20000)}
+        dumped = {}
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                c.send(b"".join(b"set many%d 0 0 10 noreply\r\n%s\r\n" % (i, value)
+                                for i in range(20000)) + b"mn\r\n")
+                self.assertEqual(c.expect(b"MN\r\n"), b"MN\r\n")
+                # memcached 1.6.18 runs a command pipelined behind a metadump
+                # only when more bytes arrive; memext runs it after the END.
+                pipelined = server is self.server
+                got = self.dump(c, b"lru_crawler metadump all\r\n" +
+                                (b"get many7\r\n" if pipelined else b""))
+                keys = {entry[0] for entry in got}
+                # Only live items are dumped, each line whole (self.dump).
+                self.assertLessEqual(keys - written, {e[0] for e in got if e[0].startswith(b"md")})
+                dumped[server.binary] = keys & written
+                if not pipelined:
+                    c.send(b"get many7\r\n")
+                want = b"VALUE many7 0 10\r\n" + value + b"\r\nEND\r\n"
+                self.assertEqual(c.expect(want), want)
+        return written, dumped
+
+
+class Metadump(MetadumpHelpers, BothServers):
     def test_metadump_lines_and_replies(self):
         results = []
         for server, c in self.each_conn():
@@ -297,23 +325,27 @@ class Metadump(BothServers):
         self.assertTrue(all(r == results[0] for r in results))
 
     def test_metadump_of_many_items_then_the_next_request(self):
-        value = b"v" * 10
-        for server, c in self.each_conn():
-            with self.subTest(server=server.binary):
-                c.send(b"".join(b"set many%d 0 0 10 noreply\r\n%s\r\n" % (i, value)
-                                for i in range(20000)) + b"mn\r\n")
-                self.assertEqual(c.expect(b"MN\r\n"), b"MN\r\n")
-                # memcached 1.6.18 runs a command pipelined behind a metadump
-                # only when more bytes arrive; memext runs it after the END.
-                pipelined = server is self.server
-                got = self.dump(c, b"lru_crawler metadump all\r\n" +
-                                (b"get many7\r\n" if pipelined else b""))
-                keys = {entry[0] for entry in got}
-                self.assertTrue({b"many%d" % i for i in range(20000)} <= keys)
-                if not pipelined:
-                    c.send(b"get many7\r\n")
-                want = b"VALUE many7 0 10\r\n" + value + b"\r\nEND\r\n"
-                self.assertEqual(c.expect(want), want)
+        # With the LRU maintainer moving items between HOT, WARM and COLD
+        # while the crawler walks them, memcached (and memext) may miss an
+        # item that moves past the walk: about one run in five memcached
+        # missed some of the 20,000. Completeness is checked where items
+        # stay put (MetadumpSettled).
+        written, dumped = self.dump_many_then_next_request()
+        for binary, keys in dumped.items():
+            self.assertTrue(keys, binary)
+
+
+class MetadumpSettled(MetadumpHelpers, BothServers):
+    """Without the LRU maintainer (and so without segmented LRUs, in both
+    servers) no item moves during the walk, and memcached's dump holds every
+    live item."""
+
+    SERVER_ARGS = ("-o", "no_lru_maintainer")
+
+    def test_metadump_of_many_items_then_the_next_request(self):
+        written, dumped = self.dump_many_then_next_request()
+        for binary, keys in dumped.items():
+            self.assertEqual(len(keys), len(written), binary)
 
 
 if __name__ == "__main__":

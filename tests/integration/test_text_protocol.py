@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from memext_harness import ServerTestCase
+from memext_harness import BothServers, ServerTestCase
 
 
 class TextProtocol(ServerTestCase):
@@ -149,6 +149,50 @@ class TextProtocol(ServerTestCase):
         c.send(b"set big 0 0 %d\r\n%s\r\nget big\r\n" % (len(value), value))
         want = b"STORED\r\nVALUE big 0 %d\r\n%s\r\nEND\r\n" % (len(value), value)
         self.assertEqual(c.expect(want), want)
+
+
+class NulInCommandLine(BothServers):
+    """memcached 1.6.18 reads a command line as a C string: a NUL byte ends
+    the command there, whatever follows it on the line. Data blocks are
+    binary and keep their NULs."""
+
+    def test_text_commands_end_at_nul(self):
+        self.exchange(b"set nk 0 0 1\r\nv\r\n", b"STORED\r\n")
+        self.exchange(b"get nk\0\r\n", b"VALUE nk 0 1\r\nv\r\nEND\r\n")
+        self.exchange(b"get nk\0junk\r\n", b"VALUE nk 0 1\r\nv\r\nEND\r\n")
+        self.exchange(b"get nk\0 nk nk\r\n", b"VALUE nk 0 1\r\nv\r\nEND\r\n")
+        self.exchange(b"get\0 nk\r\n", b"ERROR\r\n")
+        self.exchange(b"version\0junk\r\n", b"VERSION 1.6.18\r\n")
+        self.exchange(b"\0\r\nversion\r\n", b"ERROR\r\nVERSION 1.6.18\r\n")
+        self.exchange(b"verbosity\0 1\r\n", b"ERROR\r\n")
+        self.exchange(b"touch nk 100\0 junk\r\n", b"TOUCHED\r\n")
+        self.exchange(b"get nk\0\nversion\r\n", b"VALUE nk 0 1\r\nv\r\nEND\r\nVERSION 1.6.18\r\n")
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                c.send(b"gets nk\0 other\r\n")
+                self.assertRegex(c.read_until(b"END\r\n"), rb"^VALUE nk 0 1 \d+\r\nv\r\nEND\r\n$")
+
+    def test_storage_and_arithmetic_end_at_nul(self):
+        # The length before the NUL counts; the data block after the line is
+        # read whole, NULs and all.
+        self.exchange(b"set nb 0 0 3\0junk\r\na\0b\r\nget nb\r\n",
+                      b"STORED\r\nVALUE nb 0 3\r\na\0b\r\nEND\r\n")
+        self.exchange(b"set nc 0 0 1\0\r\nz\r\nget nc\r\n", b"STORED\r\nVALUE nc 0 1\r\nz\r\nEND\r\n")
+        self.exchange(b"set nd\0 0 0 1\r\nz\r\nget nd\r\n", b"ERROR\r\nERROR\r\nEND\r\n")
+        self.exchange(b"set nn 0 0 1\r\n5\r\nincr nn 1\0 junk\r\n", b"STORED\r\n6\r\n")
+        self.exchange(b"incr nn\0 1\r\n", b"ERROR\r\n")
+        self.exchange(b"delete nc\0 junk\r\nget nc\r\n", b"DELETED\r\nEND\r\n")
+
+    def test_meta_commands_end_at_nul(self):
+        self.exchange(b"ms mk 1\0 junk\r\nz\r\n", b"HD\r\n")
+        self.exchange(b"ms mk2 1 T0\0\r\ny\r\n", b"HD\r\n")
+        self.exchange(b"mg mk v\0 k\r\n", b"VA 1\r\nz\r\n")
+        self.exchange(b"mg mk\0 v\r\n", b"HD\r\n")
+        self.exchange(b"mg mk2 v t\0\r\n", b"VA 1 t-1\r\ny\r\n")
+        self.exchange(b"mn\0junk\r\n", b"MN\r\n")
+        self.exchange(b"ma mn\0\r\n", b"NF\r\n")
+        self.exchange(b"md mk\0 q\r\nmn\r\n", b"HD\r\nMN\r\n")
+        self.exchange(b"mg mk v\r\n", b"EN\r\n")
 
 
 class MalformedInput(ServerTestCase):

@@ -197,6 +197,9 @@ struct PageStoreStats {
   uint64_t page_size = 0;
   uint64_t wbuf_flushes = 0;  // memext: wbufs written to a device
   uint64_t write_errors = 0;  // memext: wbuf flushes that failed or came back short
+  // memext, not a stat: the last failed flush's result (-errno, or the bytes
+  // of a short write), for the server's log line.
+  int64_t last_write_result = 0;
 
   // (stat name, value) in memcached's `stats` order, names prefixed
   // "extstore_"; then the memext additions.

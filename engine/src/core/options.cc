@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <string>
 
 namespace memext {
@@ -40,7 +41,9 @@ bool parse_double(std::string_view text, double& out) {
   const std::string copy(text);
   char* end = nullptr;
   out = std::strtod(copy.c_str(), &end);
-  return end == copy.c_str() + copy.size();
+  // nan and inf pass every range check written as `v <= limit` and then
+  // divide by zero in the slab class table; no option means them.
+  return end == copy.c_str() + copy.size() && std::isfinite(out);
 }
 
 OptionResult parse_ext_path(ExtConfig& ext, std::string_view value) {
@@ -352,7 +355,9 @@ OptionResult apply_memcached_suboptions(EngineConfig& config, std::string_view c
 
 std::string validate_config(const EngineConfig& c) {
   auto num = [](uint64_t v) { return std::to_string(v); };
-  if (c.growth_factor <= 1.0) return "growth factor (-f) must be greater than 1";
+  if (!(c.growth_factor > 1.0) || !std::isfinite(c.growth_factor)) {
+    return "growth factor (-f) must be greater than 1";
+  }
   if (c.chunk_min_size == 0) return "chunk size (-n) must be greater than 0";
   if (c.item_size_max < 1024) return "item max size (-I) cannot be less than 1024 bytes";
   if (c.memory_limit != 0 && c.item_size_max > c.memory_limit / 2) {

@@ -267,6 +267,7 @@ void PageStore::finish_flush(Wbuf& w, int64_t result) {
   if (result != static_cast<int64_t>(wbuf_size_)) {
     // The page's objects are not all on the device: drop the page.
     ++counters_.write_errors;
+    counters_.last_write_result = result;
     page.closed = true;
     if (page.wbuf != kNoWbuf) {
       release_wbuf(page.wbuf);

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <limits>
+#include <string>
+
 #include "memext/engine.h"
 #include "memext/options.h"
 
@@ -40,6 +43,32 @@ TEST_CASE("bad values are refused naming the option, the value and what is allow
   CHECK(!apply_memcached_option(c, "slab_chunk_max", "16k").ok());
   CHECK(apply_memcached_option(c, "bogus", "").status == OptionStatus::kUnknownOption);
   CHECK(apply_memcached_option(c, "idle_timeout", "5").status == OptionStatus::kUnknownOption);
+}
+
+TEST_CASE("-f nan and inf are refused like -f 0.5, not divided by later") {
+  for (const char* bad : {"nan", "NAN", "-nan", "inf", "-inf", "infinity", "1e400"}) {
+    CAPTURE(bad);
+    EngineConfig c;
+    OptionResult r = apply_memcached_option(c, "f", bad);
+    CHECK(r.status == OptionStatus::kInvalidValue);
+    CHECK(r.error == "invalid value '" + std::string(bad) +
+                         "' for option f: growth factor must be a number greater than 1");
+    CHECK(c.growth_factor == doctest::Approx(1.25));
+  }
+  EngineConfig c;
+  CHECK(apply_memcached_option(c, "f", "0.5").error ==
+        "invalid value '0.5' for option f: growth factor must be a number greater than 1");
+  c.growth_factor = std::numeric_limits<double>::quiet_NaN();
+  CHECK(validate_config(c) == "growth factor (-f) must be greater than 1");
+  c.growth_factor = std::numeric_limits<double>::infinity();
+  CHECK(validate_config(c) == "growth factor (-f) must be greater than 1");
+}
+
+TEST_CASE("no option takes nan or inf for a number") {
+  EngineConfig c;
+  CHECK(!apply_memcached_option(c, "hot_max_factor", "nan").ok());
+  CHECK(!apply_memcached_option(c, "warm_max_factor", "inf").ok());
+  CHECK(!apply_memcached_option(c, "slab_automove_freeratio", "nan").ok());
 }
 
 TEST_CASE("-o suboptions: LRU settings") {

@@ -50,6 +50,11 @@ TEST_CASE("bad arguments are named with what is allowed") {
   CHECK(parse_error({"t", "--interval", "0"}).find("> 0") != std::string::npos);
   CHECK(parse_error({"t", "--device", "file:/x"}).find("ext_path") != std::string::npos);
   CHECK(parse_error({"t", "--bogus", "1"}).find("--bogus") != std::string::npos);
+  // An unknown flag last on the line once said "--bogus needs a value".
+  CHECK(parse_error({"t", "--bogus"}) == "unknown option --bogus (see --help)");
+  CHECK(parse_error({"--bogus", "t"}) == "unknown option --bogus (see --help)");
+  CHECK(parse_error({"t", "-Z"}) == "unknown option -Z");
+  CHECK(parse_error({"t", "--out"}) == "--out needs a value");
   CHECK(parse_error({}).find("no trace") != std::string::npos);
   CHECK(parse_error({"a", "b"}).find("'b'") != std::string::npos);
   CHECK(parse_error({"t", "-o", "ext_max_frag=7"}).find("ext_max_frag") != std::string::npos);

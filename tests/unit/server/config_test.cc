@@ -61,7 +61,16 @@ TEST_CASE("bad options fail naming the option") {
   CHECK(message({"-o", "hot_lru_pct=abc"}).find("hot_lru_pct") != std::string::npos);
   CHECK(message({"-t", "0"}).find("-t") != std::string::npos);
   CHECK(message({"-p", "70000"}).find("-p") != std::string::npos);
-  CHECK(message({"--frobnicate"}).find("frobnicate") != std::string::npos);
+  CHECK(message({"--frobnicate"}) == "unknown option '--frobnicate' (see --help)");
+  CHECK(message({"-p", "1", "-Z"}) == "unknown option '-Z' (see --help)");
+  // nan and inf once reached the slab class table and crashed it (SIGFPE).
+  const std::string refused = message({"-f", "0.5"});
+  CHECK(refused.find("growth factor must be a number greater than 1") != std::string::npos);
+  CHECK(message({"-f", "nan"}) ==
+        "-f: invalid value 'nan' for option f: growth factor must be a number greater than 1");
+  CHECK(message({"-f", "inf"}) ==
+        "-f: invalid value 'inf' for option f: growth factor must be a number greater than 1");
+  CHECK(message({"--slab-growth-factor", "-inf"}).find("'-inf'") != std::string::npos);
 }
 
 TEST_CASE("--help and --version exit") {

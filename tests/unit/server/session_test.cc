@@ -49,6 +49,17 @@ TEST_CASE("memcached's error lines") {
   CHECK(f.run("flush_all abc\r\n") == "CLIENT_ERROR invalid exptime argument\r\n");
 }
 
+TEST_CASE("a NUL ends the command line as in memcached; data blocks keep theirs") {
+  using namespace std::string_literals;
+  Fixture f;
+  CHECK(f.run("set k 0 0 3\0junk\r\na\0b\r\n"s) == "STORED\r\n");
+  CHECK(f.run("get k\0\r\n"s) == "VALUE k 0 3\r\na\0b\r\nEND\r\n"s);
+  CHECK(f.run("get k\0 other\r\nversion\0junk\r\n"s) ==
+        "VALUE k 0 3\r\na\0b\r\nEND\r\nVERSION 1.6.18\r\n"s);
+  CHECK(f.run("get\0 k\r\n\0\r\n"s) == "ERROR\r\nERROR\r\n");
+  CHECK(f.run("mn\0junk\r\nmg k\0 v\r\n"s) == "MN\r\nHD\r\n");
+}
+
 TEST_CASE("a store waits for its data block and says how much it needs") {
   Fixture f;
   Session s(f.ctx);
