@@ -17,33 +17,47 @@ import unittest
 from memext_harness import BothServers
 
 
-def curr_connections(server):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
-        s.sendall(b"stats\r\n")
+class StatsConn:
+    """One connection kept open for a whole test to read curr_connections:
+    a new connection per poll would count the previous poll's connection
+    until the server has closed it, so figures could read one high."""
+
+    def __init__(self, server):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+    def curr_connections(self):
+        self.sock.sendall(b"stats\r\n")
         data = b""
         while not data.endswith(b"END\r\n"):
-            chunk = s.recv(65536)
+            chunk = self.sock.recv(65536)
             if not chunk:
-                break
+                raise AssertionError("stats connection closed")
             data += chunk
-    for line in data.decode().split("\r\n"):
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == "curr_connections":
-            # This stats connection is one of them.
-            return int(parts[2]) - 1
-    raise AssertionError("no curr_connections in %r" % data)
+        for line in data.decode().split("\r\n"):
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == "curr_connections":
+                return int(parts[2])
+        raise AssertionError("no curr_connections in %r" % data)
+
+    def close(self):
+        self.sock.close()
 
 
 class DisconnectMidRequest(BothServers):
     CLIENTS = 40
 
-    def wait_for_connections(self, server, expected):
-        """Polls until curr_connections (less the poller's own) is `expected`;
-        returns the last figure seen. The leak is permanent: the generous
-        deadline only absorbs a slow machine."""
+    def stats(self, server):
+        conn = StatsConn(server)
+        self.addCleanup(conn.close)
+        return conn
+
+    def wait_for_connections(self, stats, expected):
+        """Polls until curr_connections is `expected`; returns the last figure
+        seen. The leak is permanent: the generous deadline only absorbs a slow
+        machine."""
         deadline = time.monotonic() + 30
         while True:
-            now = curr_connections(server)
+            now = stats.curr_connections()
             if now == expected or time.monotonic() > deadline:
                 return now
             time.sleep(0.1)
@@ -51,19 +65,20 @@ class DisconnectMidRequest(BothServers):
     def send_then_fin(self, payload, close_with_fin_only=True):
         for server in self.servers:
             with self.subTest(server=server.binary, payload=payload):
-                baseline = curr_connections(server)
+                stats = self.stats(server)
+                baseline = stats.curr_connections()
                 socks = []
                 for _ in range(self.CLIENTS):
                     s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
                     socks.append(s)
                 # Every client is accepted before its bytes arrive.
-                self.assertEqual(self.wait_for_connections(server, baseline + self.CLIENTS),
+                self.assertEqual(self.wait_for_connections(stats, baseline + self.CLIENTS),
                                  baseline + self.CLIENTS)
                 for s in socks:
                     # MSG_MORE holds the bytes until the FIN, so both leave in one segment.
                     s.send(payload, socket.MSG_MORE)
                     s.shutdown(socket.SHUT_WR)
-                left = self.wait_for_connections(server, baseline)
+                left = self.wait_for_connections(stats, baseline)
                 for s in socks:
                     s.close()
                 self.assertEqual(left - baseline, 0, "connections leaked")
@@ -84,10 +99,11 @@ class DisconnectMidRequest(BothServers):
     def test_clients_close_while_server_is_stopped(self):
         for server in self.servers:
             with self.subTest(server=server.binary):
-                baseline = curr_connections(server)
+                stats = self.stats(server)
+                baseline = stats.curr_connections()
                 socks = [socket.create_connection(("127.0.0.1", server.port), timeout=5)
                          for _ in range(self.CLIENTS)]
-                self.assertEqual(self.wait_for_connections(server, baseline + self.CLIENTS),
+                self.assertEqual(self.wait_for_connections(stats, baseline + self.CLIENTS),
                                  baseline + self.CLIENTS)
                 os.kill(server.proc.pid, signal.SIGSTOP)
                 try:
@@ -96,7 +112,7 @@ class DisconnectMidRequest(BothServers):
                         s.close()
                 finally:
                     os.kill(server.proc.pid, signal.SIGCONT)
-                self.assertEqual(self.wait_for_connections(server, baseline) - baseline, 0,
+                self.assertEqual(self.wait_for_connections(stats, baseline) - baseline, 0,
                                  "connections leaked")
 
     def test_server_still_serves_afterwards(self):
