@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "memext/engine.h"
-#include "replay.h"
-#include "sim_options.h"
-#include "trace_reader.h"
+#include "replay/replay.h"
+#include "replay/sim_options.h"
+#include "traces/trace_reader.h"
 
 namespace {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "gen_trace.h"
-#include "trace_reader.h"
-#include "workload.h"
+#include "gen/gen_trace.h"
+#include "gen/workload.h"
+#include "traces/trace_reader.h"
 
 namespace {
 

@@ -8,13 +8,13 @@
 #include <string_view>
 #include <vector>
 
-#include "gen_trace.h"
-#include "replay_command.h"
-#include "trace_csv_writer.h"
-#include "trace_native.h"
-#include "trace_oracle_pass.h"
-#include "trace_reader.h"
-#include "workload.h"
+#include "gen/gen_trace.h"
+#include "gen/workload.h"
+#include "replay/replay_command.h"
+#include "traces/trace_csv_writer.h"
+#include "traces/trace_native.h"
+#include "traces/trace_oracle_pass.h"
+#include "traces/trace_reader.h"
 
 namespace po = boost::program_options;
 

@@ -6,9 +6,12 @@
 // client sends a request, waits for the answer, then sends the next one, so the server asks for
 // the next request before the client could have sent it: that first recv nearly always fails
 // with EAGAIN — one wasted syscall per request that memcached's state machine does not make.
-// ReceiveOp tells the reactor the socket is drained when a recv returns fewer bytes than the
-// buffer had room for (a short read from a TCP socket emptied its receive queue), and the
-// reactor then queues the next receive for the socket's next edge instead of trying it first.
+// ReceiveOp tells the reactor the socket is drained when it knows so, and the reactor then
+// queues the next receive for the socket's next edge instead of trying it first. A short read
+// alone does not prove it: the peer's FIN (or more data) may already wait behind the bytes read,
+// and with edge-triggered epoll no new event announces it, which leaked every connection whose
+// last bytes and FIN arrived together. So each receive probes one byte further in the same
+// system call (recvmmsg), and only a probe that finds nothing marks the socket drained.
 // Same reactor, same descriptor lock, same edge-triggered registration as async_read_some: only
 // the status the operation reports differs.
 //
@@ -33,8 +36,9 @@ static_assert(BOOST_VERSION / 100 == 1074,
 
 namespace memext::server {
 
-// One non-blocking recv: not_done on EAGAIN, done_and_exhausted when it drained the socket
-// (short read, end of file or error), done when it filled the buffer.
+// One non-blocking receive with its probe: not_done on EAGAIN, done_and_exhausted when it
+// drained the socket (the probe found nothing, end of file or error), done when more bytes or
+// the end of file wait behind the ones it returns. Precondition: size >= 2.
 boost::asio::detail::reactor_op::status receive_status(int fd, void* data, size_t size,
                                                        boost::system::error_code& ec,
                                                        size_t& bytes);

@@ -2,7 +2,7 @@
 // nanosecond in the order they were scheduled.
 #include <doctest/doctest.h>
 
-#include "event_queue.h"
+#include "replay/event_queue.h"
 
 namespace memext {
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "latency_histogram.h"
+#include "replay/latency_histogram.h"
 
 namespace memext {
 

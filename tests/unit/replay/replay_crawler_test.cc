@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replay_test_util.h"
-#include "report.h"
+#include "report/report.h"
 
 namespace memext {
 using namespace replay_test;

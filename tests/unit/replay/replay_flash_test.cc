@@ -8,11 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "replay_command.h"
-#include "replay_flash.h"
+#include "replay/replay_command.h"
+#include "replay/replay_flash.h"
 #include "replay_test_util.h"
-#include "report.h"
-#include "ssd_model.h"
+#include "report/report.h"
+#include "ssd/ssd_model.h"
 
 namespace memext {
 using namespace replay_test;

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "replay_command.h"
+#include "replay/replay_command.h"
 #include "replay_test_util.h"
 
 namespace memext {

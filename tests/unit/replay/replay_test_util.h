@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "replay.h"
-#include "sim_options.h"
-#include "trace_native.h"
-#include "trace_reader.h"
-#include "trace_request.h"
+#include "replay/replay.h"
+#include "replay/sim_options.h"
+#include "traces/trace_native.h"
+#include "traces/trace_reader.h"
+#include "traces/trace_request.h"
 
 namespace memext::replay_test {
 

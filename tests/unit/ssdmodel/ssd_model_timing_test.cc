@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ssd_model.h"
+#include "ssd/ssd_model.h"
 
 namespace memext {
 namespace {

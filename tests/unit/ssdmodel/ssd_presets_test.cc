@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "ssd_model.h"
-#include "ssd_presets.h"
+#include "ssd/ssd_model.h"
+#include "ssd/ssd_presets.h"
 
 namespace memext {
 namespace {

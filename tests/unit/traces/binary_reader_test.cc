@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "trace_native.h"
-#include "trace_oracle_pass.h"
 #include "trace_test_util.h"
+#include "traces/trace_native.h"
+#include "traces/trace_oracle_pass.h"
 
 using namespace memext;
 using namespace memext::test;

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "trace_csv_writer.h"
-#include "trace_key_hash.h"
 #include "trace_test_util.h"
+#include "traces/trace_csv_writer.h"
+#include "traces/trace_key_hash.h"
 
 using namespace memext;
 using namespace memext::test;

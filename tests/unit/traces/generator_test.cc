@@ -7,10 +7,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "gen_trace.h"
-#include "gen_zipf.h"
+#include "gen/gen_trace.h"
+#include "gen/gen_zipf.h"
+#include "gen/workload.h"
 #include "trace_test_util.h"
-#include "workload.h"
 
 using namespace memext;
 using namespace memext::test;

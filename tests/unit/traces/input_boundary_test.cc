@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "trace_input.h"
-#include "trace_native.h"
 #include "trace_test_util.h"
+#include "traces/trace_input.h"
+#include "traces/trace_native.h"
 
 using namespace memext;
 using namespace memext::test;

@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "trace_key_hash.h"
 #include "trace_test_util.h"
+#include "traces/trace_key_hash.h"
 
 using namespace memext;
 using namespace memext::test;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "trace_reader.h"
+#include "traces/trace_reader.h"
 
 namespace memext::test {
 

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "trace_key_hash.h"
 #include "trace_test_util.h"
+#include "traces/trace_key_hash.h"
 
 using namespace memext;
 using namespace memext::test;

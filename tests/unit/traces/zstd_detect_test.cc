@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "trace_detect.h"
-#include "trace_native.h"
 #include "trace_test_util.h"
+#include "traces/trace_detect.h"
+#include "traces/trace_native.h"
 
 using namespace memext;
 using namespace memext::test;

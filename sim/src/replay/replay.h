@@ -1,0 +1,176 @@
+// replay.h — the trace replayer: drives one memext::Engine (and its extstore
+// flash tier) with a trace's requests in virtual time.
+//
+// Time: a request's trace time (scaled by --time-scale, counted from the
+// first request) is the virtual time. The engine's clock (seconds) and the
+// model device's clock (ns) follow it; the LRU maintainer and crawler, the extstore
+// flusher and compactor and the time-series sampler run from an EventQueue at
+// the times their step() asked for. The queue is only consulted when a
+// request reaches the next due time, so a run is independent of host speed
+// and the hot path is one compare.
+//
+// Keys: the trace's 64-bit key id, as 8 raw bytes, is the engine key; the
+// traced key length is what memory accounting charges (phantom mode).
+//
+// Not thread-safe; one replay per thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "memext/engine.h"
+#include "memext/lru_crawler.h"
+#include "memext/lru_maintainer.h"
+#include "replay/event_queue.h"
+#include "replay/latency_histogram.h"
+#include "replay/sim_options.h"
+#include "traces/trace_request.h"
+
+namespace memext {
+
+class TraceReader;
+class FlashTier;
+class ReplayProgress;
+
+// Engine rel_time_t of the first request: where memcached's current_time
+// starts (see kStartRelTime).
+inline constexpr rel_time_t kReplayStartSeconds = kStartRelTime;
+
+struct ReplayCounters {
+  std::array<uint64_t, kOpCount> requests_by_op{};
+  uint64_t records = 0;   // trace records read
+  uint64_t requests = 0;  // records x op_count
+  uint64_t gets = 0;      // get, gets, gat, gats
+  uint64_t hits_ram = 0;
+  uint64_t hits_flash = 0;         // header found and the object read back
+  uint64_t flash_read_misses = 0;  // header found but the object was gone (counted as misses)
+  uint64_t misses = 0;             // all misses, flash_read_misses included
+  uint64_t get_bytes = 0;          // traced value bytes asked for by gets
+  uint64_t hit_bytes_ram = 0;
+  uint64_t hit_bytes_flash = 0;
+  uint64_t fills = 0;                       // look-aside sets after a miss
+  std::array<uint64_t, 6> store_results{};  // by StoreResult, fills included
+  uint64_t delete_hits = 0;
+  uint64_t delete_misses = 0;
+  uint64_t touch_hits = 0;
+  uint64_t touch_misses = 0;
+  uint64_t delta_hits = 0;  // incr/decr that found the item (numeric or not)
+  uint64_t delta_misses = 0;
+  uint64_t keys_clamped = 0;    // traced key length above 250, charged as 250
+  uint64_t time_reversals = 0;  // requests earlier than the previous one (run at its time)
+};
+
+// One closed interval of the time series. Counters are deltas over the
+// interval; the rest are levels at its end.
+struct TimeSample {
+  uint64_t end_ns = 0;  // virtual time since the first request
+  uint64_t requests = 0;
+  uint64_t gets = 0;
+  uint64_t hits_ram = 0;
+  uint64_t hits_flash = 0;
+  uint64_t misses = 0;
+  uint64_t curr_items = 0;
+  uint64_t bytes = 0;
+  uint64_t evictions = 0;  // cumulative
+  // Flash tier levels (zero without one).
+  uint64_t ext_bytes_used = 0;
+  uint64_t ext_bytes_fragmented = 0;
+  uint64_t ext_pages_used = 0;
+  uint64_t ext_limit_maxbytes = 0;
+  uint64_t ext_bytes_written = 0;   // cumulative
+  uint64_t ext_page_evictions = 0;  // cumulative
+  uint64_t recache = 0;             // cumulative
+  uint64_t compact_rescues = 0;     // cumulative
+  uint64_t compact_lost = 0;        // cumulative
+  uint64_t compact_skipped = 0;     // cumulative
+};
+
+class Replayer {
+ public:
+  // fill_on_miss_default: what --fill-on-miss auto means for this trace
+  // (true for formats that carry no writes). Throws std::invalid_argument /
+  // std::runtime_error when the engine or a device cannot be built.
+  Replayer(const SimOptions& options, bool fill_on_miss_default);
+  ~Replayer();
+  Replayer(const Replayer&) = delete;
+  Replayer& operator=(const Replayer&) = delete;
+
+  // Reads the whole trace (or options.max_requests records) and finish()es.
+  void run(TraceReader& reader, ReplayProgress* progress = nullptr);
+
+  // Applies one request. Requests must come in trace order.
+  void apply(const TraceRequest& request);
+  // Runs the events due by the last request's time, completes every
+  // outstanding flash read and closes the last time-series interval.
+  void finish();
+
+  const ReplayCounters& counters() const { return counters_; }
+  const std::vector<TimeSample>& samples() const { return samples_; }
+  const LatencyHistogram& ram_latency() const { return ram_latency_; }
+  const LatencyHistogram& flash_latency() const { return flash_latency_; }
+  // Virtual time of the last request (ns since the first).
+  uint64_t duration_ns() const { return now_ns_; }
+  bool fill_on_miss() const { return fill_on_miss_; }
+  uint64_t lru_maintainer_steps() const { return lru_steps_; }
+  uint64_t lru_crawler_steps() const { return crawler_steps_; }
+  // Null when the engine runs without the LRU crawler (-o no_lru_crawler).
+  const LruCrawler* crawler() const { return crawler_.get(); }
+  // Engine::stats() with the crawler's figures.
+  Stats engine_stats() const;
+
+  Engine& engine() { return *engine_; }
+  const Engine& engine() const { return *engine_; }
+  // Null when no ext_path was given.
+  const FlashTier* flash() const { return flash_.get(); }
+  const SimOptions& options() const { return options_; }
+
+ private:
+  uint64_t virtual_ns(uint64_t trace_ns) const;
+  void advance_to(uint64_t now_ns);
+  void run_due(uint64_t now_ns);
+  void run_event(const EventQueue::Entry& entry);
+  void set_engine_seconds(uint64_t now_ns);
+  // Cache hint for a request about to be applied (Engine::prefetch).
+  void prefetch(const TraceRequest& request, Engine::PrefetchStage stage) const;
+  void apply_once(const TraceRequest& request, std::string_view key, uint8_t key_len);
+  void do_get(const TraceRequest& request, std::string_view key, uint8_t key_len);
+  void do_store(const TraceRequest& request, std::string_view key, uint8_t key_len, StoreMode mode);
+  void drain_flash();
+  void fill(std::string_view key, uint8_t key_len, uint32_t value_size, int64_t ttl);
+  void close_interval(uint64_t end_ns);
+  void refresh_next_wake();
+
+  SimOptions options_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<LruMaintainer> maintainer_;
+  std::unique_ptr<LruCrawler> crawler_;
+  std::unique_ptr<FlashTier> flash_;
+  EventQueue events_;
+  ReplayCounters counters_;
+  ReplayCounters interval_start_;
+  std::vector<TimeSample> samples_;
+  LatencyHistogram ram_latency_;
+  LatencyHistogram flash_latency_;
+  std::string value_bytes_;  // real mode: deterministic filler the values are cut from
+
+  bool fill_on_miss_ = false;
+  bool measure_ram_ = false;  // real device: RAM hits are timed with the wall clock
+  bool started_ = false;
+  bool finished_ = false;
+  uint64_t first_trace_ns_ = 0;
+  uint64_t now_ns_ = 0;
+  // Earliest of the next event, the next flash completion and the next
+  // whole second of virtual time (the engine's clock tick): the hot path
+  // compares a request's time with this one value.
+  uint64_t next_wake_ns_ = 0;
+  uint64_t next_second_ns_ = 0;
+  uint64_t interval_ns_ = 0;
+  uint64_t engine_seconds_ = kReplayStartSeconds;
+  uint64_t lru_steps_ = 0;
+  uint64_t crawler_steps_ = 0;
+};
+
+}  // namespace memext

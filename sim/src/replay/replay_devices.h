@@ -1,0 +1,49 @@
+// replay_devices.h — the Device the replay hands to ExtStore in front of a
+// model SSD.
+//
+// ExtStore does its own IO (wbuf flushes, compaction reads) synchronously,
+// like memcached's writer and compactor threads, while the replay keeps
+// clients' flash reads in flight on the same model SSD in virtual time. This
+// proxy gives ExtStore an IO that is complete at once (phantom mode needs no
+// bytes) and puts a copy of it on the model at the current virtual time, so
+// it occupies the SSD's units, delays reads and counts as written bytes,
+// without moving the virtual clock forward or taking clients' completions.
+// The owner reaps the model and hands shadow completions back through
+// release(). Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "memext/device.h"
+#include "ssd/ssd_model.h"
+
+namespace memext {
+
+class ModelShadowDevice final : public Device {
+ public:
+  explicit ModelShadowDevice(ModelDevice& model);
+  ~ModelShadowDevice() override;
+
+  ModelDevice& model() { return model_; }
+  bool stores_data() const override { return false; }
+  std::string describe() const override { return "shadow of " + model_.describe(); }
+
+  // True when req (reaped from the model) is one of this proxy's shadows;
+  // then it is recycled.
+  bool release(IoRequest* req);
+
+ protected:
+  int submit_impl(IoRequest* req) override;
+  size_t reap_impl(IoRequest** out, size_t max, bool wait) override;
+
+ private:
+  ModelDevice& model_;
+  std::vector<std::unique_ptr<IoRequest>> shadows_;  // owned, in flight or free
+  std::vector<IoRequest*> free_;
+  std::vector<IoRequest*> done_;  // the caller's requests, complete
+};
+
+}  // namespace memext

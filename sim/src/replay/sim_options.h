@@ -1,0 +1,65 @@
+// sim_options.h — the command line of `memext-sim replay`: the trace, the
+// replay's own switches, and memcached's flags (-m, -I, -f, -n, -M, -C and
+// -o sub-options) parsed by the engine's options.h, so an operator can paste
+// the flags of a production memcached unchanged.
+//
+// Parsing is pure (no I/O); errors name the bad argument and what is allowed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "memext/config.h"
+#include "ssd/ssd_presets.h"
+#include "traces/trace_reader.h"
+
+namespace memext {
+
+enum class FillOnMiss : uint8_t { kAuto, kOn, kOff };
+enum class ProgressMode : uint8_t { kAuto, kOn, kOff };
+enum class SimDeviceKind : uint8_t { kModel, kFile };
+
+// The simulator's default write amplification for the model SSD. The presets
+// estimate WA from over-provisioning for uniformly random overwrites (7.64 at
+// OP 0.07), but extstore writes whole wbufs sequentially and frees whole
+// pages, which an FTL sees as near-sequential: WA close to 1. A spec that
+// names wa= keeps its own value.
+inline constexpr double kSimDefaultWriteAmplification = 1.0;
+
+struct SimOptions {
+  std::string trace_path;
+  TraceFormat format = TraceFormat::kAuto;
+  bool strict = false;
+
+  EngineConfig engine;
+  // The memcached flags exactly as given, for the report.
+  std::vector<std::string> memcached_flags;
+
+  std::string device_spec = "model:nvme-gen4";  // as given
+  SimDeviceKind device_kind = SimDeviceKind::kModel;
+  SsdModelParams model;    // kModel: parsed spec (wa defaulted, see above)
+  std::string model_spec;  // kModel: canonical spec
+  std::string file_path;   // kFile: empty = each ext_path's own file
+
+  uint64_t seed = 1;
+  double interval_s = 60;
+  double time_scale = 1;
+  FillOnMiss fill_on_miss = FillOnMiss::kAuto;
+  ProgressMode progress = ProgressMode::kAuto;
+  std::string out_path;       // empty = no JSON file
+  uint64_t max_requests = 0;  // 0 = whole trace
+  bool help = false;
+};
+
+// Parses argv[1..argc) (argv[0] is the subcommand name). Returns "" on
+// success, else the error message. Sets phantom mode for model devices.
+std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out);
+
+// Text for --help.
+std::string sim_options_help();
+
+// "on"/"off"/"auto" etc.
+const char* fill_on_miss_name(FillOnMiss mode);
+
+}  // namespace memext
