@@ -48,7 +48,8 @@ ServerConfig fuzz_config() {
   fuzz_check(r.ok(), r.error.c_str());
   fuzz_check(apply_memcached_option(config.engine, "m", "4").ok(), "-m 4");
   fuzz_check(apply_memcached_option(config.engine, "I", "256k").ok(), "-I 256k");
-  fuzz_check(validate_config(config.engine).empty(), "fuzz config invalid");
+  const std::string invalid = validate_config(config.engine);
+  fuzz_check(invalid.empty(), invalid.c_str());
   return config;
 }
 
@@ -58,8 +59,8 @@ struct Rig {
   explicit Rig(const ServerConfig& cfg)
       : config(cfg), shared(config.engine), ctx(config, shared, 1'000'000) {
     shared.engine.set_time(2);
-    flash = open_ext_store(shared.engine, config.engine.ext, ExtDeviceKind::kMemory,
-                           ExtStoreOptions{});
+    flash =
+        open_ext_store(shared.engine, config.engine.ext, ExtDeviceKind::kMemory, ExtStoreOptions{});
     shared.flash = flash.get();
     maintainer = std::make_unique<LruMaintainer>(shared.engine);
     crawler = std::make_unique<LruCrawler>(shared.engine);
@@ -162,7 +163,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Client client(rig);
     size_t pos = 0;
     while (pos < input.size() && !client.closed()) {
-      const size_t n = std::min<size_t>(input.size() - pos, 1 + rng.below(rng.below(4) == 0 ? 512 : 16));
+      const size_t n =
+          std::min<size_t>(input.size() - pos, 1 + rng.below(rng.below(4) == 0 ? 512 : 16));
       client.receive(input.substr(pos, n));
       pos += n;
       now += rng.below(400'000);

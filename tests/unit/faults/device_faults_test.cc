@@ -18,7 +18,9 @@ namespace {
 constexpr int kItems = 200;
 constexpr size_t kValueLen = 900;
 
-std::string value_of(int i, int round = 0) { return value_for(i + 1000 * round, kValueLen); }
+std::string value_of(int i, int round = 0) {
+  return value_for(i + 1000 * round, kValueLen);
+}
 
 void set_items(FaultRig& rig, int round = 0) {
   for (int i = 0; i < kItems; ++i) {

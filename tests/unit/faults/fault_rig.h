@@ -19,8 +19,7 @@ class FaultRig {
     config_.ext.paths[0].path = "fault-rig-memory";
     engine_ = std::make_unique<Engine>(config_);
     lru_ = std::make_unique<LruMaintainer>(*engine_);
-    device_ =
-        std::make_unique<FaultyDevice>(make_memory_device(config_.ext.paths[0].size_bytes));
+    device_ = std::make_unique<FaultyDevice>(make_memory_device(config_.ext.paths[0].size_bytes));
     ExtStoreOptions options;
     options.async_flush = async_flush;
     ext_ = std::make_unique<ExtStore>(*engine_, config_.ext, std::vector<Device*>{device_.get()},

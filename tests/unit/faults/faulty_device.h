@@ -92,8 +92,10 @@ class FaultyDevice final : public Device {
       case Fault::kOtherPage: {
         IoRequest& moved = shadows_.emplace_back(*req);
         const uint64_t span = size() - req->len + 1;
-        const int64_t to = (static_cast<int64_t>(req->offset) + redirect_) % static_cast<int64_t>(span);
-        moved.offset = round_down(static_cast<uint64_t>(to < 0 ? to + static_cast<int64_t>(span) : to));
+        const int64_t to =
+            (static_cast<int64_t>(req->offset) + redirect_) % static_cast<int64_t>(span);
+        moved.offset =
+            round_down(static_cast<uint64_t>(to < 0 ? to + static_cast<int64_t>(span) : to));
         moved.user = req;
         return submit_shadow(moved);
       }
