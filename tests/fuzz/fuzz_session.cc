@@ -47,7 +47,6 @@ ServerConfig fuzz_config() {
       "ext_item_size=64,ext_recache_rate=1");
   fuzz_check(r.ok(), r.error.c_str());
   fuzz_check(apply_memcached_option(config.engine, "m", "4").ok(), "-m 4");
-  fuzz_check(apply_memcached_option(config.engine, "I", "256k").ok(), "-I 256k");
   const std::string invalid = validate_config(config.engine);
   fuzz_check(invalid.empty(), invalid.c_str());
   return config;
@@ -120,13 +119,21 @@ class Client {
       const size_t used = session_.consume(buffer_);
       fuzz_check(used <= buffer_.size(), "consume() used more than it was given");
       buffer_.erase(0, used);
-      const bool reading_flash = !session_.flash_reads().empty();
-      if (reading_flash) complete_flash_reads(rig_, session_);
-      while (session_.dumping()) session_.continue_dump();
-      check_buffer();
+      // Flash reads and metadumps pause the session; the connection consumes
+      // again once they have finished.
+      bool paused = false;
+      if (!session_.flash_reads().empty()) {
+        complete_flash_reads(rig_, session_);
+        paused = true;
+      }
+      while (session_.dumping()) {
+        session_.continue_dump();
+        paused = true;
+      }
       session_.responses().clear();
-      // The connection consumes again once reads and dumps have finished.
-      if (!reading_flash || session_.closing()) break;
+      if (paused && !session_.closing()) continue;
+      check_buffer();
+      return;
     }
   }
 
