@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of a MEMEXT_FUZZ=ON build tree for a bounded
 # time each, starting from its seed corpus in tests/fuzz/corpus/<target>/
-# (new inputs go to a scratch copy, never into the repository), and fails
+# and dictionary tests/fuzz/<target>.dict when there is one (new inputs go
+# to a scratch copy, never into the repository), and fails
 # if any target finds a crash, a leak, undefined behaviour, a timeout or an
 # out-of-memory. Prints each target's executions and coverage (libFuzzer's
 # cov: edges and ft: features) at the end.
@@ -43,8 +44,10 @@ for bin in "${targets[@]}"; do
   mkdir -p "$corpus"
   log=$build/fuzz-artifacts/$target.log
   echo "== $name: ${seconds}s" >&2
+  dict=()
+  [[ -f $src/$target.dict ]] && dict=(-dict="$src/$target.dict")
   status=0
-  "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=16384 \
+  "$bin" "${dict[@]}" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=16384 \
     -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$target-" \
     "$corpus" "$src/corpus/$target" >"$log" 2>&1 || status=$?
   done_line=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$log" | tail -1 || true)

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <string>
 
 namespace memext {
@@ -40,7 +41,9 @@ bool parse_double(std::string_view text, double& out) {
   const std::string copy(text);
   char* end = nullptr;
   out = std::strtod(copy.c_str(), &end);
-  return end == copy.c_str() + copy.size();
+  // strtod takes "nan" and "inf", which no option means (-f nan divided by
+  // zero building the slab classes).
+  return end == copy.c_str() + copy.size() && std::isfinite(out);
 }
 
 OptionResult parse_ext_path(ExtConfig& ext, std::string_view value) {
