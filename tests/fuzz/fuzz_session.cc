@@ -58,12 +58,22 @@ struct Rig {
   explicit Rig(const ServerConfig& cfg)
       : config(cfg), shared(config.engine), ctx(config, shared, 1'000'000) {
     shared.engine.set_time(2);
-    flash =
-        open_ext_store(shared.engine, config.engine.ext, ExtDeviceKind::kMemory, ExtStoreOptions{});
+    flash = std::make_unique<ExtStore>(shared.engine, config.engine.ext,
+                                       std::vector<Device*>{&device()}, ExtStoreOptions{});
     shared.flash = flash.get();
     maintainer = std::make_unique<LruMaintainer>(shared.engine);
     crawler = std::make_unique<LruCrawler>(shared.engine);
     shared.crawler = crawler.get();
+  }
+
+  // One memory device for every run: zeroing megabytes per input cost most
+  // of a run. A run reads only what it wrote itself (the page store refuses
+  // ranges not written under the current page version), so old bytes never
+  // show.
+  static Device& device() {
+    static const std::unique_ptr<Device> memory =
+        make_memory_device(fuzz_config().engine.ext.paths[0].size_bytes);
+    return *memory;
   }
 
   // The background thread's work for one wake-up, `now` in microseconds.
