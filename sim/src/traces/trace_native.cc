@@ -4,9 +4,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 
 #include "traces/trace_error.h"
 #include "traces/trace_input.h"
@@ -192,9 +194,18 @@ class NativeReader final : public TraceReader {
                        std::to_string(header_bytes) + ", record " + std::to_string(record_bytes_) +
                        ")");
     }
-    std::vector<char> skip(header_bytes - kNativeHeaderBytes);
-    if (input().read(skip.data(), skip.size()) != skip.size()) {
-      throw TraceError(path() + ": native header truncated");
+    // The header size comes from the file: bound it by the file's size and
+    // skip in small steps, never allocating what a corrupt header claims.
+    const std::optional<uint64_t> file_bytes = input().plain_file_size();
+    if (file_bytes && header_bytes > *file_bytes) {
+      throw TraceError(path() + ": native header claims " + std::to_string(header_bytes) +
+                       " bytes but the file holds only " + std::to_string(*file_bytes));
+    }
+    char skip[4096];
+    for (uint64_t left = header_bytes - kNativeHeaderBytes; left > 0;) {
+      const size_t step = static_cast<size_t>(std::min<uint64_t>(left, sizeof(skip)));
+      if (input().read(skip, step) != step) throw TraceError(path() + ": native header truncated");
+      left -= step;
     }
   }
 
