@@ -10,6 +10,9 @@
 
 #include "gen/gen_trace.h"
 #include "gen/workload.h"
+#include "plan/calibrate_command.h"
+#include "plan/plan.h"
+#include "plan/sweep_command.h"
 #include "replay/replay_command.h"
 #include "traces/trace_csv_writer.h"
 #include "traces/trace_native.h"
@@ -40,6 +43,12 @@ constexpr Subcommand kSubcommands[] = {
     {"gen", "generate a synthetic trace from a workload JSON", run_gen},
     {"info", "read a trace of any supported format and summarise it", run_info},
     {"convert", "convert a trace of any supported format to native (or to CSV)", run_convert},
+    {"plan", "find the cheapest RAM + flash configuration meeting a hit-ratio target",
+     memext::plan_main},
+    {"sweep", "replay a trace over a grid of flags and sizes; one merged table",
+     memext::sweep_main},
+    {"calibrate", "fit the SSD model to fio results of a real drive (writes DRIVE.spec)",
+     memext::calibrate_main},
 };
 
 void print_usage(std::ostream& out) {

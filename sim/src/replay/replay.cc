@@ -9,6 +9,7 @@
 #include "replay/progress.h"
 #include "replay/replay_flash.h"
 #include "traces/trace_reader.h"
+#include "traces/trace_sample.h"
 
 namespace memext {
 
@@ -184,6 +185,10 @@ void Replayer::apply(const TraceRequest& request) {
   ++counters_.records;
 
   const uint64_t key_id = request.key_id;
+  if (keys_seen_.insert(key_id)) {
+    ++counters_.keys;
+    if (is_get_op(request.op)) ++counters_.compulsory_misses;
+  }
   std::string_view key(reinterpret_cast<const char*>(&key_id), sizeof key_id);
   uint32_t key_size = request.key_size;
   if (key_size > 250) {
@@ -342,11 +347,27 @@ void Replayer::close_interval(uint64_t end_ns) {
 
 void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
   std::vector<TraceRequest> batch(kBatch);
+  const KeySampler sampler(options_.sample_rate, options_.sample_seed);
   uint64_t limit = options_.max_requests == 0 ? UINT64_MAX : options_.max_requests;
-  while (counters_.records < limit) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.records));
-    const size_t got = reader.next_batch(batch.data(), want);
-    if (got == 0) break;
+  while (counters_.trace_records < limit) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kBatch, limit - counters_.trace_records));
+    const size_t read = reader.next_batch(batch.data(), want);
+    if (read == 0) break;
+    counters_.trace_records += read;
+    size_t got = read;
+    if (!sampler.all()) {
+      got = 0;
+      for (size_t i = 0; i < read; ++i) {
+        const TraceRequest& r = batch[i];
+        if (is_get_op(r.op)) {
+          const uint64_t repeats = std::max<uint32_t>(r.op_count, 1);
+          counters_.trace_gets += repeats;
+          counters_.trace_get_bytes += repeats * r.value_size;
+        }
+        if (sampler.keeps(r.key_id)) batch[got++] = r;
+      }
+    }
     // The engine's lookups are two dependent cache misses (hash slot, then
     // item record) on any key set larger than the caches: start the slot
     // kSlotAhead requests early and the record kItemAhead requests early, so
@@ -362,12 +383,16 @@ void Replayer::run(TraceReader& reader, ReplayProgress* progress) {
       if (i + kItemAhead < got) prefetch(batch[i + kItemAhead], Engine::PrefetchStage::kItem);
       apply(batch[i]);
     }
-    if (progress) progress->update(counters_.records);
+    if (progress) progress->update(counters_.trace_records);
   }
   finish();
 }
 
 void Replayer::finish() {
+  if (options_.sample_rate >= 1) {
+    counters_.trace_gets = counters_.gets;
+    counters_.trace_get_bytes = counters_.get_bytes;
+  }
   if (finished_) return;
   finished_ = true;
   if (!started_) return;

@@ -25,6 +25,7 @@
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
 #include "replay/event_queue.h"
+#include "replay/key_set.h"
 #include "replay/latency_histogram.h"
 #include "replay/sim_options.h"
 #include "traces/trace_request.h"
@@ -41,7 +42,12 @@ inline constexpr rel_time_t kReplayStartSeconds = kStartRelTime;
 
 struct ReplayCounters {
   std::array<uint64_t, kOpCount> requests_by_op{};
-  uint64_t records = 0;   // trace records read
+  uint64_t trace_records = 0;  // records read from the trace, sampled out ones included
+  uint64_t records = 0;        // trace records applied (the sample's, with --sample)
+  // Gets and their traced value bytes in every record read, sampled out ones
+  // included: what a sample's counts are compared with (sample adjustment).
+  uint64_t trace_gets = 0;
+  uint64_t trace_get_bytes = 0;
   uint64_t requests = 0;  // records x op_count
   uint64_t gets = 0;      // get, gets, gat, gats
   uint64_t hits_ram = 0;
@@ -61,6 +67,9 @@ struct ReplayCounters {
   uint64_t delta_misses = 0;
   uint64_t keys_clamped = 0;    // traced key length above 250, charged as 250
   uint64_t time_reversals = 0;  // requests earlier than the previous one (run at its time)
+  uint64_t keys = 0;            // distinct keys applied
+  // Keys whose first request is a get: that get misses at any cache size.
+  uint64_t compulsory_misses = 0;
 };
 
 // One closed interval of the time series. Counters are deltas over the
@@ -98,7 +107,8 @@ class Replayer {
   Replayer(const Replayer&) = delete;
   Replayer& operator=(const Replayer&) = delete;
 
-  // Reads the whole trace (or options.max_requests records) and finish()es.
+  // Reads the whole trace (or options.max_requests records), applies the
+  // requests of the keys in options.sample_rate's sample, and finish()es.
   void run(TraceReader& reader, ReplayProgress* progress = nullptr);
 
   // Applies one request. Requests must come in trace order.
@@ -151,6 +161,7 @@ class Replayer {
   EventQueue events_;
   ReplayCounters counters_;
   ReplayCounters interval_start_;
+  KeySet keys_seen_;
   std::vector<TimeSample> samples_;
   LatencyHistogram ram_latency_;
   LatencyHistogram flash_latency_;

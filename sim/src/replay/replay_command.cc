@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memext/options.h"
+
 #include "replay/progress.h"
 #include "replay/replay.h"
 #include "replay/sim_options.h"
@@ -36,6 +38,30 @@ uint64_t expected_records(const TraceReader& reader) {
 
 }  // namespace
 
+void apply_sample_scaling(SimOptions* options) {
+  SampleScaling& sample = options->sample;
+  sample.rate = options->sample_rate;
+  sample.seed = options->sample_seed;
+  sample.full = options->engine;
+  sample.rules.clear();
+  if (options->sample_rate >= 1) return;
+  if (options->trace_path != "-") {
+    TraceReadOptions read_options;
+    read_options.format = options->format;
+    read_options.strict = options->strict;
+    auto reader = open_trace(options->trace_path, read_options);
+    sample.profile = profile_sample(*reader, options->sample_rate, options->sample_seed,
+                                    options->engine, options->max_requests);
+    sample.profiled = true;
+  }
+  options->engine = scale_config(sample.full, options->sample_rate,
+                                 sample.profiled ? &sample.profile : nullptr, &sample.rules);
+  if (const std::string error = validate_config(options->engine); !error.empty()) {
+    throw std::invalid_argument("--sample " + std::to_string(options->sample_rate) +
+                                ": the scaled configuration is not valid: " + error);
+  }
+}
+
 int replay_main(int argc, char** argv) {
   SimOptions options;
   const std::string error = parse_sim_options(argc, argv, &options);
@@ -48,6 +74,7 @@ int replay_main(int argc, char** argv) {
     return 0;
   }
   try {
+    apply_sample_scaling(&options);
     TraceReadOptions read_options;
     read_options.format = options.format;
     read_options.strict = options.strict;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "memext/options.h"
+#include "ssd/ssd_spec_file.h"
 
 namespace memext {
 
@@ -34,8 +35,11 @@ bool parse_double(std::string_view text, double* out) {
   return !s.empty() && end == s.c_str() + s.size() && std::isfinite(*out);
 }
 
-std::string apply_device(std::string_view spec, SimOptions* out) {
-  out->device_spec = std::string(spec);
+// Takes the spec by value: callers pass out->device_spec itself, which the
+// first line replaces.
+std::string apply_device(std::string spec_text, SimOptions* out) {
+  out->device_spec = spec_text;
+  const std::string_view spec = spec_text;
   if (spec == "file" || spec.starts_with("file:")) {
     out->device_kind = SimDeviceKind::kFile;
     out->file_path = spec == "file" ? std::string() : std::string(spec.substr(5));
@@ -47,11 +51,15 @@ std::string apply_device(std::string_view spec, SimOptions* out) {
   }
   if (!(spec == "model" || spec.starts_with("model:"))) {
     return "--device '" + std::string(spec) +
-           "' is not a device (allowed: model[:PRESET][,key=value...], file, file:PATH)";
+           "' is not a device (allowed: model[:PRESET][,key=value...], model:@DRIVE.spec, file, "
+           "file:PATH)";
   }
   out->device_kind = SimDeviceKind::kModel;
-  std::string text =
-      spec == "model" ? std::string("model:") + std::string(kDefaultSsdPreset) : std::string(spec);
+  std::string text;
+  if (const std::string error = expand_ssd_spec_file(spec, &text); !error.empty()) {
+    return "--device '" + std::string(spec) + "': " + error;
+  }
+  if (text == "model") text = std::string("model:") + std::string(kDefaultSsdPreset);
   if (text.find("wa=") == std::string::npos) text += ",wa=1";
   const std::string error = parse_ssd_model_spec(text, &out->model);
   if (!error.empty()) return "--device '" + std::string(spec) + "': " + error;
@@ -68,7 +76,7 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     }
     out->format = *f;
   } else if (name == "device") {
-    return apply_device(value, out);
+    return apply_device(std::string(value), out);
   } else if (name == "seed") {
     if (!parse_u64(value, &out->seed)) {
       return "--seed '" + std::string(value) + "' is not an unsigned integer";
@@ -100,6 +108,14 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
       out->progress = ProgressMode::kAuto;
     } else {
       return "--progress '" + std::string(value) + "' is not allowed (allowed: on, off, auto)";
+    }
+  } else if (name == "sample") {
+    if (!parse_double(value, &out->sample_rate) || out->sample_rate <= 0 || out->sample_rate > 1) {
+      return "--sample '" + std::string(value) + "' must be a fraction of the keys, 0 < R <= 1";
+    }
+  } else if (name == "sample-seed") {
+    if (!parse_u64(value, &out->sample_seed)) {
+      return "--sample-seed '" + std::string(value) + "' is not an unsigned integer";
     }
   } else if (name == "out") {
     out->out_path = std::string(value);
@@ -259,6 +275,8 @@ std::string sim_options_help() {
       "  --strict                    stop at the first malformed record\n"
       "  --device SPEC               model[:PRESET][,key=value...] (default model:nvme-gen4;\n"
       "                              wa defaults to 1 here: extstore writes sequentially),\n"
+      "                              model:@DRIVE.spec[,key=value...] (a spec file, e.g.\n"
+      "                              from `memext-sim calibrate`),\n"
       "                              file (each ext_path's file) or file:PATH (real IO via\n"
       "                              io_uring, else pread/pwrite; latencies are wall clock)\n"
       "  --seed N                    seed for every random choice (default 1)\n"
@@ -268,6 +286,13 @@ std::string sim_options_help() {
       "                              traces without writes, e.g. oracle)\n"
       "  --out REPORT.json           write the JSON report\n"
       "  --max-requests N            stop after N requests (default: whole trace)\n"
+      "  --sample R                  replay only the keys whose hash falls in a fraction R\n"
+      "                              (0 < R <= 1) of the key space, with -m, the ext_path\n"
+      "                              sizes and ext_page_size/ext_wbuf_size scaled by R (rules:\n"
+      "                              traces/README.md, 'Sampled replays'); totals count the\n"
+      "                              sample, totals.sample_adjusted estimates the full ratios\n"
+      "  --sample-seed N             another, independent key sample of the same rate\n"
+      "                              (default 0); several show the sampling error\n"
       "  --progress on|off|auto      progress on stderr (auto: when stderr is a terminal)\n"
       "  -h, --help                  this help\n"
       "\n";

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "memext/config.h"
+#include "replay/sample_scaling.h"
 #include "ssd/ssd_presets.h"
 #include "traces/trace_reader.h"
 
@@ -49,6 +50,12 @@ struct SimOptions {
   ProgressMode progress = ProgressMode::kAuto;
   std::string out_path;       // empty = no JSON file
   uint64_t max_requests = 0;  // 0 = whole trace
+  // --sample: the fraction of keys replayed. parse_sim_options leaves engine
+  // as given; apply_sample_scaling (replay_command.h) scales it and records
+  // the full configuration and the rules in sample.
+  double sample_rate = 1;
+  uint64_t sample_seed = 0;  // --sample-seed: another sample of the same rate
+  SampleScaling sample;
   bool help = false;
 };
 

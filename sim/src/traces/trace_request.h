@@ -31,6 +31,11 @@ enum class Op : uint8_t {
 };
 inline constexpr int kOpCount = 14;
 
+// get, gets, gat and gats: the requests hit ratios count.
+constexpr bool is_get_op(Op op) {
+  return op == Op::kGet || op == Op::kGets || op == Op::kGat || op == Op::kGats;
+}
+
 // Lower-case memcached command name ("get", "gats").
 std::string_view op_name(Op op);
 // Accepts memcached command names in any letter case; nullopt otherwise.

@@ -1,0 +1,57 @@
+// Engine sizes for a sampled replay (`--sample R`): what the engine is told
+// so that the fraction R of the keys sees the cache a full replay's keys see.
+//
+// RAM, the flash tier's capacity and its page and write-buffer sizes scale by
+// R; what cannot scale is handled by the rules in traces/README.md
+// ("Sampled replays"): item sizes and the 1 MB slab page stay as they are,
+// RAM keeps one slab page per slab class the sample uses, the flash tier
+// keeps its page count (so page evictions and the ext_compact_under /
+// ext_drop_under page counts mean the same), and a write buffer never shrinks
+// below the largest item the sample brings (memcached's -I <= ext_wbuf_size,
+// with -I and slab_chunk_max lowered only as far as leaves every slab class
+// the sample uses unchanged).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "memext/config.h"
+
+namespace memext {
+
+class TraceReader;
+
+// What a first pass over the sampled keys' requests learns.
+struct SampleProfile {
+  uint64_t trace_records = 0;   // records read
+  uint64_t records = 0;         // records of sampled keys
+  uint64_t max_item_bytes = 0;  // largest item (memcached's ITEM_ntotal) the sample stores
+  uint32_t active_classes = 0;  // slab classes those items fall in
+  uint32_t largest_class = 0;   // highest class id among them
+};
+
+// Reads up to max_records records (0 = all) of `reader`.
+SampleProfile profile_sample(TraceReader& reader, double rate, uint64_t seed,
+                             const EngineConfig& config, uint64_t max_records);
+
+struct SampleScaling {
+  double rate = 1;
+  uint64_t seed = 0;
+  EngineConfig full;      // the configuration as given
+  bool profiled = false;  // a first pass measured the sample (not for stdin)
+  SampleProfile profile;
+  std::vector<std::string> rules;  // each rule that changed a size, in words
+};
+
+// The engine configuration for sampling `full` at `rate`; profile may be null
+// (stdin: nothing is known of the items, so -I and the write buffers stay).
+EngineConfig scale_config(const EngineConfig& full, double rate, const SampleProfile* profile,
+                          std::vector<std::string>* rules);
+
+// report inputs.sample: rate, the full and scaled sizes, the rules applied.
+nlohmann::json sample_scaling_json(const SampleScaling& scaling, const EngineConfig& scaled);
+
+}  // namespace memext

@@ -1,0 +1,77 @@
+"""Sampled (--sample R) against full replays: shared by test_sample_plan.py
+and bench/sample_error_bench.sh. Each configuration is replayed in full and
+at each rate; the error is sampled minus full, in hit-ratio points."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+# RAM-only configurations evict from RAM; the flash ones write pages of
+# 8-16 MB (8+ pages per path) so that page evictions and compaction happen.
+CONFIGS = [
+    ["-m", "64"],
+    ["-m", "128"],
+    ["-m", "32", "-o", "ext_path=/tmp/sample-flash:128m,ext_page_size=16"],
+    ["-m", "16", "-o", "ext_path=/tmp/sample-flash:64m,ext_page_size=8"],
+    ["-m", "16", "-o", "ext_path=/tmp/sample-flash:32m,ext_page_size=4,ext_wbuf_size=2,ext_item_age=5"],
+    ["-m", "128", "-o", "ext_path=/tmp/sample-flash:1g,ext_item_age=30"],
+]
+
+
+def replay(sim, trace, args, rate):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "r.json")
+        cmd = [sim, "replay", trace, "--out", out, "--progress", "off"] + args
+        if rate < 1:
+            cmd += ["--sample", str(rate)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(out) as f:
+            return json.load(f)
+
+
+def measure(sim, trace, extra, rates, configs=CONFIGS):
+    rows = []
+    for cfg in configs:
+        full = replay(sim, trace, extra + cfg, 1)
+        row = {"config": " ".join(cfg), "full": full["totals"]["hit_ratio"],
+               "full_byte": full["totals"]["byte_hit_ratio"],
+               "ram_evictions": full["engine"]["stats"]["evictions"],
+               "page_evictions": (full["extstore"] or {}).get("extstore_page_evictions", 0),
+               "ceiling": full["totals"]["ceiling_hit_ratio"], "sampled": {}}
+        for rate in rates:
+            s = replay(sim, trace, extra + cfg, rate)
+            t = s["totals"]
+            a = t["sample_adjusted"]
+            row["sampled"][rate] = {
+                "hit_ratio": a["hit_ratio"], "byte_hit_ratio": a["byte_hit_ratio"],
+                "error_points": 100 * (a["hit_ratio"] - row["full"]),
+                "byte_error_points": 100 * (a["byte_hit_ratio"] - row["full_byte"]),
+                "raw_error_points": 100 * (t["hit_ratio"] - row["full"]),
+                "ceiling": a["ceiling_hit_ratio"],
+                "record_share": t["records"] / max(t["trace_records"], 1),
+                "page_evictions": (s["extstore"] or {}).get("extstore_page_evictions", 0)}
+        rows.append(row)
+    return rows
+
+
+def print_table(name, rows, out=sys.stdout):
+    print(f"== {name}", file=out)
+    for r in rows:
+        line = (f"{r['config']:<72} full {r['full']:.4f} (ceiling {r['ceiling']:.4f}, "
+                f"{r['ram_evictions']} RAM ev, {r['page_evictions']} page ev)")
+        for rate, s in r["sampled"].items():
+            line += (f" | R={rate}: {s['hit_ratio']:.4f} err {s['error_points']:+.2f} "
+                     f"byte {s['byte_error_points']:+.2f} (raw {s['raw_error_points']:+.2f}) share {s['record_share']:.4f} "
+                     f"ceiling {s['ceiling']:.4f}")
+        print(line, file=out)
+    out.flush()
+
+
+if __name__ == "__main__":
+    sim, trace = sys.argv[1], sys.argv[2]
+    rows = measure(sim, trace, sys.argv[3:], [0.1, 0.01])
+    print_table(trace, rows)
+    worst = {rate: max(abs(r["sampled"][rate]["error_points"]) for r in rows) for rate in (0.1, 0.01)}
+    print(f"worst |error|: R=0.1 {worst[0.1]:.2f} points (bound 1), "
+          f"R=0.01 {worst[0.01]:.2f} points (bound 2)")
