@@ -1,8 +1,8 @@
 // Fuzzes the command-line parsers: memext-server's (memcached's flags and
 // `-o` sub-options, server/src/config.*), memext-sim replay's (sim_options.*)
 // and the engine's -o parser underneath both (memext/options.h). The input
-// is split at NUL and newline bytes into argv words; a line starting with
-// "-o " also goes through apply_memcached_suboptions on its own.
+// is split at NUL and newline bytes into argv words; the word after each
+// "-o" also goes through apply_memcached_suboptions on its own.
 //
 // Checked beyond the sanitizers: a parser either accepts or answers with its
 // own error (ConfigError, an error string; memext-sim's main also catches
