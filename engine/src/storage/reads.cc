@@ -65,7 +65,10 @@ ReadOutcome ExtStore::Impl::finish_read(std::string_view key, const GetResult& h
         fields.ntotal != read.object_len) {
       return miss(key, read.location, true);
     }
-    if (fields.key != key || fields.value_len != header.info.value_len) {
+    // A valid object of this key that is not the header's (an older copy
+    // returned by a misdirected or lost IO) differs in its CAS.
+    if (fields.key != key || fields.value_len != header.info.value_len ||
+        fields.cas != header.info.cas) {
       return miss(key, read.location, false);
     }
     outcome.value = fields.value;

@@ -103,12 +103,14 @@ std::string get_uint(const SsdModelParams& p) {
   return std::to_string(p.*Member);
 }
 
-// MinExclusive: the value must be > Min (rates), else >= Min.
-template <auto Member, double Min, double Max, bool MinExclusive = false>
+// MinExclusive: the value must be > Min (rates), else >= Min. The bounds are
+// whole numbers: clang 14 (the fuzz build) takes no double template arguments.
+template <auto Member, uint64_t Min, uint64_t Max, bool MinExclusive = false>
 bool set_double(SsdModelParams& p, std::string_view text) {
   double v = 0;
-  if (!parse_double(text, &v) || v > Max) return false;
-  if (MinExclusive ? !(v > Min) : v < Min) return false;
+  if (!parse_double(text, &v) || v > static_cast<double>(Max)) return false;
+  const auto min = static_cast<double>(Min);
+  if (MinExclusive ? !(v > min) : v < min) return false;
   p.*Member = v;
   return true;
 }
@@ -166,29 +168,29 @@ const KeySpec kKeys[] = {
     {"chunk_kb", "integer 1..65536", "striping unit in KiB; chunk c goes to unit c % units",
      set_chunk_kb, get_chunk_kb},
     {"read_us", "number 0..1000000", "fixed service time of a read chunk, µs",
-     set_double<&SsdModelParams::read_us, 0.0, 1e6>, get_double<&SsdModelParams::read_us>},
+     set_double<&SsdModelParams::read_us, 0, 1000000>, get_double<&SsdModelParams::read_us>},
     {"write_us", "number 0..1000000", "fixed service time of a write chunk, µs",
-     set_double<&SsdModelParams::write_us, 0.0, 1e6>, get_double<&SsdModelParams::write_us>},
+     set_double<&SsdModelParams::write_us, 0, 1000000>, get_double<&SsdModelParams::write_us>},
     {"unit_read_mb_per_s", "number > 0 and <= 1000000", "transfer rate of one unit, reads, MB/s",
-     set_double<&SsdModelParams::unit_read_mb_per_s, 0.0, 1e6, true>,
+     set_double<&SsdModelParams::unit_read_mb_per_s, 0, 1000000, true>,
      get_double<&SsdModelParams::unit_read_mb_per_s>},
     {"unit_write_mb_per_s", "number > 0 and <= 1000000", "transfer rate of one unit, writes, MB/s",
-     set_double<&SsdModelParams::unit_write_mb_per_s, 0.0, 1e6, true>,
+     set_double<&SsdModelParams::unit_write_mb_per_s, 0, 1000000, true>,
      get_double<&SsdModelParams::unit_write_mb_per_s>},
     {"read_iops", "integer 0..1000000000 (0 = no cap)", "device read IOPS cap",
      set_uint<&SsdModelParams::read_iops, 0, 1000000000>, get_uint<&SsdModelParams::read_iops>},
     {"write_iops", "integer 0..1000000000 (0 = no cap)", "device write IOPS cap",
      set_uint<&SsdModelParams::write_iops, 0, 1000000000>, get_uint<&SsdModelParams::write_iops>},
     {"read_mb_per_s", "number 0..10000000 (0 = no cap)", "device read bandwidth cap, MB/s",
-     set_double<&SsdModelParams::read_mb_per_s, 0.0, 1e7>,
+     set_double<&SsdModelParams::read_mb_per_s, 0, 10000000>,
      get_double<&SsdModelParams::read_mb_per_s>},
     {"write_mb_per_s", "number 0..10000000 (0 = no cap)", "device write bandwidth cap, MB/s",
-     set_double<&SsdModelParams::write_mb_per_s, 0.0, 1e7>,
+     set_double<&SsdModelParams::write_mb_per_s, 0, 10000000>,
      get_double<&SsdModelParams::write_mb_per_s>},
     {"burst_us", "number 0..1000000000", "idle credit of the caps' token buckets, µs",
-     set_double<&SsdModelParams::burst_us, 0.0, 1e9>, get_double<&SsdModelParams::burst_us>},
+     set_double<&SsdModelParams::burst_us, 0, 1000000000>, get_double<&SsdModelParams::burst_us>},
     {"op", "number > 0 and <= 100", "over-provisioning, spare / user capacity",
-     set_double<&SsdModelParams::op, 0.0, 100.0, true>, get_double<&SsdModelParams::op>},
+     set_double<&SsdModelParams::op, 0, 100, true>, get_double<&SsdModelParams::op>},
     {"wa", "0 (estimate from op) or number 1..1000", "write amplification override", set_wa,
      get_double<&SsdModelParams::wa>},
     {"interference", "0|1|on|off|true|false|yes|no", "reads queue behind writes on shared units",

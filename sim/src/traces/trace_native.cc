@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 
 #include "traces/trace_error.h"
 #include "traces/trace_input.h"

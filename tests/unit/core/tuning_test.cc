@@ -19,12 +19,15 @@ const std::string kLargeValue(900, 'v');
 constexpr uint32_t kLargeClass = 12;
 constexpr uint64_t kPerPage = 885;
 
+// The lookups return pointers into `st`, so a temporary Stats (engine.stats()
+// passed straight in) would leave them dangling: refused at compile time.
 const SlabClassStats* slab_of(const Stats& st, uint32_t id) {
   for (const SlabClassStats& c : st.slabs) {
     if (c.id == id) return &c;
   }
   return nullptr;
 }
+const SlabClassStats* slab_of(Stats&& st, uint32_t id) = delete;
 
 const ItemClassStats* items_of(const Stats& st, uint32_t id) {
   for (const ItemClassStats& c : st.items) {
@@ -32,9 +35,11 @@ const ItemClassStats* items_of(const Stats& st, uint32_t id) {
   }
   return nullptr;
 }
+const ItemClassStats* items_of(Stats&& st, uint32_t id) = delete;
 
 uint64_t pages_of(Engine& engine, uint32_t id) {
-  const SlabClassStats* slab = slab_of(engine.stats(), id);
+  const Stats st = engine.stats();
+  const SlabClassStats* slab = slab_of(st, id);
   return slab == nullptr ? 0 : slab->total_pages;
 }
 
@@ -169,7 +174,8 @@ TEST_CASE("lru mode flat: the maintainer drains HOT into COLD, new items go to C
   LruMaintainer lru(engine);
   engine.set_time(100);
   for (int i = 0; i < 50; ++i) engine.set("f" + std::to_string(i), "value");
-  const ItemClassStats* before = items_of(engine.stats(), 1);
+  const Stats before_stats = engine.stats();
+  const ItemClassStats* before = items_of(before_stats, 1);
   REQUIRE(before != nullptr);
   REQUIRE(before->number_hot == 50);
 
@@ -188,11 +194,13 @@ TEST_CASE("lru temp_ttl sends short-TTL items to the TEMP LRU until switched off
   CHECK(engine.config().temp_lru);
   CHECK(store(engine, StoreMode::kSet, "short", "x", 0, 0, 50).result == StoreResult::kStored);
   CHECK(store(engine, StoreMode::kSet, "long", "x", 0, 0, 500).result == StoreResult::kStored);
-  CHECK(items_of(engine.stats(), 1)->number_temp == 1);
+  const Stats with_temp = engine.stats();
+  CHECK(items_of(with_temp, 1)->number_temp == 1);
 
   set_temporary_ttl(engine, -1);
   CHECK(!engine.config().temp_lru);
   CHECK(engine.config().temporary_ttl == 100);
   CHECK(store(engine, StoreMode::kSet, "short2", "x", 0, 0, 50).result == StoreResult::kStored);
-  CHECK(items_of(engine.stats(), 1)->number_temp == 1);
+  const Stats temp_off = engine.stats();
+  CHECK(items_of(temp_off, 1)->number_temp == 1);
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Every test of the project, as CI runs it (README's test command, .ci/run):
+#   1. the release build in build/ and all its ctest tests;
+#   2. an AddressSanitizer + UBSan build with clang in build-asan/ (libFuzzer
+#      instrumentation too, no benchmarks) and its unit and integration
+#      tests, leak checker on, undefined behaviour fatal;
+#   3. each fuzz target of build-asan/ for FUZZ_SECONDS (default 30) from
+#      its seed corpus (tests/fuzz/run_fuzzers.sh).
+# Stops at the first failure. Expects tests/deps.sh to have run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+fuzz_seconds=${FUZZ_SECONDS:-30}
+step() { echo "=== $* ($(date -u +%H:%M:%S))" >&2; }
+
+step "release build"
+cmake -S . -B build
+cmake --build build -j2
+step "release tests"
+ctest --test-dir build --output-on-failure
+
+step "sanitizer build (clang, ASan + UBSan + libFuzzer)"
+cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DMEMEXT_FUZZ=ON -DMEMEXT_BUILD_BENCH=OFF
+cmake --build build-asan -j2
+step "sanitizer tests: unit, integration and the fuzz corpora once"
+# The notebook test exercises plotting, not the engine; the release run has it.
+ASAN_OPTIONS=detect_leaks=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -E '^notebook_'
+
+step "fuzzers, ${fuzz_seconds}s each"
+bash tests/fuzz/run_fuzzers.sh build-asan "$fuzz_seconds"
+step "all tests passed"
