@@ -1,7 +1,7 @@
 // Regression (found by tests/fuzz/fuzz_trace_native): a native header
 // claiming a header of ~4 GiB made the reader allocate that much before it
-// found the file too short. The claim is now checked against the file's size
-// and skipped without an allocation.
+// found the file too short. A header is now at most kNativeMaxHeaderBytes,
+// checked against the file's size, and skipped without an allocation.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 
 #include "trace_test_util.h"
 #include "traces/trace_error.h"
+#include "traces/trace_native.h"
 #include "traces/trace_reader.h"
 
 using namespace memext;
@@ -31,7 +32,7 @@ std::string native_header(uint32_t header_bytes) {
 
 }  // namespace
 
-TEST_CASE("a native header claiming more bytes than the file holds is refused, naming both") {
+TEST_CASE("a native header claiming ~4 GiB is refused, naming the claim and the bound") {
   test::TempDir dir;
   const std::string path = dir.file("huge-header.mxt");
   {
@@ -46,16 +47,36 @@ TEST_CASE("a native header claiming more bytes than the file holds is refused, n
   } catch (const TraceError& e) {
     const std::string what = e.what();
     CHECK(what.find("4194304032") != std::string::npos);
+    CHECK(what.find(std::to_string(kNativeMaxHeaderBytes)) != std::string::npos);
+  }
+}
+
+TEST_CASE("a native header claiming more bytes than the file holds is refused, naming both") {
+  test::TempDir dir;
+  const std::string path = dir.file("long-claim.mxt");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << native_header(kNativeMaxHeaderBytes) << std::string(128, '\0');
+  }
+  TraceReadOptions options;
+  options.format = TraceFormat::kNative;
+  try {
+    open_trace(path, options);
+    FAIL("the header longer than the file was accepted");
+  } catch (const TraceError& e) {
+    const std::string what = e.what();
+    CHECK(what.find(std::to_string(kNativeMaxHeaderBytes)) != std::string::npos);
     CHECK(what.find("160") != std::string::npos);
   }
 }
 
 TEST_CASE("a native header longer than 32 bytes is skipped to its end") {
+  static_assert(32 + 1000 <= kNativeMaxHeaderBytes);
   test::TempDir dir;
   const std::string path = dir.file("long-header.mxt");
   {
     std::ofstream out(path, std::ios::binary);
-    out << native_header(32 + 10000) << std::string(10000, 'x');
+    out << native_header(32 + 1000) << std::string(1000, 'x');
   }
   TraceReadOptions options;
   options.format = TraceFormat::kNative;
