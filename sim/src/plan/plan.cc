@@ -77,7 +77,11 @@ struct Search {
       const double limit = json_number(report["extstore"], "extstore_limit_maxbytes");
       c.flash_fill = limit > 0 ? json_number(report["extstore"], "extstore_bytes_used") / limit : 0;
     }
-    c.cost = static_cast<double>(ram_mb) / 1024 * o.cost_ram_per_gb +
+    // memcached gives every slab class in use its first page even past -m, so
+    // a small -m holds more RAM than it says: the cost is of what it holds.
+    c.ram_used_bytes = json_number(t, "ram_used_bytes") / rate;
+    const double ram_bytes = std::max(static_cast<double>(ram_mb) * (1 << 20), c.ram_used_bytes);
+    c.cost = ram_bytes / kGiB * o.cost_ram_per_gb +
              static_cast<double>(flash) / kGiB * o.cost_flash_per_gb;
     c.meets = c.hit_ratio >= o.target_hit_ratio && (o.max_dwpd <= 0 || c.dwpd <= o.max_dwpd);
     if (log != nullptr) {
@@ -175,6 +179,7 @@ nlohmann::json candidate_json(const PlanOptions& o, const PlanCandidate& c) {
           {"flash_bytes_per_day", c.flash_bytes_per_day},
           {"dwpd", c.dwpd},
           {"flash_fill", c.flash_fill},
+          {"ram_used_bytes", c.ram_used_bytes},
           {"endurance_years", std::isinf(years) ? nlohmann::json() : nlohmann::json(years)},
           {"cost", c.cost},
           {"meets_targets", c.meets},

@@ -8,9 +8,9 @@
 // size is refined between the last grid point that misses the target and the
 // first that meets it: first where a hit-ratio curve fitted to the grid points
 // (plan/curve_fit.h) crosses the target, then by bisection; the cheapest
-// candidate is confirmed by a full replay. When nothing meets the targets the result names the limit
-// that binds: the ceiling (first-request misses), RAM taken by item headers
-// of flash objects, or the drive's DWPD.
+// candidate is confirmed by a full replay. When nothing meets the targets the result names the
+// limit that binds: the ceiling (first-request misses), RAM taken by item headers of flash objects,
+// or the drive's DWPD.
 #pragma once
 
 #include <cstdint>
@@ -54,9 +54,10 @@ struct PlanCandidate {
   double byte_hit_ratio = 0;
   double ceiling_hit_ratio = 0;
   double flash_bytes_per_day = 0;
-  double dwpd = 0;        // against the drive (or the ext_path size)
-  double flash_fill = 0;  // extstore bytes used / ext_path size at the end
-  double cost = 0;
+  double dwpd = 0;            // against the drive (or the ext_path size)
+  double flash_fill = 0;      // extstore bytes used / ext_path size at the end
+  double ram_used_bytes = 0;  // slab pages held at the end (report totals), full scale
+  double cost = 0;            // of max(-m, ram_used_bytes) and the flash size
   bool meets = false;
   std::vector<std::string> args;  // the replay's arguments
 };

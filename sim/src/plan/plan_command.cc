@@ -249,6 +249,11 @@ int plan_main(int argc, char** argv) {
     std::printf("  hit ratio %.4f, byte hit ratio %.4f (ceiling %.4f), cost $%.2f\n",
                 r["hit_ratio"].get<double>(), r["byte_hit_ratio"].get<double>(),
                 r["ceiling_hit_ratio"].get<double>(), r["cost"].get<double>());
+    std::printf(
+        "  RAM held %.1f MB of slab pages (-m %llu; a slab class's first page is not "
+        "limited by -m)\n",
+        r["ram_used_bytes"].get<double>() / (1 << 20),
+        static_cast<unsigned long long>(r["ram_mb"].get<uint64_t>()));
     if (r["flash_bytes"].get<uint64_t>() != 0) {
       std::printf("  flash writes %.3g GB/day, %.3f DWPD, endurance %s years\n",
                   r["flash_bytes_per_day"].get<double>() / 1e9, r["dwpd"].get<double>(),
