@@ -18,9 +18,9 @@ from memext_harness import BothServers
 
 
 class StatsConn:
-    """One connection kept open for a whole test to read curr_connections:
-    a new connection per poll would count the previous poll's connection
-    until the server has closed it, so figures could read one high."""
+    """One connection kept open to read curr_connections: a new connection
+    per poll would count the previous poll's until the server had closed it,
+    so figures could read one high."""
 
     def __init__(self, server):
         self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
@@ -46,10 +46,22 @@ class StatsConn:
 class DisconnectMidRequest(BothServers):
     CLIENTS = 40
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # One stats connection per server for the whole class: a connection
+        # closed at the end of one test could still be counted when the next
+        # reads its baseline.
+        cls.stats_conns = {server.port: StatsConn(server) for server in cls.servers}
+
+    @classmethod
+    def tearDownClass(cls):
+        for conn in cls.stats_conns.values():
+            conn.close()
+        super().tearDownClass()
+
     def stats(self, server):
-        conn = StatsConn(server)
-        self.addCleanup(conn.close)
-        return conn
+        return self.stats_conns[server.port]
 
     def wait_for_connections(self, stats, expected):
         """Polls until curr_connections is `expected`; returns the last figure
