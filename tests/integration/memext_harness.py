@@ -66,7 +66,11 @@ class ServerProcess:
         makes RSS figures meaningless."""
         try:
             with open("/proc/%d/maps" % self.proc.pid) as f:
-                return "libasan" in f.read()
+                if "libasan" in f.read():
+                    return True
+            # clang links the AddressSanitizer runtime into the binary itself.
+            with open(self.binary, "rb") as f:
+                return b"__asan_init" in f.read()
         except OSError:
             return False
 

@@ -2,7 +2,22 @@
 // (memcached's lru_pull_tail and lru_maintainer_juggle).
 #include "core/item_store.h"
 
+#include <limits>
+
 namespace memext::core {
+
+namespace {
+
+// The juggle's hot/warm age limit: the COLD tail's age times a factor,
+// saturated, because an age near the clock's range (a replay decades long)
+// times a factor above 1 does not fit a rel_time_t.
+rel_time_t scaled_age(rel_time_t age, double factor) {
+  const double scaled = static_cast<double>(age) * factor;
+  constexpr auto kMax = std::numeric_limits<rel_time_t>::max();
+  return scaled >= static_cast<double>(kMax) ? kMax : static_cast<rel_time_t>(scaled);
+}
+
+}  // namespace
 
 int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_bytes, uint8_t flags,
                          rel_time_t max_age, uint32_t* returned) {
@@ -120,8 +135,8 @@ int ItemStore::juggle(uint32_t clsid) {
     if (cold.tail != kNoItem) cold_age = now_ - item(cold.tail).time;
     total_bytes = cold.bytes + lrus_[lru_id(clsid, LruSegment::kHot)].bytes +
                   lrus_[lru_id(clsid, LruSegment::kWarm)].bytes;
-    hot_age = static_cast<rel_time_t>(cold_age * config_.hot_max_factor);
-    warm_age = static_cast<rel_time_t>(cold_age * config_.warm_max_factor);
+    hot_age = scaled_age(cold_age, config_.hot_max_factor);
+    warm_age = scaled_age(cold_age, config_.warm_max_factor);
   }
   for (int i = 0; i < 500; ++i) {
     int do_more = 0;

@@ -78,7 +78,9 @@ TEST_CASE("a native header claiming a huge header is refused without allocating 
   // Reading it must not cost the 1 GiB the header claims.
   const long rss_mb = child_peak_rss_mb(open_and_ignore, path);
   CHECK(rss_mb >= 0);
-  CHECK(rss_mb < 200);
+  // Far below the claim (the child's figure caps at 2040 MB); above what a
+  // sanitizer build's child inherits from this test process (~230 MB).
+  CHECK(rss_mb < 1024);
 
   const std::string max_path = dir.file("max-header.mxt");
   write_file(max_path, native_header(0xFFFFFFFFu, 1) + native_record(0, 1));
