@@ -21,6 +21,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+def curr_connections(server):
+    """The server's curr_connections less the asking connection itself."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(b"stats\r\n")
+        data = b""
+        while not data.endswith(b"END\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    for line in data.decode().split("\r\n"):
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "curr_connections":
+            return int(parts[2]) - 1
+    raise AssertionError("no curr_connections in %r" % data)
+
+
 class ServerProcess:
     def __init__(self, args=(), binary=None):
         self.binary = binary or os.environ.get("MEMEXT_SERVER", "memext-server")

@@ -12,23 +12,7 @@ import socket
 import time
 import unittest
 
-from memext_harness import ServerTestCase
-
-
-def curr_connections(server):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-        s.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    for line in data.decode().split("\r\n"):
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == "curr_connections":
-            return int(parts[2]) - 1
-    raise AssertionError("no curr_connections")
+from memext_harness import ServerTestCase, curr_connections
 
 
 class ConnectionMemory(ServerTestCase):

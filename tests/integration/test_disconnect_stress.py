@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from memext_harness import BothServers
+from memext_harness import BothServers, curr_connections
 
 SEED = int(os.environ.get("MEMEXT_STRESS_SEED", "10"))
 BIG = 1_000_000  # a 1 MB value (memcached's -I 1m item limit leaves room for the header)
@@ -30,23 +30,6 @@ def known_value(i):
     size = BIG if i == 0 else 1 + (i * 7919) % 5000
     pattern = b"%d:" % i
     return (pattern * (size // len(pattern) + 1))[:size]
-
-
-def curr_connections(server):
-    """curr_connections less the asking connection itself."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-        s.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    for line in data.decode().split("\r\n"):
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == "curr_connections":
-            return int(parts[2]) - 1
-    raise AssertionError("no curr_connections in %r" % data)
 
 
 def chaos_requests(rng):
