@@ -1,6 +1,7 @@
 """Sampled (--sample R) against full replays: shared by test_sample_plan.py
 and bench/sample_error_bench.sh. Each configuration is replayed in full and
 at each rate; the error is sampled minus full, in hit-ratio points."""
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -30,17 +31,22 @@ def replay(sim, trace, args, rate):
             return json.load(f)
 
 
-def measure(sim, trace, extra, rates, configs=CONFIGS):
+def measure(sim, trace, extra, rates, configs=CONFIGS, jobs=2):
+    """Replays run `jobs` at a time (each is one single-threaded process)."""
+    runs = [(i, rate) for i in range(len(configs)) for rate in [1, *rates]]
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        reports = dict(zip(runs, pool.map(
+            lambda run: replay(sim, trace, extra + configs[run[0]], run[1]), runs)))
     rows = []
-    for cfg in configs:
-        full = replay(sim, trace, extra + cfg, 1)
+    for i, cfg in enumerate(configs):
+        full = reports[(i, 1)]
         row = {"config": " ".join(cfg), "full": full["totals"]["hit_ratio"],
                "full_byte": full["totals"]["byte_hit_ratio"],
                "ram_evictions": full["engine"]["stats"]["evictions"],
                "page_evictions": (full["extstore"] or {}).get("extstore_page_evictions", 0),
                "ceiling": full["totals"]["ceiling_hit_ratio"], "sampled": {}}
         for rate in rates:
-            s = replay(sim, trace, extra + cfg, rate)
+            s = reports[(i, rate)]
             t = s["totals"]
             a = t["sample_adjusted"] or t  # null: too few keys for an estimate
             row["sampled"][rate] = {
@@ -50,6 +56,7 @@ def measure(sim, trace, extra, rates, configs=CONFIGS):
                 "raw_error_points": 100 * (t["hit_ratio"] - row["full"]),
                 "ceiling": a["ceiling_hit_ratio"],
                 "record_share": t["records"] / max(t["trace_records"], 1),
+                "warnings": [w["code"] for w in s.get("warnings", [])],
                 "page_evictions": (s["extstore"] or {}).get("extstore_page_evictions", 0)}
         rows.append(row)
     return rows
