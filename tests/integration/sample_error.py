@@ -19,6 +19,20 @@ CONFIGS = [
     ["-m", "128", "-o", "ext_path=/tmp/sample-flash:1g,ext_item_age=30"],
 ]
 
+# For kvcache-like traces (kvcache_like.py: values mostly under 512 B, so
+# ext_item_size is lowered for flash to see items; every -m below ~15 MB is
+# the same cache, each of ~15 slab classes holding its first 1 MB page).
+KVCACHE_CONFIGS = [
+    ["-m", "16"],
+    ["-m", "32"],
+    ["-m", "16", "-o", "ext_path=/tmp/sample-kv-flash:32m,ext_page_size=2,ext_wbuf_size=1,"
+     "ext_item_size=100"],
+    ["-m", "24", "-o", "ext_path=/tmp/sample-kv-flash:24m,ext_page_size=1,ext_wbuf_size=1,"
+     "ext_item_size=64,ext_item_age=5"],
+    ["-m", "48"],
+    ["-m", "32", "-o", "ext_path=/tmp/sample-kv-flash:256m,ext_item_size=100"],
+]
+
 
 def replay(sim, trace, args, rate):
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,8 +90,12 @@ def print_table(name, rows, out=sys.stdout):
 
 
 if __name__ == "__main__":
-    sim, trace = sys.argv[1], sys.argv[2]
-    rows = measure(sim, trace, sys.argv[3:], [0.1, 0.01])
+    # usage: sample_error.py SIM TRACE [--kvcache-configs] [replay flags...]
+    sim, trace, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+    configs = CONFIGS
+    if extra[:1] == ["--kvcache-configs"]:
+        configs, extra = KVCACHE_CONFIGS, extra[1:]
+    rows = measure(sim, trace, extra, [0.1, 0.01], configs)
     print_table(trace, rows)
     worst = {rate: max(abs(r["sampled"][rate]["error_points"]) for r in rows) for rate in (0.1, 0.01)}
     print(f"worst |error|: R=0.1 {worst[0.1]:.2f} points (bound 1), "
