@@ -4,16 +4,19 @@
 #   2. an AddressSanitizer + UBSan build with clang in build-asan/ (libFuzzer
 #      instrumentation too, no benchmarks) and its unit and integration
 #      tests, leak checker on, undefined behaviour fatal;
-#   3. each fuzz target of build-asan/ for FUZZ_SECONDS (default 30) from
+#   3. each fuzz target of build-asan/ for FUZZ_SECONDS (default 20) from
 #      its seed corpus (tests/fuzz/run_fuzzers.sh).
+# Tests run in parallel (CTEST_PARALLEL_LEVEL, default the core count):
+# most integration tests wait on sockets and child processes, not the CPU.
 # Stops at the first failure. Expects tests/deps.sh to have run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS:-20}
+export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-$(nproc)}
 step() { echo "=== $* ($(date -u +%H:%M:%S))" >&2; }
 
 step "release build"
