@@ -152,6 +152,10 @@ class SampleTest(unittest.TestCase):
         self.assertEqual(config["memory_limit"], 64 * 10480)
         self.assertIn("stored chunked", " ".join(rep["inputs"]["sample"]["rules"]))
         self.assertEqual(rep["totals"]["store_results"]["too_large"], 0)
+        # Chunked items are not the full replay's classes: the tool says so.
+        self.assertIn("sample_items_chunked", [w["code"] for w in rep["warnings"]])
+        self.assertIn("warning: sample_items_chunked: --sample 0.01: the sample's items above "
+                      "5240 bytes (its largest: 20069)", r.stderr)
 
 
 def check_bounds(test, rows, known_misses=()):

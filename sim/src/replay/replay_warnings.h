@@ -30,6 +30,8 @@ uint64_t ext_page_total(const SimOptions& options);
 //                           overwrites it with a quarter of the pages
 //   ext_path_no_page        an ext_path smaller than one page gets no page
 //   ext_path_one_page       one page in all: memcached writes nothing to flash
+//   sample_items_chunked    --sample R: the sample's largest items exceed the
+//                           scaled slab page's share and are stored chunked
 std::vector<ReplayWarning> config_warnings(const SimOptions& options);
 
 }  // namespace memext
