@@ -111,8 +111,9 @@ void apply_sample_scaling(SimOptions* options) {
                                     options->engine, options->max_requests);
     sample.profiled = true;
   }
-  options->engine = scale_config(sample.full, options->sample_rate,
-                                 sample.profiled ? &sample.profile : nullptr, &sample.rules);
+  options->engine =
+      scale_config(sample.full, options->sample_rate, sample.profiled ? &sample.profile : nullptr,
+                   &sample.rules, options->device_kind == SimDeviceKind::kFile ? 4096 : 8);
   if (const std::string error = validate_config(options->engine); !error.empty()) {
     throw std::invalid_argument("--sample " + std::to_string(options->sample_rate) +
                                 ": the scaled configuration is not valid: " + error);

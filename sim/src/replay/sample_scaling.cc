@@ -1,6 +1,7 @@
 #include "replay/sample_scaling.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <vector>
 
@@ -14,8 +15,6 @@
 namespace memext {
 
 namespace {
-
-constexpr uint64_t kAlign = 4096;  // real devices need 4 KB-aligned buffers and offsets
 
 std::string mb(uint64_t bytes) {
   char text[32];
@@ -120,7 +119,9 @@ SampleProfile profile_sample(TraceReader& reader, double rate, uint64_t seed,
 }
 
 EngineConfig scale_config(const EngineConfig& full, double rate, const SampleProfile* profile,
-                          std::vector<std::string>* rules) {
+                          std::vector<std::string>* rules, uint64_t io_alignment) {
+  assert(io_alignment >= 8 && io_alignment % 8 == 0);
+  const uint64_t align = io_alignment;
   EngineConfig c = full;
   if (rate >= 1) return c;
   const std::string rate_text = std::to_string(rate);
@@ -191,9 +192,9 @@ EngineConfig scale_config(const EngineConfig& full, double rate, const SamplePro
     const ExtConfig& x = full.ext;
     const uint64_t ideal_wbuf = static_cast<uint64_t>(static_cast<double>(x.wbuf_size) * rate);
     const uint64_t item_max = c.item_size_max;
-    uint64_t wbuf = std::max<uint64_t>(ideal_wbuf / kAlign * kAlign, kAlign);
+    uint64_t wbuf = std::max<uint64_t>(ideal_wbuf / align * align, align);
     if (wbuf < item_max) {
-      wbuf = (item_max + kAlign - 1) / kAlign * kAlign;
+      wbuf = (item_max + align - 1) / align * align;
       rules->push_back("ext_wbuf_size " + mb(wbuf) + ", not " + mb(ideal_wbuf) + " (x" + rate_text +
                        "): a write buffer must hold the largest item (-I " + mb(item_max) +
                        "); items do not scale");

@@ -49,8 +49,12 @@ struct SampleScaling {
 
 // The engine configuration for sampling `full` at `rate`; profile may be null
 // (stdin: nothing is known of the items, so -I and the write buffers stay).
+// Write buffers are multiples of io_alignment: 4096 for a real file
+// (O_DIRECT), 8 for the model device, where rounding a 41,943-byte share
+// down to 40,960 took 2.3% off the flash tier (-0.6 points on a tier just
+// filling).
 EngineConfig scale_config(const EngineConfig& full, double rate, const SampleProfile* profile,
-                          std::vector<std::string>* rules);
+                          std::vector<std::string>* rules, uint64_t io_alignment = 4096);
 
 // report inputs.sample: rate, the full and scaled sizes, the rules applied.
 nlohmann::json sample_scaling_json(const SampleScaling& scaling, const EngineConfig& scaled);
