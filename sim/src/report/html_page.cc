@@ -303,7 +303,9 @@ function renderSweep(item, index) {
   for (const f of flagNames) head.append(el('th', {}, f));
   for (const c of cols) head.append(el('th', {}, c));
   table.append(head);
-  const best = rows.reduce((b, r) => (b === null || (r.hit_ratio ?? -1) > (b.hit_ratio ?? -1) ? r : b), null);
+  // Sampled cells rank by their estimate of the full trace's ratio.
+  const rank = r => r.hit_ratio_estimate ?? r.hit_ratio ?? -1;
+  const best = rows.reduce((b, r) => (b === null || rank(r) > rank(b) ? r : b), null);
   for (const r of rows) {
     const tr = el('tr', {'data-id': r.id});
     if (r === best) tr.setAttribute('style', 'background:#eef8ee');
@@ -312,7 +314,7 @@ function renderSweep(item, index) {
     for (const c of cols) tr.append(el('td', {'data-field': c, 'data-value': JSON.stringify(r[c] ?? null)}, c.endsWith('bytes') || c.endsWith('_bytes_written') ? bytesText(r[c]) : fmt(r[c])));
     table.append(tr);
   }
-  sec.append(el('h3', {}, 'cells (best hit ratio shaded)'));
+  sec.append(el('h3', {}, 'cells (best hit ratio shaded; a sampled cell\'s estimate of the full trace\'s)'));
   sec.append(table);
   return sec;
 }
