@@ -370,7 +370,7 @@ nlohmann::json replay_report(const std::string& trace, const std::vector<std::st
   read_options.format = options.format;
   read_options.strict = options.strict;
   auto reader = open_trace(options.trace_path, read_options);
-  Replayer replay(options, reader->format() == TraceFormat::kOracleGeneral);
+  Replayer replay(options, fill_on_miss_by_default(reader->format()));
   replay.run(*reader);
   return build_report(replay, *reader);
 }
