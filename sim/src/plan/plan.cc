@@ -314,7 +314,12 @@ PlanSettings search_settings(Search& search, uint64_t ram_mb, uint64_t flash,
       if (mid.empty()) continue;
       PlanSettings trial = best;
       trial[i].second = mid;
-      offer(trial);
+      // The given values were checked; a midpoint memcached refuses (e.g. an
+      // ext_item_size no slab class allows) is skipped.
+      try {
+        offer(trial);
+      } catch (const std::invalid_argument&) {
+      }
     }
   }
   nlohmann::json chosen = nlohmann::json::object();

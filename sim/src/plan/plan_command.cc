@@ -85,9 +85,9 @@ std::string parse_cost(const std::string& value, PlanOptions* o) {
 // memcached's default. ext_item_age decides whether items go to flash while
 // RAM still holds them (0: at once, the COLD LRU's whole content) or only
 // under memory pressure (the default, "never" by age); ext_recache_rate how
-// often a flash hit copies the item back to RAM. On the shipped sample at
-// -m 64 with 256 MB of flash, ext_item_age=0 loses 6 points of hit ratio and
-// ext_recache_rate=100 half a point, both writing more to flash. The others
+// often a flash hit copies the item back to RAM. On the shipped sample with
+// 256 MB of flash, ext_item_age=0 loses 6 points of hit ratio at -m 64 and
+// ext_recache_rate=100 0.4 point at -m 8, both writing more to flash. The others
 // (ext_max_frag, ext_compact_under, ext_low_ttl, ...) are searched only when
 // asked: they change nothing until the flash tier compacts or items carry
 // short TTLs.

@@ -230,7 +230,11 @@ function renderPlan(item, index) {
   }
   const curves = ((p.curves || {}).curves || []).filter(c => c.axis === 'm');
   if (curves.length) {
-    const series = curves.map(c => ({name: Object.entries(c.fixed || {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'all',
+    // Name each curve by what tells it from the others, flash size first.
+    const keys = [...new Set(curves.flatMap(c => Object.keys(c.fixed || {})))]
+      .filter(k => k === 'ext_path_size' || new Set(curves.map(c => (c.fixed || {})[k]).filter(v => v !== undefined)).size > 1)
+      .sort((a, b) => (b === 'ext_path_size') - (a === 'ext_path_size'));
+    const series = curves.map(c => ({name: keys.filter(k => (c.fixed || {})[k] !== undefined).map(k => `${k}=${c.fixed[k]}`).join(' ') || 'all',
       xs: c.points.map(q => q.bytes), ys: c.points.map(q => q.hit_ratio)}));
     details.append(chart({id: 'plan-' + index + '-ram', title: 'hit ratio against RAM (-m), candidates replayed', xlabel: 'RAM (-m)', xunit: 'bytes',
       ylabel: 'hit ratio', ratio: true, series, ceiling: p.curves.ceiling_hit_ratio}));
