@@ -14,6 +14,7 @@
 #include "plan/plan.h"
 #include "plan/sweep_command.h"
 #include "replay/replay_command.h"
+#include "replay/sim_options.h"
 #include "report/html.h"
 #include "traces/trace_csv_writer.h"
 #include "traces/trace_native.h"
@@ -238,8 +239,15 @@ int run_convert(int argc, char** argv) {
   bool strict = false;
   bool oracle = false;
   int zstd_level = 3;
+  std::string arrival_text = "burst";
+  uint64_t seed = 1;
   opts.add_options()("help,h", "show this help")("trace", po::value(&in_path)->required(),
                                                  "input trace (positional), - for stdin")(
+      "arrival", po::value(&arrival_text)->default_value("burst"),
+      "traces timed in whole seconds (twitter, oracle, kvcache): burst keeps the times (a native "
+      "OUT is marked so replays place each second's requests as for the source), uniform or "
+      "poisson writes sub-second times")("seed", po::value(&seed)->default_value(1),
+                                         "seed for --arrival poisson")(
       "out,o", po::value(&out_path)->required(),
       "output trace: native (compressed if it ends in .zst), or generic CSV if it ends in .csv")(
       "oracle", po::bool_switch(&oracle),
@@ -251,7 +259,8 @@ int run_convert(int argc, char** argv) {
   pos.add("trace", 1);
   po::variables_map vm;
   if (!parse(argc, argv, opts, pos, vm,
-             "usage: memext-sim convert TRACE --out OUT [--oracle] [--format F] [--strict]\n\n"
+             "usage: memext-sim convert TRACE --out OUT [--oracle] [--format F] [--strict]\n"
+             "                          [--arrival burst|uniform|poisson] [--seed N]\n\n"
              "Rewrites any supported trace in the native format, which replays fastest\n"
              "(OUT.mxt, or OUT.mxt.zst compressed), or as generic CSV with every field\n"
              "when OUT ends in .csv (for inspection; it reads back unchanged).")) {
@@ -264,7 +273,18 @@ int run_convert(int argc, char** argv) {
   if (oracle && in_path == "-") {
     throw po::error("--oracle reads the trace twice, so TRACE must be a file, not '-'");
   }
-  const memext::TraceReadOptions read_options{format_option(format), strict};
+  const std::optional<memext::Arrival> arrival = memext::parse_arrival(arrival_text);
+  if (!arrival) {
+    throw po::error("--arrival '" + arrival_text +
+                    "' is not an arrival (allowed: burst, uniform, poisson)");
+  }
+  memext::TraceReadOptions read_options{format_option(format), strict};
+  read_options.arrival = *arrival;
+  // As replay mixes its --seed: convert --arrival poisson --seed N writes the
+  // times replay --seed N would use.
+  memext::SimOptions seeded;
+  seeded.seed = seed;
+  read_options.arrival_seed = memext::trace_read_options(seeded).arrival_seed;
   std::vector<int64_t> next_access;
   if (oracle) {
     auto first_pass = memext::open_trace(in_path, read_options);
@@ -281,6 +301,9 @@ int run_convert(int argc, char** argv) {
     wo.zstd_level = zstd_level;
     if (oracle || reader->format() == memext::TraceFormat::kOracleGeneral) {
       wo.flags |= memext::kNativeFlagOracle;
+    }
+    if (*arrival == memext::Arrival::kBurst && reader->second_resolution()) {
+      wo.flags |= memext::kNativeFlagSecondResolution;
     }
     memext::NativeTraceWriter writer(out_path, wo);
     written = copy_trace(*reader, writer, oracle_data);

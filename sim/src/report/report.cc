@@ -230,7 +230,9 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
         {"format", std::string(trace_format_name(trace.format()))},
         {"compressed", trace.compressed()},
         {"records_read", trace.stats().records},
-        {"malformed", trace.stats().malformed}}},
+        {"malformed", trace.stats().malformed},
+        {"arrival", trace.second_resolution() ? nlohmann::json(std::string(arrival_name(o.arrival)))
+                                              : nlohmann::json()}}},
       {"memcached_flags", o.memcached_flags},
       {"config", engine_config_json(o.engine)},
       {"seed", o.seed},

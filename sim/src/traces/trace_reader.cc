@@ -158,7 +158,11 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path, const TraceRead
   }
   TraceFormat format = options.format;
   if (format == TraceFormat::kAuto) format = detect_or_throw(*input);
-  return make_reader(format, std::move(input), options);
+  auto reader = make_reader(format, std::move(input), options);
+  if (options.arrival != Arrival::kBurst && reader->second_resolution()) {
+    return spread_arrivals(std::move(reader), options.arrival, options.arrival_seed);
+  }
+  return reader;
 }
 
 DetectedFormat detect_trace_format(const std::string& path) {

@@ -1,0 +1,119 @@
+"""Traces from production: sub-second arrival in one-second traces
+(--arrival), and the memext-sim binary as a user runs it.
+
+The binary comes from MEMEXT_SIM, else from beside MEMEXT_SERVER in the
+build tree (build/server/memext-server -> build/sim/memext-sim)."""
+
+import json
+import os
+import struct
+import subprocess
+import tempfile
+import unittest
+
+from test_sim_cli import BINARY
+
+
+def sim(*args, timeout=300):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_oracle(path, records):
+    with open(path, "wb") as f:
+        for clock, key, size in records:
+            f.write(struct.pack("<IQIq", clock, key, size, -1))
+
+
+def csv_times(path):
+    with open(path) as f:
+        rows = f.read().splitlines()
+    column = rows[0].split(",").index("time_ns")
+    return [int(row.split(",")[column]) for row in rows[1:]]
+
+
+class Arrival(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="memext-capture-")
+        self.addCleanup(self.dir.cleanup)
+
+    def path(self, name):
+        return os.path.join(self.dir.name, name)
+
+    def test_burst_queues_a_seconds_flash_reads_uniform_and_poisson_do_not(self):
+        # 2000 keys of 4 KB read once in second 0 (misses, filled, flushed to
+        # flash: ext_item_age=0), then read again 2000 at a time in seconds 2-4.
+        trace = self.path("t.oracle")
+        records = [(0, k, 4000) for k in range(2000)]
+        for second in (2, 3, 4):
+            records += [(second, k, 4000) for k in range(2000)]
+        write_oracle(trace, records)
+        flags = ["-m", "8", "-o", "ext_path=/sim/f:256m,ext_item_age=0,ext_page_size=1,"
+                 "ext_wbuf_size=1", "--progress", "off"]
+        p50 = {}
+        for arrival in ("burst", "uniform", "poisson"):
+            out = self.path(arrival + ".json")
+            r = sim("replay", trace, *flags, "--arrival", arrival, "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            report = load(out)
+            self.assertEqual(report["inputs"]["trace"]["arrival"], arrival)
+            flash = report["latency"]["flash_hits"]
+            self.assertGreater(flash["count"], 4000)
+            p50[arrival] = flash["p50_ns"]
+        # 2000 reads at one instant wait for each other; over a second they do
+        # not (measured: p50 1.17 ms burst, 80 us uniform and poisson).
+        self.assertGreater(p50["burst"], 5 * p50["uniform"])
+        self.assertGreater(p50["burst"], 5 * p50["poisson"])
+        # The default is poisson, and a replay is byte-identical run to run.
+        again = [self.path("d1.json"), self.path("d2.json")]
+        for out in again:
+            self.assertEqual(sim("replay", trace, *flags, "--out", out).returncode, 0)
+        with open(again[0], "rb") as a, open(again[1], "rb") as b, \
+                open(self.path("poisson.json"), "rb") as c:
+            first = a.read()
+            self.assertEqual(first, b.read())
+            self.assertEqual(first, c.read())
+        other_seed = self.path("seed2.json")
+        self.assertEqual(sim("replay", trace, *flags, "--seed", "2", "--out",
+                             other_seed).returncode, 0)
+        self.assertNotEqual(load(other_seed)["latency"], load(again[0])["latency"])
+
+    def test_convert_keeps_whole_seconds_and_replays_spread_them_alike(self):
+        trace = self.path("t.csv")
+        with open(trace, "w") as f:
+            for second in range(3):
+                for i in range(5):
+                    f.write(f"{second},key{i},4,100,1,get,0\n")
+        native = self.path("t.mxt")
+        r = sim("convert", trace, "--out", native)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # The converted file holds the whole seconds ...
+        raw = self.path("raw.csv")
+        self.assertEqual(sim("convert", native, "--out", raw).returncode, 0)
+        self.assertEqual(csv_times(raw), [s * 10**9 for s in range(3) for _ in range(5)])
+        # ... and is spread as the source is, for the same seed.
+        from_source = self.path("a.csv")
+        from_native = self.path("b.csv")
+        for src, out in ((trace, from_source), (native, from_native)):
+            r = sim("convert", src, "--arrival", "poisson", "--seed", "3", "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        spread = csv_times(from_source)
+        self.assertEqual(spread, csv_times(from_native))
+        self.assertNotEqual(spread, csv_times(raw))
+        self.assertEqual([t // 10**9 for t in spread], [s for s in range(3) for _ in range(5)])
+        self.assertEqual(spread, sorted(spread))
+        bad = sim("convert", trace, "--arrival", "random", "--out", self.path("x.mxt"))
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--arrival 'random' is not an arrival (allowed: burst, uniform, poisson)",
+                      bad.stderr)
+        bad = sim("replay", trace, "--arrival", "now")
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("--arrival 'now' is not an arrival", bad.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
