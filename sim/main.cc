@@ -136,13 +136,23 @@ int run_gen(int argc, char** argv) {
 // Shared by info and convert: the reader options every trace-reading command takes.
 void add_read_options(po::options_description& opts, std::string& format, bool& strict) {
   opts.add_options()("format,f", po::value(&format)->default_value("auto"),
-                     "trace format: auto, native, oracle, twitter, kvcache, csv")(
+                     "trace format: auto, native, oracle, twitter, kvcache, csv, watch")(
       "strict", po::bool_switch(&strict),
       "stop at the first malformed record instead of skipping it");
 }
 
 void print_read_errors(const memext::TraceReader& reader) {
   const memext::TraceReadStats& s = reader.stats();
+  if (reader.format() == memext::TraceFormat::kWatch) {
+    std::fprintf(stderr,
+                 "watch log: %llu lines dropped by the server (skipped=N), %llu store lookups "
+                 "folded into their stores, %llu get misses without a size skipped, %llu lines "
+                 "of other streams ignored\n",
+                 static_cast<unsigned long long>(s.source_dropped_lines),
+                 static_cast<unsigned long long>(s.store_lookups),
+                 static_cast<unsigned long long>(s.unsized_gets),
+                 static_cast<unsigned long long>(s.ignored_lines));
+  }
   if (s.malformed == 0) return;
   std::fprintf(stderr, "%llu malformed records skipped; first ones:\n",
                static_cast<unsigned long long>(s.malformed));

@@ -115,5 +115,43 @@ class Arrival(unittest.TestCase):
         self.assertIn("--arrival 'now' is not an arrival", bad.stderr)
 
 
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "traces")
+
+
+class WatchLog(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="memext-watch-")
+        self.addCleanup(self.dir.cleanup)
+
+    def path(self, name):
+        return os.path.join(self.dir.name, name)
+
+    def test_replay_of_a_saved_watch_log_reports_what_the_log_lacked(self):
+        out = self.path("r.json")
+        r = sim("replay", os.path.join(FIXTURES, "watch-1.6.18-skipped.log"), "-m", "8",
+                "--progress", "off", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        report = load(out)
+        self.assertEqual(report["inputs"]["trace"]["format"], "watch")
+        self.assertIsNone(report["inputs"]["trace"]["arrival"])  # microsecond times
+        self.assertEqual(report["inputs"]["trace"]["watch"],
+                         {"server_dropped_lines": 151873, "store_lookups": 3,
+                          "unsized_gets_skipped": 15, "ignored_lines": 1})
+        self.assertEqual(report["totals"]["requests_by_op"]["set"], 3)
+        self.assertIn("the server dropped 151873 watch lines", r.stderr)
+
+    def test_a_log_of_mostly_malformed_lines_is_no_trace(self):
+        log = self.path("bad.log")
+        with open(log, "w") as f:
+            f.write("ts=1796545908.309685 gid=3 type=item_store key=a status=stored cmd=set "
+                    "ttl=0 clsid=1 cfd=17 size=5\n")
+            f.write("VALUE a 0 5\nalice\nEND\n")
+        r = sim("replay", log, "--format", "watch", "--progress", "off",
+                "--out", self.path("r.json"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("3 of 4 records are malformed read as watch", r.stderr)
+        self.assertFalse(os.path.exists(self.path("r.json")))
+
+
 if __name__ == "__main__":
     unittest.main()

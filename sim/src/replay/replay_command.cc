@@ -50,6 +50,12 @@ void print_warnings(const Replayer& replay, size_t from) {
 
 void print_malformed(const TraceReader& reader) {
   const TraceReadStats& stats = reader.stats();
+  if (reader.format() == TraceFormat::kWatch && stats.source_dropped_lines != 0) {
+    std::fprintf(stderr,
+                 "the server dropped %llu watch lines (skipped=N): the trace lacks those "
+                 "requests\n",
+                 static_cast<unsigned long long>(stats.source_dropped_lines));
+  }
   if (stats.malformed == 0) return;
   std::fprintf(stderr, "%llu malformed records skipped; first ones:\n",
                static_cast<unsigned long long>(stats.malformed));

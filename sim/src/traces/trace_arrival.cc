@@ -104,6 +104,10 @@ class ArrivalReader final : public TraceReader {
     stats_.trace_gets = in.trace_gets;
     stats_.trace_hits = in.trace_hits;
     if (stats_.errors.size() != in.errors.size()) stats_.errors = in.errors;
+    stats_.source_dropped_lines = in.source_dropped_lines;
+    stats_.store_lookups = in.store_lookups;
+    stats_.unsized_gets = in.unsized_gets;
+    stats_.ignored_lines = in.ignored_lines;
   }
 
   std::unique_ptr<TraceReader> inner_;

@@ -19,8 +19,8 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "get",     "gets",   "set",  "add",  "replace", "cas", "append",
     "prepend", "delete", "incr", "decr", "touch",   "gat", "gats"};
 
-constexpr std::array<std::string_view, 6> kFormatNames = {"auto",    "native",  "oracle",
-                                                          "twitter", "kvcache", "csv"};
+constexpr std::array<std::string_view, 7> kFormatNames = {"auto",    "native", "oracle", "twitter",
+                                                          "kvcache", "csv",    "watch"};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -61,7 +61,7 @@ std::optional<TraceFormat> parse_trace_format(std::string_view name) {
 }
 
 std::string_view trace_format_names_list() {
-  return "auto, native, oracle, twitter, kvcache, csv";
+  return "auto, native, oracle, twitter, kvcache, csv, watch";
 }
 
 TraceReader::TraceReader(TraceFormat format, std::unique_ptr<TraceInput> input,
@@ -122,6 +122,8 @@ std::unique_ptr<TraceReader> make_reader(TraceFormat format, std::unique_ptr<Tra
       return make_kvcache_reader(std::move(input), options);
     case TraceFormat::kCsv:
       return make_csv_reader(std::move(input), options);
+    case TraceFormat::kWatch:
+      return make_watch_reader(std::move(input), options);
     case TraceFormat::kAuto:
       break;
   }

@@ -27,12 +27,13 @@ enum class TraceFormat : uint8_t {
   kTwitter,        // twitter/cache-trace CSV, 7 columns, no header
   kKvcache,        // CacheLib kvcache CSV with header (op_time,key,key_size,op,...)
   kCsv,            // generic CSV with a header naming our columns
+  kWatch,          // memcached 1.6.18's `watch fetchers mutations` log lines
 };
 
-// "auto", "native", "oracle", "twitter", "kvcache", "csv".
+// "auto", "native", "oracle", "twitter", "kvcache", "csv", "watch".
 std::string_view trace_format_name(TraceFormat format);
 std::optional<TraceFormat> parse_trace_format(std::string_view name);
-// "auto, native, oracle, twitter, kvcache, csv": for error messages.
+// "auto, native, oracle, twitter, kvcache, csv, watch": for error messages.
 std::string_view trace_format_names_list();
 
 // Where the requests of one second go in traces whose timestamps are whole
@@ -68,6 +69,13 @@ struct TraceReadStats {
   // The first max_error_messages messages, each "PATH: line N: ..." or
   // "PATH: byte offset N: ...".
   std::vector<std::string> errors;
+  // watch logs (traces/README.md, "watch"): lines the server said it dropped
+  // (skipped=N), item_get lines that were a store's own lookup, get misses
+  // dropped for want of a size, lines of other streams ignored.
+  uint64_t source_dropped_lines = 0;
+  uint64_t store_lookups = 0;
+  uint64_t unsized_gets = 0;
+  uint64_t ignored_lines = 0;
 };
 
 class TraceReader {
@@ -150,5 +158,7 @@ std::unique_ptr<TraceReader> spread_arrivals(std::unique_ptr<TraceReader> inner,
                                              uint64_t seed);
 std::unique_ptr<TraceReader> make_csv_reader(std::unique_ptr<TraceInput> input,
                                              const TraceReadOptions& options);
+std::unique_ptr<TraceReader> make_watch_reader(std::unique_ptr<TraceInput> input,
+                                               const TraceReadOptions& options);
 
 }  // namespace memext
