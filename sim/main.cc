@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "capture/capture_command.h"
 #include "gen/gen_trace.h"
 #include "gen/workload.h"
 #include "plan/calibrate_command.h"
@@ -53,6 +54,8 @@ constexpr Subcommand kSubcommands[] = {
      memext::report_main},
     {"calibrate", "fit the SSD model to fio results of a real drive (writes DRIVE.spec)",
      memext::calibrate_main},
+    {"capture", "record a live memcached's gets and stores (watch) into a native trace",
+     memext::capture_main},
 };
 
 void print_usage(std::ostream& out) {

@@ -223,12 +223,14 @@ void WatchAssembler::order(WatchEvent event) {
   Held held;
   if (event.store) {
     const uint32_t full_size = event.size;
+    // memcached ignores an append's exptime; the log shows the old item's.
+    const bool concat = event.op == Op::kAppend || event.op == Op::kPrepend;
+    if (concat) event.ttl = 0;
     if (auto it = last_get_by_cfd_.find(event.cfd);
         it != last_get_by_cfd_.end() && it->second >= held_base_) {
       Held& lookup = held_[it->second - held_base_];
       if (!lookup.dropped && lookup.event.key == event.key) {
         lookup.dropped = true;
-        const bool concat = event.op == Op::kAppend || event.op == Op::kPrepend;
         if (concat && lookup.event.found && event.size >= lookup.event.size) {
           event.size -= lookup.event.size;
         }

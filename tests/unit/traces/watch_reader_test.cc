@@ -109,7 +109,7 @@ TEST_CASE("watch: a real 1.6.18 capture reads back as the workload that made it"
                                {t + 371513, Op::kSet, "user:2", 3, 60},
                                {t + 391980, Op::kGet, "user:2", 3, 0},  // get user:2 user:3: the
                                // miss of user:3 (never stored) has no size: dropped
-                               {t + 412560, Op::kAppend, "user:1", 4, 300},  // 4 bytes sent
+                               {t + 412560, Op::kAppend, "user:1", 4, 0},  // 4 bytes sent
                                {t + 433046, Op::kGet, "user:1", 9, 0},       // gets
                                {t + 453534, Op::kAdd, "user:1", 1, 0},       // not_stored
                                {t + 474112, Op::kReplace, "user:9", 1, 0},   // not_stored
