@@ -228,8 +228,8 @@ class Capture(unittest.TestCase):
                 line += byte
         return proc, line.decode()
 
-    def stop_capture(self, proc):
-        proc.send_signal(signal.SIGINT)
+    def stop_capture(self, proc, sig):
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
         return proc.returncode, err.decode()
 
@@ -309,10 +309,10 @@ class Capture(unittest.TestCase):
         # Every get and store logs a line, every store also its lookup.
         stores = sum(1 for op, *_ in sent if op != "get")
         self.wait_for_watchers(server, 2 * (len(sent) + stores))
-        for proc in (capture, half):
-            code, err = self.stop_capture(proc)
+        for proc, sig in ((capture, signal.SIGINT), (half, signal.SIGTERM)):
+            code, err = self.stop_capture(proc, sig)
             self.assertEqual(code, 0, err)
-            self.assertIn("stopped by signal 2", err)
+            self.assertIn("stopped by signal %d" % sig, err)
             self.assertIn("the server dropped 0 lines", err)
         # The captured trace is what was sent: ops, keys, sizes, TTLs, order.
         as_csv = self.path("full.csv")
