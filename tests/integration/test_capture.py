@@ -299,7 +299,7 @@ class Capture(unittest.TestCase):
         full, sampled = self.path("full.mxt.zst"), self.path("half.mxt")
         capture, first = self.start_capture(server, full)
         if "recording" not in first:
-            capture.kill()
+            capture.communicate(timeout=60)
             return first
         half, first_half = self.start_capture(server, sampled, "--sample", "0.5")
         self.assertIn("recording", first_half)
