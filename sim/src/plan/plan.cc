@@ -371,10 +371,7 @@ nlohmann::json replay_report(const std::string& trace, const std::vector<std::st
   const std::string error = parse_sim_options(static_cast<int>(argv.size()), argv.data(), &options);
   if (!error.empty()) throw std::invalid_argument(error);
   apply_sample_scaling(&options);
-  TraceReadOptions read_options;
-  read_options.format = options.format;
-  read_options.strict = options.strict;
-  auto reader = open_trace(options.trace_path, read_options);
+  auto reader = open_trace(options.trace_path, trace_read_options(options));
   Replayer replay(options, fill_on_miss_by_default(reader->format()));
   replay.run(*reader);
   return build_report(replay, *reader);
