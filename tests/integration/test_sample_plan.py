@@ -31,6 +31,20 @@ def write_loop_trace(path):
                 t += 1_000_000
 
 
+def write_small_items_trace(path, keys=40000, rounds=2):
+    """keys keys of 600-byte values (over ext_item_size 512: they go to flash)
+    read in order rounds times. On flash each keeps a header in RAM (a 96-byte
+    chunk): 40000 headers need 3.8 MB, so with -m 8 the headers take most of
+    the slab pages and evict each other while the flash stays nearly empty."""
+    with open(path, "w") as f:
+        f.write("time_ns,key_id,key_size,value_size,op,ttl,op_count,next_access\n")
+        t = 0
+        for _ in range(rounds):
+            for k in range(1, keys + 1):
+                f.write(f"{t},{k},10,600,get,0,1,-1\n")
+                t += 1_000_000
+
+
 def sanitized_sim():
     """True for a memext-sim built with AddressSanitizer (clang links its
     runtime into the binary)."""
@@ -91,12 +105,96 @@ class CeilingAndPlanTest(unittest.TestCase):
         self.assertTrue(plan["curves"]["curves"], "plan.json carries the RAM curve")
 
     def test_plan_names_the_ceiling_when_it_binds(self):
+        # Every key's first get misses: 1/4 of the gets whatever the sizes,
+        # flash included; 0.8 is past the ceiling of 0.75.
         out = os.path.join(self.tmp.name, "plan-ceiling.json")
         r = run("plan", self.trace, "--target", "hit_ratio>=0.8", "--fill-on-miss", "on",
-                "--ram", "16,32", "--out", out)
+                "-o", "ext_page_size=1,ext_wbuf_size=1", "--ram", "16,32", "--flash", "0,64m",
+                "--search", "none", "--out", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("binding limit: ceiling", r.stdout)
-        self.assertEqual(json.loads(load(out))["binding_limit"]["limit"], "ceiling")
+        plan = json.loads(load(out))
+        self.assertIsNone(plan["recommendation"])
+        self.assertEqual(plan["binding_limit"]["limit"], "ceiling")
+        self.assertIn("ceiling 0.7500", plan["binding_limit"]["detail"])
+        # The sizes were not the limit: the largest reached the ceiling.
+        self.assertAlmostEqual(max(c["hit_ratio"] for c in plan["candidates"]), 0.75)
+
+    def test_plan_names_item_headers_when_they_bind(self):
+        trace = os.path.join(self.tmp.name, "small-items.csv")
+        write_small_items_trace(trace)
+        out = os.path.join(self.tmp.name, "plan-headers.json")
+        # The ceiling is 1/2; 8 MB of RAM with 256 MB or 1 GB of flash misses
+        # 0.45 (both hit 0.36) because the headers evict each other, not for
+        # want of flash.
+        r = run("plan", trace, "--target", "hit_ratio>=0.45", "--fill-on-miss", "on",
+                "--ram", "8", "--flash", "256m,1g", "--search", "none", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("binding limit: item_headers", r.stdout)
+        plan = json.loads(load(out))
+        self.assertEqual(plan["binding_limit"]["limit"], "item_headers")
+        for c in plan["candidates"]:
+            self.assertLess(c["hit_ratio"], 0.45)
+            self.assertLess(c["flash_fill"], 0.5)
+            self.assertGreaterEqual(c["flash_header_bytes"], 0.5 * c["ram_used_bytes"])
+        # More flash did not help; more RAM does.
+        hits = {c["flash_bytes"]: c["hit_ratio"] for c in plan["candidates"]}
+        self.assertAlmostEqual(hits[256 << 20], hits[1 << 30], delta=0.01)
+        r = run("plan", trace, "--target", "hit_ratio>=0.45", "--fill-on-miss", "on",
+                "--ram", "16", "--refine", "0", "--flash", "256m", "--search", "none",
+                "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("memcached -m 16 ", r.stdout)
+
+    def test_plan_names_dwpd_when_it_binds(self):
+        # RAM alone (2 or 4 MB) cannot hold the 12-page loop; a 64 MB flash
+        # tier (1 MB pages) reaches the ceiling by writing every item to it,
+        # 0.9 MB per 10-second round: over 300 drive writes a day.
+        args = ["plan", self.trace, "--target", "hit_ratio>=0.7", "--fill-on-miss", "on",
+                "-o", "ext_page_size=1,ext_wbuf_size=1", "--ram", "2,4", "--flash", "0,64m"]
+        out = os.path.join(self.tmp.name, "plan-dwpd.json")
+        r = run(*args, "--max-dwpd", "1", "--search", "ext_item_age=4294967295,0", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("binding limit: dwpd", r.stdout)
+        plan = json.loads(load(out))
+        self.assertEqual(plan["binding_limit"]["limit"], "dwpd")
+        flash = [c for c in plan["candidates"] if c["flash_bytes"]]
+        self.assertTrue(all(c["hit_ratio"] >= 0.7 and c["dwpd"] > 1 for c in flash))
+        # The searched ext_item_age values were tried and none wrote less than the limit.
+        self.assertGreater(len({json.dumps(c["settings"]) for c in flash}), 1)
+        # With a limit above the write rate the same grid has an answer.
+        r = run(*args, "--max-dwpd", "1000", "--search", "none", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNotNone(json.loads(load(out))["recommendation"])
+
+    def test_plan_search_picks_the_ext_item_age_that_works(self):
+        # ext_item_age=0 writes each item to flash as soon as it reaches the
+        # COLD LRU; the 4 MB flash (1 MB pages: 3 usable, ~2,700 items) holds
+        # a quarter of the 10,000-key loop, so every item is overwritten on
+        # flash before its next get: no hits at any RAM. ext_item_age=60 is
+        # longer than a round (10 s): items go to flash only when RAM runs out,
+        # 12 MB holds the loop (bisection 16 -> 8 -> 12 with --refine 2).
+        # The search starts at the bad value and must leave it.
+        out = os.path.join(self.tmp.name, "plan-item-age.json")
+        r = run("plan", self.trace, "--target", "hit_ratio>=0.7", "--fill-on-miss", "on",
+                "-o", "ext_page_size=1,ext_wbuf_size=1", "--ram", "16,32", "--flash", "4m",
+                "--refine", "2", "--search", "ext_item_age=0,60", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        plan = json.loads(load(out))
+        rec = plan["recommendation"]
+        self.assertIsNotNone(rec, r.stdout)
+        self.assertEqual(rec["settings"], {"ext_item_age": "60"})
+        self.assertIn("ext_path=/var/lib/memcached/extstore:4m,ext_item_age=60",
+                      rec["command_line"])
+        self.assertIn(rec["command_line"] + "\n", r.stdout)
+        self.assertIn(rec["ram_mb"], (11, 12))
+        [trail] = plan["settings_search"]
+        self.assertEqual((trail["ram_mb"], trail["start"]), (32, "ext_item_age=0"))
+        tried = {t["settings"]: t["hit_ratio"] for t in trail["tried"]}
+        self.assertAlmostEqual(tried["ext_item_age=60"], 0.75)
+        zero = [c for c in plan["candidates"] if c["settings"] == {"ext_item_age": "0"}]
+        self.assertTrue(zero and all(c["hit_ratio"] == 0 for c in zero))
+        self.assertLessEqual(plan["replays"]["full"], plan["replays"]["bound_full"])
 
 
 class SampleTest(unittest.TestCase):
