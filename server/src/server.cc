@@ -29,6 +29,7 @@
 #include "memext/extstore.h"
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
+#include "process_setup.h"
 #include "server_context.h"
 #include "tuning_commands.h"
 #include "write_error_log.h"
@@ -88,7 +89,15 @@ struct Server::Impl {
         shared(with_start_time(cfg.engine, started_unix)),
         ctx(config, shared, started_unix),
         signals(background, SIGINT, SIGTERM),
-        steps(shared, started_steady) {}
+        steps(shared, started_steady) {
+    signals.add(SIGUSR1);
+    ctx.request_shutdown = [this](bool graceful_stop) {
+      asio::post(background, [this, graceful_stop] {
+        graceful = graceful_stop;
+        shutdown();
+      });
+    };
+  }
 
   // Ownership, in member order; teardown() and the destructor free them in
   // reverse:
@@ -120,6 +129,7 @@ struct Server::Impl {
   size_t next_worker = 0;
   std::atomic<bool> stopping{false};
   bool torn_down = false;
+  bool graceful = false;  // background thread only
 
   ~Impl() { teardown(); }
 
@@ -187,6 +197,12 @@ struct Server::Impl {
         tcp_acceptors.push_back(std::move(acceptor));
       }
     }
+    std::vector<ListeningPort> ports;
+    for (const auto& a : tcp_acceptors) {
+      const auto ep = a->local_endpoint();
+      ports.push_back({ep.address().is_v6() ? "TCP INET6" : "TCP INET", ep.port()});
+    }
+    write_port_file(ports);
   }
 
   Worker& pick_worker() {
@@ -325,8 +341,10 @@ Server::~Server() = default;
 
 void Server::run() {
   Impl& s = *impl_;
-  s.signals.async_wait([this](const boost::system::error_code& ec, int) {
-    if (!ec) impl_->shutdown();
+  s.signals.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    impl_->graceful = signal == SIGUSR1;
+    impl_->shutdown();
   });
   for (auto& a : s.tcp_acceptors) s.accept_tcp(*a);
   if (s.unix_acceptor) s.accept_unix();
@@ -373,6 +391,10 @@ void Server::run() {
   }
   s.background.run();
   s.teardown();
+}
+
+bool Server::stopped_gracefully() const {
+  return impl_->graceful;
 }
 
 void Server::stop() {
