@@ -17,14 +17,13 @@ int main(int argc, char** argv) {
     return 64;
   }
   const OperatorConfig& ops = config.ops;
-  // memcached's order: core limit, large pages, daemon, then the pid file
-  // and memory lock in the daemon, all before any thread starts.
+  // memcached's order: core limit, large pages, daemon, then the memory
+  // lock in the daemon, all before any thread starts.
   std::unique_ptr<PidFile> pid_file;
   try {
     if (ops.core_dumps) enable_core_dumps();
     if (ops.large_pages) check_large_pages();
     if (ops.daemonize) daemonize(ops.core_dumps, config.verbose > 0);
-    if (!ops.pid_file.empty()) pid_file = std::make_unique<PidFile>(ops.pid_file, ops.daemonize);
     if (ops.lock_memory) lock_memory();
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";
@@ -36,6 +35,9 @@ int main(int argc, char** argv) {
   }
   try {
     Server server(config);
+    // Once SIGTERM is handled: whoever reads the pid and signals it at once
+    // must find the file removed at exit.
+    if (!ops.pid_file.empty()) pid_file = std::make_unique<PidFile>(ops.pid_file, ops.daemonize);
     server.run();
     if (config.verbose >= 1) {
       std::cerr << (server.stopped_gracefully()

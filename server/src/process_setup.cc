@@ -109,6 +109,13 @@ PidFile::~PidFile() {
   }
 }
 
+uint32_t memcached_client_limit(uint32_t maxconns, uint32_t threads, size_t listeners,
+                                size_t ext_files) {
+  const uint64_t first_client_fd = 6 + uint64_t{4} * threads + listeners + ext_files;
+  return maxconns >= first_client_fd + 1 ? static_cast<uint32_t>(maxconns - 1 - first_client_fd)
+                                         : 0;
+}
+
 void write_port_file(const std::vector<ListeningPort>& ports) {
   const char* name = std::getenv("MEMCACHED_PORT_FILENAME");
   if (name == nullptr) return;

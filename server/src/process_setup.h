@@ -50,6 +50,14 @@ struct ListeningPort {
   uint16_t port;
 };
 
+// How many client connections memcached 1.6.18 admits with -c `maxconns`:
+// it refuses an accepted socket whose descriptor is >= maxconns - 1, and its
+// first client descriptor follows stdin/out/err, 3 of its own, 4 per worker
+// thread, the listening sockets and the extstore files. memext-server's
+// descriptors differ, so it counts connections against this figure instead.
+uint32_t memcached_client_limit(uint32_t maxconns, uint32_t threads, size_t listeners,
+                                size_t ext_files);
+
 // Writes "KIND: PORT" lines to $MEMCACHED_PORT_FILENAME (via a .lck file
 // renamed into place) when the variable is set.
 void write_port_file(const std::vector<ListeningPort>& ports);

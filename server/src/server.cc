@@ -129,7 +129,8 @@ struct Server::Impl {
   size_t next_worker = 0;
   std::atomic<bool> stopping{false};
   bool torn_down = false;
-  bool graceful = false;  // background thread only
+  bool graceful = false;      // background thread only
+  uint32_t client_limit = 0;  // set once the listeners are bound
 
   ~Impl() { teardown(); }
 
@@ -214,7 +215,7 @@ struct Server::Impl {
   // memcached (maxconns_fast) tells the client and closes when over -c.
   template <typename Socket>
   void admit(Worker& worker, Socket socket) {
-    if (ctx.counters.curr_connections.load() >= config.max_connections) {
+    if (ctx.counters.curr_connections.load() >= client_limit) {
       ctx.counters.rejected_connections.fetch_add(1, std::memory_order_relaxed);
       boost::system::error_code ignored;
       asio::write(socket, asio::buffer("ERROR Too many open connections\r\n", 33), ignored);
@@ -308,6 +309,9 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   Impl& s = *impl_;
   raise_fd_limit(config.max_connections);
   s.bind_listeners();
+  s.client_limit = memcached_client_limit(config.max_connections, config.threads,
+                                          s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
+                                          config.engine.ext.paths.size());
   drop_privileges(config.user);
   s.open_flash();
   {

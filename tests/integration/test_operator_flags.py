@@ -99,6 +99,28 @@ class GuardFlags(BothServers):
                       b"END\r\n")
 
 
+class TextCorners(BothServers):
+    def test_delete_with_hold_time_and_noreply_is_silent(self):
+        self.exchange(b"delete k 10 noreply\r\ndelete k 0 noreply\r\nversion\r\n"
+                      b"delete k 10\r\n",
+                      b"VERSION 1.6.18\r\n"
+                      b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
+
+    def test_http_request_closes_unanswered(self):
+        for request in (b"GET / HTTP/1.0\r\nversion\r\n", b"set a 0 0 1\r\nx\r\nPOST /x HTTP/2\r\n",
+                        b"HTTP/1.1\r\n"):
+            for server, c in self.each_conn():
+                with self.subTest(server=server.binary, request=request):
+                    c.send(request)
+                    self.assertTrue(c.is_closed(10))
+                    self.assertEqual(c.buf, b"")
+        self.exchange(b"GET HTTP/1.1 x\r\nversion\r\n", b"ERROR\r\nVERSION 1.6.18\r\n")
+
+    def test_metadump_refuses_pipelined_commands(self):
+        self.exchange(b"set a 0 0 1\r\nx\r\nlru_crawler metadump all\r\n",
+                      b"STORED\r\nERROR cannot pipeline other commands before metadump\r\n")
+
+
 class ShutdownEnabled(unittest.TestCase):
     def test_shutdown_modes(self):
         for binary in BINARIES:
@@ -148,6 +170,49 @@ class IdleTimeout(BothServers):
                 self.assertEqual(stats(fresh, b"settings")["idle_timeout"], "1")
 
 
+class ConnectionLimits(unittest.TestCase):
+    """-c admits exactly memcached's count of clients (memcached refuses a
+    socket by its descriptor number), refusing the rest at accept with its
+    error line and counting rejected_connections."""
+
+    def test_admitted_count(self):
+        counts = {}
+        for binary in BINARIES:
+            for args, in_use in ((("-c", "30"), 0), (("-c", "50"), 0)):
+                server = ServerProcess(args, binary=binary)
+                try:
+                    held, refused = [], 0
+                    for _ in range(40):
+                        c = server.connect()
+                        held.append(c)
+                        c.send(b"version\r\n")
+                        reply = c.read_until(b"\r\n")
+                        if reply == b"ERROR Too many open connections\r\n":
+                            self.assertTrue(c.is_closed())
+                            refused += 1
+                        else:
+                            self.assertEqual(reply, b"VERSION 1.6.18\r\n")
+                    admitted = 40 - refused
+                    for c in held:
+                        c.close()
+                    deadline = time.monotonic() + 30
+                    while True:
+                        try:
+                            c = server.connect()
+                            break
+                        except OSError:
+                            self.assertLess(time.monotonic(), deadline)
+                    s = stats(c)
+                    c.close()
+                    counts.setdefault(args, []).append((admitted, s["rejected_connections"]))
+                finally:
+                    self.assertEqual(server.stop(), 0)
+        self.assertEqual(counts[("-c", "30")][0][0], 14)
+        self.assertEqual(counts[("-c", "50")][0][0], 34)
+        for args, seen in counts.items():
+            self.assertEqual(len(set(seen)), 1, (args, seen))
+
+
 class ProcessFlags(unittest.TestCase):
     def run_both(self, args):
         return [subprocess.run([b, *args], capture_output=True, text=True, timeout=30)
@@ -195,8 +260,8 @@ class ProcessFlags(unittest.TestCase):
                     core = [l for l in f if l.startswith("Max core file size")][0]
                 self.assertNotEqual(core.split()[4], "0", core)
                 os.kill(pid, signal.SIGTERM)
-                while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
-                    time.sleep(0.05)
+                # The pid file goes before the process exits.
+                deadline = time.monotonic() + 60
                 while os.path.exists(pid_path) and time.monotonic() < deadline:
                     time.sleep(0.05)
                 self.assertFalse(os.path.exists(pid_path), "-d removes its pid file at exit")
