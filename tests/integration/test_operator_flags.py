@@ -409,9 +409,10 @@ class SettingsKeys(unittest.TestCase):
     """`stats settings` and `stats` print memcached's keys, in its order, for
     the same flags."""
 
-    CONFIGS = ((), ("-o", "no_modern"), ("-o", "slab_automove"),
+    CONFIGS = (("-o", "no_modern"),
                ("-A", "-F", "-X", "-R", "7", "-D", "/", "-o", "idle_timeout=30"),
-               ("-o", "hash_algorithm=xxh3,watcher_logbuf_size=128,read_buf_mem_limit=2"))
+               ("-o", "slab_automove,hash_algorithm=xxh3,watcher_logbuf_size=128,"
+                "read_buf_mem_limit=2"))
 
     @unittest.skipUnless(MEMCACHED, "memcached is not installed")
     def test_same_keys_and_settings(self):
