@@ -15,9 +15,19 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket)
   ctx_.counters.curr_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.total_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_add(1, std::memory_order_relaxed);
+  status_ = std::make_shared<ConnStatus>();
+  status_->fd = socket_.native_handle();
+  boost::system::error_code ec;
+  auto peer = socket_.remote_endpoint(ec);
+  if (!ec) status_->addr = conn_address_text(peer.data(), peer.size());
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) status_->listen_addr = conn_address_text(local.data(), local.size());
+  status_->touch();
+  ctx_.conns.add(status_);
 }
 
 Connection::~Connection() {
+  ctx_.conns.remove(status_);
   ctx_.counters.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -93,8 +103,16 @@ void Connection::process() {
   for (;;) {
     if (closed_) return;
     if (pending_flash_ == 0 && !session_.closing() && !session_.dumping()) {
+      const ConnState before = status_->state.load(std::memory_order_relaxed);
+      status_->state.store(ConnState::kParseCmd, std::memory_order_relaxed);
       input_.consume(session_.consume(input_.unread()));
-      if (session_.commands_run() > 0) last_command_ = std::chrono::steady_clock::now();
+      ConnState after = session_.commands_run() > 0 ? ConnState::kRead : before;
+      if (session_.bytes_wanted() > 0) after = ConnState::kNread;
+      status_->state.store(after, std::memory_order_relaxed);
+      if (session_.commands_run() > 0) {
+        last_command_ = std::chrono::steady_clock::now();
+        status_->touch();
+      }
       auto& reads = session_.flash_reads();
       if (!reads.empty()) {
         pending_flash_ = reads.size();
@@ -195,6 +213,8 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   if (idle_timer_) idle_timer_->cancel();
+  // Before the descriptor can be reused by the next connection.
+  ctx_.conns.remove(status_);
   boost::system::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);

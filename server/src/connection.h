@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "conn_registry.h"
 #include "read_buffer.h"
 #include "session.h"
 #include "socket_receive.h"
@@ -55,6 +56,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<boost::asio::const_buffer> write_buffers_;
   std::unique_ptr<boost::asio::steady_timer> idle_timer_;  // only with idle_timeout
   std::chrono::steady_clock::time_point last_command_;
+  std::shared_ptr<ConnStatus> status_;  // what `stats conns` shows
   size_t pending_flash_ = 0;
   size_t sealed_segments_ = 0;
   bool reading_ = false;

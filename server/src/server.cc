@@ -173,6 +173,7 @@ struct Server::Impl {
       unix_acceptor->bind(ep);
       ::chmod(config.unix_socket.c_str(), config.unix_mask);
       unix_acceptor->listen(static_cast<int>(config.backlog));
+      register_listener(unix_acceptor->native_handle(), unix_acceptor->local_endpoint());
       return;
     }
     std::vector<std::string> addrs = config.listen;
@@ -198,12 +199,23 @@ struct Server::Impl {
         tcp_acceptors.push_back(std::move(acceptor));
       }
     }
+    for (const auto& a : tcp_acceptors) register_listener(a->native_handle(), a->local_endpoint());
     std::vector<ListeningPort> ports;
     for (const auto& a : tcp_acceptors) {
       const auto ep = a->local_endpoint();
       ports.push_back({ep.address().is_v6() ? "TCP INET6" : "TCP INET", ep.port()});
     }
     write_port_file(ports);
+  }
+
+  template <typename Endpoint>
+  void register_listener(int fd, const Endpoint& ep) {
+    auto status = std::make_shared<ConnStatus>();
+    status->fd = fd;
+    status->addr = conn_address_text(ep.data(), ep.size());
+    status->state = ConnState::kListening;
+    status->touch();
+    ctx.conns.add(status);
   }
 
   Worker& pick_worker() {

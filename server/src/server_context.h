@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "config.h"
+#include "conn_registry.h"
 #include "memext/engine.h"
 #include "memext/stats.h"
 #include "prefix_stats.h"
@@ -93,6 +94,8 @@ struct ServerContext {
   std::atomic<int> verbosity;
   // `stats detail` (-D).
   PrefixStats prefix_stats;
+  // `stats conns`.
+  ConnRegistry conns;
   // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
   // (empty in tests without one).
   std::function<void(bool graceful)> request_shutdown;

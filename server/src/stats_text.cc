@@ -480,6 +480,7 @@ std::string stats_text(ServerContext& ctx, std::string_view group, bool& ok) {
   } else if (group == "sizes") {
     w.add("sizes_status", "disabled");
   } else if (group == "conns") {
+    out.append(ctx.conns.stats_text());
   } else {
     ok = false;
     return {};

@@ -121,6 +121,40 @@ class TextCorners(BothServers):
                       b"STORED\r\nERROR cannot pipeline other commands before metadump\r\n")
 
 
+class StatsConns(BothServers):
+    def test_every_connection_with_its_address_and_state(self):
+        for server, asker in self.each_conn():
+            with self.subTest(server=server.binary):
+                done, fresh, partial = server.connect(), server.connect(), server.connect()
+                self.conns += [done, fresh, partial]
+                done.send(b"version\r\n")
+                done.expect(b"VERSION 1.6.18\r\n")
+                partial.send(b"set x 0 0 10\r\nab")
+                asker.send(b"version\r\n")
+                asker.expect(b"VERSION 1.6.18\r\n")
+                time.sleep(0.3)
+                asker.send(b"stats conns\r\n")
+                lines = asker.read_until(b"END\r\n").decode().split("\r\n")[:-2]
+                entries = {}
+                for line in lines:
+                    stat, key, value = line.split(" ", 2)
+                    self.assertEqual(stat, "STAT")
+                    fd, name = key.split(":", 1)
+                    entries.setdefault(int(fd), {})[name] = value
+                by_addr = {e["addr"]: e for e in entries.values()}
+                listen = "tcp:127.0.0.1:%d" % server.port
+                self.assertEqual(by_addr[listen]["state"], "conn_listening")
+                self.assertNotIn("listen_addr", by_addr[listen])
+                expected = ((done, "conn_read"), (fresh, "conn_new_cmd"),
+                            (partial, "conn_nread"), (asker, "conn_parse_cmd"))
+                for conn, state in expected:
+                    e = by_addr["tcp:127.0.0.1:%d" % conn.sock.getsockname()[1]]
+                    self.assertEqual((e["listen_addr"], e["state"]), (listen, state))
+                    self.assertEqual(sorted(e), ["addr", "listen_addr", "secs_since_last_cmd",
+                                                 "state"])
+                    self.assertGreaterEqual(int(e["secs_since_last_cmd"]), 0)
+
+
 class ShutdownEnabled(unittest.TestCase):
     def test_shutdown_modes(self):
         for binary in BINARIES:
