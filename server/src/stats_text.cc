@@ -12,6 +12,8 @@
 
 #include "memext/extstore.h"
 #include "memext/lru_crawler.h"
+#include "memext/metadump.h"
+#include "parse_util.h"
 #include "tuning_commands.h"
 
 namespace memext::server {
@@ -447,6 +449,29 @@ void extstore_stats(ServerContext& ctx, StatWriter& w) {
   for (const auto& [name, v] : ext.named_pages()) w.add(name, v);
 }
 
+// memcached's `stats cachedump <class> <limit>` and its error lines.
+void stats_cachedump_command(Session& s, const std::vector<std::string_view>& t) {
+  if (t.size() < 4) {
+    s.reply("CLIENT_ERROR bad command line\r\n");
+    return;
+  }
+  uint32_t id = 0, limit = 0;
+  if (!parse_uint32(t[2], id) || !parse_uint32(t[3], limit)) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  if (id >= kMaxCacheDumpClass) {
+    s.reply("CLIENT_ERROR Illegal slab id\r\n");
+    return;
+  }
+  std::string text;
+  {
+    std::lock_guard lock(s.ctx().engine.mutex);
+    text = item_cachedump(s.ctx().engine.engine, id, limit);
+  }
+  s.responses().append(text);
+}
+
 // memcached's `stats detail on|off|dump`; words after the third are ignored.
 void stats_detail_command(Session& s, const std::vector<std::string_view>& t) {
   PrefixStats& prefixes = s.ctx().prefix_stats;
@@ -509,6 +534,10 @@ void stats_command(Session& s, const std::vector<std::string_view>& t) {
   }
   if (t.size() >= 2 && t[1] == "cachedump" && !s.ctx().config.ops.dump_enabled) {
     s.reply("CLIENT_ERROR stats cachedump not allowed\r\n");
+    return;
+  }
+  if (t.size() >= 2 && t[1] == "cachedump") {
+    stats_cachedump_command(s, t);
     return;
   }
   if (t.size() >= 2 && t[1] == "detail") {

@@ -155,6 +155,22 @@ class StatsConns(BothServers):
                     self.assertGreaterEqual(int(e["secs_since_last_cmd"]), 0)
 
 
+class CacheDump(BothServers):
+    # Without the maintainer every item sits in its class's COLD LRU, which
+    # cachedump lists newest first.
+    SERVER_ARGS = ("-o", "no_lru_maintainer")
+
+    def test_cachedump_lines_and_errors(self):
+        self.exchange(b"set cd1 0 0 1\r\nx\r\nset cd22 5 0 3\r\nxyz\r\n"
+                      b"stats cachedump 1 0\r\nstats cachedump 1 1\r\nstats cachedump 1\r\n"
+                      b"stats cachedump x 0\r\nstats cachedump 64 0\r\nstats cachedump 0 0\r\n"
+                      b"stats cachedump 63 0\r\ndelete cd1\r\ndelete cd22\r\n",
+                      b"STORED\r\nSTORED\r\nITEM cd22 [3 b; 0 s]\r\nITEM cd1 [1 b; 0 s]\r\nEND\r\n"
+                      b"ITEM cd22 [3 b; 0 s]\r\nEND\r\nCLIENT_ERROR bad command line\r\n"
+                      b"CLIENT_ERROR bad command line format\r\nCLIENT_ERROR Illegal slab id\r\n"
+                      b"END\r\nEND\r\nDELETED\r\nDELETED\r\n")
+
+
 class ShutdownEnabled(unittest.TestCase):
     def test_shutdown_modes(self):
         for binary in BINARIES:
