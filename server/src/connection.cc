@@ -6,6 +6,7 @@
 
 #include "flash_reader.h"
 #include "server_context.h"
+#include "verbose_log.h"
 
 namespace asio = boost::asio;
 
@@ -24,6 +25,8 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket)
   if (!ec) status_->listen_addr = conn_address_text(local.data(), local.size());
   status_->touch();
   ctx_.conns.add(status_);
+  session_.set_log_id(status_->fd);
+  if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_new_connection(status_->fd);
 }
 
 Connection::~Connection() {
@@ -215,6 +218,7 @@ void Connection::close() {
   if (idle_timer_) idle_timer_->cancel();
   // Before the descriptor can be reused by the next connection.
   ctx_.conns.remove(status_);
+  if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_connection_closed(status_->fd);
   boost::system::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);

@@ -32,6 +32,7 @@
 #include "process_setup.h"
 #include "server_context.h"
 #include "tuning_commands.h"
+#include "verbose_log.h"
 #include "write_error_log.h"
 
 namespace asio = boost::asio;
@@ -216,6 +217,7 @@ struct Server::Impl {
     status->state = ConnState::kListening;
     status->touch();
     ctx.conns.add(status);
+    if (config.verbose >= 2) log_listening(fd);
   }
 
   Worker& pick_worker() {

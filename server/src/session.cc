@@ -8,6 +8,7 @@
 #include "stats_text.h"
 #include "text_protocol.h"
 #include "tuning_commands.h"
+#include "verbose_log.h"
 
 namespace memext::server {
 namespace {
@@ -63,7 +64,12 @@ size_t Session::consume(std::string_view input) {
     }
     std::string_view after = rest.substr(line_end + 1);
     noreply_ = false;
-    size_t used = dispatch(line, after);
+    size_t used;
+    if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
+      used = dispatch_logged(line, after);
+    } else {
+      used = dispatch(line, after);
+    }
     noreply_ = false;
     // A multiget of thousands of keys must not leave its token array to an
     // idle connection.
@@ -93,6 +99,22 @@ void Session::continue_dump() {
     out.append("END\r\n");
     dumping_ = false;
   }
+}
+
+size_t Session::dispatch_logged(std::string_view line, std::string_view rest) {
+  if (!protocol_logged_) {
+    protocol_logged_ = true;
+    log_protocol(log_id_);
+  }
+  log_command(log_id_, line);
+  // Deque elements stay put: the reference survives later segments.
+  std::string& out = responses_.text();
+  const size_t start = out.size();
+  const size_t used = dispatch(line, rest);
+  if (used != kNeedMore && !tokens_.empty()) {
+    log_reply(log_id_, tokens_[0], std::string_view(out).substr(start));
+  }
+  return used;
 }
 
 void Session::shutdown_command(const std::vector<std::string_view>& t) {

@@ -62,6 +62,8 @@ class Session {
   std::vector<std::unique_ptr<PendingFlashRead>>& flash_reads() { return flash_reads_; }
 
   ServerContext& ctx() { return ctx_; }
+  // The descriptor -vv log lines name.
+  void set_log_id(int fd) { log_id_ = fd; }
   void close() { closing_ = true; }
   void swallow(size_t bytes) { swallow_ = bytes; }
   // Response text, dropped when the command said noreply.
@@ -95,6 +97,7 @@ class Session {
   // Returns the bytes of `rest` used as data, or kNeedMore.
   size_t dispatch(std::string_view line, std::string_view rest);
   void shutdown_command(const std::vector<std::string_view>& t);
+  size_t dispatch_logged(std::string_view line, std::string_view rest);
 
   ServerContext& ctx_;
   ResponseQueue responses_;
@@ -108,6 +111,8 @@ class Session {
   bool noreply_ = false;
   bool dumping_ = false;
   bool yielded_ = false;
+  bool protocol_logged_ = false;
+  int log_id_ = -1;
   uint32_t commands_run_ = 0;
   Metadump dump_;
 };

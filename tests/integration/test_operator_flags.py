@@ -5,6 +5,7 @@ no_modern, a bare slab_automove, MEMCACHED_PORT_FILENAME, and `stats
 settings` printing memcached's keys for the same flags."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -169,6 +170,39 @@ class CacheDump(BothServers):
                       b"ITEM cd22 [3 b; 0 s]\r\nEND\r\nCLIENT_ERROR bad command line\r\n"
                       b"CLIENT_ERROR bad command line format\r\nCLIENT_ERROR Illegal slab id\r\n"
                       b"END\r\nEND\r\nDELETED\r\nDELETED\r\n")
+
+
+class VeryVerbose(unittest.TestCase):
+    def test_vv_logs_connections_commands_and_replies(self):
+        logs = []
+        for binary in BINARIES:
+            server = ServerProcess(("-vv",), binary=binary)
+            c = server.connect()
+            c.send(b"set a 0 0 1\r\nx\r\nget a b\r\ngets a\r\nversion\r\nbogus\r\n"
+                   b"mg a v\r\ndelete a\r\n")
+            c.read_until(b"DELETED\r\n")
+            c.close()
+            deadline = time.monotonic() + 30
+            while "connection closed." not in server.stderr_text().split("version")[-1]:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            self.assertEqual(server.stop(), 0)
+            text = server.stderr_text()
+            # Only the one client's lines: the harness's start-up probe
+            # connection may log on another worker meanwhile.
+            fd = re.search(r"^(\d+): Client using the ascii protocol$", text, re.M).group(1)
+            lines = [re.sub(r"^([<>]?)\d+", r"\1N", l) for l in text.split("\n")
+                     if re.match(r"^[<>]?%s[ :]" % fd, l) or l == "Exiting normally"]
+            # The probe may have had the same descriptor before.
+            logs.append(lines[lines.index("N: Client using the ascii protocol") - 1:])
+        self.assertEqual(logs[0], [
+            "<N new auto-negotiating client connection", "N: Client using the ascii protocol",
+            "<N set a 0 0 1", ">N STORED", "<N get a b", ">N sending key a", ">N END",
+            "<N gets a", ">N sending key a", ">N END", "<N version", ">N VERSION 1.6.18",
+            "<N bogus", ">N ERROR", "<N mg a v", "<N delete a", ">N DELETED",
+            "<N connection closed.", "Exiting normally"])
+        for other in logs[1:]:
+            self.assertEqual(other, logs[0])
 
 
 class ShutdownEnabled(unittest.TestCase):
