@@ -8,12 +8,14 @@
 #include <string_view>
 #include <vector>
 
+#include "capture/capture_command.h"
 #include "gen/gen_trace.h"
 #include "gen/workload.h"
 #include "plan/calibrate_command.h"
 #include "plan/plan.h"
 #include "plan/sweep_command.h"
 #include "replay/replay_command.h"
+#include "replay/sim_options.h"
 #include "report/html.h"
 #include "traces/trace_csv_writer.h"
 #include "traces/trace_native.h"
@@ -52,6 +54,8 @@ constexpr Subcommand kSubcommands[] = {
      memext::report_main},
     {"calibrate", "fit the SSD model to fio results of a real drive (writes DRIVE.spec)",
      memext::calibrate_main},
+    {"capture", "record a live memcached's gets and stores (watch) into a native trace",
+     memext::capture_main},
 };
 
 void print_usage(std::ostream& out) {
@@ -135,13 +139,23 @@ int run_gen(int argc, char** argv) {
 // Shared by info and convert: the reader options every trace-reading command takes.
 void add_read_options(po::options_description& opts, std::string& format, bool& strict) {
   opts.add_options()("format,f", po::value(&format)->default_value("auto"),
-                     "trace format: auto, native, oracle, twitter, kvcache, csv")(
+                     "trace format: auto, native, oracle, twitter, kvcache, csv, watch")(
       "strict", po::bool_switch(&strict),
       "stop at the first malformed record instead of skipping it");
 }
 
 void print_read_errors(const memext::TraceReader& reader) {
   const memext::TraceReadStats& s = reader.stats();
+  if (reader.format() == memext::TraceFormat::kWatch) {
+    std::fprintf(stderr,
+                 "watch log: %llu lines dropped by the server (skipped=N), %llu store lookups "
+                 "folded into their stores, %llu get misses without a size skipped, %llu lines "
+                 "of other streams ignored\n",
+                 static_cast<unsigned long long>(s.source_dropped_lines),
+                 static_cast<unsigned long long>(s.store_lookups),
+                 static_cast<unsigned long long>(s.unsized_gets),
+                 static_cast<unsigned long long>(s.ignored_lines));
+  }
   if (s.malformed == 0) return;
   std::fprintf(stderr, "%llu malformed records skipped; first ones:\n",
                static_cast<unsigned long long>(s.malformed));
@@ -238,8 +252,15 @@ int run_convert(int argc, char** argv) {
   bool strict = false;
   bool oracle = false;
   int zstd_level = 3;
+  std::string arrival_text = "burst";
+  uint64_t seed = 1;
   opts.add_options()("help,h", "show this help")("trace", po::value(&in_path)->required(),
                                                  "input trace (positional), - for stdin")(
+      "arrival", po::value(&arrival_text)->default_value("burst"),
+      "traces timed in whole seconds (twitter, oracle, kvcache): burst keeps the times (a native "
+      "OUT is marked so replays place each second's requests as for the source), uniform or "
+      "poisson writes sub-second times")("seed", po::value(&seed)->default_value(1),
+                                         "seed for --arrival poisson")(
       "out,o", po::value(&out_path)->required(),
       "output trace: native (compressed if it ends in .zst), or generic CSV if it ends in .csv")(
       "oracle", po::bool_switch(&oracle),
@@ -251,7 +272,8 @@ int run_convert(int argc, char** argv) {
   pos.add("trace", 1);
   po::variables_map vm;
   if (!parse(argc, argv, opts, pos, vm,
-             "usage: memext-sim convert TRACE --out OUT [--oracle] [--format F] [--strict]\n\n"
+             "usage: memext-sim convert TRACE --out OUT [--oracle] [--format F] [--strict]\n"
+             "                          [--arrival burst|uniform|poisson] [--seed N]\n\n"
              "Rewrites any supported trace in the native format, which replays fastest\n"
              "(OUT.mxt, or OUT.mxt.zst compressed), or as generic CSV with every field\n"
              "when OUT ends in .csv (for inspection; it reads back unchanged).")) {
@@ -264,7 +286,18 @@ int run_convert(int argc, char** argv) {
   if (oracle && in_path == "-") {
     throw po::error("--oracle reads the trace twice, so TRACE must be a file, not '-'");
   }
-  const memext::TraceReadOptions read_options{format_option(format), strict};
+  const std::optional<memext::Arrival> arrival = memext::parse_arrival(arrival_text);
+  if (!arrival) {
+    throw po::error("--arrival '" + arrival_text +
+                    "' is not an arrival (allowed: burst, uniform, poisson)");
+  }
+  memext::TraceReadOptions read_options{format_option(format), strict};
+  read_options.arrival = *arrival;
+  // As replay mixes its --seed: convert --arrival poisson --seed N writes the
+  // times replay --seed N would use.
+  memext::SimOptions seeded;
+  seeded.seed = seed;
+  read_options.arrival_seed = memext::trace_read_options(seeded).arrival_seed;
   std::vector<int64_t> next_access;
   if (oracle) {
     auto first_pass = memext::open_trace(in_path, read_options);
@@ -281,6 +314,9 @@ int run_convert(int argc, char** argv) {
     wo.zstd_level = zstd_level;
     if (oracle || reader->format() == memext::TraceFormat::kOracleGeneral) {
       wo.flags |= memext::kNativeFlagOracle;
+    }
+    if (*arrival == memext::Arrival::kBurst && reader->second_resolution()) {
+      wo.flags |= memext::kNativeFlagSecondResolution;
     }
     memext::NativeTraceWriter writer(out_path, wo);
     written = copy_trace(*reader, writer, oracle_data);

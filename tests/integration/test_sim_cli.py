@@ -60,7 +60,9 @@ class ReplayMistakes(unittest.TestCase):
         trace = self.path("gap.oracle")
         oracle(trace, [(0, 1, 100), (10**7, 2, 100)])
         out = self.path("r.json")
-        r = replay(trace, "--out", out)
+        # burst: the records at their whole seconds (the default, poisson,
+        # puts each a random fraction into its second).
+        r = replay(trace, "--arrival", "burst", "--out", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         report = load(out)
         # Stepped per virtual second this held 166,668 samples and 10^7 steps.
@@ -72,7 +74,7 @@ class ReplayMistakes(unittest.TestCase):
         self.assertEqual([w["code"] for w in report["warnings"]], ["time_jump"])
         self.assertIn("warning: replayed record 2 at trace time 10000000 s comes 10000000 s after",
                       r.stderr)
-        strict = replay(trace, "--strict", "--out", out)
+        strict = replay(trace, "--arrival", "burst", "--strict", "--out", out)
         self.assertEqual(strict.returncode, 1)
         self.assertIn("--strict makes this fatal", strict.stderr)
 

@@ -50,6 +50,12 @@ void print_warnings(const Replayer& replay, size_t from) {
 
 void print_malformed(const TraceReader& reader) {
   const TraceReadStats& stats = reader.stats();
+  if (reader.format() == TraceFormat::kWatch && stats.source_dropped_lines != 0) {
+    std::fprintf(stderr,
+                 "the server dropped %llu watch lines (skipped=N): the trace lacks those "
+                 "requests\n",
+                 static_cast<unsigned long long>(stats.source_dropped_lines));
+  }
   if (stats.malformed == 0) return;
   std::fprintf(stderr, "%llu malformed records skipped; first ones:\n",
                static_cast<unsigned long long>(stats.malformed));
@@ -103,10 +109,7 @@ void apply_sample_scaling(SimOptions* options) {
   sample.rules.clear();
   if (options->sample_rate >= 1) return;
   if (options->trace_path != "-") {
-    TraceReadOptions read_options;
-    read_options.format = options->format;
-    read_options.strict = options->strict;
-    auto reader = open_trace(options->trace_path, read_options);
+    auto reader = open_trace(options->trace_path, trace_read_options(*options));
     sample.profile = profile_sample(*reader, options->sample_rate, options->sample_seed,
                                     options->engine, options->max_requests);
     sample.profiled = true;
@@ -132,22 +135,16 @@ int replay_main(int argc, char** argv) {
   }
   try {
     apply_sample_scaling(&options);
-    TraceReadOptions read_options;
-    read_options.format = options.format;
-    read_options.strict = options.strict;
     std::unique_ptr<TraceReader> reader;
     try {
-      reader = open_trace(options.trace_path, read_options);
+      reader = open_trace(options.trace_path, trace_read_options(options));
     } catch (const TraceError& e) {
       // A header the forced --format cannot read: say what the file is.
       std::fprintf(stderr, "memext-sim replay: %s\n", e.what());
       print_other_format(options);
       return 1;
     }
-    // oracleGeneral records only reads: without look-aside fills nothing
-    // would ever be cached.
-    const bool fill_default = reader->format() == TraceFormat::kOracleGeneral;
-    Replayer replay(options, fill_default);
+    Replayer replay(options, fill_on_miss_by_default(reader->format()));
     if (options.format != TraceFormat::kAuto) {
       const std::optional<TraceFormat> seen = sniff_trace_format(options.trace_path);
       if (seen && *seen != options.format) {

@@ -118,6 +118,13 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
              "' is not a trace format (allowed: " + std::string(trace_format_names_list()) + ")";
     }
     out->format = *f;
+  } else if (name == "arrival") {
+    auto a = parse_arrival(value);
+    if (!a) {
+      return "--arrival '" + std::string(value) +
+             "' is not an arrival (allowed: burst, uniform, poisson)";
+    }
+    out->arrival = *a;
   } else if (name == "device") {
     return apply_device(std::string(value), out);
   } else if (name == "seed") {
@@ -178,8 +185,8 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
 // the others): the parser asks for a value only for a name listed here, so an
 // unknown option is called unknown rather than short of a value.
 constexpr std::string_view kReplayValueOptions[] = {
-    "format",   "device", "seed",         "interval", "time-scale",  "fill-on-miss",
-    "progress", "out",    "max-requests", "sample",   "sample-seed", "warmup",
+    "format", "device",       "seed",   "interval",    "time-scale", "fill-on-miss", "progress",
+    "out",    "max-requests", "sample", "sample-seed", "warmup",     "arrival",
 };
 
 bool is_replay_value_option(std::string_view name) {
@@ -215,6 +222,10 @@ const char* fill_on_miss_name(FillOnMiss mode) {
       break;
   }
   return "auto";
+}
+
+bool fill_on_miss_by_default(TraceFormat format) {
+  return format == TraceFormat::kOracleGeneral || format == TraceFormat::kKvcache;
 }
 
 std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out) {
@@ -332,6 +343,11 @@ std::string sim_options_help() {
       "  --format F                  trace format: " +
       std::string(trace_format_names_list()) +
       " (default auto)\n"
+      "  --arrival burst|uniform|poisson\n"
+      "                              where a second's requests go in traces timed in whole\n"
+      "                              seconds (twitter, oracle, kvcache): all at its start,\n"
+      "                              evenly spread, or Poisson points seeded by --seed\n"
+      "                              (default poisson: many independent clients)\n"
       "  --strict                    stop at the first malformed record, and at a gap of\n"
       "                              more than a day between requests (else a warning)\n"
       "  --device SPEC               model[:PRESET][,key=value...] (default model:nvme-gen4;\n"
@@ -343,8 +359,10 @@ std::string sim_options_help() {
       "  --seed N                    seed for every random choice (default 1)\n"
       "  --interval SECONDS          time-series interval in trace time (default 60)\n"
       "  --time-scale X              multiply trace time by X (default 1)\n"
-      "  --fill-on-miss on|off|auto  set the traced size after a get miss (auto: on for\n"
-      "                              traces without writes, e.g. oracle)\n"
+      "  --fill-on-miss on|off|auto  set the traced size after a get miss (default auto:\n"
+      "                              on for oracle, which records no writes, and kvcache,\n"
+      "                              a look-aside cache whose fills after misses are not\n"
+      "                              traced; off for the others)\n"
       "  --out REPORT.json           write the JSON report (- for stdout; the summary and\n"
       "                              warnings stay on stderr)\n"
       "  --max-requests N            stop after N requests of the trace, a record's\n"
@@ -365,6 +383,15 @@ std::string sim_options_help() {
       "\n";
   text += ssd_model_help();
   return text;
+}
+
+TraceReadOptions trace_read_options(const SimOptions& options) {
+  TraceReadOptions read;
+  read.format = options.format;
+  read.strict = options.strict;
+  read.arrival = options.arrival;
+  read.arrival_seed = options.seed * 0xD1B54A32D192ED03ull + 0x8BB84B93962EACC9ull;
+  return read;
 }
 
 }  // namespace memext

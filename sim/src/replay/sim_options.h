@@ -32,6 +32,10 @@ struct SimOptions {
   std::string trace_path;
   TraceFormat format = TraceFormat::kAuto;
   bool strict = false;
+  // --arrival: where a second's requests go in one-second-resolution traces.
+  // Poisson by default: many independent clients add up to Poisson arrivals
+  // (traces/README.md, "Arrival within a second").
+  Arrival arrival = Arrival::kPoisson;
 
   EngineConfig engine;
   // The memcached flags exactly as given, for the report.
@@ -68,10 +72,21 @@ struct SimOptions {
 // success, else the error message. Sets phantom mode for model devices.
 std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out);
 
+// How the replay opens its trace: format, strictness, arrival (seeded by
+// --seed, mixed so it does not correlate with the replay's other draws).
+TraceReadOptions trace_read_options(const SimOptions& options);
+
 // Text for --help.
 std::string sim_options_help();
 
 // "on"/"off"/"auto" etc.
 const char* fill_on_miss_name(FillOnMiss mode);
+
+// What --fill-on-miss auto means for a trace of `format`: on for oracle
+// (reads only: nothing would ever be cached) and kvcache (a production
+// look-aside cache's trace: a miss is followed by a fill from the backing
+// store that the trace does not record, as CacheLib's cachebench replays it
+// with enableLookaside).
+bool fill_on_miss_by_default(TraceFormat format);
 
 }  // namespace memext

@@ -230,7 +230,9 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
         {"format", std::string(trace_format_name(trace.format()))},
         {"compressed", trace.compressed()},
         {"records_read", trace.stats().records},
-        {"malformed", trace.stats().malformed}}},
+        {"malformed", trace.stats().malformed},
+        {"arrival", trace.second_resolution() ? nlohmann::json(std::string(arrival_name(o.arrival)))
+                                              : nlohmann::json()}}},
       {"memcached_flags", o.memcached_flags},
       {"config", engine_config_json(o.engine)},
       {"seed", o.seed},
@@ -243,6 +245,13 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"strict", o.strict},
       {"sample", o.sample_rate < 1 ? sample_scaling_json(o.sample, o.engine) : nlohmann::json()},
   };
+  if (trace.format() == TraceFormat::kWatch) {
+    const TraceReadStats& read = trace.stats();
+    inputs["trace"]["watch"] = {{"server_dropped_lines", read.source_dropped_lines},
+                                {"store_lookups", read.store_lookups},
+                                {"unsized_gets_skipped", read.unsized_gets},
+                                {"ignored_lines", read.ignored_lines}};
+  }
   const Stats stats = replay.engine_stats();
   nlohmann::json report{
       {"schema", std::string(kReportSchema)},
@@ -304,6 +313,12 @@ void print_summary(const nlohmann::json& report, std::FILE* out) {
   std::fprintf(out, "replayed %llu requests (%llu gets) over %.1f s of trace time\n",
                t["requests"].get<unsigned long long>(), t["gets"].get<unsigned long long>(),
                t["duration_s"].get<double>());
+  const nlohmann::json& inputs = report["inputs"];
+  if (inputs["fill_on_miss"] == "auto") {
+    std::fprintf(out, "fill on miss: %s (the default for %s traces; --fill-on-miss on|off)\n",
+                 inputs["fill_on_miss_effective"].get<bool>() ? "on" : "off",
+                 inputs["trace"]["format"].get<std::string>().c_str());
+  }
   std::fprintf(out, "hit ratio %.4f (RAM %.4f, flash %.4f), byte hit ratio %.4f, %llu misses\n",
                t["hit_ratio"].get<double>(), t["ram_hit_ratio"].get<double>(),
                t["flash_hit_ratio"].get<double>(), t["byte_hit_ratio"].get<double>(),

@@ -104,6 +104,18 @@ bool looks_like_oracle(std::string_view prefix, std::optional<uint64_t> plain_si
   return any_size;
 }
 
+bool looks_like_watch(std::string_view prefix) {
+  std::string_view line = strip_bom(prefix.substr(0, prefix.find('\n')));
+  if (line.starts_with("OK")) {  // the watch command's reply, when saved with the log
+    const size_t nl = prefix.find('\n');
+    if (nl == std::string_view::npos) return false;
+    prefix.remove_prefix(nl + 1);
+    line = prefix.substr(0, prefix.find('\n'));
+  }
+  return (line.starts_with("ts=") && line.find(" gid=") != std::string_view::npos) ||
+         line.starts_with("skipped=");
+}
+
 TraceFormat detect_from_prefix(std::string_view prefix, std::optional<uint64_t> plain_size) {
   if (prefix.size() >= kNativeMagic.size() &&
       prefix.substr(0, kNativeMagic.size()) == kNativeMagic) {
@@ -113,6 +125,7 @@ TraceFormat detect_from_prefix(std::string_view prefix, std::optional<uint64_t> 
     size_t nl = prefix.find('\n');
     std::string_view first = strip_bom(prefix.substr(0, nl));
     if (!first.empty() && first.back() == '\r') first.remove_suffix(1);
+    if (looks_like_watch(prefix)) return TraceFormat::kWatch;
     std::vector<std::string> names = header_names(first);
     if (has(names, "op_time") && has(names, "key") && has(names, "op"))
       return TraceFormat::kKvcache;

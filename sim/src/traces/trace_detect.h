@@ -23,6 +23,9 @@ bool looks_like_text(std::string_view prefix);
 // A twitter/cache-trace row: timestamp, key, key size, value size, client id,
 // operation, TTL (the key may itself contain commas).
 bool looks_like_twitter_line(std::string_view line);
+// memcached `watch` log lines: the first line (after an "OK" reply) is
+// "ts=... gid=..." or a skipped=N marker.
+bool looks_like_watch(std::string_view prefix);
 // Whole leading oracleGeneral records that are plausible: next access -1 or
 // positive, non-decreasing clock, some non-zero size. (Not "greater than the
 // record's index": a file split from a longer trace keeps the original's

@@ -21,6 +21,8 @@ constexpr bool kRequired[kColumns] = {true, true, true, true, true, false, false
 
 class KvcacheReader final : public LineTraceReader {
  public:
+  bool second_resolution() const override { return true; }
+
   KvcacheReader(std::unique_ptr<TraceInput> in, const TraceReadOptions& options)
       : LineTraceReader(TraceFormat::kKvcache, std::move(in), options) {
     std::vector<std::string> names = split_header(read_header());

@@ -215,6 +215,8 @@ class NativeReader final : public TraceReader {
     }
   }
 
+  bool second_resolution() const override { return (flags_ & kNativeFlagSecondResolution) != 0; }
+
   bool next(TraceRequest& out) override { return next_batch(&out, 1) == 1; }
 
   size_t next_batch(TraceRequest* out, size_t n) override {

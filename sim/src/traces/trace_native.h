@@ -27,6 +27,11 @@ inline constexpr uint32_t kNativeMaxRecordBytes = 4096;
 inline constexpr uint64_t kNativeCountUnknown = ~uint64_t{0};
 // Header flag: next_access fields carry oracle data.
 inline constexpr uint32_t kNativeFlagOracle = 1u << 0;
+// Header flag: times are whole seconds copied from a one-second-resolution
+// trace (convert --arrival burst), so replays place each second's requests
+// within it as they do for the source. Readers that predate it ignore it and
+// replay the file as burst.
+inline constexpr uint32_t kNativeFlagSecondResolution = 1u << 1;
 
 struct NativeWriterOptions {
   // Record count written into the header; kNativeCountUnknown if not known in

@@ -15,6 +15,8 @@ constexpr uint32_t kOracleKeySize = 8;
 
 class OracleReader final : public TraceReader {
  public:
+  bool second_resolution() const override { return true; }
+
   OracleReader(std::unique_ptr<TraceInput> in, const TraceReadOptions& options)
       : TraceReader(TraceFormat::kOracleGeneral, std::move(in), options) {
     if (auto size = input().plain_file_size()) expected_ = *size / kRecordBytes;

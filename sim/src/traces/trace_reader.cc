@@ -19,8 +19,8 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "get",     "gets",   "set",  "add",  "replace", "cas", "append",
     "prepend", "delete", "incr", "decr", "touch",   "gat", "gats"};
 
-constexpr std::array<std::string_view, 6> kFormatNames = {"auto",    "native",  "oracle",
-                                                          "twitter", "kvcache", "csv"};
+constexpr std::array<std::string_view, 7> kFormatNames = {"auto",    "native", "oracle", "twitter",
+                                                          "kvcache", "csv",    "watch"};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -61,7 +61,7 @@ std::optional<TraceFormat> parse_trace_format(std::string_view name) {
 }
 
 std::string_view trace_format_names_list() {
-  return "auto, native, oracle, twitter, kvcache, csv";
+  return "auto, native, oracle, twitter, kvcache, csv, watch";
 }
 
 TraceReader::TraceReader(TraceFormat format, std::unique_ptr<TraceInput> input,
@@ -107,26 +107,39 @@ void TraceReader::reject_offset(uint64_t offset, std::string_view field, std::st
   reject(std::move(msg));
 }
 
-namespace {
-
-std::unique_ptr<TraceReader> make_reader(TraceFormat format, std::unique_ptr<TraceInput> input,
-                                         const TraceReadOptions& options) {
+std::unique_ptr<TraceReader> make_trace_reader(TraceFormat format,
+                                               std::unique_ptr<TraceInput> input,
+                                               const TraceReadOptions& options) {
+  std::unique_ptr<TraceReader> reader;
   switch (format) {
     case TraceFormat::kNative:
-      return make_native_reader(std::move(input), options);
-    case TraceFormat::kOracleGeneral:
-      return make_oracle_reader(std::move(input), options);
-    case TraceFormat::kTwitter:
-      return make_twitter_reader(std::move(input), options);
-    case TraceFormat::kKvcache:
-      return make_kvcache_reader(std::move(input), options);
-    case TraceFormat::kCsv:
-      return make_csv_reader(std::move(input), options);
-    case TraceFormat::kAuto:
+      reader = make_native_reader(std::move(input), options);
       break;
+    case TraceFormat::kOracleGeneral:
+      reader = make_oracle_reader(std::move(input), options);
+      break;
+    case TraceFormat::kTwitter:
+      reader = make_twitter_reader(std::move(input), options);
+      break;
+    case TraceFormat::kKvcache:
+      reader = make_kvcache_reader(std::move(input), options);
+      break;
+    case TraceFormat::kCsv:
+      reader = make_csv_reader(std::move(input), options);
+      break;
+    case TraceFormat::kWatch:
+      reader = make_watch_reader(std::move(input), options);
+      break;
+    case TraceFormat::kAuto:
+      throw TraceError("make_trace_reader: format auto is detected by open_trace, not read");
   }
-  throw TraceError("internal: no reader for format auto");
+  if (options.arrival != Arrival::kBurst && reader->second_resolution()) {
+    return spread_arrivals(std::move(reader), options.arrival, options.arrival_seed);
+  }
+  return reader;
 }
+
+namespace {
 
 TraceFormat detect_or_throw(TraceInput& input) {
   std::string_view prefix = input.peek_prefix(kDetectPrefixBytes);
@@ -158,7 +171,7 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path, const TraceRead
   }
   TraceFormat format = options.format;
   if (format == TraceFormat::kAuto) format = detect_or_throw(*input);
-  return make_reader(format, std::move(input), options);
+  return make_trace_reader(format, std::move(input), options);
 }
 
 DetectedFormat detect_trace_format(const std::string& path) {

@@ -27,13 +27,23 @@ enum class TraceFormat : uint8_t {
   kTwitter,        // twitter/cache-trace CSV, 7 columns, no header
   kKvcache,        // CacheLib kvcache CSV with header (op_time,key,key_size,op,...)
   kCsv,            // generic CSV with a header naming our columns
+  kWatch,          // memcached 1.6.18's `watch fetchers mutations` log lines
 };
 
-// "auto", "native", "oracle", "twitter", "kvcache", "csv".
+// "auto", "native", "oracle", "twitter", "kvcache", "csv", "watch".
 std::string_view trace_format_name(TraceFormat format);
 std::optional<TraceFormat> parse_trace_format(std::string_view name);
-// "auto, native, oracle, twitter, kvcache, csv": for error messages.
+// "auto, native, oracle, twitter, kvcache, csv, watch": for error messages.
 std::string_view trace_format_names_list();
+
+// Where the requests of one second go in traces whose timestamps are whole
+// seconds (twitter, oracle, kvcache, and native files that say so): all at
+// the second's start (burst, the file's own times), evenly spread over it
+// (uniform), or at the points of a Poisson process with that many arrivals in
+// the second (poisson, seeded). traces/README.md, "Arrival within a second".
+enum class Arrival : uint8_t { kBurst, kUniform, kPoisson };
+std::string_view arrival_name(Arrival arrival);
+std::optional<Arrival> parse_arrival(std::string_view name);
 
 struct TraceReadOptions {
   TraceFormat format = TraceFormat::kAuto;
@@ -41,6 +51,10 @@ struct TraceReadOptions {
   bool strict = false;
   // How many malformed-record messages stats() keeps (the count is exact).
   size_t max_error_messages = 16;
+  // Readers deliver the file's own times unless told otherwise; the replay
+  // chooses its default (sim_options.h).
+  Arrival arrival = Arrival::kBurst;
+  uint64_t arrival_seed = 1;
 };
 
 struct TraceReadStats {
@@ -55,6 +69,13 @@ struct TraceReadStats {
   // The first max_error_messages messages, each "PATH: line N: ..." or
   // "PATH: byte offset N: ...".
   std::vector<std::string> errors;
+  // watch logs (traces/README.md, "watch"): lines the server said it dropped
+  // (skipped=N), item_get lines that were a store's own lookup, get misses
+  // dropped for want of a size, lines of other streams ignored.
+  uint64_t source_dropped_lines = 0;
+  uint64_t store_lookups = 0;
+  uint64_t unsized_gets = 0;
+  uint64_t ignored_lines = 0;
 };
 
 class TraceReader {
@@ -75,10 +96,15 @@ class TraceReader {
   // file's size / 24. Counts malformed records too; for progress and ETAs.
   virtual std::optional<uint64_t> expected_records() const { return std::nullopt; }
 
+  // True when the format's timestamps are whole seconds, so a second's
+  // requests all carry the same time (open_trace spreads them by
+  // TraceReadOptions::arrival).
+  virtual bool second_resolution() const { return false; }
+
   TraceFormat format() const { return format_; }
   const TraceReadStats& stats() const { return stats_; }
-  const std::string& path() const;
-  bool compressed() const;
+  virtual const std::string& path() const;
+  virtual bool compressed() const;
 
  protected:
   TraceReader(TraceFormat format, std::unique_ptr<TraceInput> input,
@@ -117,7 +143,14 @@ struct DetectedFormat {
 // naming what was seen when no rule matches.
 DetectedFormat detect_trace_format(const std::string& path);
 
-// Readers for a known format over an opened input (open_trace calls these).
+// The reader for `format` (not kAuto) over an opened input: open_trace's
+// last step, for callers that open the input themselves (the fuzz targets,
+// with a small buffer). Throws TraceError for kAuto.
+std::unique_ptr<TraceReader> make_trace_reader(TraceFormat format,
+                                               std::unique_ptr<TraceInput> input,
+                                               const TraceReadOptions& options);
+
+// Readers for a known format over an opened input (make_trace_reader calls these).
 std::unique_ptr<TraceReader> make_native_reader(std::unique_ptr<TraceInput> input,
                                                 const TraceReadOptions& options);
 std::unique_ptr<TraceReader> make_oracle_reader(std::unique_ptr<TraceInput> input,
@@ -126,7 +159,13 @@ std::unique_ptr<TraceReader> make_twitter_reader(std::unique_ptr<TraceInput> inp
                                                  const TraceReadOptions& options);
 std::unique_ptr<TraceReader> make_kvcache_reader(std::unique_ptr<TraceInput> input,
                                                  const TraceReadOptions& options);
+// Wraps a second-resolution reader so each second's requests are placed
+// within the second by `arrival` (kBurst returns `inner` as it is).
+std::unique_ptr<TraceReader> spread_arrivals(std::unique_ptr<TraceReader> inner, Arrival arrival,
+                                             uint64_t seed);
 std::unique_ptr<TraceReader> make_csv_reader(std::unique_ptr<TraceInput> input,
                                              const TraceReadOptions& options);
+std::unique_ptr<TraceReader> make_watch_reader(std::unique_ptr<TraceInput> input,
+                                               const TraceReadOptions& options);
 
 }  // namespace memext

@@ -10,6 +10,8 @@ namespace {
 
 class TwitterReader final : public LineTraceReader {
  public:
+  bool second_resolution() const override { return true; }
+
   TwitterReader(std::unique_ptr<TraceInput> in, const TraceReadOptions& options)
       : LineTraceReader(TraceFormat::kTwitter, std::move(in), options) {}
 

@@ -111,7 +111,7 @@ TEST_CASE("undetectable and empty inputs name the problem and the allowed format
   CHECK_THROWS_WITH_AS(open_trace(dir.file("junk.txt")),
                        doctest::Contains("cannot detect the trace format"), TraceError);
   CHECK_THROWS_WITH_AS(open_trace(dir.file("junk.txt")),
-                       doctest::Contains("native, oracle, twitter, kvcache, csv"), TraceError);
+                       doctest::Contains("native, oracle, twitter, kvcache, csv, watch"), TraceError);
   write_file(dir.file("empty"), "");
   CHECK_THROWS_WITH_AS(open_trace(dir.file("empty")), doctest::Contains("empty trace"), TraceError);
   CHECK_THROWS_WITH_AS(open_trace(dir.file("missing")), doctest::Contains("cannot open"),
