@@ -37,8 +37,11 @@ def stats_from(reply):
 
 
 def sanitized_binary():
+    """True for an ASan or TSan build, whose shadow memory mlockall (-k)
+    would try to pin."""
     with open(BINARY, "rb") as f:
-        return b"__asan_init" in f.read()
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
 
 
 class GuardFlags(BothServers):
