@@ -1,8 +1,10 @@
 // memext-server: a memcached 1.6.18 compatible cache server (text and meta
 // protocols) with the extstore flash tier; see server/src/server.h.
 #include <iostream>
+#include <memory>
 
 #include "config.h"
+#include "process_setup.h"
 #include "server.h"
 
 int main(int argc, char** argv) {
@@ -14,13 +16,34 @@ int main(int argc, char** argv) {
     std::cerr << "memext-server: " << e.what() << "\n";
     return 64;
   }
+  const OperatorConfig& ops = config.ops;
+  // memcached's order: core limit, large pages, daemon, then the memory
+  // lock in the daemon, all before any thread starts.
+  std::unique_ptr<PidFile> pid_file;
+  try {
+    if (ops.core_dumps) enable_core_dumps();
+    if (ops.large_pages) check_large_pages();
+    if (ops.daemonize) daemonize(ops.core_dumps, config.verbose > 0);
+    if (ops.lock_memory) lock_memory();
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 71;
+  }
   if (config.verbose >= 2) std::cerr << slab_class_table_text(config.engine);
   for (const std::string& name : config.ignored_suboptions) {
     if (config.verbose >= 1) std::cerr << "-o " << name << ": accepted, has no effect in memext\n";
   }
   try {
     Server server(config);
+    // Once SIGTERM is handled: whoever reads the pid and signals it at once
+    // must find the file removed at exit.
+    if (!ops.pid_file.empty()) pid_file = std::make_unique<PidFile>(ops.pid_file, ops.daemonize);
     server.run();
+    if (config.verbose >= 1) {
+      std::cerr << (server.stopped_gracefully()
+                        ? "Gracefully stopping\nall background threads stopped\n"
+                        : "Exiting normally\n");
+    }
   } catch (const ExtStoreOpenError& e) {
     std::cerr << "memext-server: " << e.what() << "\n";
     return 1;

@@ -18,11 +18,9 @@ namespace {
 // memcached command lines start; listed at -v so nobody mistakes them for
 // being honoured.
 constexpr std::string_view kIgnoredSuboptions[] = {
-    "maxconns_fast",       "no_maxconns_fast",     "hashpower",        "hash_algorithm",
-    "tail_repair_time",    "slab_reassign",        "no_slab_reassign", "slab_automove",
-    "slab_automove_ratio", "slab_automove_window", "idle_timeout",     "watcher_logbuf_size",
-    "worker_logbuf_size",  "track_sizes",          "no_hashexpand",    "inline_ascii_resp",
-    "read_buf_mem_limit",  "resp_obj_mem_limit",   "drop_privileges",  "no_drop_privileges",
+    "hashpower",         "tail_repair_time",    "slab_reassign",        "no_slab_reassign",
+    "slab_automove",     "slab_automove_ratio", "slab_automove_window", "no_hashexpand",
+    "inline_ascii_resp", "resp_obj_mem_limit",  "drop_privileges",      "no_drop_privileges",
 };
 
 bool is_ignored_suboption(std::string_view name) {
@@ -129,6 +127,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
         "no_lru_segmented, lru_crawler, no_lru_crawler, lru_crawler_sleep, lru_crawler_tocrawl, "
         "modern, no_modern");
   // clang-format on
+  OperatorFlagText operator_text;
+  add_operator_options(desc, operator_text);
 
   po::variables_map vm;
   try {
@@ -147,6 +147,11 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     out << "memcached " << kVersion << " (memext-server)\n";
     return CommandLineAction::kExit;
   }
+  if (vm.count("license")) {
+    out << license_text();
+    return CommandLineAction::kExit;
+  }
+  apply_operator_options(vm, operator_text, config.ops);
 
   if (!port.empty()) config.port = static_cast<uint16_t>(parse_uint("-p", port, 0, 65535));
   if (!udp_port.empty() && parse_uint("-U", udp_port, 0, 65535) != 0) {
@@ -189,6 +194,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
 
   for (const std::string& csv : suboptions) {
     for (const auto& [name, value] : parse_suboptions(csv)) {
+      if (apply_operator_suboption(config.ops, name, value)) continue;
+      if (name == "no_modern") apply_no_modern(config.ops);
       OptionResult r = apply_memcached_option(config.engine, name, value);
       if (r.ok()) continue;
       if (r.status == OptionStatus::kUnknownOption && is_ignored_suboption(name)) {

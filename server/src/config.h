@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "memext/config.h"
+#include "operator_options.h"
 
 namespace memext::server {
 
@@ -31,6 +32,7 @@ struct ServerConfig {
   uint32_t backlog = 1024;                      // -b
   std::vector<std::string> ignored_suboptions;  // memcached -o options without effect here
   EngineConfig engine;
+  OperatorConfig ops;  // -d -P -r -k -L -F -A -X -W -R -D, idle_timeout, ...
 };
 
 // A command line that cannot be used; what() names the option, the bad value

@@ -1,9 +1,12 @@
 #include "connection.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include "flash_reader.h"
+#include "server_context.h"
+#include "verbose_log.h"
 
 namespace asio = boost::asio;
 
@@ -13,9 +16,21 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket)
   ctx_.counters.curr_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.total_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_add(1, std::memory_order_relaxed);
+  status_ = std::make_shared<ConnStatus>();
+  status_->fd = socket_.native_handle();
+  boost::system::error_code ec;
+  auto peer = socket_.remote_endpoint(ec);
+  if (!ec) status_->addr = conn_address_text(peer.data(), peer.size());
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) status_->listen_addr = conn_address_text(local.data(), local.size());
+  status_->touch();
+  ctx_.conns.add(status_);
+  session_.set_log_id(status_->fd);
+  if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_new_connection(status_->fd);
 }
 
 Connection::~Connection() {
+  ctx_.conns.remove(status_);
   ctx_.counters.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -27,7 +42,35 @@ void Connection::start() {
     close();
     return;
   }
+  last_command_ = std::chrono::steady_clock::now();
+  if (ctx_.config.ops.idle_timeout > 0) {
+    idle_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    arm_idle_timer(std::chrono::seconds(ctx_.config.ops.idle_timeout));
+  }
   read_more();
+}
+
+void Connection::arm_idle_timer(std::chrono::steady_clock::duration wait) {
+  idle_timer_->expires_after(wait);
+  idle_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->idle_check();
+  });
+}
+
+void Connection::idle_check() {
+  if (closed_) return;
+  const auto timeout = std::chrono::seconds(ctx_.config.ops.idle_timeout);
+  const auto idle = std::chrono::steady_clock::now() - last_command_;
+  if (idle < timeout) {
+    arm_idle_timer(timeout - idle);
+    return;
+  }
+  if (writing_ || pending_flash_ > 0 || session_.dumping()) {
+    arm_idle_timer(std::chrono::seconds(1));
+    return;
+  }
+  ctx_.counters.idle_kicks.fetch_add(1, std::memory_order_relaxed);
+  close();
 }
 
 void Connection::read_more() {
@@ -63,7 +106,16 @@ void Connection::process() {
   for (;;) {
     if (closed_) return;
     if (pending_flash_ == 0 && !session_.closing() && !session_.dumping()) {
+      const ConnState before = status_->state.load(std::memory_order_relaxed);
+      status_->state.store(ConnState::kParseCmd, std::memory_order_relaxed);
       input_.consume(session_.consume(input_.unread()));
+      ConnState after = session_.commands_run() > 0 ? ConnState::kRead : before;
+      if (session_.bytes_wanted() > 0) after = ConnState::kNread;
+      status_->state.store(after, std::memory_order_relaxed);
+      if (session_.commands_run() > 0) {
+        last_command_ = std::chrono::steady_clock::now();
+        status_->touch();
+      }
       auto& reads = session_.flash_reads();
       if (!reads.empty()) {
         pending_flash_ = reads.size();
@@ -91,6 +143,15 @@ void Connection::process() {
   }
   if (!writing_ && session_.closing() && !session_.responses().has_pending()) {
     close();
+    return;
+  }
+  if (session_.take_yield()) {
+    ctx_.counters.conn_yields.fetch_add(1, std::memory_order_relaxed);
+    // Other connections of this worker go first; a write or flash read in
+    // flight calls process() itself when it completes.
+    if (!writing_ && pending_flash_ == 0) {
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->process(); });
+    }
     return;
   }
   read_more();
@@ -154,6 +215,10 @@ void Connection::written(size_t bytes) {
 void Connection::close() {
   if (closed_) return;
   closed_ = true;
+  if (idle_timer_) idle_timer_->cancel();
+  // Before the descriptor can be reused by the next connection.
+  ctx_.conns.remove(status_);
+  if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_connection_closed(status_->fd);
   boost::system::error_code ignored;
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);

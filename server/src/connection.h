@@ -11,9 +11,12 @@
 #pragma once
 
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <vector>
 
+#include "conn_registry.h"
 #include "read_buffer.h"
 #include "session.h"
 #include "socket_receive.h"
@@ -39,6 +42,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Counts `bytes` sent and drops the segments they came from.
   void written(size_t bytes);
   void close();
+  // -o idle_timeout: memcached's idle thread closes a connection whose last
+  // command is older than the timeout, unless it is busy writing.
+  void arm_idle_timer(std::chrono::steady_clock::duration wait);
+  void idle_check();
 
   ServerContext& ctx_;
   FlashReader* reader_;
@@ -47,6 +54,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Session session_;
   ReadBuffer input_;
   std::vector<boost::asio::const_buffer> write_buffers_;
+  std::unique_ptr<boost::asio::steady_timer> idle_timer_;  // only with idle_timeout
+  std::chrono::steady_clock::time_point last_command_;
+  std::shared_ptr<ConnStatus> status_;  // what `stats conns` shows
   size_t pending_flash_ = 0;
   size_t sealed_segments_ = 0;
   bool reading_ = false;

@@ -29,8 +29,10 @@
 #include "memext/extstore.h"
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
+#include "process_setup.h"
 #include "server_context.h"
 #include "tuning_commands.h"
+#include "verbose_log.h"
 #include "write_error_log.h"
 
 namespace asio = boost::asio;
@@ -88,7 +90,15 @@ struct Server::Impl {
         shared(with_start_time(cfg.engine, started_unix)),
         ctx(config, shared, started_unix),
         signals(background, SIGINT, SIGTERM),
-        steps(shared, started_steady) {}
+        steps(shared, started_steady) {
+    signals.add(SIGUSR1);
+    ctx.request_shutdown = [this](bool graceful_stop) {
+      asio::post(background, [this, graceful_stop] {
+        graceful = graceful_stop;
+        shutdown();
+      });
+    };
+  }
 
   // Ownership, in member order; teardown() and the destructor free them in
   // reverse:
@@ -120,6 +130,8 @@ struct Server::Impl {
   size_t next_worker = 0;
   std::atomic<bool> stopping{false};
   bool torn_down = false;
+  bool graceful = false;      // background thread only
+  uint32_t client_limit = 0;  // set once the listeners are bound
 
   ~Impl() { teardown(); }
 
@@ -162,6 +174,7 @@ struct Server::Impl {
       unix_acceptor->bind(ep);
       ::chmod(config.unix_socket.c_str(), config.unix_mask);
       unix_acceptor->listen(static_cast<int>(config.backlog));
+      register_listener(unix_acceptor->native_handle(), unix_acceptor->local_endpoint());
       return;
     }
     std::vector<std::string> addrs = config.listen;
@@ -187,6 +200,24 @@ struct Server::Impl {
         tcp_acceptors.push_back(std::move(acceptor));
       }
     }
+    for (const auto& a : tcp_acceptors) register_listener(a->native_handle(), a->local_endpoint());
+    std::vector<ListeningPort> ports;
+    for (const auto& a : tcp_acceptors) {
+      const auto ep = a->local_endpoint();
+      ports.push_back({ep.address().is_v6() ? "TCP INET6" : "TCP INET", ep.port()});
+    }
+    write_port_file(ports);
+  }
+
+  template <typename Endpoint>
+  void register_listener(int fd, const Endpoint& ep) {
+    auto status = std::make_shared<ConnStatus>();
+    status->fd = fd;
+    status->addr = conn_address_text(ep.data(), ep.size());
+    status->state = ConnState::kListening;
+    status->touch();
+    ctx.conns.add(status);
+    if (config.verbose >= 2) log_listening(fd);
   }
 
   Worker& pick_worker() {
@@ -198,7 +229,7 @@ struct Server::Impl {
   // memcached (maxconns_fast) tells the client and closes when over -c.
   template <typename Socket>
   void admit(Worker& worker, Socket socket) {
-    if (ctx.counters.curr_connections.load() >= config.max_connections) {
+    if (ctx.counters.curr_connections.load() >= client_limit) {
       ctx.counters.rejected_connections.fetch_add(1, std::memory_order_relaxed);
       boost::system::error_code ignored;
       asio::write(socket, asio::buffer("ERROR Too many open connections\r\n", 33), ignored);
@@ -292,6 +323,9 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   Impl& s = *impl_;
   raise_fd_limit(config.max_connections);
   s.bind_listeners();
+  s.client_limit = memcached_client_limit(config.max_connections, config.threads,
+                                          s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
+                                          config.engine.ext.paths.size());
   drop_privileges(config.user);
   s.open_flash();
   {
@@ -325,8 +359,10 @@ Server::~Server() = default;
 
 void Server::run() {
   Impl& s = *impl_;
-  s.signals.async_wait([this](const boost::system::error_code& ec, int) {
-    if (!ec) impl_->shutdown();
+  s.signals.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    impl_->graceful = signal == SIGUSR1;
+    impl_->shutdown();
   });
   for (auto& a : s.tcp_acceptors) s.accept_tcp(*a);
   if (s.unix_acceptor) s.accept_unix();
@@ -373,6 +409,10 @@ void Server::run() {
   }
   s.background.run();
   s.teardown();
+}
+
+bool Server::stopped_gracefully() const {
+  return impl_->graceful;
 }
 
 void Server::stop() {

@@ -36,6 +36,9 @@ class Server {
   // Serves until SIGINT/SIGTERM (or stop()), then shuts down cleanly.
   void run();
   void stop();
+  // After run(): true when it stopped on SIGUSR1 or `shutdown graceful`
+  // (memcached's graceful stop), false on SIGINT, SIGTERM or `shutdown`.
+  bool stopped_gracefully() const;
 
  private:
   struct Impl;

@@ -11,12 +11,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
 #include "config.h"
+#include "conn_registry.h"
 #include "memext/engine.h"
 #include "memext/stats.h"
+#include "prefix_stats.h"
 
 namespace memext {
 class ExtStore;
@@ -72,17 +75,30 @@ struct ServerCounters {
   std::atomic<uint64_t> store_too_large{0};
   std::atomic<uint64_t> store_no_memory{0};
   std::atomic<uint64_t> conn_yields{0};
+  std::atomic<uint64_t> idle_kicks{0};
+  std::atomic<uint64_t> cmd_flush_refused{0};  // -F: memcached counts them in cmd_flush
   std::atomic<bool> accepting_conns{true};
 };
 
 struct ServerContext {
   ServerContext(const ServerConfig& cfg, SharedEngine& eng, int64_t started_unix)
-      : config(cfg), engine(eng), process_started(started_unix), verbosity(cfg.verbose) {}
+      : config(cfg),
+        engine(eng),
+        process_started(started_unix),
+        verbosity(cfg.verbose),
+        prefix_stats(cfg.ops.prefix_delimiter, cfg.ops.detail_enabled) {}
   const ServerConfig& config;
   SharedEngine& engine;
   ServerCounters counters;
   int64_t process_started;  // unix seconds of rel time 0 (start - 2, like memcached)
   std::atomic<int> verbosity;
+  // `stats detail` (-D).
+  PrefixStats prefix_stats;
+  // `stats conns`.
+  ConnRegistry conns;
+  // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
+  // (empty in tests without one).
+  std::function<void(bool graceful)> request_shutdown;
   // `stats reset`: the engine keeps its counters, so the server remembers
   // their values at the reset and prints the difference. Guarded by
   // engine.mutex.
@@ -94,6 +110,7 @@ struct ServerContext {
   uint64_t reset_cmd_meta = 0;
   uint64_t reset_store_too_large = 0;
   uint64_t reset_store_no_memory = 0;
+  uint64_t reset_cmd_flush_refused = 0;
 };
 
 }  // namespace memext::server

@@ -8,6 +8,7 @@
 #include "stats_text.h"
 #include "text_protocol.h"
 #include "tuning_commands.h"
+#include "verbose_log.h"
 
 namespace memext::server {
 namespace {
@@ -29,7 +30,13 @@ bool starts_multiget(std::string_view buffered) {
 size_t Session::consume(std::string_view input) {
   size_t pos = 0;
   bytes_wanted_ = 0;
+  commands_run_ = 0;
+  const uint32_t budget = ctx_.config.ops.reqs_per_event;
   while (!closing_ && flash_reads_.empty() && !dumping_) {
+    if (commands_run_ == budget) {
+      yielded_ = true;
+      break;
+    }
     if (swallow_ > 0) {
       size_t n = std::min(swallow_, input.size() - pos);
       swallow_ -= n;
@@ -57,7 +64,12 @@ size_t Session::consume(std::string_view input) {
     }
     std::string_view after = rest.substr(line_end + 1);
     noreply_ = false;
-    size_t used = dispatch(line, after);
+    size_t used;
+    if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
+      used = dispatch_logged(line, after);
+    } else {
+      used = dispatch(line, after);
+    }
     noreply_ = false;
     // A multiget of thousands of keys must not leave its token array to an
     // idle connection.
@@ -67,7 +79,10 @@ size_t Session::consume(std::string_view input) {
       break;
     }
     pos += line_end + 1 + used;
+    ++commands_run_;
   }
+  // memcached counts a yield after its R-th request even when no more wait.
+  if (commands_run_ == budget && !closing_) yielded_ = true;
   return pos;
 }
 
@@ -84,6 +99,38 @@ void Session::continue_dump() {
     out.append("END\r\n");
     dumping_ = false;
   }
+}
+
+size_t Session::dispatch_logged(std::string_view line, std::string_view rest) {
+  if (!protocol_logged_) {
+    protocol_logged_ = true;
+    log_protocol(log_id_);
+  }
+  log_command(log_id_, line);
+  // Deque elements stay put: the reference survives later segments.
+  std::string& out = responses_.text();
+  const size_t start = out.size();
+  const size_t used = dispatch(line, rest);
+  if (used != kNeedMore && !tokens_.empty()) {
+    log_reply(log_id_, tokens_[0], std::string_view(out).substr(start));
+  }
+  return used;
+}
+
+void Session::shutdown_command(const std::vector<std::string_view>& t) {
+  if (!ctx_.config.ops.shutdown_enabled) {
+    responses_.append("ERROR: shutdown not enabled\r\n");
+    return;
+  }
+  const bool graceful = t.size() == 2 && t[1] == "graceful";
+  if (t.size() != 1 && !graceful) {
+    responses_.append("CLIENT_ERROR invalid shutdown mode\r\n");
+    return;
+  }
+  // memcached closes the asking connection without a reply.
+  closing_ = true;
+  discard_output_ = true;
+  if (ctx_.request_shutdown) ctx_.request_shutdown(graceful);
 }
 
 size_t Session::dispatch(std::string_view line, std::string_view rest) {
@@ -216,7 +263,17 @@ size_t Session::dispatch(std::string_view line, std::string_view rest) {
     return 0;
   }
   if (cmd == "shutdown") {
-    responses_.append("ERROR: shutdown not enabled\r\n");
+    shutdown_command(t);
+    return 0;
+  }
+  if (cmd == "watch" && !ctx_.config.ops.watch_enabled) {
+    responses_.append("CLIENT_ERROR watch commands not allowed\r\n");
+    return 0;
+  }
+  // memcached hangs up on what looks like an HTTP request, unanswered.
+  if (t.back().starts_with("HTTP/")) {
+    closing_ = true;
+    discard_output_ = true;
     return 0;
   }
   responses_.append("ERROR\r\n");

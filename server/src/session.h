@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "flash_reader.h"
@@ -45,6 +46,11 @@ class Session {
   size_t consume(std::string_view input);
 
   size_t bytes_wanted() const { return bytes_wanted_; }
+  // True once after consume() stopped at -R requests with input maybe left
+  // (memcached's conn_yields): the connection goes on after other work.
+  bool take_yield() { return std::exchange(yielded_, false); }
+  // Commands run by the last consume().
+  uint32_t commands_run() const { return commands_run_; }
   bool closing() const { return closing_; }
   // memcached drops queued responses when it closes over a runaway line.
   bool discard_output() const { return discard_output_; }
@@ -56,6 +62,8 @@ class Session {
   std::vector<std::unique_ptr<PendingFlashRead>>& flash_reads() { return flash_reads_; }
 
   ServerContext& ctx() { return ctx_; }
+  // The descriptor -vv log lines name.
+  void set_log_id(int fd) { log_id_ = fd; }
   void close() { closing_ = true; }
   void swallow(size_t bytes) { swallow_ = bytes; }
   // Response text, dropped when the command said noreply.
@@ -88,6 +96,8 @@ class Session {
   // Handles one command line; `rest` is the input after the line's '\n'.
   // Returns the bytes of `rest` used as data, or kNeedMore.
   size_t dispatch(std::string_view line, std::string_view rest);
+  void shutdown_command(const std::vector<std::string_view>& t);
+  size_t dispatch_logged(std::string_view line, std::string_view rest);
 
   ServerContext& ctx_;
   ResponseQueue responses_;
@@ -100,6 +110,10 @@ class Session {
   bool discard_output_ = false;
   bool noreply_ = false;
   bool dumping_ = false;
+  bool yielded_ = false;
+  bool protocol_logged_ = false;
+  int log_id_ = -1;
+  uint32_t commands_run_ = 0;
   Metadump dump_;
 };
 

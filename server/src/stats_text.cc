@@ -12,6 +12,8 @@
 
 #include "memext/extstore.h"
 #include "memext/lru_crawler.h"
+#include "memext/metadump.h"
+#include "parse_util.h"
 #include "tuning_commands.h"
 
 namespace memext::server {
@@ -145,10 +147,16 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   ExtStoreStats ext;
   rel_time_t now;
   bool flash = false;
+  // memcached prints a background thread's lines only when it is on.
+  bool slab_reassign, crawler_on, maintainer_on;
   {
     std::lock_guard lock(ctx.engine.mutex);
     st = stats_since_reset_locked(ctx);
     now = ctx.engine.engine.current_time();
+    const EngineConfig& e = ctx.engine.engine.config();
+    slab_reassign = e.slab_reassign;
+    maintainer_on = e.lru_maintainer;
+    crawler_on = ctx.engine.crawler != nullptr ? ctx.engine.crawler->enabled() : e.lru_crawler;
     if (ctx.engine.flash != nullptr) {
       ext = ctx.engine.flash->stats();
       flash = true;
@@ -157,7 +165,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   const ServerCounters& c = ctx.counters;
   auto relaxed = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   uint64_t base_total_connections, base_rejected, base_read, base_written, base_meta,
-      base_too_large, base_no_memory;
+      base_too_large, base_no_memory, base_flush_refused;
   {
     std::lock_guard lock(ctx.engine.mutex);
     base_total_connections = ctx.reset_total_connections;
@@ -167,6 +175,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     base_meta = ctx.reset_cmd_meta;
     base_too_large = ctx.reset_store_too_large;
     base_no_memory = ctx.reset_store_no_memory;
+    base_flush_refused = ctx.reset_cmd_flush_refused;
   }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -187,7 +196,9 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("max_connections", ctx.config.max_connections);
   w.add("curr_connections", relaxed(c.curr_connections));
   w.add("total_connections", relaxed(c.total_connections) - base_total_connections);
-  w.add("rejected_connections", relaxed(c.rejected_connections) - base_rejected);
+  if (ctx.config.ops.maxconns_fast) {
+    w.add("rejected_connections", relaxed(c.rejected_connections) - base_rejected);
+  }
   w.add("connection_structures", relaxed(c.connection_structures));
   w.add("response_obj_oom", uint64_t{0});
   w.add("response_obj_count", uint64_t{0});
@@ -196,10 +207,10 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("read_buf_bytes", uint64_t{0});
   w.add("read_buf_bytes_free", uint64_t{0});
   w.add("read_buf_oom", uint64_t{0});
-  w.add("reserved_fds", uint64_t{20});
+  w.add("reserved_fds", uint64_t{5} * ctx.config.threads);
   w.add("cmd_get", st.cmd_get);
   w.add("cmd_set", st.cmd_set);
-  w.add("cmd_flush", st.cmd_flush);
+  w.add("cmd_flush", st.cmd_flush + relaxed(c.cmd_flush_refused) - base_flush_refused);
   w.add("cmd_touch", st.cmd_touch);
   w.add("cmd_meta", relaxed(c.cmd_meta) - base_meta);
   w.add("get_hits", st.get_hits);
@@ -224,6 +235,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("store_no_memory", relaxed(c.store_no_memory) - base_no_memory);
   w.add("auth_cmds", uint64_t{0});
   w.add("auth_errors", uint64_t{0});
+  if (ctx.config.ops.idle_timeout != 0) w.add("idle_kicks", relaxed(c.idle_kicks));
   w.add("bytes_read", relaxed(c.bytes_read) - base_read);
   w.add("bytes_written", relaxed(c.bytes_written) - base_written);
   w.add("limit_maxbytes", st.limit_maxbytes);
@@ -235,17 +247,21 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("hash_power_level", st.hash_power_level);
   w.add("hash_bytes", st.hash_bytes);
   w.add("hash_is_expanding", uint64_t{0});
-  w.add("slab_reassign_rescues", st.slab_reassign_rescues);
-  w.add("slab_reassign_chunk_rescues", st.slab_reassign_chunk_rescues);
-  w.add("slab_reassign_evictions_nomem", st.slab_reassign_evictions_nomem);
-  w.add("slab_reassign_inline_reclaim", st.slab_reassign_inline_reclaim);
-  w.add("slab_reassign_busy_items", st.slab_reassign_busy_items);
-  w.add("slab_reassign_busy_deletes", st.slab_reassign_busy_deletes);
-  w.add("slab_reassign_running", st.slab_reassign_running);
-  w.add("slabs_moved", st.slabs_moved);
-  w.add("lru_crawler_running", st.lru_crawler_running);
-  w.add("lru_crawler_starts", st.lru_crawler_starts);
-  w.add("lru_maintainer_juggles", st.lru_maintainer_juggles);
+  if (slab_reassign) {
+    w.add("slab_reassign_rescues", st.slab_reassign_rescues);
+    w.add("slab_reassign_chunk_rescues", st.slab_reassign_chunk_rescues);
+    w.add("slab_reassign_evictions_nomem", st.slab_reassign_evictions_nomem);
+    w.add("slab_reassign_inline_reclaim", st.slab_reassign_inline_reclaim);
+    w.add("slab_reassign_busy_items", st.slab_reassign_busy_items);
+    w.add("slab_reassign_busy_deletes", st.slab_reassign_busy_deletes);
+    w.add("slab_reassign_running", st.slab_reassign_running);
+    w.add("slabs_moved", st.slabs_moved);
+  }
+  if (crawler_on) {
+    w.add("lru_crawler_running", st.lru_crawler_running);
+    w.add("lru_crawler_starts", st.lru_crawler_starts);
+  }
+  if (maintainer_on) w.add("lru_maintainer_juggles", st.lru_maintainer_juggles);
   w.add("malloc_fails", st.malloc_fails);
   for (const char* name : {"log_worker_dropped", "log_worker_written", "log_watcher_skipped",
                            "log_watcher_sent", "log_watchers"}) {
@@ -262,17 +278,19 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("slab_global_page_pool", st.slab_global_page_pool);
   w.add("expired_unfetched", st.expired_unfetched);
   w.add("evicted_unfetched", st.evicted_unfetched);
-  w.add("evicted_active", st.evicted_active);
+  if (maintainer_on) w.add("evicted_active", st.evicted_active);
   w.add("evictions", st.evictions);
   w.add("reclaimed", st.reclaimed);
   w.add("crawler_reclaimed", st.crawler_reclaimed);
   w.add("crawler_items_checked", st.crawler_items_checked);
   w.add("lrutail_reflocked", uint64_t{0});
-  w.add("moves_to_cold", st.moves_to_cold);
-  w.add("moves_to_warm", st.moves_to_warm);
-  w.add("moves_within_lru", st.moves_within_lru);
-  w.add("direct_reclaims", st.direct_reclaims);
-  w.add("lru_bumps_dropped", uint64_t{0});
+  if (maintainer_on) {
+    w.add("moves_to_cold", st.moves_to_cold);
+    w.add("moves_to_warm", st.moves_to_warm);
+    w.add("moves_within_lru", st.moves_within_lru);
+    w.add("direct_reclaims", st.direct_reclaims);
+    w.add("lru_bumps_dropped", uint64_t{0});
+  }
 }
 
 void settings_stats(ServerContext& ctx, StatWriter& w) {
@@ -300,21 +318,22 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   char mask[16];
   std::snprintf(mask, sizeof mask, "%o", cfg.unix_mask);
   w.add("umask", std::string_view(mask));
-  w.add("shutdown_command", "no");
+  const OperatorConfig& ops = cfg.ops;
+  w.add_bool("shutdown_command", ops.shutdown_enabled);
   w.add_double("growth_factor", e.growth_factor, 2);
   w.add("chunk_size", e.chunk_min_size);
   w.add("num_threads", cfg.threads);
   w.add("num_threads_per_udp", cfg.threads);
-  w.add("stat_key_prefix", ":");
-  w.add("detail_enabled", "no");
-  w.add("reqs_per_event", uint64_t{20});
+  w.add("stat_key_prefix", std::string_view(&ops.prefix_delimiter, 1));
+  w.add_bool("detail_enabled", ctx.prefix_stats.enabled());
+  w.add("reqs_per_event", ops.reqs_per_event);
   w.add_bool("cas_enabled", e.use_cas);
   w.add("tcp_backlog", cfg.backlog);
   w.add("binding_protocol", "ascii");
   w.add("auth_enabled_sasl", "no");
   w.add("auth_enabled_ascii", "no");
   w.add("item_size_max", e.item_size_max);
-  w.add("maxconns_fast", "yes");
+  w.add_bool("maxconns_fast", ops.maxconns_fast);
   w.add("hashpower_init", uint64_t{0});
   w.add_bool("slab_reassign", e.slab_reassign);
   w.add("slab_automove", e.slab_automove);
@@ -325,8 +344,9 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add("lru_crawler_sleep", e.lru_crawler_sleep);
   w.add("lru_crawler_tocrawl", e.lru_crawler_tocrawl);
   w.add("tail_repair_time", uint64_t{0});
-  w.add("flush_enabled", "yes");
-  w.add("dump_enabled", "no");
+  w.add_bool("flush_enabled", ops.flush_enabled);
+  w.add_bool("dump_enabled", ops.dump_enabled);
+  w.add("hash_algorithm", ops.hash_algorithm);
   w.add_bool("lru_maintainer_thread", e.lru_maintainer);
   w.add_bool("lru_segmented", e.lru_segmented);
   w.add("hot_lru_pct", e.hot_lru_pct);
@@ -335,7 +355,12 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add_double("warm_max_factor", e.warm_max_factor, 2);
   w.add_bool("temp_lru", e.temp_lru);
   w.add("temporary_ttl", e.temporary_ttl);
-  w.add("idle_timeout", uint64_t{0});
+  w.add("idle_timeout", std::to_string(ops.idle_timeout));
+  w.add("watcher_logbuf_size", ops.watcher_logbuf_size);
+  w.add("worker_logbuf_size", ops.worker_logbuf_size);
+  w.add("read_buf_mem_limit", ops.read_buf_mem_limit);
+  w.add_bool("track_sizes", ops.track_sizes);
+  w.add("inline_ascii_response", "no");
   w.add("ext_item_size", ext.item_size);
   w.add("ext_item_age", ext.item_age);
   w.add("ext_low_ttl", ext.low_ttl);
@@ -348,6 +373,8 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add_double("slab_automove_freeratio", ext.slab_automove_freeratio, 3);
   w.add_bool("ext_drop_unread", ext.drop_unread);
   w.add("ssl_enabled", "no");
+  w.add("num_napi_ids", "(null)");
+  w.add("memory_file", "(null)");
 }
 
 void items_stats(ServerContext& ctx, StatWriter& w) {
@@ -422,6 +449,43 @@ void extstore_stats(ServerContext& ctx, StatWriter& w) {
   for (const auto& [name, v] : ext.named_pages()) w.add(name, v);
 }
 
+// memcached's `stats cachedump <class> <limit>` and its error lines.
+void stats_cachedump_command(Session& s, const std::vector<std::string_view>& t) {
+  if (t.size() < 4) {
+    s.reply("CLIENT_ERROR bad command line\r\n");
+    return;
+  }
+  uint32_t id = 0, limit = 0;
+  if (!parse_uint32(t[2], id) || !parse_uint32(t[3], limit)) {
+    s.reply("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  if (id >= kMaxCacheDumpClass) {
+    s.reply("CLIENT_ERROR Illegal slab id\r\n");
+    return;
+  }
+  std::string text;
+  {
+    std::lock_guard lock(s.ctx().engine.mutex);
+    text = item_cachedump(s.ctx().engine.engine, id, limit);
+  }
+  s.responses().append(text);
+}
+
+// memcached's `stats detail on|off|dump`; words after the third are ignored.
+void stats_detail_command(Session& s, const std::vector<std::string_view>& t) {
+  PrefixStats& prefixes = s.ctx().prefix_stats;
+  std::string_view what = t.size() >= 3 ? t[2] : std::string_view();
+  if (what == "on" || what == "off") {
+    prefixes.set_enabled(what == "on");
+    s.reply("OK\r\n");
+  } else if (what == "dump") {
+    s.responses().append(prefixes.dump());
+  } else {
+    s.reply("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+  }
+}
+
 }  // namespace
 
 std::string stats_text(ServerContext& ctx, std::string_view group, bool& ok) {
@@ -441,6 +505,7 @@ std::string stats_text(ServerContext& ctx, std::string_view group, bool& ok) {
   } else if (group == "sizes") {
     w.add("sizes_status", "disabled");
   } else if (group == "conns") {
+    out.append(ctx.conns.stats_text());
   } else {
     ok = false;
     return {};
@@ -462,11 +527,21 @@ void stats_command(Session& s, const std::vector<std::string_view>& t) {
     ctx.reset_cmd_meta = c.cmd_meta.load();
     ctx.reset_store_too_large = c.store_too_large.load();
     ctx.reset_store_no_memory = c.store_no_memory.load();
+    ctx.reset_cmd_flush_refused = c.cmd_flush_refused.load();
+    ctx.prefix_stats.clear();
     s.reply("RESET\r\n");
     return;
   }
+  if (t.size() >= 2 && t[1] == "cachedump" && !s.ctx().config.ops.dump_enabled) {
+    s.reply("CLIENT_ERROR stats cachedump not allowed\r\n");
+    return;
+  }
+  if (t.size() >= 2 && t[1] == "cachedump") {
+    stats_cachedump_command(s, t);
+    return;
+  }
   if (t.size() >= 2 && t[1] == "detail") {
-    s.reply("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+    stats_detail_command(s, t);
     return;
   }
   bool ok = false;

@@ -54,6 +54,7 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
   for (size_t i = first_key; i < t.size(); ++i) {
     std::string_view key = t[i];
     Fetch f = fetch_locked(shared, key, options);
+    s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
     if (f.kind == FetchKind::kMiss) continue;
     if (f.kind == FetchKind::kValue) {
       std::string& out = s.responses().text();
@@ -97,6 +98,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
   }
   const size_t data_len = static_cast<size_t>(vlen) + 2;
   ServerContext& ctx = s.ctx();
+  ctx.prefix_stats.record_set(key);
   const EngineConfig& config = ctx.engine.engine.config();
   uint64_t total = item_total_size(static_cast<uint32_t>(key.size()),
                                    static_cast<uint32_t>(data_len), flags, config.use_cas);
@@ -199,22 +201,23 @@ void text_delta(Session& s, const Tokens& t, bool incr) {
 }
 
 void text_delete(Session& s, const Tokens& t) {
+  s.set_noreply(last_token_is_noreply(t));
   // memcached allows "delete <key> 0" (a legacy hold time of zero) only.
   if (t.size() > 2) {
     bool hold_is_zero = t[2] == "0";
     bool sane = (t.size() == 3 && (hold_is_zero || t[2] == "noreply")) ||
                 (t.size() == 4 && hold_is_zero && t[3] == "noreply");
     if (!sane) {
-      s.reply_error("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+      s.reply("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
       return;
     }
   }
-  s.set_noreply(last_token_is_noreply(t));
   std::string_view key = t[1];
   if (key.size() > kKeyMaxLength) {
     s.reply("CLIENT_ERROR bad command line format\r\n");
     return;
   }
+  s.ctx().prefix_stats.record_delete(key);
   DeleteResult result;
   {
     SharedEngine& shared = s.ctx().engine;
@@ -247,6 +250,11 @@ void text_touch(Session& s, const Tokens& t) {
 
 void text_flush_all(Session& s, const Tokens& t) {
   s.set_noreply(last_token_is_noreply(t));
+  if (!s.ctx().config.ops.flush_enabled) {
+    s.ctx().counters.cmd_flush_refused.fetch_add(1, std::memory_order_relaxed);
+    s.reply("CLIENT_ERROR flush_all not allowed\r\n");
+    return;
+  }
   int32_t delay = 0;
   if (t.size() == (s.noreply() ? 2u : 1u)) {
     delay = 0;

@@ -68,6 +68,16 @@ void lru_crawler_metadump(Session& s, LruCrawler& crawler, std::string_view clas
       s.reply("CLIENT_ERROR lru crawler disabled\r\n");
       return;
     }
+    if (!s.ctx().config.ops.dump_enabled) {
+      s.reply("ERROR metadump not allowed\r\n");
+      return;
+    }
+    // memcached hands the connection to its crawler thread: replies still
+    // unsent would be lost.
+    if (s.responses().has_ready_bytes() || s.responses().has_pending()) {
+      s.reply("ERROR cannot pipeline other commands before metadump\r\n");
+      return;
+    }
     if (crawler.running()) {
       s.reply("BUSY currently processing crawler request\r\n");
       return;

@@ -298,7 +298,9 @@ class MalformedInput(ServerTestCase):
 
 
 class ConnectionLimit(ServerTestCase):
-    SERVER_ARGS = ("-c", "3")
+    # memcached 1.6.18 -t 2 -l ADDR -c 20 admits 4 clients (see
+    # test_operator_flags.ConnectionLimits); it cannot start with -c 3.
+    SERVER_ARGS = ("-c", "20")
 
     def test_over_limit_gets_error_and_close(self):
         # The harness's start-up probe connection is closed by the server
@@ -311,7 +313,7 @@ class ConnectionLimit(ServerTestCase):
             if re.search(rb"STAT curr_connections 1\r\n", stats) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        held = [first, self.conn(), self.conn()]
+        held = [first, self.conn(), self.conn(), self.conn()]
         for c in held:
             c.send(b"version\r\n")
             self.assertEqual(c.expect(b"VERSION 1.6.18\r\n"), b"VERSION 1.6.18\r\n")

@@ -39,4 +39,11 @@ class Metadump {
   uint64_t next_cas_ = 0;
 };
 
+// memcached's `stats cachedump <class> <limit>`: "ITEM <key> [<value
+// bytes> b; <unix expiry or 0> s]\r\n" for the items of the class's COLD
+// LRU, newest first, at most `limit` (0: all) and at most 2 MB of lines, then
+// "END\r\n". Precondition: clsid < kMaxCacheDumpClass (memcached's 64).
+inline constexpr uint32_t kMaxCacheDumpClass = 64;
+std::string item_cachedump(Engine& engine, uint32_t clsid, uint32_t limit);
+
 }  // namespace memext

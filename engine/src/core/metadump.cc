@@ -1,7 +1,9 @@
 #include "memext/metadump.h"
 
+#include <cassert>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 
 #include "core/item_store.h"
 #include "memext/engine.h"
@@ -81,6 +83,32 @@ bool Metadump::next(Engine& engine, std::string& out, uint32_t max_items) {
     }
   }
   return false;
+}
+
+std::string item_cachedump(Engine& engine, uint32_t clsid, uint32_t limit) {
+  assert(clsid < kMaxCacheDumpClass);
+  constexpr size_t kMemLimit = 2u << 20;
+  core::ItemStore& store = engine.internals();
+  const int64_t started = store.config().process_started;
+  std::string out;
+  if (clsid != 0 && clsid <= store.classes().largest()) {
+    uint32_t shown = 0;
+    for (uint32_t n = store.lru(clsid, LruSegment::kCold).head;
+         n != core::kNoItem && (limit == 0 || shown < limit); n = store.item(n).next) {
+      const core::Item& it = store.item(n);
+      char tail[64];
+      std::snprintf(tail, sizeof tail, " [%u b; %" PRId64 " s]\r\n", it.nbytes - 2,
+                    it.exptime == 0 ? int64_t{0} : int64_t{it.exptime} + started);
+      const std::string_view key = store.key_of(it);
+      if (out.size() + 5 + key.size() + std::strlen(tail) + 6 > kMemLimit) break;
+      out.append("ITEM ");
+      out.append(key);
+      out.append(tail);
+      ++shown;
+    }
+  }
+  out.append("END\r\n");
+  return out;
 }
 
 }  // namespace memext

@@ -280,8 +280,9 @@ OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
     return applied();
   }
   if (name == "slab_automove") {
-    uint32_t mode = 0;
-    if (!parse_u32(value, mode) || mode > 2) {
+    // memcached: a bare "slab_automove" means mode 1.
+    uint32_t mode = 1;
+    if ((!value.empty() && !parse_u32(value, mode)) || mode > 2) {
       return invalid(name, value, "slab_automove must be between 0 and 2");
     }
     config.slab_automove = mode;
@@ -330,6 +331,8 @@ OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
     config.slab_reassign = false;
     config.slab_automove = 0;
     config.lru_crawler = false;
+    // 1.4's slab classes: no chunked items below a full page.
+    config.slab_chunk_max = config.slab_page_size;
     return applied();
   }
   if (name == "phantom") {

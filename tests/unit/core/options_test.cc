@@ -166,3 +166,18 @@ TEST_CASE("parse_size_with_unit") {
   CHECK(!parse_size_with_unit("x", b));
   CHECK(!parse_size_with_unit("99999999999p", b));
 }
+
+TEST_CASE("a bare slab_automove is mode 1; no_modern puts slab_chunk_max back to the page") {
+  EngineConfig c;
+  c.slab_automove = 0;
+  CHECK(apply_memcached_option(c, "slab_automove", "").ok());
+  CHECK(c.slab_automove == 1);
+  CHECK_FALSE(apply_memcached_option(c, "slab_automove", "3").ok());
+  EngineConfig old;
+  CHECK(apply_memcached_option(old, "no_modern", "").ok());
+  CHECK(old.slab_chunk_max == old.slab_page_size);
+  CHECK(validate_config(old).empty());
+  CHECK(apply_memcached_option(old, "I", "512k").ok());
+  CHECK(validate_config(old).find("slab_chunk_max (bytes: 1048576) cannot be larger than -I") !=
+        std::string::npos);
+}

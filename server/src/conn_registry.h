@@ -1,0 +1,57 @@
+// server/src/conn_registry.h — what `stats conns` prints: every listener and
+// client connection by descriptor, with its address, the listener it came
+// through, memcached's name for its state and the seconds since its last
+// command.
+//
+// A connection owns its ConnStatus and updates the atomics on its worker
+// thread; the registry (one mutex, taken at open, close and `stats conns`)
+// lets any thread read them. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+struct sockaddr;
+
+namespace memext::server {
+
+// memcached's connection states, as `stats conns` names them.
+enum class ConnState : uint8_t { kListening, kNewCmd, kRead, kParseCmd, kNread, kWrite, kClosing };
+
+struct ConnStatus {
+  int fd = -1;
+  std::string addr;         // "tcp:127.0.0.1:11211", "tcp6:[::1]:11211", "unix:/path"
+  std::string listen_addr;  // empty for a listener
+  std::atomic<ConnState> state{ConnState::kNewCmd};
+  std::atomic<int64_t> last_command_secs{0};  // steady clock, whole seconds
+
+  void touch() { last_command_secs.store(now_secs(), std::memory_order_relaxed); }
+  static int64_t now_secs() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+// "tcp:IP:PORT" / "tcp6:[IP]:PORT" / "unix:PATH" for a socket address.
+std::string conn_address_text(const sockaddr* addr, size_t len);
+
+class ConnRegistry {
+ public:
+  void add(const std::shared_ptr<ConnStatus>& conn);
+  // Removes `conn` unless its descriptor was reused by a newer entry.
+  void remove(const std::shared_ptr<ConnStatus>& conn);
+  // The `stats conns` lines (without END), by descriptor.
+  std::string stats_text() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<int, std::shared_ptr<ConnStatus>> by_fd_;
+};
+
+}  // namespace memext::server

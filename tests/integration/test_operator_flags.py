@@ -1,0 +1,533 @@
+"""memcached 1.6.18's operator flags on memext-server, each exchange run on
+both memext-server and Debian's memcached (when installed) and compared:
+-F -A -X -W -R -D (stats detail) -i -e -d -P -r -k -L, -o idle_timeout,
+no_modern, a bare slab_automove, MEMCACHED_PORT_FILENAME, and `stats
+settings` printing memcached's keys for the same flags."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from memext_harness import BothServers, Conn, ServerProcess, free_port
+
+BINARY = os.environ.get("MEMEXT_SERVER", "memext-server")
+MEMCACHED = shutil.which("memcached")
+BINARIES = [BINARY] + ([MEMCACHED] if MEMCACHED else [])
+# Lines the binary-protocol/TLS work owns (branch binary-udp).
+NOT_OURS = ("ssl_", "binding_protocol")
+
+
+def stats(conn, group=b""):
+    conn.send(b"stats " + group + b"\r\n" if group else b"stats\r\n")
+    return stats_from(conn.read_until(b"END\r\n"))
+
+
+def stats_from(reply):
+    out = {}
+    for line in reply.decode().split("\r\n"):
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[0] == "STAT":
+            out[parts[1]] = parts[2]
+    return out
+
+
+def sanitized_binary():
+    """True for an ASan or TSan build, whose shadow memory mlockall (-k)
+    would try to pin."""
+    with open(BINARY, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
+class GuardFlags(BothServers):
+    """-F, -X, -W, -R 3, -D '#': the admin surface they guard."""
+
+    SERVER_ARGS = ("-F", "-X", "-W", "-R", "3", "-D", "#")
+
+    def test_flush_all_refused_and_counted(self):
+        self.exchange(b"set a 0 0 1\r\nx\r\nflush_all\r\nflush_all 10\r\nflush_all noreply\r\n"
+                      b"get a\r\n",
+                      b"STORED\r\nCLIENT_ERROR flush_all not allowed\r\n"
+                      b"CLIENT_ERROR flush_all not allowed\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                self.assertGreaterEqual(int(stats(c)["cmd_flush"]), 3)
+
+    def test_dumping_refused(self):
+        self.exchange(b"lru_crawler metadump all\r\n", b"ERROR metadump not allowed\r\n")
+        self.exchange(b"stats cachedump 1 0\r\n", b"CLIENT_ERROR stats cachedump not allowed\r\n")
+
+    def test_watch_refused(self):
+        self.exchange(b"watch\r\nwatch fetchers\r\n",
+                      b"CLIENT_ERROR watch commands not allowed\r\n" * 2)
+
+    def test_settings_show_the_flags(self):
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                s = stats(c, b"settings")
+                self.assertEqual((s["flush_enabled"], s["dump_enabled"], s["reqs_per_event"],
+                                  s["stat_key_prefix"], s["detail_enabled"],
+                                  s["shutdown_command"]), ("no", "no", "3", "#", "yes", "no"))
+
+    def test_requests_per_event_yield(self):
+        # memcached yields after every -R requests of one read: 10 -> 3.
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                before = int(stats(c)["conn_yields"])
+                d = server.connect()
+                self.conns.append(d)
+                d.send(b"version\r\n" * 10)
+                self.assertEqual(d.expect(b"VERSION 1.6.18\r\n" * 10), b"VERSION 1.6.18\r\n" * 10)
+                d.send(b"version\r\n")
+                d.expect(b"VERSION 1.6.18\r\n")
+                self.assertEqual(int(stats(c)["conn_yields"]) - before, 3)
+
+    def test_stats_detail(self):
+        # '#' delimits prefixes; the dump is in memcached's hash order.
+        self.exchange(b"stats detail on\r\nset a#1 0 0 1\r\nx\r\nget a#1 a#2 b#3 nokey\r\n"
+                      b"set nokey 0 0 1\r\nx\r\ndelete a#1\r\nincr a#5 1\r\ntouch b#1 0\r\n"
+                      b"gets b#1\r\nset c:1 0 0 1\r\nx\r\nstats detail dump\r\n"
+                      b"stats detail off\r\nget a#1\r\nstats detail dump\r\nstats detail\r\n"
+                      b"stats detail on x\r\nstats reset\r\nstats detail dump\r\n",
+                      b"OK\r\nSTORED\r\nVALUE a#1 0 1\r\nx\r\nEND\r\nSTORED\r\nDELETED\r\n"
+                      b"NOT_FOUND\r\nNOT_FOUND\r\nEND\r\nSTORED\r\n"
+                      b"PREFIX b get 2 hit 0 set 0 del 0\r\nPREFIX a get 2 hit 1 set 1 del 1\r\n"
+                      b"END\r\nOK\r\nEND\r\n"
+                      b"PREFIX b get 2 hit 0 set 0 del 0\r\nPREFIX a get 2 hit 1 set 1 del 1\r\n"
+                      b"END\r\nCLIENT_ERROR usage: stats detail on|off|dump\r\nOK\r\nRESET\r\n"
+                      b"END\r\n")
+
+
+class TextCorners(BothServers):
+    def test_delete_with_hold_time_and_noreply_is_silent(self):
+        self.exchange(b"delete k 10 noreply\r\ndelete k 0 noreply\r\nversion\r\n"
+                      b"delete k 10\r\n",
+                      b"VERSION 1.6.18\r\n"
+                      b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n")
+
+    def test_http_request_closes_unanswered(self):
+        for request in (b"GET / HTTP/1.0\r\nversion\r\n", b"set a 0 0 1\r\nx\r\nPOST /x HTTP/2\r\n",
+                        b"HTTP/1.1\r\n"):
+            for server, c in self.each_conn():
+                with self.subTest(server=server.binary, request=request):
+                    c.send(request)
+                    self.assertTrue(c.is_closed(10))
+                    self.assertEqual(c.buf, b"")
+        self.exchange(b"GET HTTP/1.1 x\r\nversion\r\n", b"ERROR\r\nVERSION 1.6.18\r\n")
+
+    def test_metadump_refuses_pipelined_commands(self):
+        self.exchange(b"set a 0 0 1\r\nx\r\nlru_crawler metadump all\r\n",
+                      b"STORED\r\nERROR cannot pipeline other commands before metadump\r\n")
+
+
+class StatsConns(BothServers):
+    def test_every_connection_with_its_address_and_state(self):
+        for server, asker in self.each_conn():
+            with self.subTest(server=server.binary):
+                done, fresh, partial = server.connect(), server.connect(), server.connect()
+                self.conns += [done, fresh, partial]
+                done.send(b"version\r\n")
+                done.expect(b"VERSION 1.6.18\r\n")
+                partial.send(b"set x 0 0 10\r\nab")
+                asker.send(b"version\r\n")
+                asker.expect(b"VERSION 1.6.18\r\n")
+                time.sleep(0.3)
+                asker.send(b"stats conns\r\n")
+                lines = asker.read_until(b"END\r\n").decode().split("\r\n")[:-2]
+                entries = {}
+                for line in lines:
+                    stat, key, value = line.split(" ", 2)
+                    self.assertEqual(stat, "STAT")
+                    fd, name = key.split(":", 1)
+                    entries.setdefault(int(fd), {})[name] = value
+                by_addr = {e["addr"]: e for e in entries.values()}
+                listen = "tcp:127.0.0.1:%d" % server.port
+                self.assertEqual(by_addr[listen]["state"], "conn_listening")
+                self.assertNotIn("listen_addr", by_addr[listen])
+                expected = ((done, "conn_read"), (fresh, "conn_new_cmd"),
+                            (partial, "conn_nread"), (asker, "conn_parse_cmd"))
+                for conn, state in expected:
+                    e = by_addr["tcp:127.0.0.1:%d" % conn.sock.getsockname()[1]]
+                    self.assertEqual((e["listen_addr"], e["state"]), (listen, state))
+                    self.assertEqual(sorted(e), ["addr", "listen_addr", "secs_since_last_cmd",
+                                                 "state"])
+                    self.assertGreaterEqual(int(e["secs_since_last_cmd"]), 0)
+
+
+class CacheDump(BothServers):
+    # Without the maintainer every item sits in its class's COLD LRU, which
+    # cachedump lists newest first.
+    SERVER_ARGS = ("-o", "no_lru_maintainer")
+
+    def test_cachedump_lines_and_errors(self):
+        self.exchange(b"set cd1 0 0 1\r\nx\r\nset cd22 5 0 3\r\nxyz\r\n"
+                      b"stats cachedump 1 0\r\nstats cachedump 1 1\r\nstats cachedump 1\r\n"
+                      b"stats cachedump x 0\r\nstats cachedump 64 0\r\nstats cachedump 0 0\r\n"
+                      b"stats cachedump 63 0\r\ndelete cd1\r\ndelete cd22\r\n",
+                      b"STORED\r\nSTORED\r\nITEM cd22 [3 b; 0 s]\r\nITEM cd1 [1 b; 0 s]\r\nEND\r\n"
+                      b"ITEM cd22 [3 b; 0 s]\r\nEND\r\nCLIENT_ERROR bad command line\r\n"
+                      b"CLIENT_ERROR bad command line format\r\nCLIENT_ERROR Illegal slab id\r\n"
+                      b"END\r\nEND\r\nDELETED\r\nDELETED\r\n")
+
+
+class VeryVerbose(unittest.TestCase):
+    def test_vv_logs_connections_commands_and_replies(self):
+        logs = []
+        for binary in BINARIES:
+            server = ServerProcess(("-vv",), binary=binary)
+            c = server.connect()
+            c.send(b"set a 0 0 1\r\nx\r\nget a b\r\ngets a\r\nversion\r\nbogus\r\n"
+                   b"mg a v\r\ndelete a\r\n")
+            c.read_until(b"DELETED\r\n")
+            c.close()
+            deadline = time.monotonic() + 30
+            while "connection closed." not in server.stderr_text().split("version")[-1]:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            self.assertEqual(server.stop(), 0)
+            text = server.stderr_text()
+            # Only the one client's lines: the harness's start-up probe
+            # connection may log on another worker meanwhile.
+            fd = re.search(r"^(\d+): Client using the ascii protocol$", text, re.M).group(1)
+            lines = [re.sub(r"^([<>]?)\d+", r"\1N", l) for l in text.split("\n")
+                     if re.match(r"^[<>]?%s[ :]" % fd, l) or l == "Exiting normally"]
+            # The probe may have had the same descriptor before.
+            logs.append(lines[lines.index("N: Client using the ascii protocol") - 1:])
+        self.assertEqual(logs[0], [
+            "<N new auto-negotiating client connection", "N: Client using the ascii protocol",
+            "<N set a 0 0 1", ">N STORED", "<N get a b", ">N sending key a", ">N END",
+            "<N gets a", ">N sending key a", ">N END", "<N version", ">N VERSION 1.6.18",
+            "<N bogus", ">N ERROR", "<N mg a v", "<N delete a", ">N DELETED",
+            "<N connection closed.", "Exiting normally"])
+        for other in logs[1:]:
+            self.assertEqual(other, logs[0])
+
+
+class ShutdownEnabled(unittest.TestCase):
+    def test_shutdown_modes(self):
+        for binary in BINARIES:
+            for command, graceful in ((b"shutdown\r\n", False), (b"shutdown graceful\r\n", True)):
+                with self.subTest(server=binary, command=command):
+                    server = ServerProcess(("-A", "-v"), binary=binary)
+                    c = server.connect()
+                    c.send(b"shutdown now\r\n")
+                    self.assertEqual(c.expect(b"CLIENT_ERROR invalid shutdown mode\r\n"),
+                                     b"CLIENT_ERROR invalid shutdown mode\r\n")
+                    c.send(command)
+                    self.assertTrue(c.is_closed(10))
+                    c.close()
+                    server.proc.wait(timeout=30)
+                    self.assertEqual(server.stop(), 0)
+                    err = server.stderr_text()
+                    self.assertIn("Gracefully stopping\n" if graceful else "Exiting normally\n",
+                                  err)
+
+    def test_sigint_message_at_v(self):
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(("-v",), binary=binary)
+                server.proc.send_signal(signal.SIGINT)
+                server.proc.wait(timeout=30)
+                self.assertEqual(server.stop(), 0)
+                self.assertTrue(server.stderr_text().endswith("Exiting normally\n"),
+                                server.stderr_text())
+
+
+class IdleTimeout(BothServers):
+    SERVER_ARGS = ("-o", "idle_timeout=1")
+
+    def test_idle_connection_is_kicked_and_counted(self):
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                idle = server.connect()
+                self.conns.append(idle)
+                idle.send(b"version\r\n")
+                idle.expect(b"VERSION 1.6.18\r\n")
+                self.assertTrue(idle.is_closed(30))
+                # The stats connection was idle as long: a fresh one asks.
+                fresh = server.connect()
+                self.conns.append(fresh)
+                s = stats(fresh)
+                self.assertGreaterEqual(int(s["idle_kicks"]), 1)
+                self.assertEqual(stats(fresh, b"settings")["idle_timeout"], "1")
+
+
+class ConnectionLimits(unittest.TestCase):
+    """-c admits exactly memcached's count of clients (memcached refuses a
+    socket by its descriptor number), refusing the rest at accept with its
+    error line and counting rejected_connections."""
+
+    def test_admitted_count(self):
+        counts = {}
+        for binary in BINARIES:
+            for args, in_use in ((("-c", "30"), 0), (("-c", "50"), 0)):
+                server = ServerProcess(args, binary=binary)
+                try:
+                    held, refused = [], 0
+                    for _ in range(40):
+                        c = server.connect()
+                        held.append(c)
+                        c.send(b"version\r\n")
+                        reply = c.read_until(b"\r\n")
+                        if reply == b"ERROR Too many open connections\r\n":
+                            self.assertTrue(c.is_closed())
+                            refused += 1
+                        else:
+                            self.assertEqual(reply, b"VERSION 1.6.18\r\n")
+                    admitted = 40 - refused
+                    for c in held:
+                        c.close()
+                    deadline = time.monotonic() + 30
+                    while True:
+                        try:
+                            c = server.connect()
+                            break
+                        except OSError:
+                            self.assertLess(time.monotonic(), deadline)
+                    s = stats(c)
+                    c.close()
+                    counts.setdefault(args, []).append((admitted, s["rejected_connections"]))
+                finally:
+                    self.assertEqual(server.stop(), 0)
+        self.assertEqual(counts[("-c", "30")][0][0], 14)
+        self.assertEqual(counts[("-c", "50")][0][0], 34)
+        for args, seen in counts.items():
+            self.assertEqual(len(set(seen)), 1, (args, seen))
+
+
+class ProcessFlags(unittest.TestCase):
+    def run_both(self, args):
+        return [subprocess.run([b, *args], capture_output=True, text=True, timeout=30)
+                for b in BINARIES]
+
+    def test_license_and_refusals(self):
+        for r in self.run_both(["-i"]):
+            self.assertEqual(r.returncode, 0)
+            self.assertTrue(r.stdout.startswith("memcached 1.6.18"))
+        r = subprocess.run([BINARY, "-e", "/tmp/memext-memory-file"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("-e /tmp/memext-memory-file", r.stderr)
+        self.assertIn("not supported", r.stderr)
+        for args, needle in ((["-R", "0"], "-R"), (["-D", ""], "-D"),
+                             (["-o", "hash_algorithm=md5"], "hash_algorithm"),
+                             (["-o", "idle_timeout=soon"], "idle_timeout")):
+            r = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 64, args)
+            self.assertIn(needle, r.stderr)
+
+    def test_daemon_and_pid_file(self):
+        for binary in BINARIES:
+            with self.subTest(server=binary), tempfile.TemporaryDirectory() as d:
+                pid_path = os.path.join(d, "server.pid")
+                port = free_port()
+                args = [binary, "-d", "-P", pid_path, "-p", str(port), "-l", "127.0.0.1",
+                        "-U", "0", "-r"]
+                if os.geteuid() == 0:
+                    args += ["-u", "root"]
+                r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                deadline = time.monotonic() + 30
+                while not os.path.exists(pid_path) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                with open(pid_path) as f:
+                    pid = int(f.read())
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                self.assertNotEqual(int(fields[1]), os.getpid())  # the starter exited
+                self.assertEqual(int(fields[3]), pid)  # a session leader
+                # -r keeps the start directory, for the core files.
+                self.assertEqual(os.readlink("/proc/%d/cwd" % pid), os.getcwd())
+                with open("/proc/%d/limits" % pid) as f:
+                    core = [l for l in f if l.startswith("Max core file size")][0]
+                self.assertNotEqual(core.split()[4], "0", core)
+                os.kill(pid, signal.SIGTERM)
+                # The pid file goes before the process exits.
+                deadline = time.monotonic() + 60
+                while os.path.exists(pid_path) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertFalse(os.path.exists(pid_path), "-d removes its pid file at exit")
+
+    def test_port_file(self):
+        for binary in BINARIES:
+            with self.subTest(server=binary), tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "ports")
+                os.environ["MEMCACHED_PORT_FILENAME"] = path
+                try:
+                    server = ServerProcess((), binary=binary)
+                finally:
+                    del os.environ["MEMCACHED_PORT_FILENAME"]
+                try:
+                    with open(path) as f:
+                        self.assertEqual(f.read(), "TCP INET: %d\n" % server.port)
+                finally:
+                    self.assertEqual(server.stop(), 0)
+
+    def test_lock_memory_and_large_pages_start(self):
+        args = ["-L"]
+        if not sanitized_binary():  # mlockall would pin the sanitizer's shadow memory
+            args.append("-k")
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(args, binary=binary)
+                c = server.connect()
+                c.send(b"version\r\n")
+                self.assertEqual(c.expect(b"VERSION 1.6.18\r\n"), b"VERSION 1.6.18\r\n")
+                c.close()
+                self.assertEqual(server.stop(), 0)
+
+
+DIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "server", "dist")
+DEBIAN_CONF = """# stock lines of Debian's /etc/memcached.conf
+-d
+logfile {log}
+-m 64
+-p {port}
+-u {user}
+-l 127.0.0.1
+-P {pid}
+"""
+
+
+class StartScripts(unittest.TestCase):
+    """Debian's start-memcached (with memext-server as its binary) and
+    server/dist/start-memext, on a copy of Debian's stock config."""
+
+    def wait_serving(self, port):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                c = Conn(port)
+                break
+            except OSError:
+                self.assertLess(time.monotonic(), deadline, "the server never listened")
+                time.sleep(0.05)
+        c.send(b"stats settings\r\n")
+        settings = stats_from(c.read_until(b"END\r\n"))
+        c.close()
+        return settings
+
+    def stop(self, pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+            except FileNotFoundError:
+                break
+            time.sleep(0.05)
+
+    def config(self, d):
+        port = free_port()
+        user = "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")
+        conf = os.path.join(d, "memcached.conf")
+        with open(conf, "w") as f:
+            f.write(DEBIAN_CONF.format(log=os.path.join(d, "log"), port=port, user=user,
+                                       pid=os.path.join(d, "server.pid")))
+        return conf, port
+
+    @unittest.skipUnless(os.geteuid() == 0 and os.path.exists(
+        "/usr/share/memcached/scripts/start-memcached") and shutil.which("perl"),
+        "needs root, perl and Debian's memcached scripts")
+    def test_debian_start_memcached_runs_memext(self):
+        with tempfile.TemporaryDirectory() as d:
+            script = os.path.join(d, "start-memcached")
+            with open("/usr/share/memcached/scripts/start-memcached") as f:
+                text = f.read()
+            self.assertIn('"/usr/bin/memcached"', text)
+            with open(script, "w") as f:
+                f.write(text.replace('"/usr/bin/memcached"', '"%s"' % os.path.abspath(BINARY)))
+            conf, port = self.config(d)
+            script_pid = os.path.join(d, "script.pid")
+            r = subprocess.run(["perl", script, conf, script_pid], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            settings = self.wait_serving(port)
+            self.assertEqual((settings["maxbytes"], settings["tcpport"]),
+                             (str(64 << 20), str(port)))
+            with open(script_pid) as f:
+                pid = int(f.read())
+            self.stop(pid)
+            with open(os.path.join(d, "log")) as f:
+                self.assertNotIn("memext-server:", f.read())
+
+    def test_start_memext_daemon_and_foreground(self):
+        script = os.path.join(DIST, "start-memext")
+        env = dict(os.environ, MEMEXT_SERVER=os.path.abspath(BINARY))
+        with tempfile.TemporaryDirectory() as d:
+            conf, port = self.config(d)
+            pidfile = os.path.join(d, "start.pid")
+            r = subprocess.run([script, conf, pidfile], capture_output=True, text=True,
+                               timeout=60, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            settings = self.wait_serving(port)
+            self.assertEqual(settings["maxbytes"], str(64 << 20))
+            with open(pidfile) as f:
+                pid = int(f.read())
+            self.assertTrue(os.path.exists(os.path.join(d, "server.pid")))
+            self.stop(pid)
+        with tempfile.TemporaryDirectory() as d:
+            conf, port = self.config(d)
+            proc = subprocess.Popen([script, "--foreground", conf], env=env,
+                                    stderr=subprocess.PIPE)
+            try:
+                self.wait_serving(port)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=30)
+            self.assertEqual(proc.returncode, 0, err)
+        r = subprocess.run([script, "/dev/null", "x", "y"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("too many arguments", r.stderr)
+
+
+class SettingsKeys(unittest.TestCase):
+    """`stats settings` and `stats` print memcached's keys, in its order, for
+    the same flags."""
+
+    CONFIGS = (("-o", "no_modern"),
+               ("-A", "-F", "-X", "-R", "7", "-D", "/", "-o", "idle_timeout=30"),
+               ("-o", "slab_automove,hash_algorithm=xxh3,watcher_logbuf_size=128,"
+                "read_buf_mem_limit=2"))
+
+    @unittest.skipUnless(MEMCACHED, "memcached is not installed")
+    def test_same_keys_and_settings(self):
+        volatile = {"pid", "uptime", "time", "libevent", "rusage_user", "rusage_system",
+                    "total_connections", "connection_structures", "response_obj_count",
+                    "response_obj_bytes", "read_buf_count", "read_buf_bytes",
+                    "read_buf_bytes_free", "lru_maintainer_juggles", "bytes_read",
+                    "bytes_written", "tcpport"}
+        for args in self.CONFIGS:
+            with self.subTest(args=args):
+                seen = {}
+                for binary in BINARIES:
+                    server = ServerProcess(args, binary=binary)
+                    try:
+                        c = server.connect()
+                        seen[binary] = (stats(c, b"settings"), stats(c))
+                        c.close()
+                    finally:
+                        server.stop()
+                mine, theirs = seen[BINARY], seen[MEMCACHED]
+                for group in (0, 1):
+                    ours = [k for k in mine[group] if not k.startswith(NOT_OURS)]
+                    ref = [k for k in theirs[group] if not k.startswith(NOT_OURS)]
+                    self.assertEqual(ours, ref)
+                    for k in ours:
+                        if k not in volatile:
+                            self.assertEqual(mine[group][k], theirs[group][k], k)
+
+
+if __name__ == "__main__":
+    unittest.main()
