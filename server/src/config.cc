@@ -93,7 +93,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
                                      std::ostream& out) {
   std::vector<std::string> args = strip_verbosity(argc, argv, config.verbose);
 
-  std::string port, udp_port, memory, conns, threads, item_max, factor, min_size, mask, backlog;
+  std::string port, udp_port, memory, conns, threads, item_max, factor, min_size, mask, backlog,
+      protocol;
   std::vector<std::string> listen, suboptions;
   po::options_description desc(
       "memext-server — a memcached 1.6.18 compatible cache server with an extstore flash tier.\n"
@@ -119,6 +120,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     ("disable-evictions,M", "return an error on memory exhausted instead of evicting")
     ("disable-cas,C", "disable use of CAS")
     ("listen-backlog,b", po::value(&backlog), "listen backlog (default: 1024)")
+    ("protocol,B", po::value(&protocol), "protocol: auto, ascii or binary (default: auto, "
+                                         "negotiated by each connection's first byte)")
     ("verbose,v", "verbose (print errors/warnings); -vv also prints the slab class table")
     ("extended,o", po::value(&suboptions), "comma separated list of extended options, as in "
         "memcached: ext_path=FILE:SIZE[:bucket], ext_page_size, ext_wbuf_size, ext_threads, "
@@ -179,6 +182,15 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   if (!conns.empty()) config.max_connections = parse_uint("-c", conns, 1, 1u << 24);
   if (!threads.empty()) config.threads = parse_uint("-t", threads, 1, 256);
   if (!backlog.empty()) config.backlog = parse_uint("-b", backlog, 1, 1u << 20);
+  if (protocol == "auto") {
+    config.protocol = BindingProtocol::kAuto;
+  } else if (protocol == "ascii") {
+    config.protocol = BindingProtocol::kAscii;
+  } else if (protocol == "binary") {
+    config.protocol = BindingProtocol::kBinary;
+  } else if (!protocol.empty()) {
+    throw ConfigError("-B: invalid protocol '" + protocol + "' (allowed: auto, ascii, binary)");
+  }
 
   if (!memory.empty()) apply_engine_option(config.engine, "-m", "m", memory);
   if (!item_max.empty()) apply_engine_option(config.engine, "-I", "I", item_max);

@@ -19,6 +19,9 @@ namespace memext::server {
 
 inline constexpr const char* kVersion = "1.6.18";
 
+// -B: which protocol connections speak; kAuto decides by the first byte.
+enum class BindingProtocol : uint8_t { kAuto, kAscii, kBinary };
+
 struct ServerConfig {
   uint16_t port = 11211;                        // -p
   std::vector<std::string> listen;              // -l (comma separated, repeatable); empty = all
@@ -31,6 +34,8 @@ struct ServerConfig {
   uint32_t backlog = 1024;                      // -b
   std::vector<std::string> ignored_suboptions;  // memcached -o options without effect here
   EngineConfig engine;
+
+  BindingProtocol protocol = BindingProtocol::kAuto;  // -B
 };
 
 // A command line that cannot be used; what() names the option, the bad value

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "binary_protocol.h"
 #include "meta_protocol.h"
 #include "parse_util.h"
 #include "stats_text.h"
@@ -27,6 +28,11 @@ bool starts_multiget(std::string_view buffered) {
 }  // namespace
 
 size_t Session::consume(std::string_view input) {
+  if (protocol_ == BindingProtocol::kAuto && !input.empty()) {
+    protocol_ = static_cast<uint8_t>(input[0]) == kBinaryRequestMagic ? BindingProtocol::kBinary
+                                                                      : BindingProtocol::kAscii;
+  }
+  if (protocol_ == BindingProtocol::kBinary) return binary_consume(*this, input);
   size_t pos = 0;
   bytes_wanted_ = 0;
   while (!closing_ && flash_reads_.empty() && !dumping_) {

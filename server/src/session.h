@@ -9,9 +9,13 @@
 // Flash hits become FlashRead requests the connection submits; their slots
 // keep response order, and no further command runs until they complete
 // (memcached's ordering).
+// A connection speaks the binary protocol instead when -B says so, or under
+// -B auto when its first byte is the binary request magic 0x80 (memcached's
+// negotiation); binary_protocol.h then parses its requests.
 // Used by one connection on one thread; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string_view>
@@ -36,7 +40,7 @@ class Session {
   // A command handler's answer when its data block has not fully arrived.
   static constexpr size_t kNeedMore = static_cast<size_t>(-1);
 
-  explicit Session(ServerContext& ctx) : ctx_(ctx) {}
+  explicit Session(ServerContext& ctx) : ctx_(ctx), protocol_(ctx.config.protocol) {}
 
   // Consumes complete requests from the front of `input` and returns how many
   // bytes were used. Stops early when closing, or when a storage command's
@@ -45,6 +49,8 @@ class Session {
   size_t consume(std::string_view input);
 
   size_t bytes_wanted() const { return bytes_wanted_; }
+  // The connection speaks the binary protocol (negotiated or by -B).
+  bool binary() const { return protocol_ == BindingProtocol::kBinary; }
   bool closing() const { return closing_; }
   // memcached drops queued responses when it closes over a runaway line.
   bool discard_output() const { return discard_output_; }
@@ -58,6 +64,15 @@ class Session {
   ServerContext& ctx() { return ctx_; }
   void close() { closing_ = true; }
   void swallow(size_t bytes) { swallow_ = bytes; }
+  // Drops what is still to be swallowed from the front of `input`; returns
+  // the bytes dropped.
+  size_t swallow_from(std::string_view input) {
+    size_t n = std::min(swallow_, input.size());
+    swallow_ -= n;
+    return n;
+  }
+  // The unread input must hold `bytes` before the pending request can run.
+  void set_bytes_wanted(size_t bytes) { bytes_wanted_ = bytes; }
   // Response text, dropped when the command said noreply.
   void reply(std::string_view text) {
     if (!noreply_) responses_.append(text);
@@ -90,6 +105,7 @@ class Session {
   size_t dispatch(std::string_view line, std::string_view rest);
 
   ServerContext& ctx_;
+  BindingProtocol protocol_;
   ResponseQueue responses_;
   std::vector<std::unique_ptr<PendingFlashRead>> flash_reads_;
   std::vector<std::string_view> tokens_;

@@ -310,7 +310,9 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add("reqs_per_event", uint64_t{20});
   w.add_bool("cas_enabled", e.use_cas);
   w.add("tcp_backlog", cfg.backlog);
-  w.add("binding_protocol", "ascii");
+  w.add("binding_protocol", cfg.protocol == BindingProtocol::kAuto    ? "auto-negotiate"
+                            : cfg.protocol == BindingProtocol::kAscii ? "ascii"
+                                                                      : "binary");
   w.add("auth_enabled_sasl", "no");
   w.add("auth_enabled_ascii", "no");
   w.add("item_size_max", e.item_size_max);
