@@ -247,6 +247,7 @@ size_t binary_consume(Session& s, std::string_view input) {
       s.set_bytes_wanted(head);
       break;
     }
+    s.begin_message();
     size_t used = dispatch(s, h, rest);
     if (used == Session::kNeedMore) break;
     pos += used;

@@ -75,6 +75,12 @@ uint32_t parse_uint(const std::string& flag, const std::string& text, uint64_t m
   return static_cast<uint32_t>(v);
 }
 
+// -p and -U: a port, 0 (off) or -1 (any free port).
+int32_t parse_port(const std::string& flag, const std::string& text) {
+  if (text == "-1") return -1;
+  return static_cast<int32_t>(parse_uint(flag, text, 0, 65535));
+}
+
 }  // namespace
 
 std::string slab_class_table_text(const EngineConfig& config) {
@@ -103,10 +109,12 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   desc.add_options()
     ("help,h", "print this help and exit")
     ("version,V", "print version and exit")
-    ("port,p", po::value(&port), "TCP port to listen on (default: 11211)")
+    ("port,p", po::value(&port), "TCP port to listen on (default: 11211; 0 = none, -1 = any "
+                                 "free port)")
     ("listen,l", po::value(&listen), "interface(s) to listen on, comma separated "
                                      "(default: all addresses)")
-    ("udp-port,U", po::value(&udp_port), "UDP port; only 0 (off) is supported")
+    ("udp-port,U", po::value(&udp_port), "UDP port to listen on (default: 0, off; -1 = any free "
+                                         "port); without -p the TCP port follows it")
     ("unix-socket,s", po::value(&config.unix_socket), "UNIX socket path to listen on "
                                                       "(disables network support)")
     ("unix-mask,a", po::value(&mask), "access mask for the UNIX socket, in octal (default: 700)")
@@ -151,9 +159,10 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     return CommandLineAction::kExit;
   }
 
-  if (!port.empty()) config.port = static_cast<uint16_t>(parse_uint("-p", port, 0, 65535));
-  if (!udp_port.empty() && parse_uint("-U", udp_port, 0, 65535) != 0) {
-    throw ConfigError("-U " + udp_port + ": UDP is not supported (only -U 0 is accepted)");
+  if (!port.empty()) config.port = parse_port("-p", port);
+  if (!udp_port.empty()) {
+    config.udp_port = parse_port("-U", udp_port);
+    if (port.empty() && config.udp_port != 0) config.port = config.udp_port;
   }
   for (const std::string& item : listen) {
     size_t start = 0;
@@ -212,6 +221,9 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
       }
       throw ConfigError("-o " + name + ": " + r.error);
     }
+  }
+  if (config.udp_port != 0 && config.engine.ext.enabled()) {
+    throw ConfigError("Cannot use UDP with extstore enabled (-U 0 to disable)");
   }
   std::string problem = validate_config(config.engine);
   if (!problem.empty()) throw ConfigError(problem);

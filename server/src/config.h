@@ -23,7 +23,7 @@ inline constexpr const char* kVersion = "1.6.18";
 enum class BindingProtocol : uint8_t { kAuto, kAscii, kBinary };
 
 struct ServerConfig {
-  uint16_t port = 11211;                        // -p
+  int32_t port = 11211;                         // -p: 0 = no TCP, -1 = any free port
   std::vector<std::string> listen;              // -l (comma separated, repeatable); empty = all
   std::string unix_socket;                      // -s
   uint32_t unix_mask = 0700;                    // -a
@@ -36,6 +36,9 @@ struct ServerConfig {
   EngineConfig engine;
 
   BindingProtocol protocol = BindingProtocol::kAuto;  // -B
+  // -U: 0 = no UDP (1.6's default), -1 = any free port. Given without -p,
+  // the TCP port follows it, as in memcached.
+  int32_t udp_port = 0;
 };
 
 // A command line that cannot be used; what() names the option, the bad value

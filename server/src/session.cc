@@ -63,6 +63,7 @@ size_t Session::consume(std::string_view input) {
     }
     std::string_view after = rest.substr(line_end + 1);
     noreply_ = false;
+    begin_message();
     size_t used = dispatch(line, after);
     noreply_ = false;
     // A multiget of thousands of keys must not leave its token array to an

@@ -49,6 +49,18 @@ class Session {
   size_t consume(std::string_view input);
 
   size_t bytes_wanted() const { return bytes_wanted_; }
+  // UDP: responses are framed per response object (udp_listener.h).
+  void set_udp() { udp_ = true; }
+  // Before each command: its response is a message of its own.
+  void begin_message() {
+    if (udp_) responses_.begin_message(false);
+  }
+  // Before each key of a multiget: memcached 1.6.18 starts a response object
+  // per key, sends the first even when empty and reuses an empty later one.
+  void begin_key_message(bool first_key) {
+    if (!udp_) return;
+    if (first_key || !responses_.message_droppable()) responses_.begin_message(first_key);
+  }
   // The connection speaks the binary protocol (negotiated or by -B).
   bool binary() const { return protocol_ == BindingProtocol::kBinary; }
   bool closing() const { return closing_; }
@@ -116,6 +128,7 @@ class Session {
   bool discard_output_ = false;
   bool noreply_ = false;
   bool dumping_ = false;
+  bool udp_ = false;
   Metadump dump_;
 };
 

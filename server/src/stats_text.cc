@@ -287,8 +287,8 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   }
   w.add("maxbytes", e.memory_limit);
   w.add("maxconns", cfg.max_connections);
-  w.add("tcpport", cfg.unix_socket.empty() ? cfg.port : 0u);
-  w.add("udpport", uint64_t{0});
+  w.add("tcpport", std::to_string(cfg.unix_socket.empty() ? cfg.port : 0));
+  w.add("udpport", std::to_string(cfg.udp_port));
   std::string inter;
   for (const std::string& l : cfg.listen) inter += (inter.empty() ? "" : ",") + l;
   w.add("inter", inter.empty() ? std::string_view("NULL") : std::string_view(inter));

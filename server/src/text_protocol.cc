@@ -53,6 +53,7 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
   std::lock_guard lock(shared.mutex);
   for (size_t i = first_key; i < t.size(); ++i) {
     std::string_view key = t[i];
+    s.begin_key_message(i == first_key);
     Fetch f = fetch_locked(shared, key, options);
     if (f.kind == FetchKind::kMiss) continue;
     if (f.kind == FetchKind::kValue) {
