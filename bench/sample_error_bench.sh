@@ -1,8 +1,11 @@
 #!/bin/sh
 # Sampled (--sample 0.1, 0.01) against full replays: the hit-ratio error in
 # points for six configurations (RAM evictions, flash page evictions) on the
-# generated Zipf traces and the kvcache samples in ../shared/traces, and the
-# wall time of a full and a sampled replay measured in the same run.
+# generated Zipf traces and on kvcache-like traces generated from each kvcache
+# sample in ../shared/traces (tests/integration/kvcache_like.py: 1M records
+# over 400k keys with the sample's key/value sizes, TTLs and op mix, Zipf 0.8;
+# the 100-line samples themselves hold 0-3 records at R = 0.01), and the wall
+# time of a full and a sampled replay measured in the same run.
 # usage: bench/sample_error_bench.sh [BUILD_DIR] [SHARED_TRACES_DIR]
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,7 +40,8 @@ sample_error.print_table("zipf 20M requests, 10M keys (sizes x10)", rows)
 PY
 
 for n in 1 2; do
-  trace=$shared/cachelib-kvcache-sample-$n.csv
-  [ -f "$trace" ] || continue
-  python3 sample_error.py "$sim" "$trace" --format kvcache
+  sample=$shared/cachelib-kvcache-sample-$n.csv
+  [ -f "$sample" ] || continue
+  python3 kvcache_like.py "$sample" "$work/kvcache-like-$n.csv" 1000000 400000 1
+  python3 sample_error.py "$sim" "$work/kvcache-like-$n.csv" --kvcache-configs --format kvcache
 done

@@ -24,22 +24,8 @@ namespace memext::fuzzing {
 
 inline std::unique_ptr<TraceReader> open_reader(const MemoryFile& file, TraceFormat format,
                                                 const TraceReadOptions& options) {
-  auto input = std::make_unique<TraceInput>(file.path(), 4096);
-  switch (format) {
-    case TraceFormat::kNative:
-      return make_native_reader(std::move(input), options);
-    case TraceFormat::kOracleGeneral:
-      return make_oracle_reader(std::move(input), options);
-    case TraceFormat::kTwitter:
-      return make_twitter_reader(std::move(input), options);
-    case TraceFormat::kKvcache:
-      return make_kvcache_reader(std::move(input), options);
-    case TraceFormat::kCsv:
-      return make_csv_reader(std::move(input), options);
-    case TraceFormat::kAuto:
-      break;
-  }
-  return open_trace(file.path(), options);
+  if (format == TraceFormat::kAuto) return open_trace(file.path(), options);
+  return make_trace_reader(format, std::make_unique<TraceInput>(file.path(), 4096), options);
 }
 
 inline void read_trace(const MemoryFile& file, TraceFormat format, bool strict) {

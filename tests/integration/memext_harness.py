@@ -75,26 +75,30 @@ class ServerProcess:
         return self.stderr.read().decode(errors="replace")
 
     def sanitizer_report(self):
-        """The AddressSanitizer / UBSan report on the server's stderr, or ""
-        (a sanitizer build reports there; UBSan does not change the exit
-        status)."""
+        """The AddressSanitizer / UBSan / ThreadSanitizer report on the
+        server's stderr, or "" (a sanitizer build reports there; neither UBSan
+        nor ThreadSanitizer changes the exit status)."""
         text = self.stderr_text()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer"):
             i = text.find(marker)
             if i >= 0:
                 return text[max(0, text.rfind("\n", 0, i)):][:4000]
         return ""
 
     def sanitized(self):
-        """True when the server runs with AddressSanitizer, whose allocator
-        makes RSS figures meaningless."""
+        """True when the server runs under AddressSanitizer or
+        ThreadSanitizer, whose allocators and shadow memory make RSS figures
+        meaningless."""
         try:
             with open("/proc/%d/maps" % self.proc.pid) as f:
-                if "libasan" in f.read():
+                maps = f.read()
+                if "libasan" in maps or "libtsan" in maps:
                     return True
-            # clang links the AddressSanitizer runtime into the binary itself.
+            # clang links the sanitizer runtime into the binary itself.
             with open(self.binary, "rb") as f:
-                return b"__asan_init" in f.read()
+                image = f.read()
+                return b"__asan_init" in image or b"__tsan_init" in image
         except OSError:
             return False
 

@@ -1,6 +1,7 @@
 """Sampled (--sample R) against full replays: shared by test_sample_plan.py
 and bench/sample_error_bench.sh. Each configuration is replayed in full and
 at each rate; the error is sampled minus full, in hit-ratio points."""
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -18,6 +19,20 @@ CONFIGS = [
     ["-m", "128", "-o", "ext_path=/tmp/sample-flash:1g,ext_item_age=30"],
 ]
 
+# For kvcache-like traces (kvcache_like.py: values mostly under 512 B, so
+# ext_item_size is lowered for flash to see items; every -m below ~15 MB is
+# the same cache, each of ~15 slab classes holding its first 1 MB page).
+KVCACHE_CONFIGS = [
+    ["-m", "16"],
+    ["-m", "32"],
+    ["-m", "16", "-o", "ext_path=/tmp/sample-kv-flash:32m,ext_page_size=2,ext_wbuf_size=1,"
+     "ext_item_size=100"],
+    ["-m", "24", "-o", "ext_path=/tmp/sample-kv-flash:24m,ext_page_size=1,ext_wbuf_size=1,"
+     "ext_item_size=64,ext_item_age=5"],
+    ["-m", "48"],
+    ["-m", "32", "-o", "ext_path=/tmp/sample-kv-flash:256m,ext_item_size=100"],
+]
+
 
 def replay(sim, trace, args, rate):
     with tempfile.TemporaryDirectory() as tmp:
@@ -30,17 +45,22 @@ def replay(sim, trace, args, rate):
             return json.load(f)
 
 
-def measure(sim, trace, extra, rates, configs=CONFIGS):
+def measure(sim, trace, extra, rates, configs=CONFIGS, jobs=2):
+    """Replays run `jobs` at a time (each is one single-threaded process)."""
+    runs = [(i, rate) for i in range(len(configs)) for rate in [1, *rates]]
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        reports = dict(zip(runs, pool.map(
+            lambda run: replay(sim, trace, extra + configs[run[0]], run[1]), runs)))
     rows = []
-    for cfg in configs:
-        full = replay(sim, trace, extra + cfg, 1)
+    for i, cfg in enumerate(configs):
+        full = reports[(i, 1)]
         row = {"config": " ".join(cfg), "full": full["totals"]["hit_ratio"],
                "full_byte": full["totals"]["byte_hit_ratio"],
                "ram_evictions": full["engine"]["stats"]["evictions"],
                "page_evictions": (full["extstore"] or {}).get("extstore_page_evictions", 0),
                "ceiling": full["totals"]["ceiling_hit_ratio"], "sampled": {}}
         for rate in rates:
-            s = replay(sim, trace, extra + cfg, rate)
+            s = reports[(i, rate)]
             t = s["totals"]
             a = t["sample_adjusted"] or t  # null: too few keys for an estimate
             row["sampled"][rate] = {
@@ -50,6 +70,7 @@ def measure(sim, trace, extra, rates, configs=CONFIGS):
                 "raw_error_points": 100 * (t["hit_ratio"] - row["full"]),
                 "ceiling": a["ceiling_hit_ratio"],
                 "record_share": t["records"] / max(t["trace_records"], 1),
+                "warnings": [w["code"] for w in s.get("warnings", [])],
                 "page_evictions": (s["extstore"] or {}).get("extstore_page_evictions", 0)}
         rows.append(row)
     return rows
@@ -69,8 +90,12 @@ def print_table(name, rows, out=sys.stdout):
 
 
 if __name__ == "__main__":
-    sim, trace = sys.argv[1], sys.argv[2]
-    rows = measure(sim, trace, sys.argv[3:], [0.1, 0.01])
+    # usage: sample_error.py SIM TRACE [--kvcache-configs] [replay flags...]
+    sim, trace, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+    configs = CONFIGS
+    if extra[:1] == ["--kvcache-configs"]:
+        configs, extra = KVCACHE_CONFIGS, extra[1:]
+    rows = measure(sim, trace, extra, [0.1, 0.01], configs)
     print_table(trace, rows)
     worst = {rate: max(abs(r["sampled"][rate]["error_points"]) for r in rows) for rate in (0.1, 0.01)}
     print(f"worst |error|: R=0.1 {worst[0.1]:.2f} points (bound 1), "

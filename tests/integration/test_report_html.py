@@ -110,15 +110,24 @@ class ReportHtmlTest(unittest.TestCase):
         cls.sweep_path = os.path.join(cls.dir, "sweep-ceilings.json")
         with open(cls.sweep_path, "w") as f:
             json.dump(cls.sweep_ceilings, f)
-        cls.plan = {"schema": "memext-sim-plan/1",
-                    "recommendation": {"command": "memcached -m 32 -o ext_path=/data/flash:256m",
-                                       "hit_ratio": 0.9123, "dwpd": 1.5,
-                                       "endurance_years": 4.25},
-                    "runners_up": [{"command": "memcached -m 8", "hit_ratio": 0.8},
-                                   {"command": "memcached -m 16", "hit_ratio": 0.85}]}
+        # A real plan on the sample: RAM only misses at 8 MB and meets at
+        # 64; with 256 MB of flash -m 8 meets, so the bisection goes lower
+        # and RAM-only -m 64 is the runner-up.
         cls.plan_path = os.path.join(cls.dir, "plan.json")
-        with open(cls.plan_path, "w") as f:
-            json.dump(cls.plan, f)
+        subprocess.run([cls.sim, "plan", SAMPLE, "--target", "hit_ratio>=0.75", "--max-dwpd",
+                        "3000", "--drive", "nvme-gen4:1g", "--ram", "8,64", "--flash", "0,256m",
+                        "--search", "ext_item_age=4294967295,0", "--refine", "1", "--out",
+                        cls.plan_path], check=True, capture_output=True, timeout=900)
+        with open(cls.plan_path) as f:
+            cls.plan = json.load(f)
+        # The same plan had nothing met it.
+        cls.plan_none = json.loads(json.dumps(cls.plan))
+        cls.plan_none["recommendation"] = None
+        cls.plan_none["runners_up"] = []
+        cls.plan_none["binding_limit"] = {"limit": "dwpd", "detail": "writes too much"}
+        cls.plan_none_path = os.path.join(cls.dir, "plan-none.json")
+        with open(cls.plan_none_path, "w") as f:
+            json.dump(cls.plan_none, f)
 
     @classmethod
     def tearDownClass(cls):
@@ -228,12 +237,68 @@ class ReportHtmlTest(unittest.TestCase):
         self.assertEqual(len(cells), 1)
         self.assertEqual(len(dom.inside(cells[0], "tr")), 1 + len(self.sweep["rows"]))
         self.assertEqual(ceiling, 0.973)
-        commands = {p["attrs"]["data-key"]: p["text"] for p in dom.find("pre")}
-        self.assertEqual(commands["recommendation.command"], self.plan["recommendation"]["command"])
-        row = dom.find("tr", data_key="recommendation.endurance_years")
-        self.assertEqual(json.loads(dom.inside(row[0], "td")[0]["attrs"]["data-value"]), 4.25)
-        runners = dom.find("table", data_key="runners_up")
-        self.assertEqual(len(dom.inside(runners[0], "tr")), 3)
+        self.assertEqual(len(dom.find("section", **{"class": "plan"})), 1)
+
+    def test_plan_section(self):
+        # One page (one Chromium run) with the plan and the same plan where
+        # nothing met the targets.
+        _, dom = self.render("plan.html", self.plan_path, self.plan_none_path)
+        plan, rec = self.plan, self.plan["recommendation"]
+        self.assertIsNotNone(rec)
+        [section] = dom.find("section", **{"class": "plan"}, data_doc=self.plan_path)
+        [pre] = dom.inside(section, "pre", data_key="recommendation.command_line")
+        self.assertEqual(pre["text"], rec["command_line"])
+        self.assertIn("ext_item_age=", rec["command_line"])
+        self.assertEqual(len(dom.inside(section, "button", **{"class": "copy"})), 1)
+        # The predicted figures against the targets. A target binds when a
+        # cheaper candidate missed it.
+        [targets] = dom.inside(section, "table", **{"class": "plan-targets"})
+        rows = {r["attrs"]["data-plan-metric"]: r for r in dom.inside(targets, "tr")
+                if "data-plan-metric" in r["attrs"]}
+        for metric in ("hit_ratio", "dwpd", "endurance_years", "byte_hit_ratio", "ram_mb",
+                       "ram_used_bytes", "flash_bytes", "flash_bytes_per_day", "cost"):
+            [value] = [c for c in dom.inside(rows[metric], "td") if "data-value" in c["attrs"]]
+            self.assertEqual(json.loads(value["attrs"]["data-value"]), rec[metric], metric)
+        self.assertGreater(rec["endurance_years"], 0)
+        self.assertIn("years", rows["endurance_years"]["text"])
+        for name, value in rec["settings"].items():
+            self.assertIn(value, rows["settings." + name]["text"])
+        cheaper = [c for c in plan["candidates"] if c["cost"] < rec["cost"]]
+        want = {"hit_ratio": any(c["hit_ratio"] < plan["targets"]["hit_ratio"] for c in cheaper),
+                "dwpd": any(c["dwpd"] > plan["targets"]["max_dwpd"] for c in cheaper)}
+        self.assertTrue(want["hit_ratio"], "the sample's cheapest RAM-only cell misses 0.75")
+        for metric, binding in want.items():
+            [status] = dom.inside(rows[metric], "td", **{"class": "status met" +
+                                                       (" binding" if binding else "")})
+            self.assertEqual(status["attrs"]["data-status"], "met")
+            self.assertEqual(status["attrs"]["data-binding"], "true" if binding else "false")
+        # Every candidate on the cost / hit-ratio chart, the choice ringed,
+        # the target drawn.
+        [fig] = dom.find("figure", data_chart="plan-0-candidates")
+        dots = sorted((json.loads(d["attrs"]["data-cost"]), json.loads(d["attrs"]["data-hit"]),
+                       d["attrs"]["data-meets"] == "true")
+                      for d in dom.inside(fig, "circle", **{"class": "candidate"}))
+        self.assertEqual(dots, sorted((c["cost"], c["hit_ratio"], c["meets_targets"])
+                                      for c in plan["candidates"]))
+        [chosen] = dom.inside(fig, "circle", **{"class": "chosen"})
+        self.assertEqual((json.loads(chosen["attrs"]["data-cost"]),
+                          json.loads(chosen["attrs"]["data-hit"])), (rec["cost"], rec["hit_ratio"]))
+        [target] = dom.inside(fig, "line", **{"class": "target"})
+        self.assertEqual(json.loads(target["attrs"]["data-y"]), plan["targets"]["hit_ratio"])
+        # The runners-up, cheapest first.
+        self.assertGreater(len(plan["runners_up"]), 0)
+        [runners] = dom.inside(section, "table", **{"class": "runners-up"})
+        commands = [r["attrs"]["data-command"] for r in dom.inside(runners, "tr")
+                    if "data-command" in r["attrs"]]
+        self.assertEqual(commands, [c["command_line"] for c in plan["runners_up"]])
+        # Nothing met: the binding limit instead of a command line.
+        [none] = dom.find("section", **{"class": "plan"}, data_doc=self.plan_none_path)
+        [box] = dom.inside(none, "div", **{"class": "recommendation none"})
+        self.assertEqual(box["attrs"]["data-limit"], "dwpd")
+        self.assertIn("writes too much", box["text"])
+        self.assertEqual(dom.inside(none, "pre"), [])
+        self.assertEqual(len(dom.inside(none, "circle", **{"class": "candidate"})),
+                         len(plan["candidates"]))
 
     def test_two_reports_side_by_side(self):
         a, b = self.report_a[2], self.report_b[2]

@@ -83,6 +83,7 @@ MpiDefault=none
 MailProg=/bin/true
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN
 PartitionName=sweeps Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+MaxArraySize=3
 """)
         self.env = dict(os.environ, SLURM_CONF=self.conf)
         self.start([find("slurmctld"), "-D", "-f", self.conf], "slurmctld")
@@ -169,10 +170,10 @@ class SlurmSweep(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         words = r.stdout.split()
         self.assertEqual(words[:4], ["submitted", str(expected_cells), "of", "4"], r.stdout)
-        array_job, merge_job = words[words.index("array") + 2].rstrip(","), words[
-            words.index("merge") + 2]
+        arrays = [w.rstrip(",") for w in words[words.index("array") + 2:words.index("merge")]]
+        merge_job = words[words.index("merge") + 2]
         self.cluster.wait_for(lambda: self.cluster.job_done(merge_job), "the merge job")
-        return array_job
+        return arrays
 
     def test_slurm_sweep_equals_local_sweep(self):
         local = os.path.join(self.tmp, "local")
@@ -180,9 +181,13 @@ class SlurmSweep(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
         slurm = os.path.join(self.tmp, "slurm")
-        array_job = self.submit_and_wait(slurm, 4)
+        # MaxArraySize=3 (slurm.conf): indices 0..2, so the 4 cells go in two
+        # arrays and the merge waits for both.
+        arrays = self.submit_and_wait(slurm, 4)
+        self.assertEqual(len(arrays), 2, arrays)
         logs = sorted(f for f in os.listdir(os.path.join(slurm, "slurm")) if f.startswith("cell-"))
-        self.assertEqual(logs, [f"cell-{array_job}_{i}.log" for i in range(4)])
+        self.assertEqual(logs, sorted([f"cell-{arrays[0]}_{i}.log" for i in range(3)] +
+                                      [f"cell-{arrays[1]}_0.log"]))
         for name in ("sweep.json", "sweep.csv", "sweep_spec.json"):
             self.assertEqual(read_bytes(os.path.join(slurm, name)),
                              read_bytes(os.path.join(local, name)), name)

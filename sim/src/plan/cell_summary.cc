@@ -79,4 +79,18 @@ nlohmann::json summarize_report(const nlohmann::json& report) {
   return row;
 }
 
+std::optional<RankingHitRatio> ranking_hit_ratio(const nlohmann::json& report) {
+  const auto totals = report.find("totals");
+  if (totals == report.end() || !totals->is_object()) return std::nullopt;
+  if (const auto adjusted = totals->find("sample_adjusted");
+      adjusted != totals->end() && adjusted->is_object()) {
+    const auto hit = adjusted->find("hit_ratio");
+    if (hit != adjusted->end() && hit->is_number())
+      return RankingHitRatio{hit->get<double>(), true};
+  }
+  const auto hit = totals->find("hit_ratio");
+  if (hit == totals->end() || !hit->is_number()) return std::nullopt;
+  return RankingHitRatio{hit->get<double>(), false};
+}
+
 }  // namespace memext

@@ -3,9 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "plan/sweep_dir.h"
 
@@ -89,6 +92,45 @@ void write_script(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+size_t parse_max_array_size(const std::string& config) {
+  std::istringstream lines(config);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line.compare(start, 12, "MaxArraySize") != 0) continue;
+    const size_t eq = line.find('=', start + 12);
+    if (eq == std::string::npos ||
+        line.find_first_not_of(" \t", start + 12) != eq) {  // e.g. MaxArraySizeX
+      continue;
+    }
+    std::string value = line.substr(eq + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t\r") + 1);
+    if (value.empty() || value.size() > 9 ||
+        value.find_first_not_of("0123456789") != std::string::npos) {
+      return kSlurmDefaultMaxArraySize;
+    }
+    return static_cast<size_t>(std::stoul(value));
+  }
+  return kSlurmDefaultMaxArraySize;
+}
+
+std::vector<std::pair<size_t, size_t>> slurm_array_chunks(size_t cells, size_t max_array_size) {
+  assert(max_array_size >= 1);
+  std::vector<std::pair<size_t, size_t>> chunks;
+  for (size_t begin = 0; begin < cells; begin += max_array_size) {
+    chunks.emplace_back(begin, std::min(cells, begin + max_array_size));
+  }
+  return chunks;
+}
+
+std::string slurm_after_all(const std::vector<std::string>& job_ids) {
+  assert(!job_ids.empty());
+  std::string dependency = "afterany";
+  for (const std::string& id : job_ids) dependency += ":" + id;
+  return dependency;
+}
+
 SlurmSubmission submit_sweep_to_slurm(const std::string& dir_given, const SweepSpec& spec,
                                       const SlurmOptions& options) {
   const std::string dir = fs::absolute(dir_given).lexically_normal().string();
@@ -98,42 +140,66 @@ SlurmSubmission submit_sweep_to_slurm(const std::string& dir_given, const SweepS
   fs::create_directories(submission.script_dir, ec);
   if (ec) throw SweepError("cannot create '" + submission.script_dir + "': " + ec.message());
 
-  std::string cells;
+  std::vector<std::string> cells;
   for (const SweepCell& cell : spec.cells) {
-    if (cell_finished(dir, cell)) continue;
-    cells += (cells.empty() ? "" : " ") + cell.id;
-    ++submission.cells;
+    if (!cell_finished(dir, cell)) cells.push_back(cell.id);
   }
-  if (submission.cells == 0) return submission;
+  submission.cells = cells.size();
+  if (cells.empty()) return submission;
+
+  submission.max_array_size = options.max_array_size;
+  if (submission.max_array_size == 0) {
+    try {
+      submission.max_array_size =
+          parse_max_array_size(run_capture({options.scontrol, "show", "config"}));
+    } catch (const SweepError& e) {
+      std::fprintf(stderr, "sweep: %s; assuming Slurm's default MaxArraySize of %zu\n", e.what(),
+                   kSlurmDefaultMaxArraySize);
+      submission.max_array_size = kSlurmDefaultMaxArraySize;
+    }
+    if (submission.max_array_size == 0) {
+      throw SweepError(
+          "the cluster allows no job arrays (MaxArraySize = 0 in scontrol show config)");
+    }
+  }
 
   const std::string binary = shell_quote(options.sim_binary);
-  const std::string cells_script = submission.script_dir + "/cells.sh";
-  write_script(cells_script,
-               "#!/bin/bash\n"
-               "# One sweep cell per array task; the unfinished cells when submitted.\n"
-               "cells=(" +
-                   cells +
-                   ")\n"
-                   "exec " +
-                   binary + " sweep --cell " + shell_quote(dir) +
-                   " \"${cells[$SLURM_ARRAY_TASK_ID]}\"\n");
-  const std::string merge_script = submission.script_dir + "/merge.sh";
-  write_script(merge_script,
-               "#!/bin/bash\nexec " + binary + " sweep --merge " + shell_quote(dir) + "\n");
-
   std::vector<std::string> common;
   if (!options.partition.empty()) common.push_back("--partition=" + options.partition);
   common.insert(common.end(), options.sbatch_args.begin(), options.sbatch_args.end());
 
-  std::vector<std::string> array{options.sbatch, "--parsable", "--job-name=memext-sweep",
-                                 "--array=0-" + std::to_string(submission.cells - 1),
-                                 "--output=" + submission.script_dir + "/cell-%A_%a.log"};
-  array.insert(array.end(), common.begin(), common.end());
-  array.push_back(cells_script);
-  submission.array_job_id = job_id(run_capture(array));
+  // One array per chunk: its script lists that chunk's cells, indexed by
+  // the task id from 0.
+  const auto chunks = slurm_array_chunks(cells.size(), submission.max_array_size);
+  for (size_t k = 0; k < chunks.size(); ++k) {
+    const auto [begin, end] = chunks[k];
+    std::string list;
+    for (size_t i = begin; i < end; ++i) list += (i == begin ? "" : " ") + cells[i];
+    const std::string script = submission.script_dir + "/cells-" + std::to_string(k) + ".sh";
+    write_script(script,
+                 "#!/bin/bash\n"
+                 "# One sweep cell per array task; unfinished cells " +
+                     std::to_string(begin) + ".." + std::to_string(end - 1) +
+                     " when submitted.\n"
+                     "cells=(" +
+                     list +
+                     ")\n"
+                     "exec " +
+                     binary + " sweep --cell " + shell_quote(dir) +
+                     " \"${cells[$SLURM_ARRAY_TASK_ID]}\"\n");
+    std::vector<std::string> array{options.sbatch, "--parsable", "--job-name=memext-sweep",
+                                   "--array=0-" + std::to_string(end - begin - 1),
+                                   "--output=" + submission.script_dir + "/cell-%A_%a.log"};
+    array.insert(array.end(), common.begin(), common.end());
+    array.push_back(script);
+    submission.array_job_ids.push_back(job_id(run_capture(array)));
+  }
 
+  const std::string merge_script = submission.script_dir + "/merge.sh";
+  write_script(merge_script,
+               "#!/bin/bash\nexec " + binary + " sweep --merge " + shell_quote(dir) + "\n");
   std::vector<std::string> merge{options.sbatch, "--parsable", "--job-name=memext-sweep-merge",
-                                 "--dependency=afterany:" + submission.array_job_id,
+                                 "--dependency=" + slurm_after_all(submission.array_job_ids),
                                  "--output=" + submission.script_dir + "/merge-%j.log"};
   merge.insert(merge.end(), common.begin(), common.end());
   merge.push_back(merge_script);

@@ -52,12 +52,15 @@ std::string help_text() {
          "                          trace, flags and grid resumes: finished cells are kept;\n"
          "                          a different sweep into the same DIR is refused.\n"
          "  --jobs N                replays at once (default: the number of cores)\n"
-         "  --slurm                 submit the unfinished cells as a Slurm job array (sbatch\n"
-         "                          --array), one cell per task, and a merge job that runs\n"
-         "                          after them; DIR, TRACE and this memext-sim must be at the\n"
-         "                          same paths on every node. Returns after submitting.\n"
+         "  --slurm                 submit the unfinished cells as Slurm job arrays (sbatch\n"
+         "                          --array), one cell per task, as many arrays as the\n"
+         "                          cluster's MaxArraySize needs (scontrol show config;\n"
+         "                          1001 if it cannot tell), and a merge job that runs\n"
+         "                          after all of them; DIR, TRACE and this memext-sim must\n"
+         "                          be at the same paths on every node. Returns after\n"
+         "                          submitting.\n"
          "  --partition P           the Slurm partition (default: the cluster's)\n"
-         "  --sbatch-arg ARG        an extra sbatch option for both jobs, e.g.\n"
+         "  --sbatch-arg ARG        an extra sbatch option for every job, e.g.\n"
          "                          --sbatch-arg=--time=2:00:00 (repeatable)\n"
          "  --merge DIR             write DIR/sweep.json and sweep.csv from the finished\n"
          "                          cells (exit 1 when some are missing)\n"
@@ -211,9 +214,15 @@ int sweep_main(int argc, char** argv) {
         std::fprintf(stderr, "sweep: every cell has finished; merging here\n");
         return report_merge(merge_sweep(line.out_dir, spec), line.out_dir);
       }
-      std::printf("submitted %zu of %zu cells: array job %s, merge job %s (logs in %s)\n", s.cells,
-                  spec.cells.size(), s.array_job_id.c_str(), s.merge_job_id.c_str(),
-                  s.script_dir.c_str());
+      std::string arrays;
+      for (const std::string& id : s.array_job_ids) arrays += (arrays.empty() ? "" : " ") + id;
+      std::printf("submitted %zu of %zu cells: array job%s %s, merge job %s (logs in %s)\n",
+                  s.cells, spec.cells.size(), s.array_job_ids.size() == 1 ? "" : "s",
+                  arrays.c_str(), s.merge_job_id.c_str(), s.script_dir.c_str());
+      if (s.array_job_ids.size() > 1) {
+        std::printf("(%zu arrays of at most %zu tasks: the cluster's MaxArraySize)\n",
+                    s.array_job_ids.size(), s.max_array_size);
+      }
       return 0;
     }
     SweepRunOptions options;

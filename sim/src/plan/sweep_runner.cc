@@ -49,26 +49,26 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-std::optional<double> cell_hit_ratio(const std::string& dir, const SweepCell& cell) {
+// A sampled cell's estimate of the full trace's hit ratio, else its own.
+std::optional<RankingHitRatio> cell_hit_ratio(const std::string& dir, const SweepCell& cell) {
   std::ifstream in(cell_report_path(dir, cell), std::ios::binary);
   try {
-    const nlohmann::json row = summarize_report(nlohmann::json::parse(in));
-    return row.at("hit_ratio").get<double>();
+    return ranking_hit_ratio(nlohmann::json::parse(in));
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }
 }
 
-// The best cell so far by hit ratio (the first one on ties, so the line is
-// the same whatever order the cells finish in).
+// The best cell so far by (sample-adjusted) hit ratio (the first one on
+// ties, so the line is the same whatever order the cells finish in).
 struct BestCell {
   const SweepCell* cell = nullptr;
   size_t index = 0;
-  double hit_ratio = -1;
+  RankingHitRatio hit_ratio{-1, false};
 
-  void offer(const SweepCell& c, size_t i, std::optional<double> ratio) {
+  void offer(const SweepCell& c, size_t i, std::optional<RankingHitRatio> ratio) {
     if (!ratio) return;
-    if (*ratio > hit_ratio || (*ratio == hit_ratio && i < index)) {
+    if (ratio->value > hit_ratio.value || (ratio->value == hit_ratio.value && i < index)) {
       cell = &c;
       index = i;
       hit_ratio = *ratio;
@@ -205,8 +205,10 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepRunOptions& options) {
     std::string best_text = "none";
     if (best.cell != nullptr) {
       char ratio[32];
-      std::snprintf(ratio, sizeof ratio, "%.4f", best.hit_ratio);
-      best_text = best.cell->id + " hit_ratio " + ratio + " (" + describe_flags(*best.cell) + ")";
+      std::snprintf(ratio, sizeof ratio, "%.4f", best.hit_ratio.value);
+      best_text = best.cell->id + " hit_ratio " + ratio +
+                  (best.hit_ratio.sample_adjusted ? " sample-adjusted" : "") + " (" +
+                  describe_flags(*best.cell) + ")";
     }
     std::fprintf(stderr, "sweep: %zu/%zu cells done, %s elapsed, ETA %s; best so far %s\n",
                  outcome.resumed + outcome.ran, outcome.cells, format_duration(elapsed).c_str(),

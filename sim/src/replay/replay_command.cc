@@ -144,10 +144,7 @@ int replay_main(int argc, char** argv) {
       print_other_format(options);
       return 1;
     }
-    // oracleGeneral records only reads: without look-aside fills nothing
-    // would ever be cached.
-    const bool fill_default = reader->format() == TraceFormat::kOracleGeneral;
-    Replayer replay(options, fill_default);
+    Replayer replay(options, fill_on_miss_by_default(reader->format()));
     if (options.format != TraceFormat::kAuto) {
       const std::optional<TraceFormat> seen = sniff_trace_format(options.trace_path);
       if (seen && *seen != options.format) {

@@ -32,6 +32,24 @@ bool is_get(Op op) {
   return op == Op::kGet || op == Op::kGets || op == Op::kGat || op == Op::kGats;
 }
 
+// Whether slab_chunk_max = page (memcached's table ends in a class of
+// slab_chunk_max) leaves every class up to largest_class as the full
+// configuration has it and holds the sample's largest item.
+bool keeps_classes(const EngineConfig& full, const SampleProfile& profile, uint32_t page) {
+  if (page < profile.max_item_bytes || page < 1024) return false;
+  const SlabClassTable table(full);
+  EngineConfig c = full;
+  c.slab_page_size = page;
+  c.slab_chunk_max = page;
+  c.item_size_max = page;
+  const SlabClassTable smaller(c);
+  if (smaller.largest() <= profile.largest_class) return false;
+  for (uint32_t id = 1; id <= profile.largest_class; ++id) {
+    if (smaller[id].size != table[id].size) return false;
+  }
+  return true;
+}
+
 // The smallest slab_chunk_max (= -I) that leaves every class up to
 // largest_class as the full configuration has it: slab classes grow by -f up
 // to slab_chunk_max / f, so a smaller slab_chunk_max only truncates the top of
@@ -107,13 +125,50 @@ EngineConfig scale_config(const EngineConfig& full, double rate, const SamplePro
   if (rate >= 1) return c;
   const std::string rate_text = std::to_string(rate);
 
-  // Slab geometry: the largest chunk (= -I) as small as the sample's items
-  // allow, then the slab page as near its R share as that chunk allows.
-  if (profile != nullptr) {
-    if (const uint32_t chunk_max = smallest_unchanged_chunk_max(full, *profile)) {
+  // Slab geometry: the slab page R x memcached's, one largest chunk per page,
+  // so -m holds as many pages as in the full replay; else (a page that small
+  // would change a class the sample uses) the largest chunk (= -I) as small
+  // as the sample's items allow and the page as near its R share as that
+  // chunk allows.
+  if (profile != nullptr && profile->largest_class != 0) {
+    const double ideal_page = static_cast<double>(full.slab_page_size) * rate;
+    const auto exact = static_cast<uint32_t>(std::llround(ideal_page / 8)) * 8;  // chunk alignment
+    if (exact < full.slab_page_size && keeps_classes(full, *profile, exact)) {
+      c.slab_chunk_max = exact;
+      c.item_size_max = exact;
+      c.slab_page_size = exact;
+      rules->push_back("slab page, -I and slab_chunk_max " + std::to_string(exact) +
+                       " bytes (memcached: fixed " + mb(full.slab_page_size) +
+                       " page): the page's x" + rate_text +
+                       " share, one largest chunk per page; every slab class the sample uses "
+                       "(its largest item " +
+                       std::to_string(profile->max_item_bytes) +
+                       " bytes) keeps its chunk size, and -m holds as many pages as in the full "
+                       "replay");
+    } else if (const uint32_t half = exact / 16 * 8; half >= 1024 && exact < full.slab_page_size) {
+      // The sample's largest items need a chunk above the page's share:
+      // memcached's own answer to items above slab_chunk_max (page / 2 by
+      // default) is to store them chunked, so the page keeps its share and
+      // only the classes above half of it change.
+      const auto page = 2 * half;
+      const auto item_max =
+          static_cast<uint32_t>((profile->max_item_bytes + half - 1) / half * half);
+      c.slab_chunk_max = half;
+      c.item_size_max = std::max(item_max, half);
+      c.slab_page_size = page;
+      rules->push_back(
+          "slab page " + std::to_string(page) + " bytes (memcached: fixed " +
+          mb(full.slab_page_size) + "): the page's x" + rate_text +
+          " share, so -m holds as many pages as in the full replay; slab_chunk_max " +
+          std::to_string(half) + " (half the page, memcached's default ratio) and -I " +
+          std::to_string(c.item_size_max) + ": the sample's items above " + std::to_string(half) +
+          " bytes (its largest " + std::to_string(profile->max_item_bytes) +
+          ") are stored chunked, as memcached stores items above slab_chunk_max, "
+          "and the slab classes above " +
+          std::to_string(half) + " / -f change; their items hold memory a little differently");
+    } else if (const uint32_t chunk_max = smallest_unchanged_chunk_max(full, *profile)) {
       // A whole number of the largest chunks, as memcached's page is of its
-      // slab_chunk_max, so -m holds as many pages as in the full replay.
-      const double ideal_page = static_cast<double>(full.slab_page_size) * rate;
+      // slab_chunk_max.
       const auto chunks =
           std::max<uint64_t>(static_cast<uint64_t>(std::llround(ideal_page / chunk_max)), 1);
       const auto page =
@@ -124,10 +179,11 @@ EngineConfig scale_config(const EngineConfig& full, double rate, const SamplePro
       rules->push_back("slab page " + mb(page) + " (memcached: fixed " + mb(full.slab_page_size) +
                        "), -I and slab_chunk_max " + mb(chunk_max) +
                        ": the whole number of largest chunks nearest the page's x" + rate_text +
-                       " share; the largest chunk holds the sample's largest item (" +
+                       " share (a page of exactly that share cannot hold the sample's largest "
+                       "item, " +
                        std::to_string(profile->max_item_bytes) +
-                       " bytes) with every slab class it uses unchanged, so each class holds "
-                       "about as many pages as in the full replay");
+                       " bytes, in an unchanged slab class); -m holds " +
+                       (page > ideal_page ? "fewer" : "more") + " pages than in the full replay");
     }
   }
 

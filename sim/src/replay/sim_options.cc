@@ -217,6 +217,10 @@ const char* fill_on_miss_name(FillOnMiss mode) {
   return "auto";
 }
 
+bool fill_on_miss_by_default(TraceFormat format) {
+  return format == TraceFormat::kOracleGeneral || format == TraceFormat::kKvcache;
+}
+
 std::string parse_sim_options(int argc, const char* const* argv, SimOptions* out) {
   {
     std::string error = apply_device(out->device_spec, out);
@@ -343,8 +347,10 @@ std::string sim_options_help() {
       "  --seed N                    seed for every random choice (default 1)\n"
       "  --interval SECONDS          time-series interval in trace time (default 60)\n"
       "  --time-scale X              multiply trace time by X (default 1)\n"
-      "  --fill-on-miss on|off|auto  set the traced size after a get miss (auto: on for\n"
-      "                              traces without writes, e.g. oracle)\n"
+      "  --fill-on-miss on|off|auto  set the traced size after a get miss (default auto:\n"
+      "                              on for oracle, which records no writes, and kvcache,\n"
+      "                              a look-aside cache whose fills after misses are not\n"
+      "                              traced; off for the others)\n"
       "  --out REPORT.json           write the JSON report (- for stdout; the summary and\n"
       "                              warnings stay on stderr)\n"
       "  --max-requests N            stop after N requests of the trace, a record's\n"

@@ -74,4 +74,11 @@ std::string sim_options_help();
 // "on"/"off"/"auto" etc.
 const char* fill_on_miss_name(FillOnMiss mode);
 
+// What --fill-on-miss auto means for a trace of `format`: on for oracle
+// (reads only: nothing would ever be cached) and kvcache (a production
+// look-aside cache's trace: a miss is followed by a fill from the backing
+// store that the trace does not record, as CacheLib's cachebench replays it
+// with enableLookaside).
+bool fill_on_miss_by_default(TraceFormat format);
+
 }  // namespace memext

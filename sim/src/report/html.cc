@@ -23,7 +23,9 @@ constexpr const char* kUsage =
     "    pass when the reports carry it, and a table of every cell;\n"
     "  - a report: its figures, warnings, and time series (hit ratios, RAM held,\n"
     "    fragmentation, flash writes and DWPD, pages per bucket);\n"
-    "  - a plan: its recommended command line and figures;\n"
+    "  - a plan: its recommendation (the command line to paste, its figures\n"
+    "    against the targets, which target binds, the drive's endurance), every\n"
+    "    candidate's cost against hit ratio, the runners-up and the search;\n"
     "  - two or more reports: a side-by-side table of their figures, with the\n"
     "    difference when there are two.\n"
     "Without --html the summary of each report is printed.\n"
@@ -121,6 +123,7 @@ std::string render_html(const std::vector<HtmlDoc>& docs, const std::string& tit
   page += script_safe(data.dump());
   page += "</script>\n<script>\n";
   page += html_page_script();
+  page += html_plan_script();
   page += "</script>\n</body>\n</html>\n";
   return page;
 }

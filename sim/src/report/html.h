@@ -30,9 +30,11 @@ HtmlDocKind classify_doc(const std::string& name, const nlohmann::json& doc);
 // The whole page. Deterministic: the same documents give the same bytes.
 std::string render_html(const std::vector<HtmlDoc>& docs, const std::string& title);
 
-// The page's template: style and script, with the data's place marked.
+// The page's template: style and script, with the data's place marked; the
+// plan section's script (html_plan.cc) is appended to the page's.
 const char* html_page_head();
 const char* html_page_script();
+const char* html_plan_script();
 
 // argv[0] is "report". 0 success, 1 unreadable input or output, 2 bad
 // command line.

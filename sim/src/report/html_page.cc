@@ -6,7 +6,8 @@
 // <polyline class="series" data-series=NAME data-xs=JSON data-ys=JSON>
 // (and <circle data-x data-y> per point of short series) and, for sweeps,
 // <line class="ceiling" data-y=V>; a figure table row is
-// <tr data-metric=NAME> with <td data-value=JSON> per document.
+// <tr data-metric=NAME> with <td data-value=JSON> per document. The plan's
+// section and its hooks are in html_plan.cc.
 #include "report/html.h"
 
 namespace memext {
@@ -29,6 +30,18 @@ ul.warnings li{color:#a40;margin:.2em 0}
 .cols{display:flex;gap:2em;flex-wrap:wrap}
 .cols > section{flex:1;min-width:480px}
 .note{color:#666;font-size:13px}
+.recommendation{border:2px solid #1f77b4;border-radius:6px;padding:.4em 1em .8em;max-width:1000px;background:#f7fbff}
+.recommendation.none{border-color:#c00;background:#fff7f7}
+.headline{font-size:15px;margin:.5em 0}
+.command-row{display:flex;gap:.6em;align-items:flex-start}
+.command-row pre.command{flex:1;margin:0;background:#fff;border:1px solid #ccd}
+button.copy{font-size:13px;padding:.4em .9em;cursor:pointer}
+td.status.met{color:#176b17;font-weight:600}
+td.status.missed{color:#c00;font-weight:600}
+td.status.binding{background:#fff3d6}
+td.cmd{text-align:left}
+svg .target{stroke:#c00;stroke-dasharray:6 4}
+details.search{margin-top:1em}
 </style>
 )HTML";
 }
@@ -290,7 +303,9 @@ function renderSweep(item, index) {
   for (const f of flagNames) head.append(el('th', {}, f));
   for (const c of cols) head.append(el('th', {}, c));
   table.append(head);
-  const best = rows.reduce((b, r) => (b === null || (r.hit_ratio ?? -1) > (b.hit_ratio ?? -1) ? r : b), null);
+  // Sampled cells rank by their estimate of the full trace's ratio.
+  const rank = r => r.hit_ratio_estimate ?? r.hit_ratio ?? -1;
+  const best = rows.reduce((b, r) => (b === null || rank(r) > rank(b) ? r : b), null);
   for (const r of rows) {
     const tr = el('tr', {'data-id': r.id});
     if (r === best) tr.setAttribute('style', 'background:#eef8ee');
@@ -299,47 +314,8 @@ function renderSweep(item, index) {
     for (const c of cols) tr.append(el('td', {'data-field': c, 'data-value': JSON.stringify(r[c] ?? null)}, c.endsWith('bytes') || c.endsWith('_bytes_written') ? bytesText(r[c]) : fmt(r[c])));
     table.append(tr);
   }
-  sec.append(el('h3', {}, 'cells (best hit ratio shaded)'));
+  sec.append(el('h3', {}, 'cells (best hit ratio shaded; a sampled cell\'s estimate of the full trace\'s)'));
   sec.append(table);
-  return sec;
-}
-
-// ---- a plan (rendered generically: its command lines and its figures) ----
-function renderPlan(item) {
-  const p = item.doc;
-  const sec = el('section', {class: 'plan', 'data-doc': item.name});
-  sec.append(el('h2', {}, 'plan: ' + item.name));
-  const scalars = el('table', {class: 'plan-figures'});
-  const lists = [];
-  const walk = (o, path, depth) => {
-    for (const [k, v] of Object.entries(o)) {
-      const p = path ? path + '.' + k : k;
-      const isCommand = /command/i.test(k);
-      if (isCommand && (typeof v === 'string' || (Array.isArray(v) && v.every(x => typeof x === 'string')))) {
-        sec.append(el('h3', {}, p));
-        sec.append(el('pre', {class: 'command', 'data-key': p}, Array.isArray(v) ? v.join(' ') : v));
-      } else if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < 3) {
-        walk(v, p, depth + 1);
-      } else if (Array.isArray(v) && v.length && v.every(x => x !== null && typeof x === 'object' && !Array.isArray(x))) {
-        lists.push([p, v]);
-      } else {
-        scalars.append(el('tr', {'data-key': p}, el('th', {}, p), el('td', {'data-value': JSON.stringify(v)}, v !== null && typeof v === 'object' ? JSON.stringify(v) : fmt(v))));
-      }
-    }
-  };
-  walk(p, '', 0);
-  sec.append(el('h3', {}, 'figures'));
-  sec.append(scalars);
-  for (const [path, arr] of lists) {
-    sec.append(el('h3', {}, path));
-    const keys = [...new Set(arr.flatMap(o => Object.keys(o)))];
-    const t = el('table', {class: 'plan-list', 'data-key': path});
-    t.append(el('tr', {}, ...keys.map(k => el('th', {}, k))));
-    for (const o of arr) {
-      t.append(el('tr', {}, ...keys.map(k => { const v = o[k]; const txt = v !== null && typeof v === 'object' ? JSON.stringify(v) : (Array.isArray(v) ? v.join(' ') : fmt(v)); return el('td', {'data-value': JSON.stringify(v ?? null)}, txt); })));
-    }
-    sec.append(t);
-  }
   return sec;
 }
 
@@ -367,7 +343,7 @@ function renderComparison(items) {
 
 const page = document.getElementById('page');
 const reports = DATA.filter(d => d.kind === 'report');
-for (const d of DATA.filter(d => d.kind === 'plan')) page.append(renderPlan(d));
+DATA.filter(d => d.kind === 'plan').forEach((d, i) => page.append(renderPlan(d, i)));
 DATA.filter(d => d.kind === 'sweep').forEach((d, i) => page.append(renderSweep(d, i)));
 if (reports.length >= 2) page.append(renderComparison(reports));
 else reports.forEach((d, i) => page.append(renderReport(d, i)));

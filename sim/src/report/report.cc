@@ -304,6 +304,12 @@ void print_summary(const nlohmann::json& report, std::FILE* out) {
   std::fprintf(out, "replayed %llu requests (%llu gets) over %.1f s of trace time\n",
                t["requests"].get<unsigned long long>(), t["gets"].get<unsigned long long>(),
                t["duration_s"].get<double>());
+  const nlohmann::json& inputs = report["inputs"];
+  if (inputs["fill_on_miss"] == "auto") {
+    std::fprintf(out, "fill on miss: %s (the default for %s traces; --fill-on-miss on|off)\n",
+                 inputs["fill_on_miss_effective"].get<bool>() ? "on" : "off",
+                 inputs["trace"]["format"].get<std::string>().c_str());
+  }
   std::fprintf(out, "hit ratio %.4f (RAM %.4f, flash %.4f), byte hit ratio %.4f, %llu misses\n",
                t["hit_ratio"].get<double>(), t["ram_hit_ratio"].get<double>(),
                t["flash_hit_ratio"].get<double>(), t["byte_hit_ratio"].get<double>(),

@@ -107,10 +107,9 @@ void TraceReader::reject_offset(uint64_t offset, std::string_view field, std::st
   reject(std::move(msg));
 }
 
-namespace {
-
-std::unique_ptr<TraceReader> make_reader(TraceFormat format, std::unique_ptr<TraceInput> input,
-                                         const TraceReadOptions& options) {
+std::unique_ptr<TraceReader> make_trace_reader(TraceFormat format,
+                                               std::unique_ptr<TraceInput> input,
+                                               const TraceReadOptions& options) {
   switch (format) {
     case TraceFormat::kNative:
       return make_native_reader(std::move(input), options);
@@ -125,8 +124,10 @@ std::unique_ptr<TraceReader> make_reader(TraceFormat format, std::unique_ptr<Tra
     case TraceFormat::kAuto:
       break;
   }
-  throw TraceError("internal: no reader for format auto");
+  throw TraceError("make_trace_reader: format auto is detected by open_trace, not read");
 }
+
+namespace {
 
 TraceFormat detect_or_throw(TraceInput& input) {
   std::string_view prefix = input.peek_prefix(kDetectPrefixBytes);
@@ -158,7 +159,7 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path, const TraceRead
   }
   TraceFormat format = options.format;
   if (format == TraceFormat::kAuto) format = detect_or_throw(*input);
-  return make_reader(format, std::move(input), options);
+  return make_trace_reader(format, std::move(input), options);
 }
 
 DetectedFormat detect_trace_format(const std::string& path) {

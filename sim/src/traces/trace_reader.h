@@ -117,7 +117,14 @@ struct DetectedFormat {
 // naming what was seen when no rule matches.
 DetectedFormat detect_trace_format(const std::string& path);
 
-// Readers for a known format over an opened input (open_trace calls these).
+// The reader for `format` (not kAuto) over an opened input: open_trace's
+// last step, for callers that open the input themselves (the fuzz targets,
+// with a small buffer). Throws TraceError for kAuto.
+std::unique_ptr<TraceReader> make_trace_reader(TraceFormat format,
+                                               std::unique_ptr<TraceInput> input,
+                                               const TraceReadOptions& options);
+
+// Readers for a known format over an opened input (make_trace_reader calls these).
 std::unique_ptr<TraceReader> make_native_reader(std::unique_ptr<TraceInput> input,
                                                 const TraceReadOptions& options);
 std::unique_ptr<TraceReader> make_oracle_reader(std::unique_ptr<TraceInput> input,

@@ -74,10 +74,11 @@ TEST_CASE("scaled sizes: RAM and flash by R, flash page count and wbufs per page
   CHECK(c.item_size_max == c.slab_chunk_max);
   const SlabClassTable scaled(c);
   for (uint32_t id = 1; id <= profile.largest_class; ++id) CHECK(scaled[id].size == table[id].size);
-  // Slab page: a whole number of largest chunks near 0.1 MB; RAM about 0.1 x.
-  CHECK(c.slab_page_size % c.slab_chunk_max == 0);
-  CHECK(static_cast<double>(c.slab_page_size) == doctest::Approx(0.1 * (1 << 20)).epsilon(0.3));
-  CHECK(static_cast<double>(c.memory_limit) == doctest::Approx(0.1 * f.memory_limit).epsilon(0.02));
+  // Slab page: 0.1 MB (8-byte aligned), one largest chunk; -m holds the
+  // full replay's 1024 pages.
+  CHECK(c.slab_page_size == 104'856);
+  CHECK(c.slab_chunk_max == c.slab_page_size);
+  CHECK(c.memory_limit == 1024 * uint64_t{c.slab_page_size});
   // Flash: same 16 pages, 16 wbufs per page, each a tenth (4 KB aligned).
   CHECK(c.ext.paths[0].size_bytes / c.ext.page_size == 16);
   CHECK(c.ext.page_size / c.ext.wbuf_size == 16);
@@ -99,7 +100,13 @@ TEST_CASE("scaled sizes: floors where items and slab pages cannot scale, each na
   CHECK(c.item_size_max >= 60'000);
   CHECK(c.ext.paths[0].size_bytes / c.ext.page_size == 16);  // page count kept
   CHECK(c.memory_limit / c.slab_page_size >= 30);            // one page per class
+  // The 60 KB item needs more than the 10 KB page (R x 1 MB): the page keeps
+  // its share, and items above half of it are stored chunked.
+  CHECK(c.slab_page_size == 10'480);
+  CHECK(c.slab_chunk_max == c.slab_page_size / 2);
+  CHECK(c.memory_limit == 64 * uint64_t{c.slab_page_size});
   CHECK(rules.size() >= 3);
+  CHECK(rules[0].find("stored chunked") != std::string::npos);
   CHECK(validate_config(c).empty());
 
   // Without a profile (stdin) -I stays, so the wbuf is floored at it.

@@ -229,4 +229,21 @@ TEST_CASE("kvcache cache_hits: production hit ratio beside the simulated one") {
   CHECK(run_report(one_key_gets(), {})["validation"].is_null());
 }
 
+TEST_CASE("kvcache replays fill on miss by default: a look-aside cache's fills are not traced") {
+  TempDir dir;
+  const std::string path = dir.file("kv.csv");
+  {
+    std::ofstream out(path);
+    out << "op_time,key,key_size,op,op_count,size,cache_hits,ttl\n"
+           "1,c,10,GET,1,100,1,0\n"
+           "2,c,10,GET_LEASE,1,100,1,0\n";
+  }
+  const nlohmann::json r = run_report(dir, path, {});
+  CHECK(r["inputs"]["fill_on_miss"] == "auto");
+  CHECK(r["inputs"]["fill_on_miss_effective"] == true);
+  CHECK(r["totals"]["hits"] == 1);  // the first get's miss filled the key
+  const nlohmann::json off = run_report(dir, path, {"--fill-on-miss", "off"});
+  CHECK(off["totals"]["hits"] == 0);
+}
+
 }  // namespace memext
