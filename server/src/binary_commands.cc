@@ -175,14 +175,14 @@ bool binary_store_fits(Session& s, const BinaryRequest& r, size_t value_len) {
     fits = ctx.engine.engine.slab_classes().clsid(total) != 0;
   }
   if (fits) return true;
-  ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
+  // 1.6.18's binary protocol counts no store_too_large.
   binary_error(s, r, kStatusTooLarge);
   s.swallow(value_len);
   // A failed set must not leave the old value visible; 1.6.18 keeps it for
   // the other modes.
   if (r.command == kOpSet) {
     std::lock_guard lock(ctx.engine.mutex);
-    ctx.engine.engine.remove(r.key);
+    ctx.engine.engine.unlink(r.key);
   }
   return false;
 }
@@ -221,11 +221,9 @@ void binary_store(Session& s, const BinaryRequest& r) {
       binary_error(s, r, refused);
       return;
     case StoreResult::kTooLarge:
-      ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
       binary_error(s, r, refused);
       return;
     case StoreResult::kOutOfMemory: {
-      ctx.counters.store_no_memory.fetch_add(1, std::memory_order_relaxed);
       // memcached fails the item's allocation before it reads a value
       // ("Out of memory"); an append's copy fails later, as not stored.
       const bool concat = request.mode == StoreMode::kAppend || request.mode == StoreMode::kPrepend;
@@ -265,9 +263,11 @@ void binary_delta(Session& s, const BinaryRequest& r) {
   SharedEngine& shared = s.ctx().engine;
   std::unique_lock lock(shared.mutex);
   Engine& engine = shared.engine;
-  DeltaOutcome outcome =
-      incr ? engine.incr(r.key, delta, r.header.cas) : engine.decr(r.key, delta, r.header.cas);
-  if (outcome.result == DeltaResult::kNotFound && expiration != kNoCreate) {
+  // memcached counts a miss only when it does not create the counter.
+  const bool create = expiration != kNoCreate;
+  DeltaOutcome outcome = incr ? engine.incr(r.key, delta, r.header.cas, !create)
+                              : engine.decr(r.key, delta, r.header.cas, !create);
+  if (outcome.result == DeltaResult::kNotFound && create) {
     const std::string text = std::to_string(initial);
     StoreRequest add;
     add.mode = StoreMode::kAdd;
@@ -275,6 +275,7 @@ void binary_delta(Session& s, const BinaryRequest& r) {
     add.value = text;
     add.value_len = static_cast<uint32_t>(text.size());
     add.exptime = expiration;
+    add.count_set = false;
     const StoreOutcome stored = engine.store(add);
     lock.unlock();
     if (stored.result == StoreResult::kStored) {

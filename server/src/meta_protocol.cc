@@ -196,7 +196,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
     // memcached unlinks the old item whatever the mode, so no stale value stays.
     {
       std::lock_guard lock(ctx.engine.mutex);
-      ctx.engine.engine.remove(req.key);
+      ctx.engine.engine.unlink(req.key);
     }
     return refuse("SERVER_ERROR object too large for cache\r\n");
   }

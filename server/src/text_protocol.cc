@@ -108,7 +108,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
     // A failed set must not leave the old value visible (memcached unlinks it).
     if (mode == StoreMode::kSet) {
       std::lock_guard lock(ctx.engine.mutex);
-      ctx.engine.engine.remove(key);
+      ctx.engine.engine.unlink(key);
     }
     return 0;
   }

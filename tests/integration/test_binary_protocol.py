@@ -272,6 +272,52 @@ class BinaryProtocol(BothServers):
                 self.assertEqual(binary, expected)
 
 
+class BinaryCounters(BothServers):
+    """The counters `stats` shows after binary (and text) requests match
+    memcached's: an incr that creates its counter is neither a miss nor a
+    set, a too-large set drops the old item without counting a delete, and
+    the binary protocol counts no store_too_large."""
+
+    COUNTERS = ("cmd_get", "cmd_set", "cmd_flush", "cmd_touch", "get_hits", "get_misses",
+                "get_flushed", "delete_misses", "delete_hits", "incr_misses", "incr_hits",
+                "decr_misses", "decr_hits", "cas_misses", "cas_hits", "cas_badval", "touch_hits",
+                "touch_misses", "store_too_large", "store_no_memory", "curr_items", "total_items")
+
+    def test_counters(self):
+        x = b.storage_extras
+        big = b"v" * (1024 * 1024 + 1)
+        data = (b.request(b.SET, b"a", x(), b"1") + b.request(b.GET, b"a") +
+                b.request(b.GETQ, b"zz") + b.request(b.GETK, b"zz") +
+                b.request(b.INCR, b"n", b.delta_extras(1, 5)) +
+                b.request(b.INCR, b"n", b.delta_extras(1, 5)) +
+                b.request(b.DECR, b"m", b.delta_extras(1, 5, 0xffffffff)) +
+                b.request(b.DELETE, b"a") + b.request(b.DELETE, b"a") +
+                b.request(b.TOUCH, b"n", b.touch_extras(10)) +
+                b.request(b.GAT, b"zz", b.touch_extras(10)) +
+                b.request(b.SET, b"n", x(), b"2", cas=999) +
+                b.request(b.SET, b"q", x(), b"2", cas=999) +
+                b.request(b.APPEND, b"n", b"", b"3") + b.request(b.SET, b"big", x(), big) +
+                b.request(b.SET, b"big", x(), b"v") + b.request(b.SET, b"big", x(), big) +
+                b.request(b.FLUSH) + b.request(b.GET, b"n"))
+        text = (b"set t 0 0 1\r\nv\r\nset t 0 0 %d\r\n%s\r\nset t 0 0 %d\r\n%s\r\n" %
+                (len(big), big, len(big), big))
+        counters = []
+        for server in self.servers:
+            b.exchange(server.port, data + b.sentinel())
+            c = server.connect()
+            self.conns.append(c)
+            c.send(text + b"stats\r\n")
+            c.read_until(b"STAT pid ")
+            stats = c.read_until(b"END\r\n").decode()
+            values = dict(line.split()[1:3] for line in stats.split("\r\n")
+                          if line.startswith("STAT "))
+            counters.append({name: values[name] for name in self.COUNTERS})
+        for server, other in zip(self.servers[1:], counters[1:]):
+            self.assertEqual(counters[0], other, server.binary)
+        self.assertEqual((counters[0]["incr_misses"], counters[0]["delete_hits"],
+                          counters[0]["store_too_large"]), ("0", "1", "2"))
+
+
 class ProtocolChoice(unittest.TestCase):
     """-B ascii and -B binary: the other protocol is not understood."""
 
