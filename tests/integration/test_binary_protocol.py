@@ -274,8 +274,8 @@ class BinaryProtocol(BothServers):
 
 class BinaryCounters(BothServers):
     """The counters `stats` shows after binary (and text) requests match
-    memcached's: an incr that creates its counter is neither a miss nor a
-    set, a too-large set drops the old item without counting a delete, and
+    memcached's: an incr (binary, or ma with N) that creates its counter is
+    neither a miss nor a set, a too-large set drops the old item without counting a delete, and
     the binary protocol counts no store_too_large."""
 
     COUNTERS = ("cmd_get", "cmd_set", "cmd_flush", "cmd_touch", "get_hits", "get_misses",
@@ -300,7 +300,7 @@ class BinaryCounters(BothServers):
                 b.request(b.SET, b"big", x(), b"v") + b.request(b.SET, b"big", x(), big) +
                 b.request(b.FLUSH) + b.request(b.GET, b"n"))
         text = (b"set t 0 0 1\r\nv\r\nset t 0 0 %d\r\n%s\r\nset t 0 0 %d\r\n%s\r\n" %
-                (len(big), big, len(big), big))
+                (len(big), big, len(big), big) + b"ma mx N0 J5\r\nma mx N0\r\nma my\r\n")
         counters = []
         for server in self.servers:
             b.exchange(server.port, data + b.sentinel())
@@ -315,7 +315,7 @@ class BinaryCounters(BothServers):
         for server, other in zip(self.servers[1:], counters[1:]):
             self.assertEqual(counters[0], other, server.binary)
         self.assertEqual((counters[0]["incr_misses"], counters[0]["delete_hits"],
-                          counters[0]["store_too_large"]), ("0", "1", "2"))
+                          counters[0]["store_too_large"]), ("1", "1", "2"))
 
 
 class ProtocolChoice(unittest.TestCase):
