@@ -73,6 +73,12 @@ uint32_t parse_uint(const std::string& flag, const std::string& text, uint64_t m
   return static_cast<uint32_t>(v);
 }
 
+// -p and -U: a port, 0 (off) or -1 (any free port).
+int32_t parse_port(const std::string& flag, const std::string& text) {
+  if (text == "-1") return -1;
+  return static_cast<int32_t>(parse_uint(flag, text, 0, 65535));
+}
+
 }  // namespace
 
 std::string slab_class_table_text(const EngineConfig& config) {
@@ -91,7 +97,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
                                      std::ostream& out) {
   std::vector<std::string> args = strip_verbosity(argc, argv, config.verbose);
 
-  std::string port, udp_port, memory, conns, threads, item_max, factor, min_size, mask, backlog;
+  std::string port, udp_port, memory, conns, threads, item_max, factor, min_size, mask, backlog,
+      protocol;
   std::vector<std::string> listen, suboptions;
   po::options_description desc(
       "memext-server — a memcached 1.6.18 compatible cache server with an extstore flash tier.\n"
@@ -100,10 +107,12 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   desc.add_options()
     ("help,h", "print this help and exit")
     ("version,V", "print version and exit")
-    ("port,p", po::value(&port), "TCP port to listen on (default: 11211)")
+    ("port,p", po::value(&port), "TCP port to listen on (default: 11211; 0 = none, -1 = any "
+                                 "free port)")
     ("listen,l", po::value(&listen), "interface(s) to listen on, comma separated "
                                      "(default: all addresses)")
-    ("udp-port,U", po::value(&udp_port), "UDP port; only 0 (off) is supported")
+    ("udp-port,U", po::value(&udp_port), "UDP port to listen on (default: 0, off; -1 = any free "
+                                         "port); without -p the TCP port follows it")
     ("unix-socket,s", po::value(&config.unix_socket), "UNIX socket path to listen on "
                                                       "(disables network support)")
     ("unix-mask,a", po::value(&mask), "access mask for the UNIX socket, in octal (default: 700)")
@@ -117,6 +126,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     ("disable-evictions,M", "return an error on memory exhausted instead of evicting")
     ("disable-cas,C", "disable use of CAS")
     ("listen-backlog,b", po::value(&backlog), "listen backlog (default: 1024)")
+    ("protocol,B", po::value(&protocol), "protocol: auto, ascii or binary (default: auto, "
+                                         "negotiated by each connection's first byte)")
     ("verbose,v", "verbose (print errors/warnings); -vv also prints the slab class table")
     ("extended,o", po::value(&suboptions), "comma separated list of extended options, as in "
         "memcached: ext_path=FILE:SIZE[:bucket], ext_page_size, ext_wbuf_size, ext_threads, "
@@ -153,9 +164,10 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   }
   apply_operator_options(vm, operator_text, config.ops);
 
-  if (!port.empty()) config.port = static_cast<uint16_t>(parse_uint("-p", port, 0, 65535));
-  if (!udp_port.empty() && parse_uint("-U", udp_port, 0, 65535) != 0) {
-    throw ConfigError("-U " + udp_port + ": UDP is not supported (only -U 0 is accepted)");
+  if (!port.empty()) config.port = parse_port("-p", port);
+  if (!udp_port.empty()) {
+    config.udp_port = parse_port("-U", udp_port);
+    if (port.empty() && config.udp_port != 0) config.port = config.udp_port;
   }
   for (const std::string& item : listen) {
     size_t start = 0;
@@ -184,6 +196,15 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   if (!conns.empty()) config.max_connections = parse_uint("-c", conns, 1, 1u << 24);
   if (!threads.empty()) config.threads = parse_uint("-t", threads, 1, 256);
   if (!backlog.empty()) config.backlog = parse_uint("-b", backlog, 1, 1u << 20);
+  if (protocol == "auto") {
+    config.protocol = BindingProtocol::kAuto;
+  } else if (protocol == "ascii") {
+    config.protocol = BindingProtocol::kAscii;
+  } else if (protocol == "binary") {
+    config.protocol = BindingProtocol::kBinary;
+  } else if (!protocol.empty()) {
+    throw ConfigError("-B: invalid protocol '" + protocol + "' (allowed: auto, ascii, binary)");
+  }
 
   if (!memory.empty()) apply_engine_option(config.engine, "-m", "m", memory);
   if (!item_max.empty()) apply_engine_option(config.engine, "-I", "I", item_max);
@@ -207,6 +228,9 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
       }
       throw ConfigError("-o " + name + ": " + r.error);
     }
+  }
+  if (config.udp_port != 0 && config.engine.ext.enabled()) {
+    throw ConfigError("Cannot use UDP with extstore enabled (-U 0 to disable)");
   }
   std::string problem = validate_config(config.engine);
   if (!problem.empty()) throw ConfigError(problem);

@@ -20,8 +20,11 @@ namespace memext::server {
 
 inline constexpr const char* kVersion = "1.6.18";
 
+// -B: which protocol connections speak; kAuto decides by the first byte.
+enum class BindingProtocol : uint8_t { kAuto, kAscii, kBinary };
+
 struct ServerConfig {
-  uint16_t port = 11211;                        // -p
+  int32_t port = 11211;                         // -p: 0 = no TCP, -1 = any free port
   std::vector<std::string> listen;              // -l (comma separated, repeatable); empty = all
   std::string unix_socket;                      // -s
   uint32_t unix_mask = 0700;                    // -a
@@ -33,6 +36,11 @@ struct ServerConfig {
   std::vector<std::string> ignored_suboptions;  // memcached -o options without effect here
   EngineConfig engine;
   OperatorConfig ops;  // -d -P -r -k -L -F -A -X -W -R -D, idle_timeout, ...
+
+  BindingProtocol protocol = BindingProtocol::kAuto;  // -B
+  // -U: 0 = no UDP (1.6's default), -1 = any free port. Given without -p,
+  // the TCP port follows it, as in memcached.
+  int32_t udp_port = 0;
 };
 
 // A command line that cannot be used; what() names the option, the bad value

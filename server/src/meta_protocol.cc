@@ -196,7 +196,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
     // memcached unlinks the old item whatever the mode, so no stale value stays.
     {
       std::lock_guard lock(ctx.engine.mutex);
-      ctx.engine.engine.remove(req.key);
+      ctx.engine.engine.unlink(req.key);
     }
     return refuse("SERVER_ERROR object too large for cache\r\n");
   }
@@ -321,7 +321,10 @@ void meta_arithmetic(Session& s, const Tokens& t) {
   SharedEngine& shared = s.ctx().engine;
   std::unique_lock lock(shared.mutex);
   Engine& engine = shared.engine;
-  DeltaOutcome outcome = incr ? engine.incr(req.key, delta, cas) : engine.decr(req.key, delta, cas);
+  // memcached counts no miss when N creates the counter, and no set for it.
+  const bool count_miss = !f.has('N');
+  DeltaOutcome outcome = incr ? engine.incr(req.key, delta, cas, count_miss)
+                              : engine.decr(req.key, delta, cas, count_miss);
   bool created = false;
   if (outcome.result == DeltaResult::kNotFound && f.has('N')) {
     std::string initial_text = std::to_string(v.initial);
@@ -330,6 +333,7 @@ void meta_arithmetic(Session& s, const Tokens& t) {
     add.key = req.key;
     add.value = initial_text;
     add.value_len = static_cast<uint32_t>(initial_text.size());
+    add.count_set = false;
     StoreOutcome stored = engine.store(add);
     if (stored.result == StoreResult::kStored) {
       outcome.result = DeltaResult::kOk;

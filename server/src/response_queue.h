@@ -23,6 +23,10 @@ class ResponseQueue {
     std::string bytes;
     bool ready = true;    // false while a flash read fills it
     bool sealed = false;  // handed to a write; nothing may be appended
+    // UDP frames each response object as its own message: this segment
+    // starts one (keep_empty: sent even when it stays empty).
+    bool message_start = false;
+    bool keep_empty = false;
   };
 
   // The segment new text goes into.
@@ -41,6 +45,42 @@ class ResponseQueue {
     Segment& slot = in_use().emplace_back();
     slot.ready = false;
     return slot;
+  }
+
+  // UDP: the text after this belongs to a new response message.
+  void begin_message(bool keep_empty) {
+    Segment& start = in_use().emplace_back();
+    start.message_start = true;
+    start.keep_empty = keep_empty;
+  }
+  // UDP: true when the current message has no bytes and no pending slot,
+  // and would not be sent empty.
+  bool message_droppable() const {
+    if (!segments_) return true;
+    for (auto it = segments_->rbegin(); it != segments_->rend(); ++it) {
+      if (!it->ready || !it->bytes.empty()) return false;
+      if (it->message_start) return !it->keep_empty;
+    }
+    return true;
+  }
+  // UDP: each message's bytes with whether it is sent when empty. Call once
+  // every segment is ready.
+  template <typename F>
+  void for_each_message(F&& f) const {
+    if (!segments_) return;
+    std::string bytes;
+    bool keep_empty = false;
+    bool any = false;
+    for (const Segment& s : *segments_) {
+      if (s.message_start && any) {
+        f(std::string_view(bytes), keep_empty);
+        bytes.clear();
+      }
+      if (s.message_start) keep_empty = s.keep_empty;
+      any = true;
+      bytes += s.bytes;
+    }
+    if (any) f(std::string_view(bytes), keep_empty);
   }
 
   // Seals the ready prefix and calls f(const std::string&) for each of its

@@ -33,6 +33,7 @@
 #include "server_context.h"
 #include "tuning_commands.h"
 #include "verbose_log.h"
+#include "udp_listener.h"
 #include "write_error_log.h"
 
 namespace asio = boost::asio;
@@ -127,6 +128,7 @@ struct Server::Impl {
   BackgroundSteps steps;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
+  std::unique_ptr<UdpListener> udp;
   size_t next_worker = 0;
   std::atomic<bool> stopping{false};
   bool torn_down = false;
@@ -177,15 +179,18 @@ struct Server::Impl {
       register_listener(unix_acceptor->native_handle(), unix_acceptor->local_endpoint());
       return;
     }
+    if (config.udp_port != 0) udp = std::make_unique<UdpListener>(background, ctx, config);
+    // memcached: -p 0 listens on no TCP port, -p -1 on any free one.
+    if (config.port == 0) return;
+    const std::string port = std::to_string(config.port < 0 ? 0 : config.port);
     std::vector<std::string> addrs = config.listen;
     asio::ip::tcp::resolver resolver(background);
     if (addrs.empty()) addrs.push_back("");
     for (const std::string& addr : addrs) {
       boost::system::error_code ec;
-      auto results = addr.empty() ? resolver.resolve("0.0.0.0", std::to_string(config.port),
-                                                     asio::ip::tcp::resolver::passive, ec)
-                                  : resolver.resolve(addr, std::to_string(config.port),
-                                                     asio::ip::tcp::resolver::passive, ec);
+      auto results = addr.empty()
+                         ? resolver.resolve("0.0.0.0", port, asio::ip::tcp::resolver::passive, ec)
+                         : resolver.resolve(addr, port, asio::ip::tcp::resolver::passive, ec);
       if (ec) throw std::runtime_error("-l " + addr + ": " + ec.message());
       for (const auto& entry : results) {
         auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(background);
@@ -281,6 +286,7 @@ struct Server::Impl {
   void close_listeners() {
     boost::system::error_code ignored;
     for (auto& a : tcp_acceptors) a->close(ignored);
+    if (udp) udp->close();
     if (unix_acceptor && unix_acceptor->is_open()) {
       unix_acceptor->close(ignored);
       ::unlink(config.unix_socket.c_str());
@@ -308,6 +314,8 @@ struct Server::Impl {
     background.poll();
     tcp_acceptors.clear();
     unix_acceptor.reset();
+    // The workers' UDP descriptors belong to their io_contexts.
+    udp.reset();
     // Each worker: its reader (whose ring watcher lives on the io_context and
     // whose in-flight reads hold connections), then its io_context, which
     // destroys the handlers still queued and with them the last references
@@ -366,6 +374,9 @@ void Server::run() {
   });
   for (auto& a : s.tcp_acceptors) s.accept_tcp(*a);
   if (s.unix_acceptor) s.accept_unix();
+  if (s.udp) {
+    for (auto& w : s.workers) s.udp->start(w->io);
+  }
   // The clock first, so the other steps of a wake-up see this second.
   s.steps.add([&s](Micros now) {
     s.shared.engine.set_time(s.rel_now());

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "binary_protocol.h"
 #include "meta_protocol.h"
 #include "parse_util.h"
 #include "stats_text.h"
@@ -28,6 +29,11 @@ bool starts_multiget(std::string_view buffered) {
 }  // namespace
 
 size_t Session::consume(std::string_view input) {
+  if (protocol_ == BindingProtocol::kAuto && !input.empty()) {
+    protocol_ = static_cast<uint8_t>(input[0]) == kBinaryRequestMagic ? BindingProtocol::kBinary
+                                                                      : BindingProtocol::kAscii;
+  }
+  if (protocol_ == BindingProtocol::kBinary) return binary_consume(*this, input);
   size_t pos = 0;
   bytes_wanted_ = 0;
   commands_run_ = 0;
@@ -64,6 +70,7 @@ size_t Session::consume(std::string_view input) {
     }
     std::string_view after = rest.substr(line_end + 1);
     noreply_ = false;
+    begin_message();
     size_t used;
     if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
       used = dispatch_logged(line, after);

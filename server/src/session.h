@@ -9,9 +9,13 @@
 // Flash hits become FlashRead requests the connection submits; their slots
 // keep response order, and no further command runs until they complete
 // (memcached's ordering).
+// A connection speaks the binary protocol instead when -B says so, or under
+// -B auto when its first byte is the binary request magic 0x80 (memcached's
+// negotiation); binary_protocol.h then parses its requests.
 // Used by one connection on one thread; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string_view>
@@ -37,7 +41,7 @@ class Session {
   // A command handler's answer when its data block has not fully arrived.
   static constexpr size_t kNeedMore = static_cast<size_t>(-1);
 
-  explicit Session(ServerContext& ctx) : ctx_(ctx) {}
+  explicit Session(ServerContext& ctx) : ctx_(ctx), protocol_(ctx.config.protocol) {}
 
   // Consumes complete requests from the front of `input` and returns how many
   // bytes were used. Stops early when closing, or when a storage command's
@@ -51,6 +55,20 @@ class Session {
   bool take_yield() { return std::exchange(yielded_, false); }
   // Commands run by the last consume().
   uint32_t commands_run() const { return commands_run_; }
+  // UDP: responses are framed per response object (udp_listener.h).
+  void set_udp() { udp_ = true; }
+  // Before each command: its response is a message of its own.
+  void begin_message() {
+    if (udp_) responses_.begin_message(false);
+  }
+  // Before each key of a multiget: memcached 1.6.18 starts a response object
+  // per key, sends the first even when empty and reuses an empty later one.
+  void begin_key_message(bool first_key) {
+    if (!udp_) return;
+    if (first_key || !responses_.message_droppable()) responses_.begin_message(first_key);
+  }
+  // The connection speaks the binary protocol (negotiated or by -B).
+  bool binary() const { return protocol_ == BindingProtocol::kBinary; }
   bool closing() const { return closing_; }
   // memcached drops queued responses when it closes over a runaway line.
   bool discard_output() const { return discard_output_; }
@@ -66,6 +84,15 @@ class Session {
   void set_log_id(int fd) { log_id_ = fd; }
   void close() { closing_ = true; }
   void swallow(size_t bytes) { swallow_ = bytes; }
+  // Drops what is still to be swallowed from the front of `input`; returns
+  // the bytes dropped.
+  size_t swallow_from(std::string_view input) {
+    size_t n = std::min(swallow_, input.size());
+    swallow_ -= n;
+    return n;
+  }
+  // The unread input must hold `bytes` before the pending request can run.
+  void set_bytes_wanted(size_t bytes) { bytes_wanted_ = bytes; }
   // Response text, dropped when the command said noreply.
   void reply(std::string_view text) {
     if (!noreply_) responses_.append(text);
@@ -100,6 +127,7 @@ class Session {
   size_t dispatch_logged(std::string_view line, std::string_view rest);
 
   ServerContext& ctx_;
+  BindingProtocol protocol_;
   ResponseQueue responses_;
   std::vector<std::unique_ptr<PendingFlashRead>> flash_reads_;
   std::vector<std::string_view> tokens_;
@@ -114,6 +142,7 @@ class Session {
   bool protocol_logged_ = false;
   int log_id_ = -1;
   uint32_t commands_run_ = 0;
+  bool udp_ = false;
   Metadump dump_;
 };
 

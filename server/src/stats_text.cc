@@ -305,8 +305,8 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   }
   w.add("maxbytes", e.memory_limit);
   w.add("maxconns", cfg.max_connections);
-  w.add("tcpport", cfg.unix_socket.empty() ? cfg.port : 0u);
-  w.add("udpport", uint64_t{0});
+  w.add("tcpport", std::to_string(cfg.unix_socket.empty() ? cfg.port : 0));
+  w.add("udpport", std::to_string(cfg.udp_port));
   std::string inter;
   for (const std::string& l : cfg.listen) inter += (inter.empty() ? "" : ",") + l;
   w.add("inter", inter.empty() ? std::string_view("NULL") : std::string_view(inter));
@@ -329,7 +329,9 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add("reqs_per_event", ops.reqs_per_event);
   w.add_bool("cas_enabled", e.use_cas);
   w.add("tcp_backlog", cfg.backlog);
-  w.add("binding_protocol", "ascii");
+  w.add("binding_protocol", cfg.protocol == BindingProtocol::kAuto    ? "auto-negotiate"
+                            : cfg.protocol == BindingProtocol::kAscii ? "ascii"
+                                                                      : "binary");
   w.add("auth_enabled_sasl", "no");
   w.add("auth_enabled_ascii", "no");
   w.add("item_size_max", e.item_size_max);

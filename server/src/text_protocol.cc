@@ -53,6 +53,7 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
   std::lock_guard lock(shared.mutex);
   for (size_t i = first_key; i < t.size(); ++i) {
     std::string_view key = t[i];
+    s.begin_key_message(i == first_key);
     Fetch f = fetch_locked(shared, key, options);
     s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
     if (f.kind == FetchKind::kMiss) continue;
@@ -109,7 +110,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
     // A failed set must not leave the old value visible (memcached unlinks it).
     if (mode == StoreMode::kSet) {
       std::lock_guard lock(ctx.engine.mutex);
-      ctx.engine.engine.remove(key);
+      ctx.engine.engine.unlink(key);
     }
     return 0;
   }

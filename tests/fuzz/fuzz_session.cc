@@ -1,4 +1,4 @@
-// Fuzzes the server's text and meta protocol parser and its session state
+// Fuzzes the server's text, meta and binary protocol parsers and its session state
 // machine (server/src/session.*) the way a connection drives them: the input
 // is a client's byte stream, delivered in chunks split at pseudo-random
 // points, over an engine with an extstore tier on a memory device, the LRU
@@ -10,10 +10,10 @@
 //
 // Checked beyond the sanitizers: consume() never claims more than it was
 // given; a session that is not closing, reading flash or dumping has used
-// every complete line it holds, unless it is waiting for a data block it
-// asked for (bytes_wanted() beyond what is buffered); the unconsumed input
-// stays bounded (a command line of at most kMaxMultigetLine bytes, or a data
-// block of at most the item size limit).
+// every complete line (binary: request) it holds, unless it is waiting for
+// a data block it asked for (bytes_wanted() beyond what is buffered); the
+// unconsumed input stays bounded (a command line of at most kMaxMultigetLine
+// bytes, or a data block of at most the item size limit).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "binary_protocol.h"
 #include "flash_reader.h"
 #include "fuzz_util.h"
 #include "memext/device.h"
@@ -153,8 +154,13 @@ class Client {
     const size_t wanted = session_.bytes_wanted();
     if (wanted > 0) {
       fuzz_check(wanted > buffer_.size(), "waits for bytes it already has");
-      fuzz_check(wanted <= kMaxCommandLine + rig_.config.engine.item_size_max + 2 + 64,
+      fuzz_check(wanted <= kMaxCommandLine + rig_.config.engine.item_size_max + 2 + 64 ||
+                     (session_.binary() && wanted <= kBinaryHeaderSize + 255 + 65535),
                  "asks for more than a command line and the largest data block");
+      return;
+    }
+    if (session_.binary()) {
+      fuzz_check(buffer_.size() < kBinaryHeaderSize, "a complete binary header was left");
       return;
     }
     fuzz_check(std::memchr(buffer_.data(), '\n', buffer_.size()) == nullptr,

@@ -21,6 +21,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def curr_connections(server):
     """The server's curr_connections less the asking connection itself."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
@@ -39,10 +45,11 @@ def curr_connections(server):
 
 
 class ServerProcess:
-    def __init__(self, args=(), binary=None):
+    def __init__(self, args=(), binary=None, udp_port=0):
         self.binary = binary or os.environ.get("MEMEXT_SERVER", "memext-server")
         self.port = free_port()
-        cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", "0", "-t", "2"]
+        self.udp_port = udp_port
+        cmd = [self.binary, "-p", str(self.port), "-l", "127.0.0.1", "-U", str(udp_port), "-t", "2"]
         if os.geteuid() == 0:
             cmd += ["-u", "root"]
         cmd += list(args)

@@ -32,7 +32,7 @@ class CommandLine(unittest.TestCase):
         self.assertIn("1.6.18", r.stdout)
 
     def test_bad_options_name_themselves(self):
-        for args, needle in ((["-U", "11211"], "UDP is not supported"),
+        for args, needle in ((["-U", "65536"], "-U: invalid value '65536'"),
                              (["-o", "no_such_option"], "no_such_option"),
                              (["-o", "ext_item_size=big"], "ext_item_size"),
                              (["-o", "hot_lru_pct=90"], "hot_lru_pct"),

@@ -290,7 +290,8 @@ class MalformedInput(ServerTestCase):
         threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
         for t in threads:
             t.start()
-        bad.send(b"\x80" * 5000)
+        # (0x80 first would make it a binary-protocol connection.)
+        bad.send(b"\xff" * 5000)
         for t in threads:
             t.join()
         self.assertEqual(errors, [])

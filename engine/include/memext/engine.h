@@ -141,6 +141,9 @@ struct StoreRequest {
   // Phantom mode: the key length to account when the key bytes given are a
   // stand-in (a trace's 8-byte id for a 40-byte key). 0 = key.size().
   uint8_t accounted_key_len = 0;
+  // false for a store the client did not ask for as such (the initial value
+  // binary incr/decr create): memcached counts no cmd_set for it.
+  bool count_set = true;
   // ms I with kCas: a CAS older than the item's still stores, but the new
   // item is marked stale and keeps the old exptime and token state
   // (memcached's CAS_STALE).
@@ -196,8 +199,10 @@ class Engine {
   // incr wraps at 2^64; decr floors at 0. The value must be a decimal
   // number (memcached's strtoull rules); phantom items are non-numeric.
   // `cas` 0 = no compare.
-  DeltaOutcome incr(std::string_view key, uint64_t delta, uint64_t cas = 0);
-  DeltaOutcome decr(std::string_view key, uint64_t delta, uint64_t cas = 0);
+  // `count_miss` false: a miss is not counted in incr_misses / decr_misses
+  // (binary incr/decr that create the counter instead, as memcached).
+  DeltaOutcome incr(std::string_view key, uint64_t delta, uint64_t cas = 0, bool count_miss = true);
+  DeltaOutcome decr(std::string_view key, uint64_t delta, uint64_t cas = 0, bool count_miss = true);
 
   // Hints that `key` is about to be looked up, so a batch driver (the
   // simulator's replay) can overlap the lookup's cache misses with earlier
@@ -210,6 +215,10 @@ class Engine {
 
   // `cas` 0 = unconditional (meta delete with C flag passes one).
   DeleteResult remove(std::string_view key, uint64_t cas = 0);
+
+  // memcached's unlink of the old item when a set cannot be stored (its
+  // value too large): drops the key's live item without counting a delete.
+  void unlink(std::string_view key);
 
   // md I: instead of deleting, mark the item stale, give it a new CAS and
   // clear its token so the next mg wins the recache (kDeleted). With

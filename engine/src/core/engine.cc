@@ -62,16 +62,20 @@ TouchResult Engine::touch(std::string_view key, int64_t exptime) {
   return store_->touch(key, exptime);
 }
 
-DeltaOutcome Engine::incr(std::string_view key, uint64_t delta, uint64_t cas) {
-  return store_->delta(key, true, delta, cas);
+DeltaOutcome Engine::incr(std::string_view key, uint64_t delta, uint64_t cas, bool count_miss) {
+  return store_->delta(key, true, delta, cas, count_miss);
 }
 
-DeltaOutcome Engine::decr(std::string_view key, uint64_t delta, uint64_t cas) {
-  return store_->delta(key, false, delta, cas);
+DeltaOutcome Engine::decr(std::string_view key, uint64_t delta, uint64_t cas, bool count_miss) {
+  return store_->delta(key, false, delta, cas, count_miss);
 }
 
 DeleteResult Engine::remove(std::string_view key, uint64_t cas) {
   return store_->remove(key, cas);
+}
+
+void Engine::unlink(std::string_view key) {
+  store_->unlink_key(key);
 }
 
 DeleteResult Engine::invalidate(std::string_view key, uint64_t cas, bool new_ttl, int64_t exptime) {

@@ -148,7 +148,7 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
   Item& fresh = item(new_n);
   if (request.key_binary) fresh.key_flags |= kKeyBinary;
   if (!config_.phantom) std::memcpy(payload(fresh), request.value.data(), request.value.size());
-  class_counters_[fresh.clsid].cmd_set++;
+  if (request.count_set) class_counters_[fresh.clsid].cmd_set++;
 
   const uint32_t old_n = find_live(key, false);
   StoreResult result;
@@ -234,11 +234,12 @@ StoreResult ItemStore::store_existing(const StoreRequest& request, uint32_t new_
   return StoreResult::kNotStored;
 }
 
-DeltaOutcome ItemStore::delta(std::string_view key, bool incr, uint64_t amount, uint64_t cas) {
+DeltaOutcome ItemStore::delta(std::string_view key, bool incr, uint64_t amount, uint64_t cas,
+                              bool count_miss) {
   DeltaOutcome outcome;
   const uint32_t n = find_live(key, false);
   if (n == kNoItem) {
-    (incr ? counters_.incr_misses : counters_.decr_misses)++;
+    if (count_miss) (incr ? counters_.incr_misses : counters_.decr_misses)++;
     outcome.result = DeltaResult::kNotFound;
     return outcome;
   }
@@ -307,6 +308,11 @@ uint32_t ItemStore::find_deletable(std::string_view key, uint64_t cas, DeleteRes
     return kNoItem;
   }
   return n;
+}
+
+void ItemStore::unlink_key(std::string_view key) {
+  const uint32_t n = find_live(key, false);
+  if (n != kNoItem) unlink(n);
 }
 
 DeleteResult ItemStore::remove(std::string_view key, uint64_t cas) {

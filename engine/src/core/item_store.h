@@ -130,8 +130,10 @@ class ItemStore {
   GetResult get(std::string_view key, const GetOptions& options);
   StoreOutcome store(const StoreRequest& request);
   TouchResult touch(std::string_view key, int64_t exptime);
-  DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas);
+  DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas,
+                     bool count_miss = true);
   DeleteResult remove(std::string_view key, uint64_t cas);
+  void unlink_key(std::string_view key);  // Engine::unlink
   void flush_all(int64_t delay);
   Stats stats() const;
   uint64_t metadata_bytes() const;

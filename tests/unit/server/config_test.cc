@@ -37,6 +37,21 @@ TEST_CASE("memcached flags map onto the config") {
   CHECK_FALSE(c.engine.use_cas);
 }
 
+TEST_CASE("-p and -U follow memcached: -1 is any free port, -U alone moves TCP too") {
+  CHECK(parse({}).udp_port == 0);
+  ServerConfig c = parse({"-U", "12001"});
+  CHECK(c.udp_port == 12001);
+  CHECK(c.port == 12001);
+  c = parse({"-U", "0"});
+  CHECK(c.port == 11211);
+  c = parse({"-p", "-1", "-U", "-1"});
+  CHECK(c.port == -1);
+  CHECK(c.udp_port == -1);
+  c = parse({"-p", "0", "-U", "12002"});
+  CHECK(c.port == 0);
+  CHECK(c.udp_port == 12002);
+}
+
 TEST_CASE("-o suboptions reach the engine config, repeated ext_path included") {
   ServerConfig c = parse({"-o", "ext_path=/tmp/a:64m,ext_item_age=0,hot_lru_pct=30", "-o",
                           "ext_path=/tmp/b:1g:compact,slab_chunk_max=262144"});
@@ -56,7 +71,7 @@ TEST_CASE("bad options fail naming the option") {
     }
     return std::string("no error");
   };
-  CHECK(message({"-U", "11211"}).find("UDP is not supported") != std::string::npos);
+  CHECK(message({"-U", "-2"}).find("-U: invalid value '-2'") != std::string::npos);
   CHECK(message({"-o", "bogus_option=1"}).find("bogus_option") != std::string::npos);
   CHECK(message({"-o", "hot_lru_pct=abc"}).find("hot_lru_pct") != std::string::npos);
   CHECK(message({"-t", "0"}).find("-t") != std::string::npos);
