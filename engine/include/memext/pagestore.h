@@ -298,7 +298,7 @@ class PageStore {
   // allocated on first use and never in phantom mode. Held by pointer so the
   // IoRequest inside stays put while the device has it.
   struct Wbuf {
-    char* mem = nullptr;
+    AlignedBuffer mem;
     uint64_t page_offset = 0;  // where in the page this wbuf lands
     uint32_t used = 0;
     uint32_t page_id = kNoPage;
@@ -336,8 +336,7 @@ class PageStore {
   uint64_t pages_free_ = 0;
   bool stores_data_;
   PageStoreStats counters_;
-  char* bounce_ = nullptr;  // aligned scratch for read() on aligned devices
-  uint32_t bounce_len_ = 0;
+  AlignedBuffer bounce_;  // scratch for read() on aligned devices
   WriteSlot pending_{};
   bool has_pending_ = false;
 };
