@@ -315,8 +315,7 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
     std::lock_guard lock(s.shared.mutex);
     s.shared.engine.set_time(s.rel_now());
   }
-  std::vector<std::string> paths;
-  for (const ExtPathConfig& p : s.shared.engine.config().ext.paths) paths.push_back(p.path);
+  const std::vector<ExtPathConfig>& paths = s.shared.engine.config().ext.paths;
   std::string fallback;
   for (uint32_t i = 0; i < config.threads; ++i) {
     auto w = std::make_unique<Worker>();

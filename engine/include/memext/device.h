@@ -80,6 +80,10 @@ class Device {
   uint32_t alignment() const { return alignment_; }
   // False for devices that model timing only and keep no bytes.
   virtual bool stores_data() const { return true; }
+  // A descriptor that polls readable while completions wait to be reaped
+  // (io_uring's ring fd), for an event loop to watch; -1 on devices whose
+  // reap() performs the IO itself (call it right after flush()).
+  virtual int completion_fd() const { return -1; }
   const DeviceStats& stats() const { return stats_; }
   virtual std::string describe() const = 0;
 
