@@ -158,6 +158,11 @@ struct ExtStoreOptions {
   // no step ever waits for a write: a compactor rescue that finds every
   // wbuf busy pauses instead (requires async_flush).
   bool io_thread = false;
+  // A compactor step rescues from at most this many bytes of its region,
+  // then asks to run again at once (0: the whole region in one step, as
+  // memcached's compactor thread walks it). Bounds how long one step holds
+  // the caller's lock: memcached holds only an item lock per object.
+  uint32_t rescue_slice_bytes = 0;
 };
 
 // A compactor step split around its device read, for a caller that does the
@@ -182,8 +187,9 @@ struct CompactorRead {
 // open_ext_store's default: the store owns its devices, so nobody else reaps.
 inline constexpr ExtStoreOptions kAsyncFlush{true, 8};
 // The server's: async flushes whose writes run on an IO thread per device, so
-// a step holding the engine lock never enters the kernel for IO nor waits.
-inline constexpr ExtStoreOptions kIoThread{true, 8, true};
+// a step holding the engine lock never enters the kernel for IO nor waits,
+// and compactor steps that rescue from 256 KB of a region at a time.
+inline constexpr ExtStoreOptions kIoThread{true, 8, true, 256 * 1024};
 
 // Which device open_ext_store() creates for each ext_path.
 enum class ExtDeviceKind : uint8_t { kMemory, kFile, kUring };

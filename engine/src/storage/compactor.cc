@@ -111,6 +111,8 @@ Micros ExtStore::Impl::compactor_advance(Micros now, bool region_loaded_ok) {
         // memcached's compactor retries a busy write after 1 ms; here the
         // step ends so the engine lock is not held while wbufs drain.
         return now + kWriteSleepMin;
+      case Region::kSliced:
+        return now;  // the caller's lock was held long enough: go on at once
       case Region::kGone:
         compacting = false;  // the page went away under us: abort
         break;
@@ -176,8 +178,11 @@ ExtStore::Impl::Region ExtStore::Impl::rescue_region(uint64_t offset) {
   // A paused region is resumed from what was read then: every rescue checks
   // the engine's header, so objects that changed meanwhile are passed over.
   const char* region = readback.data();
+  const uint32_t slice_end =
+      options.rescue_slice_bytes == 0 ? len : region_pos + options.rescue_slice_bytes;
   if (stores_data) {
     while (len - region_pos >= storage::kObjectHeaderSize) {
+      if (region_pos >= slice_end) return Region::kSliced;
       storage::ObjectFields fields;
       const char* object = region + region_pos;
       // Zeroed space ends the wbuf; a damaged object ends it too, since the
@@ -192,9 +197,14 @@ ExtStore::Impl::Region ExtStore::Impl::rescue_region(uint64_t offset) {
       region_pos += fields.ntotal;
     }
   } else {
+    uint64_t walked = 0;
     for (; phantom_pos < phantom_objects.size() && phantom_objects[phantom_pos].offset < at + len;
          ++phantom_pos) {
       const core::PageObject& object = phantom_objects[phantom_pos];
+      if (options.rescue_slice_bytes != 0 && walked >= options.rescue_slice_bytes) {
+        return Region::kSliced;
+      }
+      walked += object.len;
       if (rescue(object.handle, object.offset, object.len, nullptr) == Move::kBusy) {
         return Region::kPaused;
       }

@@ -24,7 +24,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // retry in a later step.
   enum class Move : uint8_t { kMoved, kNotMoved, kBusy };
   // How far readback_region got.
-  enum class Region : uint8_t { kDone, kPaused, kGone };
+  enum class Region : uint8_t { kDone, kPaused, kSliced, kGone };
 
   Impl(Engine& engine, const ExtConfig& config, std::vector<Device*> devices,
        const ExtStoreOptions& options);
@@ -64,7 +64,8 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   void region_loaded_now(uint64_t offset);
   // storage_compact_readback over the loaded region at `offset` of the page
   // being compacted. kPaused keeps the region and the position in it for the
-  // next step.
+  // next step (every wbuf busy); kSliced too, once rescue_slice_bytes of
+  // it were walked in this step (the next step goes on at once).
   Region rescue_region(uint64_t offset);
   // `handle` is the engine's item for the object's key (real mode: found by
   // key; phantom: the header that pointed here when compaction began);
