@@ -66,7 +66,8 @@ CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
     // A region starts on a wbuf boundary, so on any device whose alignment
     // divides the wbuf size it is read in place.
     const bool direct = read.plan.skip == 0 && read.plan.aligned_len == len;
-    read.buffer = direct ? readback.data() : scratch(read.plan.aligned_len);
+    if (!direct) readback_bounce.reserve(read.plan.aligned_len);
+    read.buffer = direct ? readback.data() : readback_bounce.data();
   }
   return read;
 }

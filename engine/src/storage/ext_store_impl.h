@@ -82,7 +82,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   std::string set_option(std::string_view name, std::string_view value);
   ExtStoreStats stats(bool include_pages) const;
 
-  char* scratch(size_t len);  // aligned read buffer for read_sync and odd readbacks
+  char* scratch(size_t len);  // aligned read buffer for read_sync
 
   storage::EngineAccess engine;
   ExtConfig config;
@@ -105,6 +105,9 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   uint64_t compact_offset = 0;
   bool drop_unread = false;
   AlignedBuffer readback;
+  // A region read on a device whose alignment does not divide the wbuf: its
+  // own buffer, since read_sync's scratch may be used while the read is out.
+  AlignedBuffer readback_bounce;
   // A region paused on kBusy: readback (or phantom_region) still holds it.
   bool region_loaded = false;
   uint32_t region_pos = 0;  // byte offset into readback (real mode)
