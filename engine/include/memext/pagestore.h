@@ -22,9 +22,14 @@
 // readable until its completion is handed back through complete_io() or
 // poll_flushes(), and writing goes on in another wbuf meanwhile.
 //
-// Thread-safety: none. One thread at a time (the owner serializes), like
-// every other engine object. The devices are owned by the caller and must
-// outlive the store.
+// Thread-safety: none. One thread at a time (the owner serializes: the
+// server's engine lock), like every other engine object. The devices are
+// owned by the caller and must outlive the store. Locking rule: calls that
+// may do IO are read() (waits for its read), synchronous flushes and
+// poll_flushes(true); a caller holding a lock others wait on uses
+// prepare_read/finish_read around a read it does itself without the lock,
+// and async_flush over a device whose IO runs elsewhere
+// (make_io_thread_device), so a flush only queues the write.
 #pragma once
 
 #include <cstdint>
