@@ -88,11 +88,14 @@ struct FlashReader::Impl {
   // VM exit: it cost ~20% of the server's CPU on the flash benchmark when
   // each read was submitted alone).
   bool flush_posted = false;
-  std::vector<std::pair<PendingFlashRead*, int64_t>> completed;  // reused by reap()
+  std::vector<std::pair<PendingFlashRead*, int64_t>> completed;  // not yet finished
 
   // Finishes reads under one engine lock acquisition, then resumes their
   // connections (which may take the lock again) without it.
-  void finish(std::vector<std::pair<PendingFlashRead*, int64_t>>& batch) {
+  void finish(std::vector<std::pair<PendingFlashRead*, int64_t>>& done) {
+    // A resumed connection may submit (and add to `done`) from its callback.
+    std::vector<std::pair<PendingFlashRead*, int64_t>> batch;
+    batch.swap(done);
     {
       std::lock_guard lock(shared.mutex);
       for (auto& [read, result] : batch) complete_flash_read_locked(shared, *read, result);
@@ -102,7 +105,6 @@ struct FlashReader::Impl {
       read->buffer = AlignedBuffer();
       if (read->done) read->done();
     }
-    batch.clear();
   }
 
   void arm(File& file) {
