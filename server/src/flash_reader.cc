@@ -1,15 +1,12 @@
 #include "flash_reader.h"
 
-#include <fcntl.h>
-#include <liburing.h>
-#include <unistd.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <cstring>
+#include <deque>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 
 #include "memext/device.h"
@@ -54,7 +51,7 @@ Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions&
 void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, int64_t io_result) {
   ResponseQueue::Segment& slot = *read.slot;
   ReadOutcome outcome =
-      shared.flash->finish_read(read.key, read.header, read.plan, read.buffer, io_result);
+      shared.flash->finish_read(read.key, read.header, read.plan, read.buffer.data(), io_result);
   if (outcome.hit()) {
     slot.bytes.reserve(read.prefix.size() + outcome.value.size() + read.suffix.size());
     slot.bytes.append(read.prefix);
@@ -67,168 +64,177 @@ void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, in
 }
 
 struct FlashReader::Impl {
-  Impl(asio::io_context& io_context, SharedEngine& s) : io(io_context), shared(s), notify(io) {}
+  Impl(asio::io_context& io_context, SharedEngine& s) : io(io_context), shared(s) {}
+
+  // One ext_path file as this worker reads it.
+  struct File {
+    std::unique_ptr<Device> device;
+    // Watches the device's completion_fd (io_uring's ring fd, readable while
+    // completions wait); null for a pread device, reaped right after flush.
+    std::unique_ptr<asio::posix::stream_descriptor> notify;
+    // Refused with -EAGAIN (the ring is full): submitted as reads complete.
+    std::deque<PendingFlashRead*> backlog;
+    bool unflushed = false;
+  };
 
   asio::io_context& io;
   SharedEngine& shared;
-  std::vector<int> fds;
-  io_uring ring{};
-  bool ring_ok = false;
-  bool fixed_files = false;
+  std::vector<File> files;
+  bool uring = false;
   std::string fallback;
-  // Watches the ring's own fd, which polls readable while completions wait.
-  asio::posix::stream_descriptor notify;
-  // SQEs prepared but not yet submitted. Every connection made ready by one
-  // epoll round queues its reads first; one io_uring_enter then submits them
-  // all, and the block layer notifies the device once per batch instead of
-  // once per read (a virtio notify is a VM exit: it cost ~20% of the
-  // server's CPU on the flash benchmark when each read was submitted alone).
-  unsigned unsubmitted = 0;
-  bool submit_posted = false;
-  std::vector<std::pair<PendingFlashRead*, int64_t>> completed;  // reused by reap()
+  // Every connection made ready by one epoll round queues its reads first;
+  // one flush per device then submits them all, and the block layer notifies
+  // the device once per batch instead of once per read (a virtio notify is a
+  // VM exit: it cost ~20% of the server's CPU on the flash benchmark when
+  // each read was submitted alone).
+  bool flush_posted = false;
+  std::vector<std::pair<PendingFlashRead*, int64_t>> completed;  // not yet finished
 
   // Finishes reads under one engine lock acquisition, then resumes their
   // connections (which may take the lock again) without it.
-  void finish(std::vector<std::pair<PendingFlashRead*, int64_t>>& batch) {
+  void finish(std::vector<std::pair<PendingFlashRead*, int64_t>>& done) {
+    // A resumed connection may submit (and add to `done`) from its callback.
+    std::vector<std::pair<PendingFlashRead*, int64_t>> batch;
+    batch.swap(done);
     {
       std::lock_guard lock(shared.mutex);
       for (auto& [read, result] : batch) complete_flash_read_locked(shared, *read, result);
     }
     for (auto& [raw, result] : batch) {
       std::unique_ptr<PendingFlashRead> read(raw);
-      free_aligned(read->buffer);
-      read->buffer = nullptr;
+      read->buffer = AlignedBuffer();
       if (read->done) read->done();
     }
-    batch.clear();
   }
 
-  void arm() {
-    notify.async_wait(asio::posix::stream_descriptor::wait_read,
-                      [this](const boost::system::error_code& ec) {
-                        if (ec) return;
-                        reap();
-                        arm();
-                      });
+  void arm(File& file) {
+    file.notify->async_wait(asio::posix::stream_descriptor::wait_read,
+                            [this, &file](const boost::system::error_code& ec) {
+                              if (ec) return;
+                              reap(file);
+                              arm(file);
+                            });
   }
 
-  void submit_now() {
-    submit_posted = false;
-    if (unsubmitted == 0) return;
-    unsubmitted = 0;
-    io_uring_submit(&ring);
+  // Queues a read on its file's device; false when the device is full.
+  bool try_submit(File& file, PendingFlashRead* read) {
+    const int rc = file.device->submit(&read->io);
+    if (rc == -EAGAIN) return false;
+    if (rc != 0) {
+      completed.emplace_back(read, rc);  // a plan the device refuses: a miss
+    } else {
+      file.unflushed = true;
+    }
+    return true;
   }
 
-  void submit_soon() {
-    if (submit_posted) return;
-    submit_posted = true;
-    asio::post(io, [this] { submit_now(); });
-  }
-
-  void reap() {
-    io_uring_cqe* cqe = nullptr;
-    while (io_uring_peek_cqe(&ring, &cqe) == 0) {
-      completed.emplace_back(static_cast<PendingFlashRead*>(io_uring_cqe_get_data(cqe)), cqe->res);
-      io_uring_cqe_seen(&ring, cqe);
+  void flush_now() {
+    flush_posted = false;
+    for (File& file : files) {
+      if (!file.unflushed) continue;
+      file.unflushed = false;
+      file.device->flush();
+      if (!file.notify) reap(file);
     }
     if (!completed.empty()) finish(completed);
   }
 
-  void submit_sync(PendingFlashRead* read) {
-    int fd = fds[read->plan.file_index];
-    int64_t done = 0;
-    while (done < read->plan.length) {
-      ssize_t n = ::pread(fd, read->buffer + done, read->plan.length - done,
-                          static_cast<off_t>(read->plan.offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (n < 0) done = -errno;
-        break;
+  void flush_soon() {
+    if (flush_posted) return;
+    flush_posted = true;
+    asio::post(io, [this] { flush_now(); });
+  }
+
+  void reap(File& file) {
+    IoRequest* done[64];
+    size_t n;
+    while ((n = file.device->reap(done, 64, false)) > 0) {
+      for (size_t i = 0; i < n; ++i) {
+        completed.emplace_back(static_cast<PendingFlashRead*>(done[i]->user), done[i]->result);
       }
-      done += n;
     }
-    asio::post(io, [this, read, done] {
-      std::vector<std::pair<PendingFlashRead*, int64_t>> one{{read, done}};
-      finish(one);
-    });
+    // Completions made room in the ring.
+    while (!file.backlog.empty() && try_submit(file, file.backlog.front())) {
+      file.backlog.pop_front();
+    }
+    if (file.unflushed) flush_soon();
+    if (!completed.empty()) finish(completed);
   }
 };
 
 FlashReader::FlashReader(asio::io_context& io, SharedEngine& shared,
-                         const std::vector<std::string>& paths, bool try_uring)
+                         const std::vector<ExtPathConfig>& paths, bool try_uring)
     : impl_(std::make_unique<Impl>(io, shared)) {
-  for (const std::string& path : paths) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-    if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      throw std::runtime_error("cannot open " + path + " for reading: " + std::strerror(errno));
+  Impl& m = *impl_;
+  m.uring = try_uring;
+  if (!try_uring) m.fallback = "io_uring disabled";
+  for (const ExtPathConfig& path : paths) {
+    Impl::File file;
+    if (m.uring) {
+      try {
+        file.device = make_uring_device(path.path, path.size_bytes, 256);
+      } catch (const std::runtime_error& e) {
+        // Refused for the first file means refused for all: pread throughout.
+        if (!m.files.empty()) throw;
+        m.uring = false;
+        m.fallback = e.what();
+      }
     }
-    impl_->fds.push_back(fd);
+    if (!file.device) file.device = make_file_device(path.path, path.size_bytes);
+    m.files.push_back(std::move(file));
   }
-  if (!try_uring) {
-    impl_->fallback = "io_uring disabled";
-    return;
+  for (Impl::File& file : m.files) {
+    const int fd = file.device->completion_fd();
+    if (fd < 0) continue;
+    file.notify = std::make_unique<asio::posix::stream_descriptor>(io, fd);
+    m.arm(file);
   }
-  int rc = io_uring_queue_init(256, &impl_->ring, 0);
-  if (rc < 0) {
-    impl_->fallback = std::string("io_uring_queue_init: ") + std::strerror(-rc);
-    return;
-  }
-  impl_->notify.assign(impl_->ring.ring_fd);
-  impl_->ring_ok = true;
-  // Registered files spare each read the kernel's fd lookup and reference
-  // count; without them reads use the plain descriptors.
-  impl_->fixed_files = io_uring_register_files(&impl_->ring, impl_->fds.data(),
-                                               static_cast<unsigned>(impl_->fds.size())) == 0;
-  impl_->arm();
 }
 
 FlashReader::~FlashReader() {
-  if (impl_->ring_ok) {
-    boost::system::error_code ignored;
-    impl_->notify.cancel(ignored);
-    impl_->notify.release();  // io_uring_queue_exit closes the ring fd
-    io_uring_queue_exit(&impl_->ring);
+  // Reads still out belong to no connection any more (the workers are
+  // stopped): let the device give their buffers back, then drop them.
+  for (Impl::File& file : impl_->files) {
+    if (file.notify) {
+      boost::system::error_code ignored;
+      file.notify->cancel(ignored);
+      file.notify->release();  // the device closes its own fd
+    }
+    file.device->flush();
+    IoRequest* done[64];
+    while (file.device->stats().in_flight > 0) {
+      const size_t n = file.device->reap(done, 64, true);
+      if (n == 0) break;
+      for (size_t i = 0; i < n; ++i) delete static_cast<PendingFlashRead*>(done[i]->user);
+    }
+    for (PendingFlashRead* read : file.backlog) delete read;
   }
-  for (int fd : impl_->fds) ::close(fd);
+  for (auto& [read, result] : impl_->completed) delete read;
 }
 
 bool FlashReader::use_uring() const {
-  return impl_->ring_ok;
+  return impl_->uring;
 }
 const std::string& FlashReader::fallback_reason() const {
   return impl_->fallback;
 }
 
 void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
+  Impl& m = *impl_;
   for (std::unique_ptr<PendingFlashRead>& owned : reads) {
     PendingFlashRead* read = owned.release();
-    read->buffer = alloc_aligned(read->plan.length);
-    if (!impl_->ring_ok) {
-      impl_->submit_sync(read);
+    read->buffer = AlignedBuffer(read->plan.length);
+    read->io = IoRequest{IoOp::kRead, read->plan.offset, read->plan.length, read->buffer.data()};
+    read->io.user = read;
+    if (read->plan.file_index >= m.files.size()) {
+      m.completed.emplace_back(read, -EINVAL);
       continue;
     }
-    io_uring_sqe* sqe = io_uring_get_sqe(&impl_->ring);
-    if (sqe == nullptr) {
-      impl_->submit_now();
-      sqe = io_uring_get_sqe(&impl_->ring);
-    }
-    if (sqe == nullptr) {
-      impl_->submit_sync(read);
-      continue;
-    }
-    if (impl_->fixed_files) {
-      io_uring_prep_read(sqe, static_cast<int>(read->plan.file_index), read->buffer,
-                         read->plan.length, read->plan.offset);
-      sqe->flags |= IOSQE_FIXED_FILE;
-    } else {
-      io_uring_prep_read(sqe, impl_->fds[read->plan.file_index], read->buffer, read->plan.length,
-                         read->plan.offset);
-    }
-    io_uring_sqe_set_data(sqe, read);
-    ++impl_->unsubmitted;
+    Impl::File& file = m.files[read->plan.file_index];
+    if (!file.backlog.empty() || !m.try_submit(file, read)) file.backlog.push_back(read);
   }
-  if (impl_->unsubmitted > 0) impl_->submit_soon();
+  // Refused plans are answered in the same round as the rest.
+  m.flush_soon();
 }
 
 }  // namespace memext::server

@@ -4,15 +4,17 @@
 // lock (ExtStore::plan_read); objects still in a write buffer are finished
 // on the spot, the rest become PendingFlashRead records. The connection hands
 // them to its worker's FlashReader, which queues them on the worker's own
-// io_uring ring (O_DIRECT file handles of its own) and submits everything
-// queued in one event-loop round with one system call; Asio watches the
-// ring's fd for completions, so no worker ever blocks on flash.
-// Completions finish the read under the engine lock (crc check, recache) and
-// fill the response slot reserved in request order. When io_uring is
-// refused the reader falls back to pread on the worker thread (warned once
-// at start).
+// read devices (one Device per ext_path: io_uring + O_DIRECT, a ring per
+// worker) and flushes everything queued in one event-loop round with one
+// system call per device; Asio watches each device's completion_fd, so no
+// worker ever blocks on flash. Completions finish the read under the engine
+// lock (crc check, recache) and fill the response slot reserved in request
+// order. When io_uring is refused the reader falls back to pread devices,
+// whose reap() does the read on the worker thread (warned once at start).
 //
-// Thread-safety: a FlashReader belongs to one worker's io_context thread.
+// Locking: the engine lock is held to plan and to finish a read, never while
+// a device is submitted to or reaped. Thread-safety: a FlashReader and its
+// devices belong to one worker's io_context thread.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "memext/device.h"
 #include "memext/engine.h"
 #include "memext/extstore.h"
 #include "response_queue.h"
@@ -47,7 +50,8 @@ struct PendingFlashRead {
   // Called on the worker thread once the slot is filled (connection resumes);
   // empty when the connection has closed.
   std::function<void()> done;
-  char* buffer = nullptr;  // aligned, plan.length bytes
+  AlignedBuffer buffer;  // plan.length bytes, for the device read
+  IoRequest io;          // the read on the worker's device (user = this)
 };
 
 enum class FetchKind : uint8_t { kMiss, kValue, kDeferred };
@@ -67,12 +71,13 @@ struct Fetch {
 // object is a value now, a device object is deferred.
 Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options);
 
-// Per-worker reader. Open with the ext_path files; falls back to pread when
-// io_uring cannot be set up (use_uring() tells).
+// Per-worker reader over the ext_path files (path and size, config order);
+// falls back to pread when io_uring cannot be set up (use_uring() tells).
+// Throws std::runtime_error naming the file when one cannot be opened.
 class FlashReader {
  public:
   FlashReader(boost::asio::io_context& io, SharedEngine& shared,
-              const std::vector<std::string>& paths, bool try_uring);
+              const std::vector<ExtPathConfig>& paths, bool try_uring);
   ~FlashReader();
   FlashReader(const FlashReader&) = delete;
   FlashReader& operator=(const FlashReader&) = delete;

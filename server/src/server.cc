@@ -91,7 +91,9 @@ struct Server::Impl {
         shared(with_start_time(cfg.engine, started_unix)),
         ctx(config, shared, started_unix),
         signals(background, SIGINT, SIGTERM),
-        steps(shared, started_steady) {
+        steps(started_steady),
+        flusher_steps(started_steady),
+        compactor_steps(started_steady) {
     signals.add(SIGUSR1);
     ctx.request_shutdown = [this](bool graceful_stop) {
       asio::post(background, [this, graceful_stop] {
@@ -118,6 +120,7 @@ struct Server::Impl {
   SharedEngine shared;
   ServerContext ctx;
   std::unique_ptr<ExtStore> flash;
+  std::unique_ptr<CompactorRunner> compactor;  // its thread's readback devices
   std::unique_ptr<LruMaintainer> maintainer;
   std::unique_ptr<LruCrawler> crawler;
   WriteErrorLog write_error_log;  // used by the clock step only
@@ -125,7 +128,11 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context background{1};
   asio::signal_set signals;
+  // Clock, LRU maintainer and crawler; the flusher; the compactor: one
+  // thread each, so a step waiting on IO or CPU holds up no other concern.
   BackgroundSteps steps;
+  BackgroundSteps flusher_steps;
+  BackgroundSteps compactor_steps;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::unique_ptr<UdpListener> udp;
@@ -151,13 +158,16 @@ struct Server::Impl {
     if (!ext.enabled()) return;
     std::string uring_refusal;
     try {
-      flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kUring);
+      flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kUring, kIoThread);
+      compactor = std::make_unique<CompactorRunner>(shared, open_compactor_readers(ext, true));
     } catch (const std::exception& e) {
       uring_refusal = e.what();
+      flash.reset();
     }
     if (!flash) {
       try {
-        flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kFile);
+        flash = open_ext_store(shared.engine, ext, ExtDeviceKind::kFile, kIoThread);
+        compactor = std::make_unique<CompactorRunner>(shared, open_compactor_readers(ext, false));
       } catch (const std::exception& e) {
         throw ExtStoreOpenError(std::string("failed to initialize external storage: ") + e.what());
       }
@@ -272,13 +282,19 @@ struct Server::Impl {
     });
   }
 
+  void stop_steps() {
+    steps.stop();
+    flusher_steps.stop();
+    compactor_steps.stop();
+  }
+
   // Stops the io_contexts (run() returns); safe to call from a handler on
   // `background`.
   void shutdown() {
     if (stopping.exchange(true)) return;
     close_listeners();
     signals.cancel();
-    steps.stop();
+    stop_steps();
     for (auto& w : workers) w->io.stop();
     background.stop();
   }
@@ -303,7 +319,7 @@ struct Server::Impl {
       w->io.stop();
       if (w->thread.joinable()) w->thread.join();
     }
-    steps.stop();
+    stop_steps();
     // Closing the listeners and the signal_set completes their pending
     // operations with operation_aborted; running them now (they see
     // `stopping`) frees the accepted peer sockets while the workers'
@@ -323,6 +339,7 @@ struct Server::Impl {
     for (auto& w : workers) w->reader.reset();
     workers.clear();
     shared.flash = nullptr;
+    compactor.reset();
     flash.reset();
   }
 };
@@ -340,8 +357,7 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
     std::lock_guard lock(s.shared.mutex);
     s.shared.engine.set_time(s.rel_now());
   }
-  std::vector<std::string> paths;
-  for (const ExtPathConfig& p : s.shared.engine.config().ext.paths) paths.push_back(p.path);
+  const std::vector<ExtPathConfig>& paths = s.shared.engine.config().ext.paths;
   std::string fallback;
   for (uint32_t i = 0; i < config.threads; ++i) {
     auto w = std::make_unique<Worker>();
@@ -379,6 +395,7 @@ void Server::run() {
   }
   // The clock first, so the other steps of a wake-up see this second.
   s.steps.add([&s](Micros now) {
+    std::lock_guard lock(s.shared.mutex);
     s.shared.engine.set_time(s.rel_now());
     if (s.flash) {
       PageStoreStats store = s.flash->stats(false).store;
@@ -402,15 +419,28 @@ void Server::run() {
     }
     return now + 1'000'000;
   });
-  if (s.maintainer) s.steps.add([&s](Micros now) { return s.maintainer->step(now); });
+  if (s.maintainer) {
+    s.steps.add([&s](Micros now) {
+      std::lock_guard lock(s.shared.mutex);
+      return s.maintainer->step(now);
+    });
+  }
   // memcached wakes its crawler thread on a request at once; polling every
   // 10 ms starts a manual crawl nearly as soon.
-  s.steps.add([&s](Micros now) { return std::min(s.crawler->step(now), now + 10'000); });
-  if (s.flash) {
-    s.steps.add([&s](Micros now) { return s.flash->flusher_step(now); });
-    s.steps.add([&s](Micros now) { return s.flash->compactor_step(now); });
-  }
+  s.steps.add([&s](Micros now) {
+    std::lock_guard lock(s.shared.mutex);
+    return std::min(s.crawler->step(now), now + 10'000);
+  });
   s.steps.start();
+  if (s.flash) {
+    s.flusher_steps.add([&s](Micros now) {
+      std::lock_guard lock(s.shared.mutex);
+      return s.flash->flusher_step(now);
+    });
+    s.compactor_steps.add([&s](Micros now) { return s.compactor->step(now); });
+    s.flusher_steps.start();
+    s.compactor_steps.start();
+  }
   for (auto& w : s.workers) {
     Worker* worker = w.get();
     worker->thread = std::thread([worker] {

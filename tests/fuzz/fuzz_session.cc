@@ -102,13 +102,11 @@ void complete_flash_reads(Rig& rig, Session& session) {
   for (auto& read : reads) {
     fuzz_check(read->slot != nullptr, "flash read without a response slot");
     const FlashRead& plan = read->plan;
-    read->buffer = alloc_aligned(plan.length);
-    IoRequest req{IoOp::kRead, plan.offset, plan.length, read->buffer};
+    read->buffer = AlignedBuffer(plan.length);
+    IoRequest req{IoOp::kRead, plan.offset, plan.length, read->buffer.data()};
     std::lock_guard lock(rig.shared.mutex);
     const int64_t rc = submit_and_wait(*plan.device, &req);
     complete_flash_read_locked(rig.shared, *read, rc);
-    free_aligned(read->buffer);
-    read->buffer = nullptr;
   }
   reads.clear();
 }

@@ -10,14 +10,21 @@
 // alignment and keep the counters, then call the virtual *_impl hooks, so
 // every implementation is counted and checked the same way.
 //
-// Thread-safety: a Device is used by one thread at a time; a caller that
-// shares one between threads serializes access itself.
+// Thread-safety and locking: a Device is used by one thread at a time; a
+// caller that shares one between threads serializes access itself (the
+// server's ExtStore devices are reached only under the engine lock). No
+// device IO may run while an engine lock is held: under the lock a caller
+// only stages requests on a device whose IO happens elsewhere
+// (make_io_thread_device: submit() queues, a thread of the device's own does
+// the IO), and reads are planned under the lock, done without it on a device
+// of the reading thread's own, and finished under it again.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace memext {
 
@@ -73,6 +80,10 @@ class Device {
   uint32_t alignment() const { return alignment_; }
   // False for devices that model timing only and keep no bytes.
   virtual bool stores_data() const { return true; }
+  // A descriptor that polls readable while completions wait to be reaped
+  // (io_uring's ring fd), for an event loop to watch; -1 on devices whose
+  // reap() performs the IO itself (call it right after flush()).
+  virtual int completion_fd() const { return -1; }
   const DeviceStats& stats() const { return stats_; }
   virtual std::string describe() const = 0;
 
@@ -110,9 +121,50 @@ std::unique_ptr<Device> make_file_device(const std::string& path, uint64_t size)
 std::unique_ptr<Device> make_uring_device(const std::string& path, uint64_t size,
                                           unsigned queue_depth = 64);
 
+// Wraps `inner` so that its IO runs on a thread of the wrapper's own:
+// submit() and flush() only queue requests (no system call), the thread
+// submits them to `inner`, waits for them and queues the completions, and
+// reap() hands those back (with wait, blocking until one arrives). It is what
+// lets a caller holding the engine lock write a wbuf without doing IO, as
+// memcached's extstore IO threads do. The wrapper itself is used by one thread
+// at a time like any Device; `inner` is touched only by the IO thread.
+std::unique_ptr<Device> make_io_thread_device(std::unique_ptr<Device> inner);
+
 // Allocates len bytes aligned for O_DIRECT (4096), zeroed. Free with
-// free_aligned().
+// free_aligned(), or hold it in an AlignedBuffer.
 char* alloc_aligned(size_t len);
 void free_aligned(char* p);
+
+// Owns one alloc_aligned() block: the buffer an O_DIRECT read or write needs,
+// freed with its owner.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t len) : data_(alloc_aligned(len)), size_(len) {}
+  ~AlignedBuffer() { free_aligned(data_); }
+  AlignedBuffer(AlignedBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
+    if (this != &other) {
+      free_aligned(data_);
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+
+  char* data() const { return data_; }
+  size_t size() const { return size_; }
+  // Makes room for at least len bytes; the contents are not kept.
+  void reserve(size_t len) {
+    if (size_ < len) *this = AlignedBuffer(len);
+  }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace memext

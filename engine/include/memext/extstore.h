@@ -39,12 +39,30 @@
 // written; compaction walks that index over the same wbuf-sized regions, so
 // rescue/lost/skipped counts mean the same in both modes.
 //
-// Thread-safety: none. Every call, steps included, runs on the engine's
-// thread (or strand); only the device IO of a planned read may happen
-// elsewhere. The Engine and the devices are the caller's and must outlive the
-// ExtStore; nothing but the ExtStore may submit IO on the devices (readers use
-// their own file handles, see FlashRead). Foreground calls (plan_read,
-// finish_read, engine ops reaching the unlink listener) never touch a device.
+// Thread-safety: none. Every call, steps included, runs under the caller's
+// engine lock (or on the engine's thread); the ExtStore has no lock of its
+// own. The Engine and the devices are the caller's and must outlive the
+// ExtStore; nothing but the ExtStore may submit IO on the devices (readers
+// use their own devices on the same files, see FlashRead). Foreground calls
+// (plan_read, finish_read, engine ops reaching the unlink listener) never
+// touch a device.
+//
+// Locking rule: no device IO under the engine lock. Every IO takes the
+// plan -> IO -> finish shape, the IO outside the lock:
+//   client read   plan_read (locked) | read on the worker's device | finish_read (locked)
+//   compactor     compactor_begin (locked) | read the region on the compactor
+//                 thread's device | compactor_finish (locked; re-checks that
+//                 the page still has its version, and each rescue that the
+//                 engine's header still points at the object)
+//   wbuf writes   a step copies items into a wbuf and submits it (locked) to a
+//                 device whose IO runs elsewhere (ExtStoreOptions::io_thread);
+//                 a later step reaps the completion (locked, never waits).
+// Between plan and finish other engine calls run: the page stays pinned (not
+// freed nor reused) but may be closed or evicted, and items may be
+// overwritten, deleted or moved; the finish steps check for all of these.
+// compactor_step() and read_sync() run the three parts back to back on the
+// store's own devices (the simulator, tests and tools: one thread, byte for
+// byte the same IO as the split calls).
 //
 // Wbuf flushes (ExtStoreOptions): with async_flush a step only submits a
 // full wbuf and goes on filling another, so no step waits for a wbuf write
@@ -136,10 +154,42 @@ struct ExtStoreOptions {
   bool async_flush = false;
   // Wbuf writes in flight at most (each holds one wbuf of memory).
   unsigned max_flushing_wbufs = 8;
+  // open_ext_store wraps each device it opens in make_io_thread_device, and
+  // no step ever waits for a write: a compactor rescue that finds every
+  // wbuf busy pauses instead (requires async_flush).
+  bool io_thread = false;
+  // A compactor step rescues from at most this many bytes of its region,
+  // then asks to run again at once (0: the whole region in one step, as
+  // memcached's compactor thread walks it). Bounds how long one step holds
+  // the caller's lock: memcached holds only an item lock per object.
+  uint32_t rescue_slice_bytes = 0;
+};
+
+// A compactor step split around its device read, for a caller that does the
+// read without its engine lock (see the file comment). Plain data; pass it
+// back unchanged.
+struct CompactorRead {
+  // False: the step needed no IO and is over; `next` is its wake time.
+  bool wanted = false;
+  Micros next = 0;
+  // Read [offset, offset + length) of the file of config.paths[file_index]
+  // (or of `device`, the store's own) into `buffer` (aligned, owned by the
+  // store, valid until compactor_finish; null in phantom mode, where the
+  // read goes to the model device with no bytes).
+  uint32_t file_index = 0;
+  Device* device = nullptr;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  char* buffer = nullptr;
+  ReadPlan plan;  // the page store's pin on the page being compacted
 };
 
 // open_ext_store's default: the store owns its devices, so nobody else reaps.
 inline constexpr ExtStoreOptions kAsyncFlush{true, 8};
+// The server's: async flushes whose writes run on an IO thread per device, so
+// a step holding the engine lock never enters the kernel for IO nor waits,
+// and compactor steps that rescue from 256 KB of a region at a time.
+inline constexpr ExtStoreOptions kIoThread{true, 8, true, 256 * 1024};
 
 // Which device open_ext_store() creates for each ext_path.
 enum class ExtDeviceKind : uint8_t { kMemory, kFile, kUring };
@@ -191,7 +241,14 @@ class ExtStore {
   Micros flusher_step(Micros now);
   // One slice of storage_compact_thread: pick a page, or read back and
   // rescue one wbuf of the page being compacted. Returns the next run time.
+  // compactor_begin + a read on the store's device + compactor_finish.
   Micros compactor_step(Micros now);
+  // The same step split: begin under the engine lock; when it wants a read,
+  // do it without the lock and pass its result (bytes read or -errno) to
+  // compactor_finish under the lock. Precondition: one compactor step at a
+  // time (no compactor_begin/compactor_step until the finish).
+  CompactorRead compactor_begin(Micros now);
+  Micros compactor_finish(Micros now, const CompactorRead& read, int64_t io_result);
 
   // Precondition: header.source == kFlashHeader, from Engine::get(key) (a
   // bumping get, as memcached's recache rule reads the bump's effect).

@@ -22,9 +22,14 @@
 // readable until its completion is handed back through complete_io() or
 // poll_flushes(), and writing goes on in another wbuf meanwhile.
 //
-// Thread-safety: none. One thread at a time (the owner serializes), like
-// every other engine object. The devices are owned by the caller and must
-// outlive the store.
+// Thread-safety: none. One thread at a time (the owner serializes: the
+// server's engine lock), like every other engine object. The devices are
+// owned by the caller and must outlive the store. Locking rule: calls that
+// may do IO are read() (waits for its read), synchronous flushes and
+// poll_flushes(true); a caller holding a lock others wait on uses
+// prepare_read/finish_read around a read it does itself without the lock,
+// and async_flush over a device whose IO runs elsewhere
+// (make_io_thread_device), so a flush only queues the write.
 #pragma once
 
 #include <cstdint>
@@ -298,7 +303,7 @@ class PageStore {
   // allocated on first use and never in phantom mode. Held by pointer so the
   // IoRequest inside stays put while the device has it.
   struct Wbuf {
-    char* mem = nullptr;
+    AlignedBuffer mem;
     uint64_t page_offset = 0;  // where in the page this wbuf lands
     uint32_t used = 0;
     uint32_t page_id = kNoPage;
@@ -336,8 +341,7 @@ class PageStore {
   uint64_t pages_free_ = 0;
   bool stores_data_;
   PageStoreStats counters_;
-  char* bounce_ = nullptr;  // aligned scratch for read() on aligned devices
-  uint32_t bounce_len_ = 0;
+  AlignedBuffer bounce_;  // scratch for read() on aligned devices
   WriteSlot pending_{};
   bool has_pending_ = false;
 };

@@ -100,8 +100,6 @@ PageStore::~PageStore() {
   // The device may still be writing from wbuf memory.
   while (flushing_ > 0 && poll_flushes(true) > 0) {
   }
-  for (auto& w : wbufs_) free_aligned(w->mem);
-  free_aligned(bounce_);
 }
 
 uint32_t PageStore::pop_free(unsigned free_bucket) {
@@ -206,7 +204,7 @@ uint32_t PageStore::take_wbuf() {
   }
   if (wbufs_.size() >= max_wbufs_) return kNoWbuf;
   auto w = std::make_unique<Wbuf>();
-  if (stores_data_) w->mem = alloc_aligned(wbuf_size_);
+  if (stores_data_) w->mem = AlignedBuffer(wbuf_size_);
   w->index = static_cast<uint32_t>(wbufs_.size());
   wbufs_.push_back(std::move(w));
   return static_cast<uint32_t>(wbufs_.size() - 1);
@@ -230,8 +228,8 @@ bool PageStore::flush_wbuf(uint32_t page_id) {
   Wbuf& w = *wbufs_[index];
   // Zeroing the unused tail lets the compactor walk a wbuf blindly and stop
   // at the first empty slot, as memcached's _submit_wbuf arranges.
-  if (w.mem != nullptr) std::memset(w.mem + w.used, 0, wbuf_size_ - w.used);
-  w.req = IoRequest{IoOp::kWrite, page.device_offset + w.page_offset, wbuf_size_, w.mem};
+  if (w.mem.data() != nullptr) std::memset(w.mem.data() + w.used, 0, wbuf_size_ - w.used);
+  w.req = IoRequest{IoOp::kWrite, page.device_offset + w.page_offset, wbuf_size_, w.mem.data()};
   w.req.user = &w;
   Device& dev = device_of(page);
   if (!async_flush_) {
@@ -321,7 +319,7 @@ WriteStatus PageStore::write_request(unsigned bucket, unsigned free_bucket, uint
       page.wbuf = index;
     }
     Wbuf& w = *wbufs_[page.wbuf];
-    slot->buf = w.mem == nullptr ? nullptr : w.mem + w.used;
+    slot->buf = w.mem.data() == nullptr ? nullptr : w.mem.data() + w.used;
     slot->page_id = id;
     slot->page_version = page.version;
     slot->offset = static_cast<uint32_t>(w.page_offset + w.used);
@@ -425,7 +423,7 @@ ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32
   if (w != nullptr) {
     if (offset + len > w->page_offset + w->used) return plan;  // nothing was written there
     plan.source = ReadSource::kWbuf;
-    plan.wbuf_data = w->mem == nullptr ? nullptr : w->mem + (offset - w->page_offset);
+    plan.wbuf_data = w->mem.data() == nullptr ? nullptr : w->mem.data() + (offset - w->page_offset);
   } else {
     Device& dev = device_of(p);
     const uint32_t align = dev.alignment();
@@ -471,18 +469,14 @@ ReadSource PageStore::read(uint32_t page_id, uint64_t page_version, uint32_t off
     if (direct) {
       req.buf = out;
     } else {
-      if (bounce_len_ < plan.aligned_len) {
-        free_aligned(bounce_);
-        bounce_ = alloc_aligned(plan.aligned_len);
-        bounce_len_ = plan.aligned_len;
-      }
-      req.buf = bounce_;
+      bounce_.reserve(plan.aligned_len);
+      req.buf = bounce_.data();
     }
   }
   const int64_t rc = submit_and_wait(*plan.device, &req);
   const bool complete = rc == static_cast<int64_t>(plan.aligned_len);
   if (complete && stores_data_ && !direct && out != nullptr) {
-    std::memcpy(out, bounce_ + plan.skip, len);
+    std::memcpy(out, bounce_.data() + plan.skip, len);
   }
   const bool same = finish_read(plan);
   return complete && same ? ReadSource::kDevice : ReadSource::kMiss;

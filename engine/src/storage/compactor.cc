@@ -1,6 +1,7 @@
 // The compactor: memcached's storage_compact_thread, storage_compact_check
 // and storage_compact_readback as a step that reads back one wbuf-sized
 // region of the page being compacted per call.
+#include <cassert>
 #include <cstring>
 #include <vector>
 
@@ -10,6 +11,16 @@
 namespace memext {
 
 Micros ExtStore::Impl::compactor_step(Micros now) {
+  const CompactorRead read = compactor_begin(now);
+  if (!read.wanted) return read.next;
+  IoRequest req{IoOp::kRead, read.offset, read.length, read.buffer};
+  // Nothing else is ever in flight while a synchronous store runs a step.
+  const int64_t rc =
+      options.async_flush ? device_io(*read.device, &req) : submit_and_wait(*read.device, &req);
+  return compactor_finish(now, read, rc);
+}
+
+CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
   // Rescues need free wbufs; finished writes give theirs back.
   reap_flushes(false);
   if (!compacting && compact_check()) {
@@ -17,30 +28,103 @@ Micros ExtStore::Impl::compactor_step(Micros now) {
     compact_offset = 0;
     region_loaded = false;
   }
-  if (compacting) {
-    if (compact_offset < store->page_size()) {
-      switch (readback_region(compact_offset)) {
-        case Region::kDone:
-          compact_offset += store->wbuf_size();
-          break;
-        case Region::kPaused:
-          // memcached's compactor retries a busy write after 1 ms; here the
-          // step ends so the engine lock is not held while wbufs drain.
-          return now + kWriteSleepMin;
-        case Region::kGone:
-          compacting = false;  // the page went away under us: abort
-          break;
-      }
-    }
-    if (compacting && compact_offset >= store->page_size()) {
-      store->close_page(compact_page, compact_version);
-      compacting = false;
-    }
-    // Finish a compaction quickly.
-    compact_sleep = kMinStorageCompactSleep;
-  } else if (compact_sleep < config.max_sleep_us) {
-    compact_sleep += config.max_sleep_us;
+  CompactorRead read;
+  if (!compacting) {
+    if (compact_sleep < config.max_sleep_us) compact_sleep += config.max_sleep_us;
+    read.next = now + compact_sleep;
+    return read;
   }
+  if (compact_offset >= store->page_size() || region_loaded) {
+    read.next = compactor_advance(now, true);
+    return read;
+  }
+  const uint32_t len = store->wbuf_size();
+  read.plan = store->prepare_read(compact_page, compact_version,
+                                  static_cast<uint32_t>(compact_offset), len);
+  switch (read.plan.source) {
+    case ReadSource::kMiss:
+      read.next = compactor_advance(now, false);
+      return read;
+    case ReadSource::kWbuf:
+      if (stores_data) {
+        readback.reserve(len);
+        std::memcpy(readback.data(), read.plan.wbuf_data, len);
+      }
+      region_loaded_now(compact_offset);
+      read.next = compactor_advance(now, true);
+      return read;
+    case ReadSource::kDevice:
+      break;
+  }
+  read.wanted = true;
+  read.file_index = read.plan.file;
+  read.device = read.plan.device;
+  read.offset = read.plan.aligned_offset;
+  read.length = read.plan.aligned_len;
+  if (stores_data) {
+    readback.reserve(len);
+    // A region starts on a wbuf boundary, so on any device whose alignment
+    // divides the wbuf size it is read in place.
+    const bool direct = read.plan.skip == 0 && read.plan.aligned_len == len;
+    if (!direct) readback_bounce.reserve(read.plan.aligned_len);
+    read.buffer = direct ? readback.data() : readback_bounce.data();
+  }
+  return read;
+}
+
+Micros ExtStore::Impl::compactor_finish(Micros now, const CompactorRead& read, int64_t io_result) {
+  assert(read.wanted && compacting && !region_loaded);
+  const bool same = store->finish_read(read.plan);
+  // The lock was released during the read: the page may have been evicted
+  // or closed meanwhile (the pin only kept it from being reused), and then
+  // its objects are no longer the engine's.
+  const bool ok = same && io_result == static_cast<int64_t>(read.length) &&
+                  store->check(compact_page, compact_version);
+  if (ok) {
+    if (stores_data && read.buffer != readback.data()) {
+      std::memcpy(readback.data(), read.buffer + read.plan.skip, store->wbuf_size());
+    }
+    region_loaded_now(compact_offset);
+  }
+  return compactor_advance(now, ok);
+}
+
+void ExtStore::Impl::region_loaded_now(uint64_t offset) {
+  region_pos = 0;
+  // A closed page gains no objects, so the headers pointing at it when its
+  // compaction begins include every object that can still be live; each
+  // rescue checks its header again, as for objects read back.
+  if (!stores_data && offset == 0) {
+    engine.hooks().headers_on_page(compact_page, static_cast<uint32_t>(compact_version),
+                                   &phantom_objects);
+    phantom_pos = 0;
+  }
+  region_loaded = true;
+}
+
+Micros ExtStore::Impl::compactor_advance(Micros now, bool region_loaded_ok) {
+  if (compact_offset < store->page_size()) {
+    switch (region_loaded_ok ? rescue_region(compact_offset) : Region::kGone) {
+      case Region::kDone:
+        compact_offset += store->wbuf_size();
+        break;
+      case Region::kPaused:
+        // memcached's compactor retries a busy write after 1 ms; here the
+        // step ends so the engine lock is not held while wbufs drain.
+        return now + kWriteSleepMin;
+      case Region::kSliced:
+        return now;  // the caller's lock was held long enough: go on at once
+      case Region::kGone:
+        compacting = false;  // the page went away under us: abort
+        break;
+    }
+  }
+  if (compacting && compact_offset >= store->page_size()) {
+    store->close_page(compact_page, compact_version);
+    compacting = false;
+  }
+  // Finish a compaction quickly.
+  compact_sleep = kMinStorageCompactSleep;
   return now + compact_sleep;
 }
 
@@ -88,38 +172,20 @@ bool ExtStore::Impl::compact_check() {
   return false;
 }
 
-ExtStore::Impl::Region ExtStore::Impl::readback_region(uint64_t offset) {
+ExtStore::Impl::Region ExtStore::Impl::rescue_region(uint64_t offset) {
+  assert(region_loaded);
   const uint32_t len = store->wbuf_size();
   const auto at = static_cast<uint32_t>(offset);
   // A paused region is resumed from what was read then: every rescue checks
   // the engine's header, so objects that changed meanwhile are passed over.
-  if (!region_loaded) {
-    region_pos = 0;
-    if (stores_data) {
-      if (readback == nullptr) readback = alloc_aligned(len);
-      if (read_object(compact_page, compact_version, at, len, readback) == ReadSource::kMiss) {
-        return Region::kGone;
-      }
-    } else {
-      if (read_object(compact_page, compact_version, at, len, nullptr) == ReadSource::kMiss) {
-        return Region::kGone;
-      }
-      // A closed page gains no objects, so the headers pointing at it when
-      // its compaction begins include every object that can still be live;
-      // each rescue checks its header again, as for objects read back.
-      if (offset == 0) {
-        engine.hooks().headers_on_page(compact_page, static_cast<uint32_t>(compact_version),
-                                       &phantom_objects);
-        phantom_pos = 0;
-      }
-    }
-    region_loaded = true;
-  }
-
+  const char* region = readback.data();
+  const uint32_t slice_end =
+      options.rescue_slice_bytes == 0 ? len : region_pos + options.rescue_slice_bytes;
   if (stores_data) {
     while (len - region_pos >= storage::kObjectHeaderSize) {
+      if (region_pos >= slice_end) return Region::kSliced;
       storage::ObjectFields fields;
-      const char* object = readback + region_pos;
+      const char* object = region + region_pos;
       // Zeroed space ends the wbuf; a damaged object ends it too, since the
       // stride to the next object cannot be trusted.
       if (storage::decode_object(object, len - region_pos, &fields) != storage::ObjectCheck::kOk) {
@@ -132,9 +198,14 @@ ExtStore::Impl::Region ExtStore::Impl::readback_region(uint64_t offset) {
       region_pos += fields.ntotal;
     }
   } else {
+    uint64_t walked = 0;
     for (; phantom_pos < phantom_objects.size() && phantom_objects[phantom_pos].offset < at + len;
          ++phantom_pos) {
       const core::PageObject& object = phantom_objects[phantom_pos];
+      if (options.rescue_slice_bytes != 0 && walked >= options.rescue_slice_bytes) {
+        return Region::kSliced;
+      }
+      walked += object.len;
       if (rescue(object.handle, object.offset, object.len, nullptr) == Move::kBusy) {
         return Region::kPaused;
       }
@@ -182,7 +253,9 @@ ExtStore::Impl::Move ExtStore::Impl::rescue(core::ItemHandle handle, uint32_t of
   const auto bucket = static_cast<unsigned>(PageBucket::kCompact);
   WriteStatus st = request_slot(bucket, ntotal, &slot);
   // memcached's ten tries; each waits for a wbuf write to finish.
-  for (int tries = 0; st == WriteStatus::kBusy && tries < 10; ++tries) {
+  // With an IO thread no step waits; the pre-check above makes kBusy
+  // unreachable there, short of a device that refuses submits.
+  for (int tries = 0; st == WriteStatus::kBusy && tries < 10 && !options.io_thread; ++tries) {
     reap_flushes(true);
     st = store->write_request(bucket, bucket, ntotal, &slot);
   }

@@ -32,6 +32,7 @@ PageStoreConfig page_store_config(const ExtConfig& config, const std::vector<Dev
   pc.bucket_count = 4;  // memcached 1.6.18's page_buckets
   require(!options.async_flush || options.max_flushing_wbufs >= 1,
           "async flush needs max_flushing_wbufs of at least 1");
+  require(!options.io_thread || options.async_flush, "io_thread needs async_flush");
   pc.async_flush = options.async_flush;
   pc.max_flushing_wbufs = options.max_flushing_wbufs;
   for (size_t i = 0; i < config.paths.size(); ++i) {
@@ -90,8 +91,6 @@ ExtStore::Impl::Impl(Engine& eng, const ExtConfig& cfg, std::vector<Device*> dev
 
 ExtStore::Impl::~Impl() {
   engine.hooks().set_header_unlink_listener(nullptr);
-  free_aligned(readback);
-  free_aligned(read_buf);
 }
 
 void ExtStore::Impl::on_header_unlinked(const ExtLocation& location, uint64_t ntotal) {
@@ -126,38 +125,13 @@ int64_t ExtStore::Impl::device_io(Device& device, IoRequest* req) {
   }
 }
 
-ReadSource ExtStore::Impl::read_object(uint32_t page_id, uint64_t page_version, uint32_t offset,
-                                       uint32_t len, char* out) {
-  // Nothing else is ever in flight while a synchronous store runs a step.
-  if (!options.async_flush) return store->read(page_id, page_version, offset, len, out);
-  const ReadPlan plan = store->prepare_read(page_id, page_version, offset, len);
-  if (plan.source == ReadSource::kMiss) return plan.source;
-  if (plan.source == ReadSource::kWbuf) {
-    if (out != nullptr && plan.wbuf_data != nullptr) std::memcpy(out, plan.wbuf_data, len);
-    return plan.source;
-  }
-  const bool direct = out != nullptr && plan.skip == 0 && plan.aligned_len == len &&
-                      reinterpret_cast<uintptr_t>(out) % plan.device->alignment() == 0;
-  char* buf = out == nullptr ? nullptr : direct ? out : scratch(plan.aligned_len);
-  IoRequest req{IoOp::kRead, plan.aligned_offset, plan.aligned_len, buf};
-  const int64_t rc = device_io(*plan.device, &req);
-  const bool same = store->finish_read(plan);
-  if (rc != static_cast<int64_t>(plan.aligned_len) || !same) return ReadSource::kMiss;
-  if (out != nullptr && !direct) std::memcpy(out, buf + plan.skip, len);
-  return plan.source;
-}
-
 size_t ExtStore::Impl::reap_flushes(bool wait) {
   return options.async_flush ? store->poll_flushes(wait) : 0;
 }
 
 char* ExtStore::Impl::scratch(size_t len) {
-  if (read_buf_len < len) {
-    free_aligned(read_buf);
-    read_buf = alloc_aligned(len);
-    read_buf_len = len;
-  }
-  return read_buf;
+  read_buf.reserve(len);
+  return read_buf.data();
 }
 
 std::string ExtStore::Impl::set_option(std::string_view name, std::string_view value) {
@@ -218,6 +192,12 @@ Micros ExtStore::flusher_step(Micros now) {
 }
 Micros ExtStore::compactor_step(Micros now) {
   return impl_->compactor_step(now);
+}
+CompactorRead ExtStore::compactor_begin(Micros now) {
+  return impl_->compactor_begin(now);
+}
+Micros ExtStore::compactor_finish(Micros now, const CompactorRead& read, int64_t io_result) {
+  return impl_->compactor_finish(now, read, io_result);
 }
 FlashRead ExtStore::plan_read(std::string_view key, const GetResult& header) {
   return impl_->plan_read(key, header);
@@ -294,6 +274,7 @@ std::unique_ptr<ExtStore> open_ext_store(Engine& engine, const ExtConfig& config
         owned.push_back(make_uring_device(path.path, path.size_bytes));
         break;
     }
+    if (options.io_thread) owned.back() = make_io_thread_device(std::move(owned.back()));
     devices.push_back(owned.back().get());
   }
   auto store = std::make_unique<ExtStore>(engine, config, devices, options);

@@ -1,6 +1,7 @@
 // storage/ext_store_impl.h — ExtStore's state, shared by the files that
 // implement its parts (flusher, reads, compactor, settings and stats).
-// Private to the storage library. Not thread-safe.
+// Private to the storage library. Not thread-safe: called under the
+// caller's engine lock (see extstore.h for what runs outside it).
 #pragma once
 
 #include <array>
@@ -23,7 +24,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // retry in a later step.
   enum class Move : uint8_t { kMoved, kNotMoved, kBusy };
   // How far readback_region got.
-  enum class Region : uint8_t { kDone, kPaused, kGone };
+  enum class Region : uint8_t { kDone, kPaused, kSliced, kGone };
 
   Impl(Engine& engine, const ExtConfig& config, std::vector<Device*> devices,
        const ExtStoreOptions& options);
@@ -52,11 +53,20 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
 
   // ---- compactor (compactor.cc) ----
   Micros compactor_step(Micros now);
+  CompactorRead compactor_begin(Micros now);
+  Micros compactor_finish(Micros now, const CompactorRead& read, int64_t io_result);
   bool compact_check();
-  // storage_compact_readback over [offset, offset + wbuf) of the page being
-  // compacted. kPaused keeps the region and the position in it for the next
-  // step; kGone when the page is gone (compaction aborts).
-  Region readback_region(uint64_t offset);
+  // After the region at compact_offset was loaded (or could not be): rescue
+  // its objects, move on, and say when to run next.
+  Micros compactor_advance(Micros now, bool region_loaded_ok);
+  // The first part of a region: the readback buffer holds it (kWbuf), or
+  // marks it loaded in phantom mode.
+  void region_loaded_now(uint64_t offset);
+  // storage_compact_readback over the loaded region at `offset` of the page
+  // being compacted. kPaused keeps the region and the position in it for the
+  // next step (every wbuf busy); kSliced too, once rescue_slice_bytes of
+  // it were walked in this step (the next step goes on at once).
+  Region rescue_region(uint64_t offset);
   // `handle` is the engine's item for the object's key (real mode: found by
   // key; phantom: the header that pointed here when compaction began);
   // rescue itself checks it is still the live header for this object.
@@ -66,9 +76,6 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // Submits req and waits for it; other completions met on the way are
   // flushes and go to the page store. Returns the result or -errno.
   int64_t device_io(Device& device, IoRequest* req);
-  // PageStore::read with device_io's completion routing.
-  ReadSource read_object(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len,
-                         char* out);
   size_t reap_flushes(bool wait);
 
   // ---- settings and stats (ext_store.cc) ----
@@ -97,7 +104,10 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   uint64_t compact_version = 0;
   uint64_t compact_offset = 0;
   bool drop_unread = false;
-  char* readback = nullptr;
+  AlignedBuffer readback;
+  // A region read on a device whose alignment does not divide the wbuf: its
+  // own buffer, since read_sync's scratch may be used while the read is out.
+  AlignedBuffer readback_bounce;
   // A region paused on kBusy: readback (or phantom_region) still holds it.
   bool region_loaded = false;
   uint32_t region_pos = 0;  // byte offset into readback (real mode)
@@ -108,8 +118,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   size_t phantom_pos = 0;
 
   uint64_t recache_counter = 0;  // memcached keeps one per connection
-  char* read_buf = nullptr;
-  size_t read_buf_len = 0;
+  AlignedBuffer read_buf;
 
   ExtStoreStats counters;  // the worker and compactor counters only
 };

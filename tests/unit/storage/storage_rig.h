@@ -135,7 +135,8 @@ inline EngineConfig rig_engine_config(bool phantom) {
 class Rig {
  public:
   explicit Rig(RigDevice kind, EngineConfig config = rig_engine_config(false),
-               RigFlush flush = RigFlush::kDefault, unsigned max_flushing_wbufs = 8)
+               RigFlush flush = RigFlush::kDefault, unsigned max_flushing_wbufs = 8,
+               uint32_t rescue_slice_bytes = 0)
       : kind_(kind), file_(rig_name(kind)) {
     config.phantom = config.phantom || kind == RigDevice::kPhantom;
     config.ext.paths[0].path = file_.path;
@@ -168,6 +169,7 @@ class Rig {
     options.async_flush =
         flush == RigFlush::kAsync || (flush == RigFlush::kDefault && kind != RigDevice::kPhantom);
     options.max_flushing_wbufs = max_flushing_wbufs;
+    options.rescue_slice_bytes = rescue_slice_bytes;
     ext_ = std::make_unique<ExtStore>(*engine_, config.ext, std::vector<Device*>{device_.get()},
                                       options);
     time_ = 100;
