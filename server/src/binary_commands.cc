@@ -105,6 +105,30 @@ void stat_packet(std::string& out, const BinaryRequest& r, std::string_view key,
   out.append(value);
 }
 
+// The reply to an incr/decr, whatever created or changed the counter.
+void binary_delta_reply(Session& s, const BinaryRequest& r, const DeltaOutcome& outcome) {
+  switch (outcome.result) {
+    case DeltaResult::kOk: {
+      std::string body;
+      append64(body, outcome.value);
+      binary_response(s, r, kStatusSuccess, body, outcome.cas);
+      return;
+    }
+    case DeltaResult::kNotFound:
+      binary_error(s, r, kStatusKeyNotFound);
+      return;
+    case DeltaResult::kNonNumeric:
+      binary_error(s, r, kStatusNonNumeric);
+      return;
+    case DeltaResult::kExists:
+      binary_error(s, r, kStatusKeyExists);
+      return;
+    case DeltaResult::kOutOfMemory:
+      binary_error(s, r, kStatusOutOfMemory);
+      return;
+  }
+}
+
 }  // namespace
 
 void binary_error(Session& s, const BinaryRequest& r, uint16_t status) {
@@ -263,52 +287,23 @@ void binary_delta(Session& s, const BinaryRequest& r) {
   SharedEngine& shared = s.ctx().engine;
   std::unique_lock lock(shared.mutex);
   Engine& engine = shared.engine;
-  // memcached counts a miss only when it does not create the counter.
-  const bool create = expiration != kNoCreate;
-  DeltaOutcome outcome = incr ? engine.incr(r.key, delta, r.header.cas, !create)
-                              : engine.decr(r.key, delta, r.header.cas, !create);
-  if (outcome.result == DeltaResult::kNotFound && create) {
-    const std::string text = std::to_string(initial);
-    StoreRequest add;
-    add.mode = StoreMode::kAdd;
-    add.key = r.key;
-    add.value = text;
-    add.value_len = static_cast<uint32_t>(text.size());
-    add.exptime = expiration;
-    add.count_set = false;
-    const StoreOutcome stored = engine.store(add);
+  if (expiration != kNoCreate) {
+    const Engine::DeltaOrCreateOutcome created =
+        engine.delta_or_create(r.key, incr, delta, r.header.cas, initial, expiration);
     lock.unlock();
-    if (stored.result == StoreResult::kStored) {
-      std::string body;
-      append64(body, initial);
-      binary_response(s, r, kStatusSuccess, body, stored.cas);
-    } else {
-      binary_error(
-          s, r, stored.result == StoreResult::kOutOfMemory ? kStatusOutOfMemory : kStatusNotStored);
+    if (created.delta.result == DeltaResult::kNotFound) {
+      binary_error(s, r,
+                   created.create_result == StoreResult::kOutOfMemory ? kStatusOutOfMemory
+                                                                      : kStatusNotStored);
+      return;
     }
+    binary_delta_reply(s, r, created.delta);
     return;
   }
+  const DeltaOutcome outcome =
+      incr ? engine.incr(r.key, delta, r.header.cas) : engine.decr(r.key, delta, r.header.cas);
   lock.unlock();
-  switch (outcome.result) {
-    case DeltaResult::kOk: {
-      std::string body;
-      append64(body, outcome.value);
-      binary_response(s, r, kStatusSuccess, body, outcome.cas);
-      return;
-    }
-    case DeltaResult::kNotFound:
-      binary_error(s, r, kStatusKeyNotFound);
-      return;
-    case DeltaResult::kNonNumeric:
-      binary_error(s, r, kStatusNonNumeric);
-      return;
-    case DeltaResult::kExists:
-      binary_error(s, r, kStatusKeyExists);
-      return;
-    case DeltaResult::kOutOfMemory:
-      binary_error(s, r, kStatusOutOfMemory);
-      return;
-  }
+  binary_delta_reply(s, r, outcome);
 }
 
 void binary_flush(Session& s, const BinaryRequest& r) {

@@ -321,28 +321,17 @@ void meta_arithmetic(Session& s, const Tokens& t) {
   SharedEngine& shared = s.ctx().engine;
   std::unique_lock lock(shared.mutex);
   Engine& engine = shared.engine;
-  // memcached counts no miss when N creates the counter, and no set for it.
-  const bool count_miss = !f.has('N');
-  DeltaOutcome outcome = incr ? engine.incr(req.key, delta, cas, count_miss)
-                              : engine.decr(req.key, delta, cas, count_miss);
+  // N creates the counter (at exptime 0: the flags below apply N's TTL in
+  // their order); a create that fails answers as the miss it was.
+  DeltaOutcome outcome;
   bool created = false;
-  if (outcome.result == DeltaResult::kNotFound && f.has('N')) {
-    std::string initial_text = std::to_string(v.initial);
-    StoreRequest add;
-    add.mode = StoreMode::kAdd;
-    add.key = req.key;
-    add.value = initial_text;
-    add.value_len = static_cast<uint32_t>(initial_text.size());
-    add.count_set = false;
-    StoreOutcome stored = engine.store(add);
-    if (stored.result == StoreResult::kStored) {
-      outcome.result = DeltaResult::kOk;
-      outcome.value = v.initial;
-      outcome.cas = stored.cas;
-      created = true;
-    } else {
-      outcome = incr ? engine.incr(req.key, delta, cas) : engine.decr(req.key, delta, cas);
-    }
+  if (f.has('N')) {
+    const Engine::DeltaOrCreateOutcome r =
+        engine.delta_or_create(req.key, incr, delta, cas, v.initial, /*exptime=*/0);
+    outcome = r.delta;
+    created = r.created;
+  } else {
+    outcome = incr ? engine.incr(req.key, delta, cas) : engine.decr(req.key, delta, cas);
   }
   std::string out;
   switch (outcome.result) {

@@ -204,6 +204,19 @@ class Engine {
   DeltaOutcome incr(std::string_view key, uint64_t delta, uint64_t cas = 0, bool count_miss = true);
   DeltaOutcome decr(std::string_view key, uint64_t delta, uint64_t cas = 0, bool count_miss = true);
 
+  // incr (incr=true) or decr that creates a missing counter holding
+  // `initial` (client-form `exptime`): memcached's binary incr/decr and meta
+  // `ma N`. Neither the miss nor the creating store is counted (incr_misses,
+  // cmd_set). When the create fails, delta.result stays kNotFound and
+  // create_result says why.
+  struct DeltaOrCreateOutcome {
+    DeltaOutcome delta;
+    bool created = false;
+    StoreResult create_result = StoreResult::kStored;
+  };
+  DeltaOrCreateOutcome delta_or_create(std::string_view key, bool incr, uint64_t delta,
+                                       uint64_t cas, uint64_t initial, int64_t exptime);
+
   // Hints that `key` is about to be looked up, so a batch driver (the
   // simulator's replay) can overlap the lookup's cache misses with earlier
   // requests: kHashSlot starts loading the key's hash slot; kItem reads that

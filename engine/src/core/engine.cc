@@ -1,6 +1,7 @@
 #include "memext/engine.h"
 
 #include <stdexcept>
+#include <string>
 
 #include "core/item_store.h"
 #include "memext/options.h"
@@ -68,6 +69,31 @@ DeltaOutcome Engine::incr(std::string_view key, uint64_t delta, uint64_t cas, bo
 
 DeltaOutcome Engine::decr(std::string_view key, uint64_t delta, uint64_t cas, bool count_miss) {
   return store_->delta(key, false, delta, cas, count_miss);
+}
+
+Engine::DeltaOrCreateOutcome Engine::delta_or_create(std::string_view key, bool incr,
+                                                     uint64_t delta, uint64_t cas, uint64_t initial,
+                                                     int64_t exptime) {
+  DeltaOrCreateOutcome out;
+  out.delta = store_->delta(key, incr, delta, cas, /*count_miss=*/false);
+  if (out.delta.result != DeltaResult::kNotFound) return out;
+  const std::string text = std::to_string(initial);
+  StoreRequest add;
+  add.mode = StoreMode::kAdd;
+  add.key = key;
+  add.value = text;
+  add.value_len = static_cast<uint32_t>(text.size());
+  add.exptime = exptime;
+  add.count_set = false;
+  const StoreOutcome stored = store(add);
+  out.create_result = stored.result;
+  if (stored.result == StoreResult::kStored) {
+    out.created = true;
+    out.delta.result = DeltaResult::kOk;
+    out.delta.value = initial;
+    out.delta.cas = stored.cas;
+  }
+  return out;
 }
 
 DeleteResult Engine::remove(std::string_view key, uint64_t cas) {
