@@ -139,8 +139,11 @@ class Client {
         session_.continue_dump();
         paused = true;
       }
+      // -R: after reqs_per_event commands the session yields and the
+      // connection consumes again after other work, as the server's does.
+      const bool yielded = session_.take_yield();
       session_.responses().clear();
-      if (paused && !session_.closing()) continue;
+      if ((paused || yielded) && !session_.closing()) continue;
       check_buffer();
       return;
     }
