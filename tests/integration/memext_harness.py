@@ -44,6 +44,17 @@ def curr_connections(server):
     raise AssertionError("no curr_connections in %r" % data)
 
 
+def sanitizer_build(path):
+    """True when the binary at `path` has clang's AddressSanitizer or
+    ThreadSanitizer runtime linked in (False when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            image = f.read()
+    except OSError:
+        return False
+    return b"__asan_init" in image or b"__tsan_init" in image
+
+
 class ServerProcess:
     def __init__(self, args=(), binary=None, udp_port=0):
         self.binary = binary or os.environ.get("MEMEXT_SERVER", "memext-server")
@@ -95,12 +106,10 @@ class ServerProcess:
                 maps = f.read()
                 if "libasan" in maps or "libtsan" in maps:
                     return True
-            # clang links the sanitizer runtime into the binary itself.
-            with open(self.binary, "rb") as f:
-                image = f.read()
-                return b"__asan_init" in image or b"__tsan_init" in image
         except OSError:
             return False
+        # clang links the sanitizer runtime into the binary itself.
+        return sanitizer_build(self.binary)
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:

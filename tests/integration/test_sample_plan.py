@@ -9,6 +9,7 @@ import unittest
 
 import kvcache_like
 import sample_error
+from memext_harness import sanitizer_build
 
 SIM = os.environ.get("MEMEXT_SIM", "memext-sim")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,16 +44,6 @@ def write_small_items_trace(path, keys=40000, rounds=2):
             for k in range(1, keys + 1):
                 f.write(f"{t},{k},10,600,get,0,1,-1\n")
                 t += 1_000_000
-
-
-def sanitized_sim():
-    """True for a memext-sim built with AddressSanitizer (clang links its
-    runtime into the binary)."""
-    try:
-        with open(shutil.which(SIM) or SIM, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
 
 
 # The error-bound checks replay millions of requests 18 times; the figures
@@ -269,7 +260,7 @@ def check_bounds(test, rows):
                 test.assertLess(abs(row["sampled"][rate]["error_points"]), bound, row)
 
 
-@unittest.skipIf(sanitized_sim(), SKIP_ERROR_BOUNDS)
+@unittest.skipIf(sanitizer_build(shutil.which(SIM) or SIM), SKIP_ERROR_BOUNDS)
 class ZipfSampleErrorTest(unittest.TestCase):
     """traces/workloads/zipf-sample-2m.json: 2M requests, 735k keys, six
     configurations (sample_error.CONFIGS)."""
@@ -296,7 +287,7 @@ class ZipfSampleErrorTest(unittest.TestCase):
 KVCACHE_SAMPLE = os.path.join(ROOT, "..", "shared", "traces", "cachelib-kvcache-sample-1.csv")
 
 
-@unittest.skipIf(sanitized_sim(), SKIP_ERROR_BOUNDS)
+@unittest.skipIf(sanitizer_build(shutil.which(SIM) or SIM), SKIP_ERROR_BOUNDS)
 @unittest.skipUnless(os.path.exists(KVCACHE_SAMPLE), "no ../shared/traces kvcache sample")
 class KvcacheSampleErrorTest(unittest.TestCase):
     """A kvcache trace generated in the image of ../shared/traces'
