@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     if (parse_command_line(argc, argv, config, std::cout) == CommandLineAction::kExit) return 0;
   } catch (const ConfigError& e) {
     std::cerr << "memext-server: " << e.what() << "\n";
-    return 64;
+    return e.exit_status();
   }
   const OperatorConfig& ops = config.ops;
   // memcached's order: core limit, large pages, daemon, then the memory
@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
                         ? "Gracefully stopping\nall background threads stopped\n"
                         : "Exiting normally\n");
     }
+  } catch (const ConfigError& e) {
+    // -Z's certificates: memcached prints its line without a program name.
+    std::cerr << e.what() << "\n";
+    return e.exit_status();
   } catch (const ExtStoreOpenError& e) {
     std::cerr << "memext-server: " << e.what() << "\n";
     return 1;

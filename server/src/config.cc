@@ -128,6 +128,8 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     ("listen-backlog,b", po::value(&backlog), "listen backlog (default: 1024)")
     ("protocol,B", po::value(&protocol), "protocol: auto, ascii or binary (default: auto, "
                                          "negotiated by each connection's first byte)")
+    ("enable-ssl,Z", "enable TLS on the TCP listeners (-o ssl_chain_cert=FILE required; "
+                     "\"-l notls:HOST:PORT\" keeps a listener plain)")
     ("verbose,v", "verbose (print errors/warnings); -vv also prints the slab class table")
     ("extended,o", po::value(&suboptions), "comma separated list of extended options, as in "
         "memcached: ext_path=FILE:SIZE[:bucket], ext_page_size, ext_wbuf_size, ext_threads, "
@@ -136,7 +138,10 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
         "slab_automove_freeratio, slab_chunk_max, hot_lru_pct, warm_lru_pct, hot_max_factor, "
         "warm_max_factor, temporary_ttl, lru_maintainer, no_lru_maintainer, lru_segmented, "
         "no_lru_segmented, lru_crawler, no_lru_crawler, lru_crawler_sleep, lru_crawler_tocrawl, "
-        "modern, no_modern");
+        "modern, no_modern, ssl_chain_cert, ssl_key, ssl_keyformat, ssl_verify_mode (0 none, "
+        "1 request, 2 require, 3 once), ssl_ciphers, ssl_ca_cert, ssl_wbuf_size, "
+        "ssl_session_cache, ssl_kernel_tls, ssl_min_version (0 tlsv1.0, 1 tlsv1.1, 2 tlsv1.2, "
+        "3 tlsv1.3; default 2)");
   // clang-format on
   OperatorFlagText operator_text;
   add_operator_options(desc, operator_text);
@@ -163,6 +168,7 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     return CommandLineAction::kExit;
   }
   apply_operator_options(vm, operator_text, config.ops);
+  config.tls.enabled = vm.count("enable-ssl") > 0;
 
   if (!port.empty()) config.port = parse_port("-p", port);
   if (!udp_port.empty()) {
@@ -216,6 +222,7 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   for (const std::string& csv : suboptions) {
     for (const auto& [name, value] : parse_suboptions(csv)) {
       if (apply_operator_suboption(config.ops, name, value)) continue;
+      if (apply_tls_suboption(config.tls, name, value)) continue;
       if (name == "no_modern") apply_no_modern(config.ops);
       OptionResult r = apply_memcached_option(config.engine, name, value);
       if (r.ok()) continue;
@@ -228,6 +235,9 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
       }
       throw ConfigError("-o " + name + ": " + r.error);
     }
+  }
+  if (config.tls.enabled && config.port == 0) {
+    throw ConfigError("ERROR: You cannot enable SSL without a TCP port.", 64);
   }
   if (config.udp_port != 0 && config.engine.ext.enabled()) {
     throw ConfigError("Cannot use UDP with extstore enabled (-U 0 to disable)");

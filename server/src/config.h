@@ -15,6 +15,7 @@
 
 #include "memext/config.h"
 #include "operator_options.h"
+#include "tls_options.h"
 
 namespace memext::server {
 
@@ -36,6 +37,7 @@ struct ServerConfig {
   std::vector<std::string> ignored_suboptions;  // memcached -o options without effect here
   EngineConfig engine;
   OperatorConfig ops;  // -d -P -r -k -L -F -A -X -W -R -D, idle_timeout, ...
+  TlsConfig tls;       // -Z and -o ssl_*
 
   BindingProtocol protocol = BindingProtocol::kAuto;  // -B
   // -U: 0 = no UDP (1.6's default), -1 = any free port. Given without -p,
@@ -45,9 +47,16 @@ struct ServerConfig {
 
 // A command line that cannot be used; what() names the option, the bad value
 // and what is allowed.
+// The process exits with exit_status() (64, EX_USAGE, unless memcached uses
+// another status for the same mistake).
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(const std::string& what, int exit_status = 64)
+      : std::runtime_error(what), exit_status_(exit_status) {}
+  int exit_status() const { return exit_status_; }
+
+ private:
+  int exit_status_;
 };
 
 enum class CommandLineAction { kRun, kExit };

@@ -6,13 +6,23 @@
 
 #include "flash_reader.h"
 #include "server_context.h"
+#include "tls_context.h"
 #include "verbose_log.h"
 
 namespace asio = boost::asio;
 
 namespace memext::server {
-Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket)
-    : ctx_(ctx), reader_(reader), socket_(std::move(socket)), session_(ctx) {
+Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket,
+                       std::shared_ptr<asio::ssl::context> tls)
+    : ctx_(ctx),
+      reader_(reader),
+      socket_(std::move(socket)),
+      tls_context_(std::move(tls)),
+      session_(ctx) {
+  if (tls_context_) {
+    tls_ =
+        std::make_unique<asio::ssl::stream<ReceiveOp<Connection>::Socket&>>(socket_, *tls_context_);
+  }
   ctx_.counters.curr_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.total_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_add(1, std::memory_order_relaxed);
@@ -47,6 +57,26 @@ void Connection::start() {
     idle_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
     arm_idle_timer(std::chrono::seconds(ctx_.config.ops.idle_timeout));
   }
+  if (tls_) {
+    handshaking_ = true;
+    tls_->async_handshake(
+        asio::ssl::stream_base::server,
+        [self = shared_from_this()](const boost::system::error_code& ec) { self->handshaken(ec); });
+    return;
+  }
+  read_more();
+}
+
+void Connection::handshaken(const boost::system::error_code& ec) {
+  handshaking_ = false;
+  if (ec) {
+    // A plain-text client on a TLS port lands here too, as in memcached.
+    if (ec != asio::error::operation_aborted && ctx_.tls != nullptr) {
+      ctx_.tls->handshake_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    close();
+    return;
+  }
   read_more();
 }
 
@@ -74,12 +104,18 @@ void Connection::idle_check() {
 }
 
 void Connection::read_more() {
-  if (reading_ || writing_ || closed_ || pending_flash_ > 0 || session_.closing() ||
+  if (reading_ || writing_ || closed_ || handshaking_ || pending_flash_ > 0 || session_.closing() ||
       session_.dumping()) {
     return;
   }
   input_.prepare_read(session_.bytes_wanted());
   reading_ = true;
+  if (tls_) {
+    tls_->async_read_some(asio::buffer(input_.space(), input_.space_size()),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t bytes) { self->received(ec, bytes); });
+    return;
+  }
   receive_.start(socket_, input_.space(), input_.space_size(), shared_from_this());
 }
 
@@ -168,6 +204,40 @@ void Connection::write_ready() {
     write_buffers_.emplace_back(bytes.data(), bytes.size());
     total += bytes.size();
   });
+  if (tls_) {
+    write_tls(total);
+  } else {
+    write_plain(total);
+  }
+}
+
+void Connection::write_tls(size_t total) {
+  // One SSL_write for the batch: Asio's stream would make a TLS record and a
+  // send per segment.
+  tls_out_.clear();
+  tls_out_.reserve(total);
+  for (const asio::const_buffer& b : write_buffers_) {
+    tls_out_.append(static_cast<const char*>(b.data()), b.size());
+  }
+  writing_ = true;
+  asio::async_write(*tls_, asio::buffer(tls_out_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                      self->writing_ = false;
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      // An idle connection keeps at most ssl_wbuf_size of it.
+                      if (self->tls_out_.capacity() > self->ctx_.config.tls.wbuf_size) {
+                        std::string().swap(self->tls_out_);
+                      }
+                      self->tls_out_.clear();
+                      self->written(n);
+                      self->process();
+                    });
+}
+
+void Connection::write_plain(size_t total) {
   // Responses nearly always fit the socket's send buffer: one sendmsg now,
   // and no write handler going round the io_context, as memcached does. The
   // socket is non-blocking, so a full buffer just falls back to async_write.
@@ -220,6 +290,9 @@ void Connection::close() {
   ctx_.conns.remove(status_);
   if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_connection_closed(status_->fd);
   boost::system::error_code ignored;
+  // TLS: the close_notify alert, when no read or write of the stream is in
+  // flight (the non-blocking socket makes this one send and no wait).
+  if (tls_ && !handshaking_ && !reading_ && !writing_) tls_->shutdown(ignored);
   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
   socket_.close(ignored);
 }

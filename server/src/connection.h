@@ -8,9 +8,17 @@
 // while a write or a flash read is outstanding, which bounds memory per
 // connection. Lives on one worker thread; kept alive by its pending handlers
 // (shared_from_this).
+// The stream is the seam between plain and TLS: a plain connection receives
+// with ReceiveOp and writes with one sendmsg; a TLS connection (-Z, a
+// listener without notls:) handshakes first, then reads and writes through
+// Asio's ssl::stream over the same socket, its responses gathered into one
+// buffer per write (memcached's ssl_wbuf). Everything above the stream —
+// parsing, pipelining, flash reads, ordering — is the same code.
 #pragma once
 
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
@@ -29,7 +37,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::generic::stream_protocol::socket;
 
-  Connection(ServerContext& ctx, FlashReader* reader, Socket socket);
+  // `tls`: the context to handshake with, or null for a plain connection.
+  Connection(ServerContext& ctx, FlashReader* reader, Socket socket,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~Connection();
   void start();
   // ReceiveOp's completion: `bytes` more bytes are in buf_, or the socket failed or closed.
@@ -39,6 +49,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_more();
   void process();
   void write_ready();
+  // The gathered responses: one sendmsg, falling back to async_write.
+  void write_plain(size_t total);
+  // The gathered responses as one buffer through the TLS stream.
+  void write_tls(size_t total);
+  void handshaken(const boost::system::error_code& ec);
   // Counts `bytes` sent and drops the segments they came from.
   void written(size_t bytes);
   void close();
@@ -51,6 +66,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FlashReader* reader_;
   ReceiveOp<Connection> receive_;
   ReceiveOp<Connection>::Socket socket_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<boost::asio::ssl::stream<ReceiveOp<Connection>::Socket&>> tls_;
+  std::string tls_out_;  // the write in flight, on a TLS connection
   Session session_;
   ReadBuffer input_;
   std::vector<boost::asio::const_buffer> write_buffers_;
@@ -62,6 +80,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool reading_ = false;
   bool writing_ = false;
   bool closed_ = false;
+  bool handshaking_ = false;
 };
 
 }  // namespace memext::server

@@ -31,9 +31,10 @@
 #include "memext/lru_maintainer.h"
 #include "process_setup.h"
 #include "server_context.h"
+#include "tls_context.h"
 #include "tuning_commands.h"
-#include "verbose_log.h"
 #include "udp_listener.h"
+#include "verbose_log.h"
 #include "write_error_log.h"
 
 namespace asio = boost::asio;
@@ -133,7 +134,9 @@ struct Server::Impl {
   BackgroundSteps steps;
   BackgroundSteps flusher_steps;
   BackgroundSteps compactor_steps;
+  std::unique_ptr<TlsContext> tls;  // -Z
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;
+  std::vector<bool> tcp_acceptor_tls;  // per tcp_acceptors entry: speaks TLS
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::unique_ptr<UdpListener> udp;
   size_t next_worker = 0;
@@ -192,15 +195,23 @@ struct Server::Impl {
     if (config.udp_port != 0) udp = std::make_unique<UdpListener>(background, ctx, config);
     // memcached: -p 0 listens on no TCP port, -p -1 on any free one.
     if (config.port == 0) return;
-    const std::string port = std::to_string(config.port < 0 ? 0 : config.port);
     std::vector<std::string> addrs = config.listen;
     asio::ip::tcp::resolver resolver(background);
     if (addrs.empty()) addrs.push_back("");
     for (const std::string& addr : addrs) {
+      const ListenSpec spec = parse_listen_spec(addr);
+      if (spec.notls && !tls) {
+        throw std::runtime_error(
+            "'notls' option is valid only when SSL is enabled; failed to "
+            "listen on one of interface(s) " +
+            addr);
+      }
+      const std::string port =
+          std::to_string(spec.port ? *spec.port : (config.port < 0 ? 0 : config.port));
       boost::system::error_code ec;
-      auto results = addr.empty()
+      auto results = spec.host.empty()
                          ? resolver.resolve("0.0.0.0", port, asio::ip::tcp::resolver::passive, ec)
-                         : resolver.resolve(addr, port, asio::ip::tcp::resolver::passive, ec);
+                         : resolver.resolve(spec.host, port, asio::ip::tcp::resolver::passive, ec);
       if (ec) throw std::runtime_error("-l " + addr + ": " + ec.message());
       for (const auto& entry : results) {
         auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(background);
@@ -213,6 +224,7 @@ struct Server::Impl {
         }
         acceptor->listen(static_cast<int>(config.backlog));
         tcp_acceptors.push_back(std::move(acceptor));
+        tcp_acceptor_tls.push_back(tls != nullptr && !spec.notls);
       }
     }
     for (const auto& a : tcp_acceptors) register_listener(a->native_handle(), a->local_endpoint());
@@ -243,7 +255,7 @@ struct Server::Impl {
 
   // memcached (maxconns_fast) tells the client and closes when over -c.
   template <typename Socket>
-  void admit(Worker& worker, Socket socket) {
+  void admit(Worker& worker, Socket socket, bool speaks_tls = false) {
     if (ctx.counters.curr_connections.load() >= client_limit) {
       ctx.counters.rejected_connections.fetch_add(1, std::memory_order_relaxed);
       boost::system::error_code ignored;
@@ -256,20 +268,23 @@ struct Server::Impl {
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
     Connection::Socket generic(std::move(socket));
-    asio::post(worker.io, [this, &worker,
+    std::shared_ptr<asio::ssl::context> context = speaks_tls ? tls->current() : nullptr;
+    asio::post(worker.io, [this, &worker, context = std::move(context),
                            s = std::make_shared<Connection::Socket>(std::move(generic))]() mutable {
-      std::make_shared<Connection>(ctx, worker.reader.get(), std::move(*s))->start();
+      std::make_shared<Connection>(ctx, worker.reader.get(), std::move(*s), std::move(context))
+          ->start();
     });
   }
 
-  void accept_tcp(asio::ip::tcp::acceptor& acceptor) {
+  void accept_tcp(asio::ip::tcp::acceptor& acceptor, bool speaks_tls) {
     Worker& worker = pick_worker();
-    acceptor.async_accept(worker.io, [this, &acceptor, &worker](const boost::system::error_code& ec,
-                                                                asio::ip::tcp::socket socket) {
-      if (stopping) return;
-      if (!ec) admit(worker, std::move(socket));
-      accept_tcp(acceptor);
-    });
+    acceptor.async_accept(
+        worker.io, [this, &acceptor, &worker, speaks_tls](const boost::system::error_code& ec,
+                                                          asio::ip::tcp::socket socket) {
+          if (stopping) return;
+          if (!ec) admit(worker, std::move(socket), speaks_tls);
+          accept_tcp(acceptor, speaks_tls);
+        });
   }
 
   void accept_unix() {
@@ -347,6 +362,12 @@ struct Server::Impl {
 Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config)) {
   Impl& s = *impl_;
   raise_fd_limit(config.max_connections);
+  // memcached loads the certificates before it binds, and as the user it
+  // starts as (refresh_certs later reads them as -u's user).
+  if (config.tls.enabled) {
+    s.tls = std::make_unique<TlsContext>(config.tls);
+    s.ctx.tls = s.tls.get();
+  }
   s.bind_listeners();
   s.client_limit = memcached_client_limit(config.max_connections, config.threads,
                                           s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
@@ -388,7 +409,9 @@ void Server::run() {
     impl_->graceful = signal == SIGUSR1;
     impl_->shutdown();
   });
-  for (auto& a : s.tcp_acceptors) s.accept_tcp(*a);
+  for (size_t i = 0; i < s.tcp_acceptors.size(); ++i) {
+    s.accept_tcp(*s.tcp_acceptors[i], s.tcp_acceptor_tls[i]);
+  }
   if (s.unix_acceptor) s.accept_unix();
   if (s.udp) {
     for (auto& w : s.workers) s.udp->start(w->io);

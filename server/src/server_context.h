@@ -28,6 +28,8 @@ class LruCrawler;
 
 namespace memext::server {
 
+class TlsContext;
+
 // The engine lock. Critical sections are short (a lookup, a copy of a
 // value), while a lock that sleeps costs a futex wait, a wake-up and two
 // context switches — several microseconds in a VM. So a waiter spins a
@@ -96,6 +98,8 @@ struct ServerContext {
   PrefixStats prefix_stats;
   // `stats conns`.
   ConnRegistry conns;
+  // -Z: the certificates, refresh_certs and the TLS stats; null without -Z.
+  TlsContext* tls = nullptr;
   // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
   // (empty in tests without one).
   std::function<void(bool graceful)> request_shutdown;

@@ -273,6 +273,10 @@ size_t Session::dispatch(std::string_view line, std::string_view rest) {
     shutdown_command(t);
     return 0;
   }
+  if (cmd == "refresh_certs") {
+    refresh_certs_command(*this, t);
+    return 0;
+  }
   if (cmd == "watch" && !ctx_.config.ops.watch_enabled) {
     responses_.append("CLIENT_ERROR watch commands not allowed\r\n");
     return 0;

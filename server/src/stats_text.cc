@@ -14,6 +14,7 @@
 #include "memext/lru_crawler.h"
 #include "memext/metadump.h"
 #include "parse_util.h"
+#include "tls_context.h"
 #include "tuning_commands.h"
 
 namespace memext::server {
@@ -270,6 +271,11 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   if (flash) {
     for (const auto& [name, v] : ext.named_extstore()) w.add(name, v);
   }
+  if (ctx.tls != nullptr) {
+    if (ctx.config.tls.session_cache) w.add("ssl_new_sessions", relaxed(ctx.tls->new_sessions));
+    w.add("ssl_handshake_errors", relaxed(ctx.tls->handshake_errors));
+    w.add("time_since_server_cert_refresh", static_cast<uint64_t>(now - ctx.tls->last_refresh()));
+  }
   w.add("unexpected_napi_ids", uint64_t{0});
   w.add("round_robin_fallback", uint64_t{0});
   w.add("bytes", st.bytes);
@@ -374,7 +380,21 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add_double("ext_max_frag", ext.max_frag, 2);
   w.add_double("slab_automove_freeratio", ext.slab_automove_freeratio, 3);
   w.add_bool("ext_drop_unread", ext.drop_unread);
-  w.add("ssl_enabled", "no");
+  const TlsConfig& tls = cfg.tls;
+  auto or_null = [](const std::optional<std::string>& s) {
+    return s ? std::string_view(*s) : std::string_view("NULL");
+  };
+  w.add_bool("ssl_enabled", tls.enabled);
+  w.add("ssl_chain_cert", or_null(tls.chain_cert));
+  w.add("ssl_key", or_null(tls.key));
+  w.add("ssl_verify_mode", std::to_string(tls.verify_mode));
+  w.add("ssl_keyformat", std::to_string(tls.keyformat));
+  w.add("ssl_ciphers", or_null(tls.ciphers));
+  w.add("ssl_ca_cert", or_null(tls.ca_cert));
+  w.add("ssl_wbuf_size", tls.wbuf_size);
+  w.add_bool("ssl_session_cache", tls.session_cache);
+  w.add_bool("ssl_kernel_tls", tls.kernel_tls);
+  w.add("ssl_min_version", tls_version_name(tls.min_version));
   w.add("num_napi_ids", "(null)");
   w.add("memory_file", "(null)");
 }

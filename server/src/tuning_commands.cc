@@ -11,6 +11,7 @@
 #include "parse_util.h"
 #include "server_context.h"
 #include "session.h"
+#include "tls_context.h"
 
 namespace memext::server {
 namespace {
@@ -298,6 +299,23 @@ void lru_crawler_command(Session& s, const std::vector<std::string_view>& t) {
   } else {
     s.reply("ERROR\r\n");
   }
+}
+
+void refresh_certs_command(Session& s, const std::vector<std::string_view>& t) {
+  TlsContext* tls = s.ctx().tls;
+  // memcached answers this one even with noreply.
+  if (tls == nullptr) {
+    s.reply_error("Error TLS not enabled\r\n");
+    return;
+  }
+  noreply_maybe(s, t);
+  rel_time_t now;
+  {
+    std::lock_guard lock(s.ctx().engine.mutex);
+    now = s.ctx().engine.engine.current_time();
+  }
+  const std::string error = tls->refresh(now);
+  s.reply(error.empty() ? std::string("OK\r\n") : error + "\r\n");
 }
 
 }  // namespace memext::server
