@@ -77,7 +77,7 @@ TEST_CASE("bad options fail naming the option") {
   CHECK(message({"-t", "0"}).find("-t") != std::string::npos);
   CHECK(message({"-p", "70000"}).find("-p") != std::string::npos);
   CHECK(message({"--frobnicate"}) == "unknown option '--frobnicate' (see --help)");
-  CHECK(message({"-p", "1", "-Z"}) == "unknown option '-Z' (see --help)");
+  CHECK(message({"-p", "1", "-j"}) == "unknown option '-j' (see --help)");
   // nan and inf once reached the slab class table and crashed it (SIGFPE).
   const std::string refused = message({"-f", "0.5"});
   CHECK(refused.find("growth factor must be a number greater than 1") != std::string::npos);
@@ -103,4 +103,53 @@ TEST_CASE("slab class table matches memcached -vv") {
       text.starts_with("slab class   1: chunk size        96 perslab   10922\n"
                        "slab class   2: chunk size       120 perslab    8738\n"));
   CHECK(text.find("slab class  39: chunk size    524288 perslab       2\n") != std::string::npos);
+}
+
+TEST_CASE("-Z and the ssl_* options as memcached spells and checks them") {
+  ServerConfig c = parse({"-Z", "-o",
+                          "ssl_chain_cert=c.pem,ssl_key=k.pem,ssl_verify_mode=3,ssl_min_version=3,"
+                          "ssl_wbuf_size=4,ssl_session_cache,ssl_keyformat=2"});
+  CHECK(c.tls.enabled);
+  CHECK(c.tls.chain_cert == "c.pem");
+  CHECK(c.tls.key == "k.pem");
+  CHECK(c.tls.verify_mode == 3);
+  CHECK(c.tls.min_version == 3);
+  CHECK(c.tls.wbuf_size == 4096);
+  CHECK(c.tls.session_cache);
+  CHECK(c.tls.keyformat == 2);
+  CHECK_FALSE(c.tls.ca_cert.has_value());
+  CHECK(tls_version_name(c.tls.min_version) == "tlsv1.3");
+
+  auto error = [](const char* options) {
+    try {
+      parse({"-Z", "-o", options});
+    } catch (const ConfigError& e) {
+      CHECK(e.exit_status() == 1);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(error("ssl_min_version=tlsv1.3") == "could not parse argument to ssl_min_version");
+  CHECK(error("ssl_min_version=4") == "Invalid ssl_min_version. Use help to see valid options.");
+  CHECK(error("ssl_min_version") == "Missing ssl_min_version argument");
+  CHECK(error("ssl_verify_mode=-1") == "Invalid ssl_verify_mode. Use help to see valid options.");
+  CHECK(error("ssl_wbuf_size=-1") == "could not parse argument to ssl_wbuf_size");
+  CHECK_THROWS_AS(parse({"-Z", "-p", "0"}), ConfigError);
+}
+
+TEST_CASE("-l entries: notls: prefix, host:port, bracketed IPv6") {
+  ListenSpec s = parse_listen_spec("notls:127.0.0.1:11212");
+  CHECK(s.notls);
+  CHECK(s.host == "127.0.0.1");
+  CHECK(s.port == 11212);
+  s = parse_listen_spec("127.0.0.1");
+  CHECK_FALSE(s.notls);
+  CHECK_FALSE(s.port.has_value());
+  s = parse_listen_spec("[::1]:9");
+  CHECK(s.host == "::1");
+  CHECK(s.port == 9);
+  s = parse_listen_spec("::1");
+  CHECK(s.host == "::1");
+  CHECK_FALSE(s.port.has_value());
+  CHECK_THROWS(parse_listen_spec("localhost:http"));
 }
