@@ -387,7 +387,7 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add_bool("ssl_enabled", tls.enabled);
   w.add("ssl_chain_cert", or_null(tls.chain_cert));
   w.add("ssl_key", or_null(tls.key));
-  w.add("ssl_verify_mode", std::to_string(tls.verify_mode));
+  w.add("ssl_verify_mode", std::to_string(tls_verify_flags(tls.verify_mode)));
   w.add("ssl_keyformat", std::to_string(tls.keyformat));
   w.add("ssl_ciphers", or_null(tls.ciphers));
   w.add("ssl_ca_cert", or_null(tls.ca_cert));

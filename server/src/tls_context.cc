@@ -102,10 +102,9 @@ std::shared_ptr<asio::ssl::context> TlsContext::build(std::string& error) {
     error = "Error setting the provided cipher(s): " + *config_.ciphers;
     return nullptr;
   }
-  constexpr int kVerifyModes[] = {SSL_VERIFY_NONE, SSL_VERIFY_PEER,
-                                  SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                                  SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE};
-  SSL_CTX_set_verify(ctx, kVerifyModes[config_.verify_mode], nullptr);
+  static_assert(SSL_VERIFY_PEER == 1 && SSL_VERIFY_FAIL_IF_NO_PEER_CERT == 2 &&
+                SSL_VERIFY_CLIENT_ONCE == 4);
+  SSL_CTX_set_verify(ctx, tls_verify_flags(config_.verify_mode), nullptr);
   // A resumed session must come from this server's contexts (OpenSSL refuses
   // resumption with client verification otherwise).
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);

@@ -64,6 +64,11 @@ bool apply_tls_suboption(TlsConfig& tls, const std::string& name, const std::str
   return true;
 }
 
+int tls_verify_flags(int verify_mode) {
+  constexpr int kFlags[] = {0, 1, 1 | 2, 1 | 2 | 4};
+  return kFlags[verify_mode];
+}
+
 std::string_view tls_version_name(int min_version) {
   switch (min_version) {
     case 0:

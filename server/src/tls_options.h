@@ -34,6 +34,11 @@ struct TlsConfig {
 // for a missing or bad value.
 bool apply_tls_suboption(TlsConfig& tls, const std::string& name, const std::string& value);
 
+// OpenSSL's SSL_VERIFY_* flags for an ssl_verify_mode, as memcached sets
+// them and prints them in `stats settings`: none 0, request PEER (1),
+// require PEER|FAIL_IF_NO_PEER_CERT (3), once that and CLIENT_ONCE (7).
+int tls_verify_flags(int verify_mode);
+
 // ssl_min_version's name in `stats settings` ("tlsv1.2").
 std::string_view tls_version_name(int min_version);
 

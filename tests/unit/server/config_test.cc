@@ -113,6 +113,7 @@ TEST_CASE("-Z and the ssl_* options as memcached spells and checks them") {
   CHECK(c.tls.chain_cert == "c.pem");
   CHECK(c.tls.key == "k.pem");
   CHECK(c.tls.verify_mode == 3);
+  CHECK(tls_verify_flags(c.tls.verify_mode) == 7);  // memcached's "once": PEER|FAIL|CLIENT_ONCE
   CHECK(c.tls.min_version == 3);
   CHECK(c.tls.wbuf_size == 4096);
   CHECK(c.tls.session_cache);
