@@ -208,12 +208,14 @@ int run(const ValidateOptions& o) {
   if (parse_int(stat_or(settings, "item_size_max", ""), item_size_max) && item_size_max > 0) {
     live_options.item_size_max = static_cast<uint32_t>(item_size_max);
   }
+  char speed_buf[48];
+  std::snprintf(speed_buf, sizeof speed_buf, "speed %g", o.speed);
+  const std::string speed_text = o.speed == 0 ? "full speed" : speed_buf;
   std::fprintf(stderr,
-               "memext-sim validate: replaying %s against %s:%s (memcached %s) at %s, %u "
+               "memext-sim validate: replaying %s against %s:%s (version %s) at %s, %u "
                "connections, fill on miss %s\n",
                o.trace_path.c_str(), o.host.c_str(), o.port.c_str(), version.c_str(),
-               o.speed == 0 ? "full speed" : ("speed " + std::to_string(o.speed)).c_str(),
-               o.connections, fill ? "on" : "off");
+               speed_text.c_str(), o.connections, fill ? "on" : "off");
   const LiveResult live = run_live(*reader, live_options);
   const StatMap after = parse_stat_lines(fetch_stats(o.host, o.port, "stats"));
   if (live.sent.empty()) {
