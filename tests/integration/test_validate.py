@@ -167,13 +167,31 @@ class ValidateTest(unittest.TestCase):
         r = sim("validate", "x.mxt", "--server", "h:1", "--speed", "fast")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--speed 'fast'", r.stderr)
+        server = ServerProcess(["-m", "64"])
+        try:
+            tiny = os.path.join(os.path.dirname(__file__), "..", "..", "traces", "samples",
+                                "tiny.mxt")
+            r = sim("validate", tiny, "--server", "127.0.0.1:%d" % server.port, "--", "-m", "lots")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("-m 'lots'", r.stderr)
+            # Checked before anything was sent.
+            c = server.connect()
+            c.send(b"stats\r\n")
+            text = c.read_until(b"END\r\n").decode()
+            c.close()
+            self.assertIn("STAT cmd_get 0\r\n", text)
+            self.assertIn("STAT cmd_set 0\r\n", text)
+        finally:
+            server.stop()
         r = sim("validate", "--help")
         self.assertEqual(r.returncode, 0)
         self.assertIn("--max-count-delta", r.stdout)
 
+    @unittest.skipIf(MEMCACHED is None, "memcached 1.6.18 is not installed")
     def test_unmodellable_setting_is_refused(self):
-        server = ServerProcess(["-m", "64", "-o", "slab_automove=2"], binary=MEMCACHED) \
-            if MEMCACHED else ServerProcess(["-m", "64", "-o", "slab_automove=2"])
+        # memcached's slab_automove=2 also moves a page at every eviction;
+        # memext runs it as 1, so the simulator cannot predict it.
+        server = ServerProcess(["-m", "64", "-o", "slab_automove=2"], binary=MEMCACHED)
         try:
             r = sim("validate", "x.mxt", "--server", "127.0.0.1:%d" % server.port)
             self.assertEqual(r.returncode, 2)

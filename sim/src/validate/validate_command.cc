@@ -116,12 +116,11 @@ void print_stderr(const std::string& text) {
   std::fprintf(stderr, "memext-sim validate: %s\n", text.c_str());
 }
 
+// Arguments as a shell would take them back (those with a space quoted).
 std::string join(const std::vector<std::string>& args) {
   std::string out;
   for (const std::string& a : args) {
-    const bool quote =
-        a.find_first_of(" ,'\"") != std::string::npos && a.find(',') == std::string::npos;
-    out += (out.empty() ? "" : " ") + (quote ? "'" + a + "'" : a);
+    out += (out.empty() ? "" : " ") + (a.find(' ') != std::string::npos ? "'" + a + "'" : a);
   }
   return out;
 }
@@ -173,6 +172,31 @@ struct TempFile {
   }
 };
 
+nlohmann::json live_json(const LiveResult& live, const ValidateOptions& o, const StatMap& deltas) {
+  nlohmann::json stats_delta = nlohmann::json::object();
+  for (const auto& [name, value] : deltas) stats_delta[name] = std::stoull(value);
+  return {{"requests", live.sent.size()},
+          {"gets", live.gets},
+          {"hits", live.hits},
+          {"misses", live.misses},
+          {"fills", live.fills},
+          {"error_replies", live.error_replies},
+          {"first_error_reply", live.first_error_reply},
+          {"keys_lengthened", live.keys_lengthened},
+          {"keys_clamped", live.keys_clamped},
+          {"values_clamped", live.values_clamped},
+          {"wall_seconds", live.wall_seconds},
+          {"trace_seconds", live.trace_seconds},
+          {"requests_per_second",
+           live.wall_seconds > 0 ? static_cast<double>(live.sent.size()) / live.wall_seconds : 0.0},
+          {"speed", o.speed == 0 ? nlohmann::json("max") : nlohmann::json(o.speed)},
+          {"connections", o.connections},
+          {"window", o.window},
+          {"send_lag_mean_ms", live.mean_lag_us / 1000},
+          {"send_lag_max_ms", static_cast<double>(live.max_lag_us) / 1000},
+          {"stats_delta", stats_delta}};
+}
+
 int run(const ValidateOptions& o) {
   // The server first: refuse a configuration the simulator cannot model
   // before sending anything.
@@ -197,6 +221,32 @@ int run(const ValidateOptions& o) {
   auto reader = open_trace(o.trace_path, trace_read_options(read));
   const bool fill = o.fill_on_miss == FillOnMiss::kAuto ? fill_on_miss_by_default(reader->format())
                                                         : o.fill_on_miss == FillOnMiss::kOn;
+  // The simulator's command line, checked before anything is sent.
+  TempFile temp;
+  std::string recorded = o.recorded_path;
+  if (recorded.empty()) {
+    const char* dir = std::getenv("TMPDIR");
+    std::string pattern = std::string(dir && *dir ? dir : "/tmp") + "/memext-validate-XXXXXX";
+    const int fd = ::mkstemp(pattern.data());
+    if (fd < 0) throw std::runtime_error("cannot create a temporary file in " + pattern);
+    ::close(fd);
+    recorded = temp.path = pattern;
+  }
+  std::vector<std::string> args = {"replay",         recorded,
+                                   "--format",       "native",
+                                   "--fill-on-miss", fill ? "on" : "off",
+                                   "--device",       o.device,
+                                   "--seed",         std::to_string(o.seed)};
+  const std::vector<std::string> flags = simulator_flags(server.flags, o.sim_flags);
+  args.insert(args.end(), flags.begin(), flags.end());
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  SimOptions sim;
+  if (const std::string error = parse_sim_options(static_cast<int>(argv.size()), argv.data(), &sim);
+      !error.empty()) {
+    print_stderr("the simulator's flags " + join(flags) + ": " + error);
+    return 2;
+  }
   LiveOptions live_options;
   live_options.host = o.host;
   live_options.port = o.port;
@@ -237,35 +287,10 @@ int run(const ValidateOptions& o) {
   }
 
   // The recorded requests at their send times, through the replay path.
-  TempFile temp;
-  std::string recorded = o.recorded_path;
-  if (recorded.empty()) {
-    const char* dir = std::getenv("TMPDIR");
-    std::string pattern = std::string(dir && *dir ? dir : "/tmp") + "/memext-validate-XXXXXX";
-    const int fd = ::mkstemp(pattern.data());
-    if (fd < 0) throw std::runtime_error("cannot create a temporary file in " + pattern);
-    ::close(fd);
-    recorded = temp.path = pattern;
-  }
   {
     NativeTraceWriter writer(recorded, NativeWriterOptions{});
     for (const TraceRequest& r : live.sent) writer.write(r);
     writer.close();
-  }
-  std::vector<std::string> args = {"replay",         recorded,
-                                   "--format",       "native",
-                                   "--fill-on-miss", fill ? "on" : "off",
-                                   "--device",       o.device,
-                                   "--seed",         std::to_string(o.seed)};
-  const std::vector<std::string> flags = simulator_flags(server.flags, o.sim_flags);
-  args.insert(args.end(), flags.begin(), flags.end());
-  std::vector<const char*> argv;
-  for (const std::string& a : args) argv.push_back(a.c_str());
-  SimOptions sim;
-  if (const std::string error = parse_sim_options(static_cast<int>(argv.size()), argv.data(), &sim);
-      !error.empty()) {
-    print_stderr("the simulator's flags " + join(flags) + ": " + error);
-    return 2;
   }
   auto recorded_reader = open_trace(recorded, trace_read_options(sim));
   Replayer replay(sim, fill);
@@ -282,8 +307,7 @@ int run(const ValidateOptions& o) {
   for (const MetricRow& row : rows) {
     if (!row.within) failed.push_back(row.name);
   }
-  const std::string command =
-      "memext-sim " + join(std::vector<std::string>(args.begin(), args.end()));
+  const std::string command = "memext-sim " + join(args);
   std::printf("simulator: %s%s\n", command.c_str(),
               o.recorded_path.empty() ? " (--recorded FILE keeps the recorded trace)" : "");
   std::printf("%s", format_table(rows, o.thresholds).c_str());
@@ -296,8 +320,6 @@ int run(const ValidateOptions& o) {
   }
 
   if (!o.out_path.empty()) {
-    nlohmann::json stats_delta = nlohmann::json::object();
-    for (const auto& [name, value] : deltas) stats_delta[name] = std::stoull(value);
     nlohmann::json settings_json = nlohmann::json::object();
     for (const auto& [name, value] : settings) settings_json[name] = value;
     nlohmann::json doc{
@@ -306,26 +328,7 @@ int run(const ValidateOptions& o) {
          {{"path", o.trace_path}, {"format", std::string(trace_format_name(reader->format()))}}},
         {"server",
          {{"address", o.host + ":" + o.port}, {"version", version}, {"settings", settings_json}}},
-        {"live",
-         {{"requests", live.sent.size()},
-          {"gets", live.gets},
-          {"hits", live.hits},
-          {"misses", live.misses},
-          {"fills", live.fills},
-          {"error_replies", live.error_replies},
-          {"first_error_reply", live.first_error_reply},
-          {"keys_lengthened", live.keys_lengthened},
-          {"keys_clamped", live.keys_clamped},
-          {"values_clamped", live.values_clamped},
-          {"wall_seconds", live.wall_seconds},
-          {"trace_seconds", live.trace_seconds},
-          {"requests_per_second", rate},
-          {"speed", o.speed == 0 ? nlohmann::json("max") : nlohmann::json(o.speed)},
-          {"connections", o.connections},
-          {"window", o.window},
-          {"send_lag_mean_ms", live.mean_lag_us / 1000},
-          {"send_lag_max_ms", static_cast<double>(live.max_lag_us) / 1000},
-          {"stats_delta", stats_delta}}},
+        {"live", live_json(live, o, deltas)},
         {"simulator",
          {{"command", command},
           {"flags", flags},
