@@ -48,8 +48,9 @@ std::string apply_option(std::string_view name, std::string_view value, Validate
   } else if (name == "speed") {
     if (value == "max") {
       o->speed = 0;
-    } else if (!parse_double(value, number) || !(number >= 0) || number > 1e9) {
-      return bad + " is not a speed (allowed: a number >= 0, 0 or max = as fast as possible)";
+    } else if (!parse_double(value, number) ||
+               !(number == 0 || (number >= 0.001 && number <= 1e6))) {
+      return bad + " is not a speed (allowed: 0.001 .. 1000000, or 0 or max = as fast as possible)";
     } else {
       o->speed = number;
     }
