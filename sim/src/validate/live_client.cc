@@ -137,7 +137,8 @@ class LiveRun {
       r.value_size = o_.item_size_max + 1;
       ++result_.values_clamped;
     }
-    if (!is_get_op(r.op) && filler_.size() < r.value_size) filler_.resize(r.value_size, 'v');
+    // A get's size is what its fill on miss stores.
+    if (filler_.size() < r.value_size) filler_.resize(r.value_size, 'v');
     r.op_count = 1;
     return r;
   }
