@@ -131,15 +131,25 @@ class ValidateTest(unittest.TestCase):
 
     def test_flash_tier_at_a_slow_pace(self):
         trace = self.flash_trace()
-        ext = os.path.join(self.dir, "ext-%d")
-        for i, (server, doc) in enumerate(self.run_on_both(
+        ext = os.path.join(self.dir, "ext-%d" % os.getpid())
+        recorded = os.path.join(self.dir, "sent.mxt")
+        for server, doc in self.run_on_both(
                 ["-m", "64", "-o", "ext_page_size=8,ext_wbuf_size=2,ext_path=%s:64m,"
-                 "ext_item_size=512,ext_item_age=0" % (ext % os.getpid())], trace)):
+                 "ext_item_size=512,ext_item_age=0" % ext], trace, "--recorded", recorded):
             m = doc["metrics"]
             self.assertIn("ext_path=/validate/flash:67108864", doc["simulator"]["command"])
             self.assertGreater(m["flash_hit_ratio"]["live"], 0.1, doc)
             self.assertGreater(m["flash_objects_written"]["live"], 300)
             self.assertTrue(doc["within_thresholds"], json.dumps(m, indent=1))
+            # The printed replay command on the recorded requests gives the
+            # same prediction.
+            again = os.path.join(self.dir, "again.json")
+            command = doc["simulator"]["command"].split()
+            self.assertEqual(command[:3], ["memext-sim", "replay", recorded])
+            r = sim(*command[1:], "--out", again)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(again) as f:
+                self.assertEqual(json.load(f)["totals"], doc["simulator"]["totals"])
 
     def test_mismatched_simulator_is_caught(self):
         # 4,000 keys of 4 KB overflow the simulator forced to -m 4 but fit
