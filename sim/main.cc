@@ -21,6 +21,7 @@
 #include "traces/trace_native.h"
 #include "traces/trace_oracle_pass.h"
 #include "traces/trace_reader.h"
+#include "validate/validate_command.h"
 
 namespace po = boost::program_options;
 
@@ -56,6 +57,8 @@ constexpr Subcommand kSubcommands[] = {
      memext::calibrate_main},
     {"capture", "record a live memcached's gets and stores (watch) into a native trace",
      memext::capture_main},
+    {"validate", "replay a trace against a live server and the simulator; compare the two",
+     memext::validate_main},
 };
 
 void print_usage(std::ostream& out) {
