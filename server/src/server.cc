@@ -29,6 +29,7 @@
 #include "memext/extstore.h"
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
+#include "memext/slab_rebalancer.h"
 #include "process_setup.h"
 #include "server_context.h"
 #include "tls_context.h"
@@ -124,12 +125,13 @@ struct Server::Impl {
   std::unique_ptr<CompactorRunner> compactor;  // its thread's readback devices
   std::unique_ptr<LruMaintainer> maintainer;
   std::unique_ptr<LruCrawler> crawler;
+  std::unique_ptr<SlabRebalancer> rebalancer;
   WriteErrorLog write_error_log;  // used by the clock step only
   uint64_t connections_peak = 0;  // since the last malloc_trim; clock step only
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context background{1};
   asio::signal_set signals;
-  // Clock, LRU maintainer and crawler; the flusher; the compactor: one
+  // Clock, LRU maintainer, crawler and slab rebalancer; the flusher; the compactor: one
   // thread each, so a step waiting on IO or CPU holds up no other concern.
   BackgroundSteps steps;
   BackgroundSteps flusher_steps;
@@ -398,6 +400,10 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   // Always there: `lru_crawler enable` starts a crawler disabled at startup.
   s.crawler = std::make_unique<LruCrawler>(s.shared.engine);
   s.shared.crawler = s.crawler.get();
+  // memcached starts its rebalancer thread whenever slab_reassign is on.
+  if (s.shared.engine.config().slab_reassign) {
+    s.rebalancer = std::make_unique<SlabRebalancer>(s.shared.engine);
+  }
 }
 
 Server::~Server() = default;
@@ -454,6 +460,14 @@ void Server::run() {
     std::lock_guard lock(s.shared.mutex);
     return std::min(s.crawler->step(now), now + 10'000);
   });
+  // memcached signals its rebalancer thread on a request; polling every
+  // 10 ms while idle starts a move nearly as soon.
+  if (s.rebalancer) {
+    s.steps.add([&s](Micros now) {
+      std::lock_guard lock(s.shared.mutex);
+      return std::min(s.rebalancer->step(now), now + 10'000);
+    });
+  }
   s.steps.start();
   if (s.flash) {
     s.flusher_steps.add([&s](Micros now) {

@@ -8,11 +8,11 @@
 // class has nothing to do, up to 1 s (MAX_LRU_MAINTAINER_SLEEP), halved when
 // it moved something. Once per engine second (slab_automove=1|2 with
 // slab_reassign) it also runs the slab page automover — the extstore
-// algorithm when ext_path is set — and moves the page it picks (see
-// core/slab_allocator.h for how a move is modelled); after a decision for the
-// global page pool it asks to run again within 1 ms and keeps deciding, as
-// memcached does. Not thread-safe; drive it on the engine's
-// thread.
+// algorithm when ext_path is set — and requests the move of the page it
+// picks, which SlabRebalancer (memext/slab_rebalancer.h) carries out; after
+// a decision for the global page pool it asks to run again within 1 ms and
+// keeps deciding, as memcached does. Not thread-safe; drive it on the
+// engine's thread.
 #pragma once
 
 #include <array>

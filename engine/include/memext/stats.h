@@ -116,10 +116,9 @@ struct Stats {
   uint64_t ext_header_items = 0;
   uint64_t ext_header_bytes = 0;
   uint64_t slab_global_page_pool = 0;  // pages in the global pool
-  // The slab page mover (memcached's slab_rebalance stats). Moves are whole
-  // and instant here, so the busy/running figures stay 0; rescues stay 0
-  // because the model does not know which items a page held (see
-  // core/slab_allocator.h).
+  // The slab page mover (memcached's slab_rebalance stats, see
+  // core/page_mover.h). busy_deletes stays 0: memext holds no item across
+  // engine calls, so none stays busy the way memcached's referenced ones do.
   uint64_t slab_reassign_rescues = 0;
   uint64_t slab_reassign_chunk_rescues = 0;
   uint64_t slab_reassign_evictions_nomem = 0;

@@ -45,17 +45,17 @@ void set_memory_limit(Engine& engine, uint64_t bytes);
 // memcached's reassign_result_type.
 enum class SlabReassignResult : uint8_t {
   kOk,
-  kBusy,        // REASSIGN_RUNNING; here: the source could not free a page now
+  kBusy,        // REASSIGN_RUNNING: a page move is already requested or under way
   kBadClass,    // a class outside 0 (the global page pool) .. largest
   kNoSpare,     // the source has fewer than two pages
   kSrcDstSame,  // source and destination are the same class
 };
 
-// memcached's `slabs reassign <src> <dst>`: moves one page from class `src`
-// (-1: the next class with a page to spare) to `dst`; class 0 is the global
-// page pool. memcached hands the move to its rebalancer thread; here it is
-// done before returning, evicting from the source's tail what the page's
-// free chunks cannot hold (see core/slab_allocator.h for the model).
+// memcached's `slabs reassign <src> <dst>`: requests the move of one page
+// from class `src` (-1: the next class with a page to spare) to `dst`; class
+// 0 is the global page pool. As memcached hands the move to its rebalancer
+// thread, the move itself happens in SlabRebalancer's steps
+// (memext/slab_rebalancer.h); kOk means it was scheduled.
 SlabReassignResult reassign_slab_page(Engine& engine, int32_t src, int32_t dst);
 
 }  // namespace memext

@@ -26,9 +26,15 @@ Stats ItemStore::stats() const {
   s.ext_header_items = counters_.header_items;
   s.ext_header_bytes = counters_.header_chunk_bytes;
   s.slab_global_page_pool = slabs_.global_page_pool();
-  s.slab_reassign_rescues = slabs_.move_counters().slab_reassign_rescues;
-  s.slab_reassign_evictions_nomem = slabs_.move_counters().slab_reassign_evictions_nomem;
-  s.slabs_moved = slabs_.move_counters().slabs_moved;
+  const SlabAllocator::MoveCounters& moves = slabs_.move_counters();
+  s.slab_reassign_rescues = moves.slab_reassign_rescues;
+  s.slab_reassign_chunk_rescues = moves.slab_reassign_chunk_rescues;
+  s.slab_reassign_evictions_nomem = moves.slab_reassign_evictions_nomem;
+  s.slab_reassign_inline_reclaim = moves.slab_reassign_inline_reclaim;
+  s.slab_reassign_busy_items = moves.slab_reassign_busy_items;
+  s.slab_reassign_busy_deletes = moves.slab_reassign_busy_deletes;
+  s.slab_reassign_running = slabs_.move().phase == SlabAllocator::Move::Phase::kRunning ? 1 : 0;
+  s.slabs_moved = moves.slabs_moved;
   s.hash_power_level = index_.power();
   s.hash_bytes = index_.bytes();
 
@@ -51,8 +57,10 @@ Stats ItemStore::stats() const {
       slab.chunks_per_page = classes_[id].perslab;
       slab.total_pages = st.pages;
       slab.total_chunks = st.pages * classes_[id].perslab;
-      slab.used_chunks = st.used_chunks;
-      slab.free_chunks = slab.total_chunks - st.used_chunks;
+      // memcached's: everything not on the free list is used (during a move
+      // that includes the chunks the mover has claimed).
+      slab.free_chunks = st.free_chunks;
+      slab.used_chunks = slab.total_chunks - st.free_chunks;
       slab.mem_requested = st.requested;
       slab.get_hits = cc.get_hits;
       slab.cmd_set = cc.cmd_set;
@@ -122,7 +130,9 @@ uint64_t ItemStore::metadata_bytes() const {
   uint64_t key_bytes = heap_bytes_;
   if (!config_.phantom) key_bytes = 0;  // real mode: heap buffers are mostly values
   return pool_.size() * (uint64_t{1} << kPoolShift) * sizeof(Item) + index_.bytes() + key_bytes +
-         chunk_charges_.size() * 64 + location_bytes();
+         chunk_charges_.size() * 64 + location_bytes() +
+         chunk_refs_.size() * (uint64_t{1} << kPoolShift) * sizeof(ChunkRef) +
+         slabs_.bookkeeping_bytes();
 }
 
 }  // namespace memext::core

@@ -1,6 +1,7 @@
 #include "core/item_store.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "core/storage_hooks.h"
@@ -41,36 +42,43 @@ uint64_t ItemStore::lru_bytes(const Item& it) const {
   return ntotal(it);
 }
 
+uint32_t ItemStore::charged_bytes(const Item& it) const {
+  const uint32_t charged = (it.flags & kHdr) ? kItemHdrDataSize : it.nbytes;
+  return static_cast<uint32_t>(item_total_size(it.nkey, charged, it.client_flags, config_.use_cas));
+}
+
 uint32_t ItemStore::new_record() {
   if (free_records_ != kNoItem) {
     uint32_t n = free_records_;
     free_records_ = item(n).next;
     return n;
   }
+  // Slots name items by record number, with kDataChunkBit and two markers
+  // above: numbers stay below 2^31.
+  assert(pool_used_ < kDataChunkBit);
   if ((pool_used_ >> kPoolShift) >= pool_.size()) {
     pool_.push_back(std::make_unique<Item[]>(size_t{1} << kPoolShift));
+    chunk_refs_.push_back(std::make_unique<ChunkRef[]>(size_t{1} << kPoolShift));
   }
   return pool_used_++;
 }
 
-bool ItemStore::alloc_pull(uint32_t requested, uint32_t clsid) {
+ChunkRef ItemStore::alloc_pull(uint32_t requested, uint32_t clsid, uint32_t owner) {
   // memcached's do_item_alloc_pull: up to 10 rounds of "try the slab class,
   // else evict from the COLD tail, else push HOT down to COLD".
   int round = 0;
-  bool ok = false;
+  ChunkRef ref;
   for (; round < 10; ++round) {
     if (!config_.lru_segmented) pull_tail(clsid, LruSegment::kCold, 0, 0, 0, nullptr);
-    if (slabs_.alloc(clsid, requested)) {
-      ok = true;
-      break;
-    }
+    ref = slabs_.alloc(clsid, requested, owner);
+    if (ref.valid()) break;
     if (pull_tail(clsid, LruSegment::kCold, 0, kPullEvict, 0, nullptr) <= 0) {
       if (!config_.lru_segmented) break;
       pull_tail(clsid, LruSegment::kHot, 0, 0, 0, nullptr);
     }
   }
   if (round > 0) lru_counters_[lru_id(clsid, LruSegment::kHot)].direct_reclaims += round;
-  return ok;
+  return ref;
 }
 
 bool ItemStore::charge_chunks(uint32_t n, uint64_t total, uint8_t nkey, uint32_t client_flags,
@@ -83,28 +91,30 @@ bool ItemStore::charge_chunks(uint32_t n, uint64_t total, uint8_t nkey, uint32_t
   (void)total;
   std::vector<ChunkCharge> charges;
   const uint32_t hdr_id = classes_.clsid(htotal);
-  if (!alloc_pull(htotal, hdr_id)) return false;
-  charges.push_back({static_cast<uint8_t>(hdr_id), htotal});
+  const ChunkRef header = alloc_pull(htotal, hdr_id, n);
+  if (!header.valid()) return false;
+  charges.push_back({static_cast<uint8_t>(hdr_id), htotal, header});
   const uint32_t chunk_max = classes_.slab_chunk_max();
   uint64_t remain = nbytes;
   while (remain > 0) {
     uint32_t size =
         static_cast<uint32_t>(std::min<uint64_t>(remain + kItemChunkHeaderSize, chunk_max));
     uint32_t id = classes_.clsid(size);
-    bool ok = alloc_pull(size, id);
-    if (!ok && size != chunk_max) {
+    ChunkRef ref = alloc_pull(size, id, n | kDataChunkBit);
+    if (!ref.valid() && size != chunk_max) {
       // memcached falls back to the largest class when the tail's class is full.
       size = chunk_max;
       id = classes_.clsid(size);
-      ok = alloc_pull(size, id);
+      ref = alloc_pull(size, id, n | kDataChunkBit);
     }
-    if (!ok) {
-      for (const ChunkCharge& c : charges) slabs_.free(c.clsid, c.requested);
+    if (!ref.valid()) {
+      for (const ChunkCharge& c : charges) slabs_.free(c.clsid, c.ref, c.requested);
       return false;
     }
-    charges.push_back({static_cast<uint8_t>(id), size});
+    charges.push_back({static_cast<uint8_t>(id), size, ref});
     remain -= std::min<uint64_t>(remain, size - kItemChunkHeaderSize);
   }
+  chunk_ref(n) = header;
   chunk_charges_[n] = std::move(charges);
   return true;
 }
@@ -121,7 +131,8 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
   if (total > classes_.slab_chunk_max()) {
     ok = charge_chunks(n, total, nkey, client_flags, nbytes);
   } else {
-    ok = alloc_pull(static_cast<uint32_t>(total), id);
+    chunk_ref(n) = alloc_pull(static_cast<uint32_t>(total), id, n);
+    ok = chunk_ref(n).valid();
   }
   if (!ok) {
     lru_counters_[lru_id(id, LruSegment::kHot)].outofmemory++;
@@ -165,15 +176,17 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
 
 void ItemStore::free_item(uint32_t n) {
   Item& it = item(n);
+  // A chunk the page mover claimed (evicting the item) is not freed again.
   if (it.flags & kChunked) {
     auto found = chunk_charges_.find(n);
-    for (const ChunkCharge& c : found->second) slabs_.free(c.clsid, c.requested);
+    for (const ChunkCharge& c : found->second) {
+      if (c.ref.valid()) slabs_.free(c.clsid, c.ref, c.requested);
+    }
     chunk_charges_.erase(found);
-  } else {
-    const uint32_t charged = (it.flags & kHdr) ? kItemHdrDataSize : it.nbytes;
-    slabs_.free(it.clsid, static_cast<uint32_t>(
-                              item_total_size(it.nkey, charged, it.client_flags, config_.use_cas)));
+  } else if (chunk_ref(n).valid()) {
+    slabs_.free(it.clsid, chunk_ref(n), charged_bytes(it));
   }
+  chunk_ref(n) = ChunkRef{};
   if (!(it.flags & kInlineKey)) {
     const size_t payload_len = ((it.flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
     heap_bytes_ -= it.key_len + payload_len;

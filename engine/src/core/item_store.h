@@ -204,10 +204,7 @@ class ItemStore {
   void unlink_q(uint32_t n);
 
   char* payload(Item& it) { return it.data.ptr + it.key_len; }
-  uint64_t free_chunks(uint32_t clsid) const {
-    const SlabAllocator::ClassState& st = slabs_.state(clsid);
-    return st.pages * classes_[clsid].perslab - st.used_chunks;
-  }
+  uint64_t free_chunks(uint32_t clsid) const { return slabs_.free_chunks(clsid); }
   uint64_t global_page_pool() const { return slabs_.global_page_pool(); }
   const EngineConfig& config() const { return config_; }
   const SlabClassTable& classes() const { return classes_; }
@@ -227,10 +224,14 @@ class ItemStore {
   struct ChunkCharge {
     uint8_t clsid;
     uint32_t requested;
+    ChunkRef ref;  // invalid once the page mover claimed it
   };
 
   uint32_t new_record();
-  bool alloc_pull(uint32_t requested, uint32_t clsid);
+  ChunkRef& chunk_ref(uint32_t n) { return chunk_refs_[n >> kPoolShift][n & kPoolMask]; }
+  // The bytes item n's (non-chunked) chunk is charged for.
+  uint32_t charged_bytes(const Item& it) const;
+  ChunkRef alloc_pull(uint32_t requested, uint32_t clsid, uint32_t owner);
   bool charge_chunks(uint32_t n, uint64_t total, uint8_t nkey, uint32_t client_flags,
                      uint32_t nbytes);
   uint64_t next_cas() { return ++cas_id_; }
@@ -246,6 +247,8 @@ class ItemStore {
   SlabAllocator slabs_;
   KeyIndex index_;
   std::vector<std::unique_ptr<Item[]>> pool_;
+  // Each record's chunk (for a chunked item, its header chunk), parallel to pool_.
+  std::vector<std::unique_ptr<ChunkRef[]>> chunk_refs_;
   uint32_t pool_used_ = 0;
   uint32_t free_records_ = kNoItem;
   uint64_t heap_bytes_ = 0;  // key/value buffers
@@ -268,6 +271,7 @@ class ItemStore {
   uint64_t oldest_cas_ = 0;
 
   friend class StorageHooks;
+  friend class PageMover;
 };
 
 }  // namespace memext::core

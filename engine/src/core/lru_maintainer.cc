@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/item_store.h"
-#include "core/page_mover.h"
 #include "core/slab_automove.h"
 #include "core/storage_hooks.h"
 #include "memext/engine.h"
@@ -35,16 +34,12 @@ LruMaintainer::~LruMaintainer() = default;
 
 bool LruMaintainer::run_automove() {
   core::ItemStore& store = engine_.internals();
-  core::StorageHooks hooks(engine_);
-  core::SlabAllocator& slabs = hooks.slab_allocator();
   ++automove_runs_;
   const core::AutomoveDecision decision = automover_->run(sample_slabs(engine_));
   if (decision.wants_move()) {
-    // Under the extstore algorithm a source short of a page of free chunks is
-    // refused (the flusher frees chunks, the automover retries).
-    core::move_slab_page(store, slabs, static_cast<uint32_t>(decision.src),
-                         static_cast<uint32_t>(decision.dst),
-                         automover_->algorithm() == core::SlabAutomover::Algorithm::kDefault);
+    // As memcached's slabs_reassign: the rebalancer carries the move out; a
+    // request while one is under way is refused and the decision dropped.
+    core::StorageHooks(engine_).slab_allocator().request_move(decision.src, decision.dst);
   }
   // A page back to the global pool: memcached keeps deciding without waiting
   // for the next second.

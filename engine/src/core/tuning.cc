@@ -1,7 +1,6 @@
 #include "memext/tuning.h"
 
 #include "core/item_store.h"
-#include "core/page_mover.h"
 #include "core/storage_hooks.h"
 
 namespace memext {
@@ -45,25 +44,26 @@ void set_memory_limit(Engine& engine, uint64_t bytes) {
 
 SlabReassignResult reassign_slab_page(Engine& engine, int32_t src, int32_t dst) {
   using Reassign = core::SlabAllocator::Reassign;
-  core::StorageHooks hooks(engine);
-  core::SlabAllocator& slabs = hooks.slab_allocator();
+  core::SlabAllocator& slabs = core::StorageHooks(engine).slab_allocator();
+  // memcached's do_slabs_reassign, in its order of checks.
+  if (slabs.move().phase != core::SlabAllocator::Move::Phase::kIdle) {
+    return SlabReassignResult::kBusy;
+  }
   if (src == dst) return SlabReassignResult::kSrcDstSame;
   if (src == -1 && dst >= 0) src = slabs.pick_any_source(static_cast<uint32_t>(dst));
-  if (src < 0 || dst < 0) return SlabReassignResult::kBadClass;
-  switch (core::move_slab_page(engine.internals(), slabs, static_cast<uint32_t>(src),
-                               static_cast<uint32_t>(dst), /*may_evict=*/true)) {
+  switch (slabs.request_move(src, dst)) {
     case Reassign::kOk:
       return SlabReassignResult::kOk;
+    case Reassign::kRunning:
+      return SlabReassignResult::kBusy;
     case Reassign::kBadClass:
       return SlabReassignResult::kBadClass;
     case Reassign::kNoSpare:
       return SlabReassignResult::kNoSpare;
     case Reassign::kSrcDstSame:
-      return SlabReassignResult::kSrcDstSame;
-    case Reassign::kNoFreeChunks:
       break;
   }
-  return SlabReassignResult::kBusy;
+  return SlabReassignResult::kSrcDstSame;
 }
 
 }  // namespace memext

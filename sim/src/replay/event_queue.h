@@ -20,7 +20,8 @@ enum class SimEvent : uint8_t {
   kLruCrawler,
   kFlusher,
   kCompactor,
-  kSample,  // close one time-series interval
+  kSlabRebalancer,  // armed only while a page move is pending
+  kSample,          // close one time-series interval
 };
 
 class EventQueue {

@@ -46,6 +46,10 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
   }
   engine_ = std::make_unique<Engine>(options_.engine);
   if (options_.engine.lru_maintainer) maintainer_ = std::make_unique<LruMaintainer>(*engine_);
+  // Only the automover (in the maintainer) requests page moves here.
+  if (maintainer_ && options_.engine.slab_reassign) {
+    rebalancer_ = std::make_unique<SlabRebalancer>(*engine_);
+  }
   // No request can start a manual crawl here, so without autoexpire (it needs
   // the maintainer) the crawler would never run.
   if (options_.engine.lru_crawler && options_.engine.lru_maintainer) {
@@ -114,6 +118,18 @@ void Replayer::run_event(const EventQueue::Entry& entry) {
       ++lru_steps_;
       const Micros next = maintainer_->step(t / kNsPerMicro);
       events_.schedule(std::max<uint64_t>(next * kNsPerMicro, t + 1), SimEvent::kLruMaintainer);
+      if (rebalancer_ && !rebalancer_armed_ && rebalancer_->wants_to_run()) {
+        rebalancer_armed_ = true;
+        events_.schedule(t + 1, SimEvent::kSlabRebalancer);
+      }
+      break;
+    }
+    case SimEvent::kSlabRebalancer: {
+      const Micros next = rebalancer_->step(t / kNsPerMicro);
+      rebalancer_armed_ = next != kRebalancerIdle;
+      if (rebalancer_armed_) {
+        events_.schedule(std::max<uint64_t>(next * kNsPerMicro, t + 1), SimEvent::kSlabRebalancer);
+      }
       break;
     }
     case SimEvent::kLruCrawler: {

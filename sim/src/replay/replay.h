@@ -43,6 +43,7 @@
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
 #include "memext/pagestore.h"
+#include "memext/slab_rebalancer.h"
 #include "replay/event_queue.h"
 #include "replay/key_set.h"
 #include "replay/latency_histogram.h"
@@ -239,6 +240,9 @@ class Replayer {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<LruMaintainer> maintainer_;
   std::unique_ptr<LruCrawler> crawler_;
+  // Carries out the automover's page moves; stepped only while one is pending.
+  std::unique_ptr<SlabRebalancer> rebalancer_;
+  bool rebalancer_armed_ = false;
   std::unique_ptr<FlashTier> flash_;
   EventQueue events_;
   std::vector<EventQueue::Entry> deferred_;  // jump_clock's scratch

@@ -1,6 +1,7 @@
-// The slab page mover: memcached's automover decisions (slab_automove.c,
-// slab_automove_extstore.c), the page move as accounting, its counters and
-// the -o slab_automove* options.
+// The slab automover: memcached's decisions (slab_automove.c,
+// slab_automove_extstore.c), the moves they request (carried out by the
+// SlabRebalancer, see slab_rebalance_test.cc), their counters and the
+// -o slab_automove* options.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -10,6 +11,8 @@
 #include "core/storage_hooks.h"
 #include "memext/lru_maintainer.h"
 #include "memext/options.h"
+#include "memext/slab_rebalancer.h"
+#include "memext/tuning.h"
 #include "test_helpers.h"
 
 using namespace memext;
@@ -39,11 +42,19 @@ const SlabClassStats* slab_of(const Stats& st, uint32_t id) {
 
 // Engine seconds from 101 on, a few maintainer passes each (the automover
 // runs again within the second after a page went back to the pool).
+// Each pass lets the rebalancer finish the move the automover requested.
+void maintain(LruMaintainer& lru, SlabRebalancer& rebalancer, Micros now) {
+  lru.step(now);
+  while (rebalancer.step(now) != kRebalancerIdle) {
+  }
+}
+
 void run_seconds(Engine& engine, LruMaintainer& lru, rel_time_t from, rel_time_t seconds) {
+  SlabRebalancer rebalancer(engine);
   for (rel_time_t s = from; s < from + seconds; ++s) {
     engine.set_time(s);
     const Micros base = Micros{s} * 1'000'000;
-    for (Micros pass = 0; pass < 8; ++pass) lru.step(base + pass * 1'000);
+    for (Micros pass = 0; pass < 8; ++pass) maintain(lru, rebalancer, base + pass * 1'000);
   }
 }
 
@@ -143,7 +154,7 @@ TEST_CASE("default automover: the oldest class feeds the youngest evicting one")
   CHECK(!d.wants_move());
 }
 
-TEST_CASE("a page moves only from a class holding a page of free chunks") {
+TEST_CASE("a page goes back to the prefilled global pool, its free chunks with it") {
   Engine engine(extstore_style_config(0));
   engine.set_time(100);
   core::StorageHooks hooks(engine);
@@ -151,19 +162,23 @@ TEST_CASE("a page moves only from a class holding a page of free chunks") {
   for (int i = 0; i < 885 * 3; ++i) engine.set("k" + std::to_string(i), kLargeValue);
   CHECK(slabs.state(kLargeClass).pages == 3);
   CHECK(slabs.global_page_pool() == 5);
-  CHECK(slabs.reassign(kLargeClass, 0) == core::SlabAllocator::Reassign::kNoFreeChunks);
+  // k0..k884 filled the first page: with them gone, nothing needs rescuing.
   for (int i = 0; i < 885; ++i) engine.remove("k" + std::to_string(i));
-  CHECK(slabs.reassign(kLargeClass, kLargeClass) == core::SlabAllocator::Reassign::kSrcDstSame);
-  CHECK(slabs.reassign(kLargeClass, 0) == core::SlabAllocator::Reassign::kOk);
+  CHECK(reassign_slab_page(engine, kLargeClass, kLargeClass) == SlabReassignResult::kSrcDstSame);
+  CHECK(reassign_slab_page(engine, kLargeClass, 0) == SlabReassignResult::kOk);
+  SlabRebalancer rebalancer(engine);
+  while (rebalancer.step(0) != kRebalancerIdle) {
+  }
   CHECK(slabs.state(kLargeClass).pages == 2);
   CHECK(slabs.free_chunks(kLargeClass) == 0);
   CHECK(slabs.global_page_pool() == 6);
-  CHECK(slabs.reassign(1, 0) == core::SlabAllocator::Reassign::kNoSpare);
+  CHECK(reassign_slab_page(engine, 1, 0) == SlabReassignResult::kNoSpare);
   const Stats st = engine.stats();
   CHECK(st.slabs_moved == 1);
   CHECK(st.slab_reassign_rescues == 0);
   CHECK(st.slab_reassign_evictions_nomem == 0);
   CHECK(st.slab_global_page_pool == 6);
+  CHECK(st.curr_items == 885 * 2);
 }
 
 TEST_CASE("with automove the freed pages of a large class let a small class grow") {
@@ -206,11 +221,12 @@ TEST_CASE("without extstore an old class gives a page to a young evicting one") 
   // Seven pages of never-read large items, then the small class's first page.
   for (int i = 0; i < 885 * 7; ++i) engine.set("big" + std::to_string(i), kLargeValue);
   int small = 0;
+  SlabRebalancer rebalancer(engine);
   for (rel_time_t s = 101; s < 150; ++s) {
     engine.set_time(s);
     for (int i = 0; i < 3000; ++i) engine.set("small" + std::to_string(small++), kSmallValue);
     const Micros base = Micros{s} * 1'000'000;
-    for (Micros pass = 0; pass < 4; ++pass) lru.step(base + pass * 1'000);
+    for (Micros pass = 0; pass < 4; ++pass) maintain(lru, rebalancer, base + pass * 1'000);
   }
   const Stats st = engine.stats();
   CHECK(st.slabs_moved > 0);

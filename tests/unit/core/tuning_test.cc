@@ -6,6 +6,7 @@
 #include <string>
 
 #include "memext/lru_maintainer.h"
+#include "memext/slab_rebalancer.h"
 #include "memext/tuning.h"
 #include "test_helpers.h"
 
@@ -47,6 +48,15 @@ void fill_large(Engine& engine, const std::string& prefix, uint64_t count) {
   for (uint64_t i = 0; i < count; ++i) engine.set(prefix + std::to_string(i), kLargeValue);
 }
 
+// `slabs reassign` only requests the move: the rebalancer carries it out.
+SlabReassignResult reassign_now(Engine& engine, int32_t src, int32_t dst) {
+  const SlabReassignResult result = reassign_slab_page(engine, src, dst);
+  SlabRebalancer rebalancer(engine);
+  while (rebalancer.step(0) != kRebalancerIdle) {
+  }
+  return result;
+}
+
 void run_seconds(Engine& engine, LruMaintainer& lru, rel_time_t from, rel_time_t seconds) {
   for (rel_time_t s = from; s < from + seconds; ++s) {
     engine.set_time(s);
@@ -64,7 +74,7 @@ TEST_CASE("slabs reassign moves a page out of a full class, evicting what it hel
   REQUIRE(pages_of(engine, kLargeClass) == 3);
   REQUIRE(pages_of(engine, 1) == 1);
 
-  CHECK(reassign_slab_page(engine, kLargeClass, 1) == SlabReassignResult::kOk);
+  CHECK(reassign_now(engine, kLargeClass, 1) == SlabReassignResult::kOk);
   const Stats st = engine.stats();
   CHECK(slab_of(st, kLargeClass)->total_pages == 2);
   CHECK(slab_of(st, 1)->total_pages == 2);
@@ -97,12 +107,12 @@ TEST_CASE("slabs reassign -1 picks the next class with a page to spare") {
   engine.set_time(100);
   fill_large(engine, "k", kPerPage * 2);
   engine.set("small", "x");
-  CHECK(reassign_slab_page(engine, -1, 1) == SlabReassignResult::kOk);
+  CHECK(reassign_now(engine, -1, 1) == SlabReassignResult::kOk);
   CHECK(pages_of(engine, kLargeClass) == 1);
   CHECK(pages_of(engine, 1) == 2);
   // Now class 1 is the only one with two pages, and it is the destination.
   CHECK(reassign_slab_page(engine, -1, 1) == SlabReassignResult::kBadClass);
-  CHECK(reassign_slab_page(engine, -1, kLargeClass) == SlabReassignResult::kOk);
+  CHECK(reassign_now(engine, -1, kLargeClass) == SlabReassignResult::kOk);
   CHECK(pages_of(engine, kLargeClass) == 2);
 }
 
