@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "auth_file.h"
 #include "config.h"
 #include "process_setup.h"
 #include "server.h"
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
                         ? "Gracefully stopping\nall background threads stopped\n"
                         : "Exiting normally\n");
     }
+  } catch (const AuthStartupError& e) {
+    // memcached's own message and status.
+    std::cerr << e.what() << "\n";
+    return 1;
   } catch (const ExtStoreOpenError& e) {
     std::cerr << "memext-server: " << e.what() << "\n";
     return 1;
