@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
 
 #include "auth_file.h"
 
@@ -76,9 +77,13 @@ int conf_path(void*, char** path) {
     return SASL_FAIL;
   }
   if (verbosity() >= 1) std::fprintf(stderr, "Reading configuration from: <%s>\n", found);
-  // libsasl frees it.
-  *path = ::strdup(found);
-  return *path == nullptr ? SASL_NOMEM : SASL_OK;
+  // sasl.h says libsasl frees the path, but 2.1.28 never does (its own
+  // default hands out getenv's string): a copy that lives as long as the
+  // process, called once by sasl_server_init.
+  static std::string kept;
+  kept = found;
+  *path = kept.data();
+  return SASL_OK;
 }
 
 // libsasl's callback slot is int (*)(void); through void (*)(void), which
