@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "auth_file.h"
 #include "config.h"
 #include "process_setup.h"
 #include "server.h"
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
     // -Z's certificates: memcached prints its line without a program name.
     std::cerr << e.what() << "\n";
     return e.exit_status();
+  } catch (const AuthStartupError& e) {
+    // memcached's own message and status.
+    std::cerr << e.what() << "\n";
+    return 1;
   } catch (const ExtStoreOpenError& e) {
     std::cerr << "memext-server: " << e.what() << "\n";
     return 1;

@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libboost-program-options-dev libboost-dev nlohmann-json3-dev
   doctest-dev libeigen3-dev liburing-dev libzstd-dev zstd memcached libmemcached-tools
   python3 python3-pymemcache fio python3-pandas python3-matplotlib jupyter-nbconvert
-  python3-ipykernel slurm-wlm munge chromium clang libclang-rt-14-dev libssl-dev openssl)
+  python3-ipykernel slurm-wlm munge chromium clang libclang-rt-14-dev libssl-dev openssl
+  libsasl2-dev sasl2-bin libsasl2-modules)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "binary_commands.h"
+#include "binary_sasl.h"
 #include "session.h"
 
 namespace memext::server {
@@ -111,6 +112,12 @@ size_t dispatch(Session& s, const BinaryHeader& h, std::string_view bytes) {
     s.close();
     return head;
   }
+  // memcached checks authentication before the key length and the command.
+  if (!binary_command_allowed(s, h.opcode)) {
+    binary_error(s, r, kStatusAuthError);
+    s.close();
+    return head;
+  }
   if (h.keylen > kKeyMaxLength) {
     binary_error(s, r, kStatusInvalidArguments);
     s.close();
@@ -170,14 +177,27 @@ size_t dispatch(Session& s, const BinaryHeader& h, std::string_view bytes) {
       binary_stat(s, r);
       return head;
     case kOpSaslListMechs:
-      binary_error(s, r, kStatusUnknownCommand);
+      if (s.ctx().config.sasl) {
+        binary_sasl_list_mechs(s, r);
+      } else {
+        binary_error(s, r, kStatusUnknownCommand);
+      }
       return head;
     case kOpSaslAuth:
-    case kOpSaslStep:
-      // Without SASL the mechanism data is swallowed, as 1.6.18 does.
-      binary_error(s, r, kStatusUnknownCommand);
-      s.swallow(value_len);
-      return head;
+    case kOpSaslStep: {
+      if (!s.ctx().config.sasl) {
+        // Without SASL the mechanism data is swallowed, as 1.6.18 does.
+        binary_error(s, r, kStatusUnknownCommand);
+        s.swallow(value_len);
+        return head;
+      }
+      const size_t used = binary_sasl_auth(s, r, bytes.substr(head), value_len);
+      if (used == Session::kNeedMore) {
+        s.set_bytes_wanted(head + value_len);
+        return Session::kNeedMore;
+      }
+      return head + used;
+    }
     default:
       // 1.6.18 swallows the whole body after it has already read the extras
       // and key, so it eats extlen + keylen bytes of what follows too.

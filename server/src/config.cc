@@ -79,6 +79,33 @@ int32_t parse_port(const std::string& flag, const std::string& text) {
   return static_cast<int32_t>(parse_uint(flag, text, 0, 65535));
 }
 
+// memcached's rules, in its order: SASL needs the binary protocol (the
+// default then) and no UDP; the auth file the ASCII protocol (the default
+// then, also with -S) and no UDP.
+void apply_authentication_rules(ServerConfig& config, bool protocol_given) {
+  if (config.sasl) {
+    if (!protocol_given) {
+      config.protocol = BindingProtocol::kBinary;
+    } else if (config.protocol != BindingProtocol::kBinary) {
+      throw ConfigError("ERROR: You cannot allow the ASCII protocol while using SASL.");
+    }
+    if (config.udp_port != 0) {
+      throw ConfigError("ERROR: Cannot enable UDP while using binary SASL authentication.");
+    }
+  }
+  if (config.ascii_auth) {
+    if (!protocol_given) {
+      config.protocol = BindingProtocol::kAscii;
+    } else if (config.protocol != BindingProtocol::kAscii) {
+      throw ConfigError(
+          "ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.");
+    }
+    if (config.udp_port != 0) {
+      throw ConfigError("Cannot use UDP with ascii authentication enabled (-U 0 to disable)");
+    }
+  }
+}
+
 }  // namespace
 
 std::string slab_class_table_text(const EngineConfig& config) {
@@ -130,6 +157,10 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
                                          "negotiated by each connection's first byte)")
     ("enable-ssl,Z", "enable TLS on the TCP listeners (-o ssl_chain_cert=FILE required; "
                      "\"-l notls:HOST:PORT\" keeps a listener plain)")
+    ("enable-sasl,S", "turn on SASL authentication (binary protocol; Cyrus SASL service "
+                      "\"memcached\", configured by $SASL_CONF_PATH/memcached.conf)")
+    ("auth-file,Y", po::value(&config.auth_file), "enable ASCII protocol authentication. "
+                                                  "format: user:pass\\nuser2:pass2\\n")
     ("verbose,v", "verbose (print errors/warnings); -vv also prints the slab class table")
     ("extended,o", po::value(&suboptions), "comma separated list of extended options, as in "
         "memcached: ext_path=FILE:SIZE[:bucket], ext_page_size, ext_wbuf_size, ext_threads, "
@@ -242,6 +273,9 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   if (config.udp_port != 0 && config.engine.ext.enabled()) {
     throw ConfigError("Cannot use UDP with extstore enabled (-U 0 to disable)");
   }
+  config.sasl = vm.count("enable-sasl") > 0;
+  config.ascii_auth = vm.count("auth-file") > 0;
+  apply_authentication_rules(config, !protocol.empty());
   std::string problem = validate_config(config.engine);
   if (!problem.empty()) throw ConfigError(problem);
   return CommandLineAction::kRun;

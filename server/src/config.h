@@ -43,6 +43,10 @@ struct ServerConfig {
   // -U: 0 = no UDP (1.6's default), -1 = any free port. Given without -p,
   // the TCP port follows it, as in memcached.
   int32_t udp_port = 0;
+
+  bool sasl = false;        // -S: SASL over the binary protocol
+  bool ascii_auth = false;  // -Y given
+  std::string auth_file;    // -Y: "user:password" lines
 };
 
 // A command line that cannot be used; what() names the option, the bad value

@@ -31,6 +31,7 @@
 #include "memext/lru_maintainer.h"
 #include "memext/slab_rebalancer.h"
 #include "process_setup.h"
+#include "sasl_auth.h"
 #include "server_context.h"
 #include "tls_context.h"
 #include "tuning_commands.h"
@@ -375,6 +376,14 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
                                           s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
                                           config.engine.ext.paths.size());
   drop_privileges(config.user);
+  // As memcached: after the privileges are dropped (the files are read as
+  // the -u user), SASL before the auth file.
+  if (config.sasl) init_sasl(s.ctx.verbosity);
+  if (config.ascii_auth) {
+    auto users = std::make_unique<AuthFile>();
+    users->load(config.auth_file);
+    s.ctx.auth_file = std::move(users);
+  }
   s.open_flash();
   {
     std::lock_guard lock(s.shared.mutex);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 
+#include "auth_file.h"
 #include "config.h"
 #include "conn_registry.h"
 #include "memext/engine.h"
@@ -79,6 +80,8 @@ struct ServerCounters {
   std::atomic<uint64_t> conn_yields{0};
   std::atomic<uint64_t> idle_kicks{0};
   std::atomic<uint64_t> cmd_flush_refused{0};  // -F: memcached counts them in cmd_flush
+  std::atomic<uint64_t> auth_cmds{0};          // -S and -Y
+  std::atomic<uint64_t> auth_errors{0};
   std::atomic<bool> accepting_conns{true};
 };
 
@@ -100,6 +103,8 @@ struct ServerContext {
   ConnRegistry conns;
   // -Z: the certificates, refresh_certs and the TLS stats; null without -Z.
   TlsContext* tls = nullptr;
+  // -Y's users, loaded before the first connection (nullptr without -Y).
+  std::unique_ptr<const AuthFile> auth_file;
   // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
   // (empty in tests without one).
   std::function<void(bool graceful)> request_shutdown;
@@ -115,6 +120,8 @@ struct ServerContext {
   uint64_t reset_store_too_large = 0;
   uint64_t reset_store_no_memory = 0;
   uint64_t reset_cmd_flush_refused = 0;
+  uint64_t reset_auth_cmds = 0;
+  uint64_t reset_auth_errors = 0;
 };
 
 }  // namespace memext::server

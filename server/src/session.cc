@@ -38,6 +38,10 @@ size_t Session::consume(std::string_view input) {
   bytes_wanted_ = 0;
   commands_run_ = 0;
   const uint32_t budget = ctx_.config.ops.reqs_per_event;
+  if (!authenticated_ && ctx_.auth_file != nullptr) {
+    pos = consume_unauthenticated(input);
+    if (!authenticated_ || closing_ || yielded_) return pos;
+  }
   while (!closing_ && flash_reads_.empty() && !dumping_) {
     if (commands_run_ == budget) {
       yielded_ = true;
@@ -90,6 +94,43 @@ size_t Session::consume(std::string_view input) {
   }
   // memcached counts a yield after its R-th request even when no more wait.
   if (commands_run_ == budget && !closing_) yielded_ = true;
+  return pos;
+}
+
+size_t Session::consume_unauthenticated(std::string_view input) {
+  const uint32_t budget = ctx_.config.ops.reqs_per_event;
+  // memcached writes these replies into the connection's current response
+  // object without starting a new one, so of several in one batch (one read,
+  // up to -R requests) only the last is sent. The batch's replies all go to
+  // one segment: each replaces the one before.
+  std::string* reply_segment = nullptr;
+  size_t reply_at = 0;
+  size_t pos = 0;
+  while (!authenticated_ && !closing_) {
+    if (commands_run_ == budget) {
+      yielded_ = true;
+      break;
+    }
+    const AsciiAuthExchange::Step step =
+        ascii_auth_.next(input.substr(pos), *ctx_.auth_file, ctx_.counters);
+    pos += step.used;
+    if (step.close) {
+      closing_ = true;
+      discard_output_ = step.discard;
+      break;
+    }
+    if (step.need_more) {
+      bytes_wanted_ = step.wanted;
+      break;
+    }
+    std::string& out = responses_.text();
+    if (reply_segment == &out) out.resize(reply_at);
+    reply_segment = &out;
+    reply_at = out.size();
+    out.append(step.reply);
+    authenticated_ = step.authenticated;
+    ++commands_run_;
+  }
   return pos;
 }
 

@@ -12,6 +12,8 @@
 // A connection speaks the binary protocol instead when -B says so, or under
 // -B auto when its first byte is the binary request magic 0x80 (memcached's
 // negotiation); binary_protocol.h then parses its requests.
+// Under -Y a connection authenticates first (ascii_auth.h); under -S its
+// binary requests wait for SASL (binary_sasl.h).
 // Used by one connection on one thread; not thread-safe.
 #pragma once
 
@@ -22,9 +24,11 @@
 #include <utility>
 #include <vector>
 
+#include "ascii_auth.h"
 #include "flash_reader.h"
 #include "memext/metadump.h"
 #include "response_queue.h"
+#include "sasl_auth.h"
 #include "server_context.h"
 
 namespace memext::server {
@@ -41,7 +45,10 @@ class Session {
   // A command handler's answer when its data block has not fully arrived.
   static constexpr size_t kNeedMore = static_cast<size_t>(-1);
 
-  explicit Session(ServerContext& ctx) : ctx_(ctx), protocol_(ctx.config.protocol) {}
+  explicit Session(ServerContext& ctx)
+      : ctx_(ctx),
+        protocol_(ctx.config.protocol),
+        authenticated_(!ctx.config.sasl && ctx.auth_file == nullptr) {}
 
   // Consumes complete requests from the front of `input` and returns how many
   // bytes were used. Stops early when closing, or when a storage command's
@@ -82,6 +89,12 @@ class Session {
   ServerContext& ctx() { return ctx_; }
   // The descriptor -vv log lines name.
   void set_log_id(int fd) { log_id_ = fd; }
+  int log_id() const { return log_id_; }
+  // -S or -Y: the connection has authenticated (always true without them).
+  bool authenticated() const { return authenticated_; }
+  void set_authenticated(bool on) { authenticated_ = on; }
+  // -S: the connection's SASL state.
+  SaslSession& sasl() { return sasl_; }
   void close() { closing_ = true; }
   void swallow(size_t bytes) { swallow_ = bytes; }
   // Drops what is still to be swallowed from the front of `input`; returns
@@ -125,6 +138,9 @@ class Session {
   size_t dispatch(std::string_view line, std::string_view rest);
   void shutdown_command(const std::vector<std::string_view>& t);
   size_t dispatch_logged(std::string_view line, std::string_view rest);
+  // -Y: the requests before the connection has authenticated; returns the
+  // bytes used.
+  size_t consume_unauthenticated(std::string_view input);
 
   ServerContext& ctx_;
   BindingProtocol protocol_;
@@ -143,7 +159,10 @@ class Session {
   int log_id_ = -1;
   uint32_t commands_run_ = 0;
   bool udp_ = false;
+  bool authenticated_;
   Metadump dump_;
+  AsciiAuthExchange ascii_auth_;
+  SaslSession sasl_;
 };
 
 }  // namespace memext::server

@@ -166,7 +166,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   const ServerCounters& c = ctx.counters;
   auto relaxed = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   uint64_t base_total_connections, base_rejected, base_read, base_written, base_meta,
-      base_too_large, base_no_memory, base_flush_refused;
+      base_too_large, base_no_memory, base_flush_refused, base_auth_cmds, base_auth_errors;
   {
     std::lock_guard lock(ctx.engine.mutex);
     base_total_connections = ctx.reset_total_connections;
@@ -177,6 +177,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     base_too_large = ctx.reset_store_too_large;
     base_no_memory = ctx.reset_store_no_memory;
     base_flush_refused = ctx.reset_cmd_flush_refused;
+    base_auth_cmds = ctx.reset_auth_cmds;
+    base_auth_errors = ctx.reset_auth_errors;
   }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -234,8 +236,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("touch_misses", st.touch_misses);
   w.add("store_too_large", relaxed(c.store_too_large) - base_too_large);
   w.add("store_no_memory", relaxed(c.store_no_memory) - base_no_memory);
-  w.add("auth_cmds", uint64_t{0});
-  w.add("auth_errors", uint64_t{0});
+  w.add("auth_cmds", relaxed(c.auth_cmds) - base_auth_cmds);
+  w.add("auth_errors", relaxed(c.auth_errors) - base_auth_errors);
   if (ctx.config.ops.idle_timeout != 0) w.add("idle_kicks", relaxed(c.idle_kicks));
   w.add("bytes_read", relaxed(c.bytes_read) - base_read);
   w.add("bytes_written", relaxed(c.bytes_written) - base_written);
@@ -338,8 +340,9 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add("binding_protocol", cfg.protocol == BindingProtocol::kAuto    ? "auto-negotiate"
                             : cfg.protocol == BindingProtocol::kAscii ? "ascii"
                                                                       : "binary");
-  w.add("auth_enabled_sasl", "no");
-  w.add("auth_enabled_ascii", "no");
+  w.add("auth_enabled_sasl", cfg.sasl ? "yes" : "no");
+  // memcached prints the -Y file's name.
+  w.add("auth_enabled_ascii", cfg.ascii_auth ? std::string_view(cfg.auth_file) : "no");
   w.add("item_size_max", e.item_size_max);
   w.add_bool("maxconns_fast", ops.maxconns_fast);
   w.add("hashpower_init", uint64_t{0});
@@ -550,6 +553,8 @@ void stats_command(Session& s, const std::vector<std::string_view>& t) {
     ctx.reset_store_too_large = c.store_too_large.load();
     ctx.reset_store_no_memory = c.store_no_memory.load();
     ctx.reset_cmd_flush_refused = c.cmd_flush_refused.load();
+    ctx.reset_auth_cmds = c.auth_cmds.load();
+    ctx.reset_auth_errors = c.auth_errors.load();
     ctx.prefix_stats.clear();
     s.reply("RESET\r\n");
     return;
