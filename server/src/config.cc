@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "memext/options.h"
+#include "memext/pagestore.h"
 #include "memext/slabs.h"
 
 namespace po = boost::program_options;
@@ -79,6 +80,37 @@ int32_t parse_port(const std::string& flag, const std::string& text) {
   return static_cast<int32_t>(parse_uint(flag, text, 0, 65535));
 }
 
+// memcached (getopt) takes the last of a repeated flag (`-t 2 -t 4` runs
+// four threads), but accumulates -l and -o; Program_options would refuse the
+// repeat, so the earlier occurrences are dropped before it stores them.
+void keep_last_of_repeated(po::parsed_options& parsed) {
+  std::vector<po::option>& options = parsed.options;
+  for (size_t i = 0; i < options.size(); ++i) {
+    const std::string& key = options[i].string_key;
+    if (key == "listen" || key == "extended") continue;
+    for (size_t later = i + 1; later < options.size(); ++later) {
+      if (options[later].string_key == key) {
+        options.erase(options.begin() + static_cast<std::ptrdiff_t>(i));
+        --i;
+        break;
+      }
+    }
+  }
+}
+
+// extstore_init's checks, which memcached makes only when it opens the
+// store (the engine itself takes any page size: the simulator's --sample
+// scales pages below 2 MB).
+void check_memcached_extstore_limits(const ExtConfig& ext) {
+  if (!ext.enabled()) return;
+  uint64_t total_pages = 0;
+  for (const ExtPathConfig& path : ext.paths) total_pages += path.size_bytes / ext.page_size;
+  std::string problem = memcached_extstore_limits_error(ext.page_size, ext.wbuf_size, total_pages);
+  if (!problem.empty()) {
+    throw ConfigError::memcached("Failed to initialize external storage: " + problem, 1);
+  }
+}
+
 }  // namespace
 
 std::string slab_class_table_text(const EngineConfig& config) {
@@ -143,7 +175,9 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::parsed_options parsed = po::command_line_parser(args).options(desc).run();
+    keep_last_of_repeated(parsed);
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     throw ConfigError("unknown option '" + e.get_option_name() + "' (see --help)");
@@ -194,7 +228,13 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     config.unix_mask = static_cast<uint32_t>(m);
   }
   if (!conns.empty()) config.max_connections = parse_uint("-c", conns, 1, 1u << 24);
-  if (!threads.empty()) config.threads = parse_uint("-t", threads, 1, 256);
+  if (!threads.empty()) {
+    if (threads.find_first_not_of("0123456789") != std::string::npos ||
+        threads.find_first_not_of('0') == std::string::npos) {
+      throw ConfigError::memcached("Number of threads must be greater than 0", 1);
+    }
+    config.threads = parse_uint("-t", threads, 1, 256);
+  }
   if (!backlog.empty()) config.backlog = parse_uint("-b", backlog, 1, 1u << 20);
   if (protocol == "auto") {
     config.protocol = BindingProtocol::kAuto;
@@ -213,8 +253,14 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   if (vm.count("disable-evictions")) apply_engine_option(config.engine, "-M", "M", "");
   if (vm.count("disable-cas")) apply_engine_option(config.engine, "-C", "C", "");
 
+  bool ext_path_given = false;
   for (const std::string& csv : suboptions) {
     for (const auto& [name, value] : parse_suboptions(csv)) {
+      // memcached sizes each ext_path in pages as it parses it.
+      if (name == "ext_page_size" && ext_path_given) {
+        throw ConfigError::memcached("Must specify ext_page_size before any ext_path arguments", 1);
+      }
+      ext_path_given = ext_path_given || name == "ext_path";
       if (apply_operator_suboption(config.ops, name, value)) continue;
       if (name == "no_modern") apply_no_modern(config.ops);
       OptionResult r = apply_memcached_option(config.engine, name, value);
@@ -234,6 +280,7 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   }
   std::string problem = validate_config(config.engine);
   if (!problem.empty()) throw ConfigError(problem);
+  check_memcached_extstore_limits(config.engine.ext);
   return CommandLineAction::kRun;
 }
 

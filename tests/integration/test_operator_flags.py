@@ -387,6 +387,70 @@ class ProcessFlags(unittest.TestCase):
                 self.assertEqual(server.stop(), 0)
 
 
+class ConfigRefusals(unittest.TestCase):
+    """Command lines memcached refuses are refused with its exact stderr and
+    exit status; a repeated flag takes its last value, as memcached's getopt
+    loop does."""
+
+    def test_extstore_geometry_and_thread_refusals(self):
+        cases = (("ext_page_size=1,ext_path={d}/f:64m",),
+                 ("ext_page_size=16,ext_wbuf_size=32,ext_path={d}/f:64m",),
+                 ("ext_wbuf_size=1,ext_path={d}/f:64m",),
+                 ("ext_page_size=6,ext_wbuf_size=3,ext_path={d}/f:64m",),
+                 ("ext_path={d}/f:64m,ext_page_size=8",),
+                 ("ext_page_size=8,ext_path={d}/f:64m", "ext_page_size=8"),
+                 ("ext_page_size=2,ext_wbuf_size=2,ext_path={d}/f:131070m",))
+        user = ["-u", "root"] if os.geteuid() == 0 else []
+        for case in cases:
+            for extra in ([], ["-t", "0"], ["-t", "2", "-t", "x"]):
+                seen = []
+                for binary in BINARIES:
+                    with self.subTest(server=binary, case=case, extra=extra), \
+                            tempfile.TemporaryDirectory() as d:
+                        args = [binary, "-p", "0", "-U", "0", *user, *extra]
+                        for o in case:
+                            args += ["-o", o.format(d=d)]
+                        r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+                        self.assertNotEqual(r.returncode, 0, r.stderr)
+                        seen.append((r.returncode, r.stderr, r.stdout))
+                if not extra:
+                    self.assertTrue(seen[0][1].startswith(("Failed to initialize external "
+                                                           "storage: ", "Must specify")), seen)
+                for other in seen[1:]:
+                    self.assertEqual(other, seen[0], (case, extra))
+
+    def test_smallest_legal_geometry_is_served(self):
+        # 2 MB pages and buffers: the smallest memcached takes.
+        for binary in BINARIES:
+            with self.subTest(server=binary), tempfile.TemporaryDirectory() as d:
+                server = ServerProcess(("-o", "ext_page_size=2,ext_wbuf_size=2,"
+                                        "ext_path=%s/f:64m" % d), binary=binary)
+                c = server.connect()
+                s = stats(c, b"settings")
+                c.close()
+                self.assertEqual(server.stop(), 0)
+                self.assertEqual(s["ext_wbuf_size"], str(2 << 20))
+
+    def test_repeated_flags_take_the_last_value(self):
+        # The harness passes -t 2 itself.
+        args = ("-t", "3", "-m", "10", "-m", "20", "-c", "100", "-c", "200", "-M", "-M",
+                "-R", "5", "-R", "6", "-D", "#", "-D", "/", "-F", "-F")
+        seen = []
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(args, binary=binary)
+                c = server.connect()
+                s = stats(c, b"settings")
+                c.close()
+                self.assertEqual(server.stop(), 0)
+                seen.append([s[k] for k in ("num_threads", "maxbytes", "maxconns",
+                                            "evictions", "reqs_per_event", "stat_key_prefix",
+                                            "flush_enabled")])
+        self.assertEqual(seen[0], ["3", str(20 << 20), "200", "off", "6", "/", "no"])
+        for other in seen[1:]:
+            self.assertEqual(other, seen[0])
+
+
 DIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "server", "dist")
 DEBIAN_CONF = """# stock lines of Debian's /etc/memcached.conf
 -d
