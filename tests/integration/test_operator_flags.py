@@ -13,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+import binary_client as bc
 from memext_harness import BothServers, Conn, ServerProcess, free_port, sanitizer_build
 
 BINARY = os.environ.get("MEMEXT_SERVER", "memext-server")
@@ -61,6 +62,28 @@ class GuardFlags(BothServers):
         for server, c in self.each_conn():
             with self.subTest(server=server.binary):
                 self.assertGreaterEqual(int(stats(c)["cmd_flush"]), 3)
+
+    def test_binary_flush_refused_uncounted(self):
+        # memcached answers it as an auth failure, the quiet one too, and
+        # does not count it in cmd_flush (the text command it counts).
+        data = (bc.request(bc.SET, b"bf", bc.storage_extras(), b"v") +
+                bc.request(bc.FLUSH, opaque=7) +
+                bc.request(bc.FLUSH, extras=bc.touch_extras(10), opaque=8) +
+                bc.request(bc.FLUSHQ, opaque=9) + bc.request(bc.GETK, b"bf", opaque=10) +
+                bc.sentinel())
+        seen = []
+        for server, c in self.each_conn():
+            with self.subTest(server=server.binary):
+                before = int(stats(c)["cmd_flush"])
+                out = bc.exchange(server.port, data)
+                self.assertEqual([(r.opcode, r.status, r.value) for r in out[1:4]],
+                                 [(bc.FLUSH, 0x20, b"Auth failure."),
+                                  (bc.FLUSH, 0x20, b"Auth failure."),
+                                  (bc.FLUSHQ, 0x20, b"Auth failure.")])
+                self.assertEqual(int(stats(c)["cmd_flush"]), before)
+                seen.append(bc.normalized(out))
+        for other in seen[1:]:
+            self.assertEqual(other, seen[0])
 
     def test_dumping_refused(self):
         self.exchange(b"lru_crawler metadump all\r\n", b"ERROR metadump not allowed\r\n")
