@@ -9,6 +9,7 @@ datagrams must be the same."""
 
 import os
 import shutil
+import re
 import socket
 import struct
 import subprocess
@@ -248,6 +249,32 @@ class UdpExchanges(unittest.TestCase):
                                  len(b"stats\r\n") + sent)
                 self.assertEqual(after["bytes_written"] - before["bytes_written"],
                                  len(first) + answered)
+
+
+    def test_udp_connections_in_stats_conns(self):
+        # One entry per worker thread (-t 2), after the TCP listener, with
+        # memcached's "UDP" line; descriptors differ between the servers.
+        seen = []
+        for server in self.servers:
+            with self.subTest(server=server.binary), \
+                    socket.create_connection(("127.0.0.1", server.port), timeout=30) as tcp:
+                tcp.sendall(b"stats conns\r\n")
+                data = b""
+                while not data.endswith(b"END\r\n"):
+                    data += tcp.recv(65536)
+                lines = [re.sub(r"^STAT \d+:", "STAT N:", l)
+                         for l in data.decode().split("\r\n")]
+                lines = [re.sub(r"secs_since_last_cmd \d+$", "secs_since_last_cmd S",
+                                l.replace(":%d" % server.udp_port, ":UDPPORT")
+                                .replace(":%d" % server.port, ":TCPPORT")) for l in lines]
+                self.assertEqual(lines[:11], [
+                    "STAT N:addr tcp:127.0.0.1:TCPPORT", "STAT N:state conn_listening",
+                    "STAT N:secs_since_last_cmd S"] + [
+                    "STAT N:UDP UDP", "STAT N:addr udp:127.0.0.1:UDPPORT",
+                    "STAT N:state conn_read", "STAT N:secs_since_last_cmd S"] * 2)
+                seen.append(lines[:11])
+        for other in seen[1:]:
+            self.assertEqual(other, seen[0])
 
 
 class PortRules(unittest.TestCase):
