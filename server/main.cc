@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   try {
     if (parse_command_line(argc, argv, config, std::cout) == CommandLineAction::kExit) return 0;
   } catch (const ConfigError& e) {
-    std::cerr << "memext-server: " << e.what() << "\n";
+    std::cerr << (e.verbatim() ? "" : "memext-server: ") << e.what() << "\n";
     return e.exit_status();
   }
   const OperatorConfig& ops = config.ops;

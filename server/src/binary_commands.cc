@@ -307,6 +307,12 @@ void binary_delta(Session& s, const BinaryRequest& r) {
 }
 
 void binary_flush(Session& s, const BinaryRequest& r) {
+  // -F: memcached answers the binary flush as an auth failure (quiet or not)
+  // and, unlike the text command, leaves cmd_flush alone.
+  if (!s.ctx().config.ops.flush_enabled) {
+    binary_error(s, r, kStatusAuthError);
+    return;
+  }
   const int64_t delay = r.extras.size() == 4 ? load32(r.extras, 0) : 0;
   {
     SharedEngine& shared = s.ctx().engine;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "memext/options.h"
+#include "memext/pagestore.h"
 #include "memext/slabs.h"
 
 namespace po = boost::program_options;
@@ -87,22 +88,57 @@ void apply_authentication_rules(ServerConfig& config, bool protocol_given) {
     if (!protocol_given) {
       config.protocol = BindingProtocol::kBinary;
     } else if (config.protocol != BindingProtocol::kBinary) {
-      throw ConfigError("ERROR: You cannot allow the ASCII protocol while using SASL.");
+      throw ConfigError::memcached("ERROR: You cannot allow the ASCII protocol while using SASL.",
+                                   64);
     }
     if (config.udp_port != 0) {
-      throw ConfigError("ERROR: Cannot enable UDP while using binary SASL authentication.");
+      throw ConfigError::memcached(
+          "ERROR: Cannot enable UDP while using binary SASL authentication.", 64);
     }
   }
   if (config.ascii_auth) {
     if (!protocol_given) {
       config.protocol = BindingProtocol::kAscii;
     } else if (config.protocol != BindingProtocol::kAscii) {
-      throw ConfigError(
-          "ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.");
+      throw ConfigError::memcached(
+          "ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.",
+          64);
     }
     if (config.udp_port != 0) {
-      throw ConfigError("Cannot use UDP with ascii authentication enabled (-U 0 to disable)");
+      throw ConfigError::memcached(
+          "Cannot use UDP with ascii authentication enabled (-U 0 to disable)", 64);
     }
+  }
+}
+
+// memcached (getopt) takes the last of a repeated flag (`-t 2 -t 4` runs
+// four threads), but accumulates -l and -o; Program_options would refuse the
+// repeat, so the earlier occurrences are dropped before it stores them.
+void keep_last_of_repeated(po::parsed_options& parsed) {
+  std::vector<po::option>& options = parsed.options;
+  for (size_t i = 0; i < options.size(); ++i) {
+    const std::string& key = options[i].string_key;
+    if (key == "listen" || key == "extended") continue;
+    for (size_t later = i + 1; later < options.size(); ++later) {
+      if (options[later].string_key == key) {
+        options.erase(options.begin() + static_cast<std::ptrdiff_t>(i));
+        --i;
+        break;
+      }
+    }
+  }
+}
+
+// extstore_init's checks, which memcached makes only when it opens the
+// store (the engine itself takes any page size: the simulator's --sample
+// scales pages below 2 MB).
+void check_memcached_extstore_limits(const ExtConfig& ext) {
+  if (!ext.enabled()) return;
+  uint64_t total_pages = 0;
+  for (const ExtPathConfig& path : ext.paths) total_pages += path.size_bytes / ext.page_size;
+  std::string problem = memcached_extstore_limits_error(ext.page_size, ext.wbuf_size, total_pages);
+  if (!problem.empty()) {
+    throw ConfigError::memcached("Failed to initialize external storage: " + problem, 1);
   }
 }
 
@@ -179,7 +215,9 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::parsed_options parsed = po::command_line_parser(args).options(desc).run();
+    keep_last_of_repeated(parsed);
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     throw ConfigError("unknown option '" + e.get_option_name() + "' (see --help)");
@@ -231,7 +269,13 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     config.unix_mask = static_cast<uint32_t>(m);
   }
   if (!conns.empty()) config.max_connections = parse_uint("-c", conns, 1, 1u << 24);
-  if (!threads.empty()) config.threads = parse_uint("-t", threads, 1, 256);
+  if (!threads.empty()) {
+    if (threads.find_first_not_of("0123456789") != std::string::npos ||
+        threads.find_first_not_of('0') == std::string::npos) {
+      throw ConfigError::memcached("Number of threads must be greater than 0", 1);
+    }
+    config.threads = parse_uint("-t", threads, 1, 256);
+  }
   if (!backlog.empty()) config.backlog = parse_uint("-b", backlog, 1, 1u << 20);
   if (protocol == "auto") {
     config.protocol = BindingProtocol::kAuto;
@@ -250,8 +294,14 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   if (vm.count("disable-evictions")) apply_engine_option(config.engine, "-M", "M", "");
   if (vm.count("disable-cas")) apply_engine_option(config.engine, "-C", "C", "");
 
+  bool ext_path_given = false;
   for (const std::string& csv : suboptions) {
     for (const auto& [name, value] : parse_suboptions(csv)) {
+      // memcached sizes each ext_path in pages as it parses it.
+      if (name == "ext_page_size" && ext_path_given) {
+        throw ConfigError::memcached("Must specify ext_page_size before any ext_path arguments", 1);
+      }
+      ext_path_given = ext_path_given || name == "ext_path";
       if (apply_operator_suboption(config.ops, name, value)) continue;
       if (apply_tls_suboption(config.tls, name, value)) continue;
       if (name == "no_modern") apply_no_modern(config.ops);
@@ -268,7 +318,7 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
     }
   }
   if (config.tls.enabled && config.port == 0) {
-    throw ConfigError("ERROR: You cannot enable SSL without a TCP port.", 64);
+    throw ConfigError::memcached("ERROR: You cannot enable SSL without a TCP port.", 64);
   }
   if (config.udp_port != 0 && config.engine.ext.enabled()) {
     throw ConfigError("Cannot use UDP with extstore enabled (-U 0 to disable)");
@@ -278,6 +328,7 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   apply_authentication_rules(config, !protocol.empty());
   std::string problem = validate_config(config.engine);
   if (!problem.empty()) throw ConfigError(problem);
+  check_memcached_extstore_limits(config.engine.ext);
   return CommandLineAction::kRun;
 }
 

@@ -50,17 +50,26 @@ struct ServerConfig {
 };
 
 // A command line that cannot be used; what() names the option, the bad value
-// and what is allowed.
-// The process exits with exit_status() (64, EX_USAGE, unless memcached uses
-// another status for the same mistake).
+// and what is allowed. main() prints it after "memext-server: " and exits 64
+// (EX_USAGE), unless it is one of memcached's own refusals (memcached()),
+// which is printed and exits exactly as memcached does, for scripts that
+// read either.
 class ConfigError : public std::runtime_error {
  public:
-  explicit ConfigError(const std::string& what, int exit_status = 64)
-      : std::runtime_error(what), exit_status_(exit_status) {}
+  explicit ConfigError(const std::string& what) : std::runtime_error(what) {}
+
+  static ConfigError memcached(const std::string& line, int exit_status) {
+    ConfigError e(line);
+    e.verbatim_ = true;
+    e.exit_status_ = exit_status;
+    return e;
+  }
+  bool verbatim() const { return verbatim_; }
   int exit_status() const { return exit_status_; }
 
  private:
-  int exit_status_;
+  bool verbatim_ = false;
+  int exit_status_ = 64;
 };
 
 enum class CommandLineAction { kRun, kExit };

@@ -33,17 +33,19 @@ const char* state_name(ConnState s) {
 
 }  // namespace
 
-std::string conn_address_text(const sockaddr* addr, size_t len) {
+std::string conn_address_text(const sockaddr* addr, size_t len, bool udp) {
+  const std::string ip4 = udp ? "udp:" : "tcp:";
+  const std::string ip6 = udp ? "udp6:[" : "tcp6:[";
   char ip[INET6_ADDRSTRLEN] = {};
   if (addr->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
     inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-    return std::string("tcp:") + ip + ":" + std::to_string(ntohs(in->sin_port));
+    return ip4 + ip + ":" + std::to_string(ntohs(in->sin_port));
   }
   if (addr->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
     inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-    return std::string("tcp6:[") + ip + "]:" + std::to_string(ntohs(in6->sin6_port));
+    return ip6 + ip + "]:" + std::to_string(ntohs(in6->sin6_port));
   }
   if (addr->sa_family == AF_UNIX) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(addr);
@@ -72,6 +74,7 @@ std::string ConnRegistry::stats_text() const {
   std::lock_guard lock(mutex_);
   for (const auto& [fd, c] : by_fd_) {
     const std::string prefix = "STAT " + std::to_string(fd) + ":";
+    if (c->udp) out += prefix + "UDP UDP\r\n";
     out += prefix + "addr " + c->addr + "\r\n";
     if (!c->listen_addr.empty()) out += prefix + "listen_addr " + c->listen_addr + "\r\n";
     out += prefix + "state " + state_name(c->state.load(std::memory_order_relaxed)) + "\r\n";

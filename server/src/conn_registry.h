@@ -27,6 +27,7 @@ struct ConnStatus {
   int fd = -1;
   std::string addr;         // "tcp:127.0.0.1:11211", "tcp6:[::1]:11211", "unix:/path"
   std::string listen_addr;  // empty for a listener
+  bool udp = false;         // a worker's descriptor of a UDP socket: memcached's "UDP" line
   std::atomic<ConnState> state{ConnState::kNewCmd};
   std::atomic<int64_t> last_command_secs{0};  // steady clock, whole seconds
 
@@ -38,8 +39,9 @@ struct ConnStatus {
   }
 };
 
-// "tcp:IP:PORT" / "tcp6:[IP]:PORT" / "unix:PATH" for a socket address.
-std::string conn_address_text(const sockaddr* addr, size_t len);
+// "tcp:IP:PORT" / "tcp6:[IP]:PORT" / "unix:PATH" for a socket address
+// ("udp:" / "udp6:" with `udp`).
+std::string conn_address_text(const sockaddr* addr, size_t len, bool udp = false);
 
 class ConnRegistry {
  public:

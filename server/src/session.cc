@@ -159,7 +159,9 @@ size_t Session::dispatch_logged(std::string_view line, std::string_view rest) {
   std::string& out = responses_.text();
   const size_t start = out.size();
   const size_t used = dispatch(line, rest);
-  if (used != kNeedMore && !tokens_.empty()) {
+  // memcached logs a reply as it writes it: after `verbosity 1` no more.
+  if (used != kNeedMore && !tokens_.empty() &&
+      ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
     log_reply(log_id_, tokens_[0], std::string_view(out).substr(start));
   }
   return used;

@@ -271,7 +271,12 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     w.add(name, uint64_t{0});
   }
   if (flash) {
-    for (const auto& [name, v] : ext.named_extstore()) w.add(name, v);
+    for (const auto& [name, v] : ext.named_extstore()) {
+      w.add(name, v);
+      // The engine's own figures after it are for the simulator's reports;
+      // memcached's `stats` ends its extstore lines here.
+      if (name == "extstore_io_queue") break;
+    }
   }
   if (ctx.tls != nullptr) {
     if (ctx.config.tls.session_cache) w.add("ssl_new_sessions", relaxed(ctx.tls->new_sessions));
@@ -405,19 +410,23 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
 void items_stats(ServerContext& ctx, StatWriter& w) {
   const Stats st = stats_since_reset(ctx);
   bool temp_lru;
+  bool maintainer;  // memcached prints the segments' lines only with its thread
   {
     std::lock_guard lock(ctx.engine.mutex);
     temp_lru = ctx.engine.engine.config().temp_lru;
+    maintainer = ctx.engine.engine.config().lru_maintainer;
   }
   for (const ItemClassStats& i : st.items) {
     auto add = [&](const char* name, uint64_t v) { w.add(prefixed("items:%u:%s", i.id, name), v); };
     add("number", i.number);
-    add("number_hot", i.number_hot);
-    add("number_warm", i.number_warm);
-    add("number_cold", i.number_cold);
-    if (temp_lru) add("number_temp", i.number_temp);
-    add("age_hot", i.age_hot);
-    add("age_warm", i.age_warm);
+    if (maintainer) {
+      add("number_hot", i.number_hot);
+      add("number_warm", i.number_warm);
+      add("number_cold", i.number_cold);
+      if (temp_lru) add("number_temp", i.number_temp);
+      add("age_hot", i.age_hot);
+      add("age_warm", i.age_warm);
+    }
     add("age", i.age);
     add("mem_requested", i.mem_requested);
     add("evicted", i.evicted);
@@ -428,10 +437,11 @@ void items_stats(ServerContext& ctx, StatWriter& w) {
     add("reclaimed", i.reclaimed);
     add("expired_unfetched", i.expired_unfetched);
     add("evicted_unfetched", i.evicted_unfetched);
-    add("evicted_active", i.evicted_active);
+    if (maintainer) add("evicted_active", i.evicted_active);
     add("crawler_reclaimed", i.crawler_reclaimed);
     add("crawler_items_checked", i.crawler_items_checked);
     add("lrutail_reflocked", i.lrutail_reflocked);
+    if (!maintainer) continue;
     add("moves_to_cold", i.moves_to_cold);
     add("moves_to_warm", i.moves_to_warm);
     add("moves_within_lru", i.moves_within_lru);

@@ -45,7 +45,7 @@ std::string failure(const std::string& what, const std::optional<std::string>& f
 TlsContext::TlsContext(const TlsConfig& config) : config_(config) {
   std::string error;
   context_ = build(error);
-  if (!context_) throw ConfigError(error, 64);
+  if (!context_) throw ConfigError::memcached(error, 64);
 }
 
 TlsContext::~TlsContext() = default;

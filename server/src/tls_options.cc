@@ -10,7 +10,7 @@ namespace {
 
 // memcached exits with status 1 for a bad -o value.
 [[noreturn]] void fail(const std::string& text) {
-  throw ConfigError(text, 1);
+  throw ConfigError::memcached(text, 1);
 }
 
 int64_t parse_number(const std::string& name, const std::string& value) {

@@ -61,7 +61,18 @@ struct UdpListener::Worker : std::enable_shared_from_this<UdpListener::Worker> {
       ::close(fd);
       throw std::runtime_error("UDP socket: " + ec.message());
     }
+    // memcached lists each worker's UDP connection in `stats conns`, always
+    // reading, at the socket's own address.
+    status->fd = fd;
+    status->udp = true;
+    const udp::endpoint local = bound.local_endpoint();
+    status->addr = conn_address_text(local.data(), local.size(), true);
+    status->state = ConnState::kRead;
+    status->touch();
+    ctx.conns.add(status);
   }
+
+  ~Worker() { ctx.conns.remove(status); }
 
   void receive() {
     socket.async_receive_from(asio::buffer(buffer), peer,
@@ -75,6 +86,7 @@ struct UdpListener::Worker : std::enable_shared_from_this<UdpListener::Worker> {
   udp::socket socket;
   udp::endpoint peer;
   std::array<char, kUdpReadBuffer> buffer;
+  std::shared_ptr<ConnStatus> status = std::make_shared<ConnStatus>();
 };
 
 namespace {
@@ -140,6 +152,7 @@ void UdpListener::Worker::received(const boost::system::error_code& ec, size_t n
     const auto* h = reinterpret_cast<const unsigned char*>(buffer.data());
     // memcached drops what is not one whole request datagram.
     if (n > kUdpHeaderSize && load16(h + 4) == 1) {
+      status->touch();
       auto request = std::make_shared<UdpRequest>(shared_from_this(), load16(h));
       request->run(std::string_view(buffer.data() + kUdpHeaderSize, n - kUdpHeaderSize));
     }

@@ -32,10 +32,20 @@ void log_command(int fd, std::string_view text) {
 }
 
 void log_reply(int fd, std::string_view command, std::string_view reply) {
-  // memcached logs what its out_string sends; meta replies and stats
-  // listings go another way and are not logged.
-  if (command.size() == 2 && command[0] == 'm') return;
-  if (command == "stats") return;
+  // memcached logs what its out_string sends; meta replies (but mn's, me's miss) and
+  // stats listings go another way and are not logged; a stats command's one
+  // status line (OK, RESET, an error) is.
+  if (command.size() == 2 && command[0] == 'm' && command != "mn" &&
+      !(command == "me" && reply == "EN\r\n")) {
+    return;
+  }
+  if (command == "stats") {
+    const size_t end = reply.find("\r\n");
+    if (end == std::string_view::npos || end + 2 != reply.size() || reply.starts_with("END\r\n") ||
+        reply.starts_with("STAT ")) {
+      return;
+    }
+  }
   const bool get = command == "get" || command == "gets" || command == "gat" || command == "gats";
   while (!reply.empty()) {
     size_t end = reply.find("\r\n");

@@ -205,7 +205,7 @@ class ExtstoreErrors(unittest.TestCase):
             self.skipTest("cannot loop-mount here")
         self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
         server = ServerProcess(["-m", "16", "-o",
-                                "ext_path=%s:64m,ext_page_size=1,ext_wbuf_size=1,"
+                                "ext_page_size=2,ext_wbuf_size=2,ext_path=%s:64m,"
                                 "ext_item_age=0,ext_item_size=512" % os.path.join(mnt, "flash")])
         try:
             c = server.connect(timeout=30)
@@ -220,13 +220,12 @@ class ExtstoreErrors(unittest.TestCase):
                 c.send(b"".join(batch))
                 for _ in range(2000):
                     self.assertEqual(c.expect(b"STORED\r\n"), b"STORED\r\n")
-                errors = int(stats(c).get("extstore_write_errors", 0))
+                # `stats` has memcached's keys only: the count is in the log.
+                errors = max([0] + [int(n) for n in re.findall(r"extstore_write_errors (\d+)",
+                                                                 server.stderr_text())])
                 if errors >= 5:
                     break
-            self.assertGreaterEqual(errors, 5, stats(c))
-            deadline = time.monotonic() + 30
-            while "flash write" not in server.stderr_text() and time.monotonic() < deadline:
-                time.sleep(0.2)
+            self.assertGreaterEqual(errors, 5, server.stderr_text())
             elapsed = time.monotonic() - started
             c.close()
         finally:

@@ -9,6 +9,7 @@ datagrams must be the same."""
 
 import os
 import shutil
+import re
 import socket
 import struct
 import subprocess
@@ -248,6 +249,36 @@ class UdpExchanges(unittest.TestCase):
                                  len(b"stats\r\n") + sent)
                 self.assertEqual(after["bytes_written"] - before["bytes_written"],
                                  len(first) + answered)
+
+
+    def test_udp_connections_in_stats_conns(self):
+        # One entry per worker thread (-t 2) beside the TCP listener, with
+        # memcached's "UDP" line; descriptors differ between the servers.
+        seen = []
+        for server in self.servers:
+            with self.subTest(server=server.binary), \
+                    socket.create_connection(("127.0.0.1", server.port), timeout=30) as tcp:
+                tcp.sendall(b"stats conns\r\n")
+                data = b""
+                while not data.endswith(b"END\r\n"):
+                    data += tcp.recv(65536)
+                entries = {}
+                for l in data.decode().split("\r\n")[:-2]:
+                    fd, rest = re.match(r"^STAT (\d+):(.*)$", l).groups()
+                    rest = re.sub(r"secs_since_last_cmd \d+$", "secs_since_last_cmd S",
+                                  rest.replace(":%d" % server.udp_port, ":UDPPORT")
+                                  .replace(":%d" % server.port, ":TCPPORT"))
+                    entries.setdefault(fd, []).append(rest)
+                # Descriptor numbers (and so the order) differ between them.
+                mine = sorted(e for e in entries.values() if "listen_addr" not in e[1])
+                self.assertEqual(mine, [
+                    ["UDP UDP", "addr udp:127.0.0.1:UDPPORT", "state conn_read",
+                     "secs_since_last_cmd S"]] * 2 + [
+                    ["addr tcp:127.0.0.1:TCPPORT", "state conn_listening",
+                     "secs_since_last_cmd S"]])
+                seen.append(mine)
+        for other in seen[1:]:
+            self.assertEqual(other, seen[0])
 
 
 class PortRules(unittest.TestCase):

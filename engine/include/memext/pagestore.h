@@ -82,7 +82,9 @@ std::optional<ExtPathSpec> parse_ext_path(std::string_view arg, std::string* err
 // path cannot hold a single page.
 uint64_t ext_path_page_count(const ExtPathSpec& spec, uint64_t page_size, std::string* error);
 
-// memcached's extstore_init checks (extstore_err wording): page_size a
+// memcached's extstore_init checks, in its order and with extstore_err's
+// exact wording (the server prints it after "Failed to initialize external
+// storage: "): page_size a
 // multiple of wbuf_size, both multiples of 2 MB, fewer than 65536 pages in
 // total. Empty when all hold. PageStore itself only needs the first (tests
 // and simulations use small or huge stores); front ends that promise

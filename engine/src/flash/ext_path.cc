@@ -137,16 +137,13 @@ std::string memcached_extstore_limits_error(uint64_t page_size, uint64_t wbuf_si
                                             uint64_t total_pages) {
   constexpr uint64_t kTwoMb = 2ull << 20;
   if (wbuf_size == 0 || page_size % wbuf_size != 0) {
-    return "page_size must be divisible by wbuf_size (ext_page_size " +
-           std::to_string(page_size >> 20) + " MB, ext_wbuf_size " +
-           std::to_string(wbuf_size >> 20) + " MB)";
+    return "page_size must be divisible by wbuf_size";
   }
   if (page_size % kTwoMb != 0 || wbuf_size % kTwoMb != 0) {
     return "page_size and wbuf_size must be divisible by 1024*1024*2";
   }
   if (total_pages >= UINT16_MAX) {
-    return "page_count must total to < 65536. Increase page_size or lower path sizes (" +
-           std::to_string(total_pages) + " pages)";
+    return "page_count must total to < 65536. Increase page_size or lower path sizes";
   }
   return {};
 }

@@ -74,7 +74,13 @@ TEST_CASE("bad options fail naming the option") {
   CHECK(message({"-U", "-2"}).find("-U: invalid value '-2'") != std::string::npos);
   CHECK(message({"-o", "bogus_option=1"}).find("bogus_option") != std::string::npos);
   CHECK(message({"-o", "hot_lru_pct=abc"}).find("hot_lru_pct") != std::string::npos);
-  CHECK(message({"-t", "0"}).find("-t") != std::string::npos);
+  CHECK(message({"-t", "0"}) == "Number of threads must be greater than 0");  // memcached's
+  CHECK(message({"-t", "300"}).find("-t") != std::string::npos);
+  CHECK(message({"-o", "ext_path=/tmp/a:64m,ext_page_size=8"}) ==
+        "Must specify ext_page_size before any ext_path arguments");
+  CHECK(message({"-o", "ext_page_size=3,ext_wbuf_size=3,ext_path=/tmp/a:64m"}) ==
+        "Failed to initialize external storage: page_size and wbuf_size must be divisible by "
+        "1024*1024*2");
   CHECK(message({"-p", "70000"}).find("-p") != std::string::npos);
   CHECK(message({"--frobnicate"}) == "unknown option '--frobnicate' (see --help)");
   CHECK(message({"-p", "1", "-j"}) == "unknown option '-j' (see --help)");
@@ -86,6 +92,16 @@ TEST_CASE("bad options fail naming the option") {
   CHECK(message({"-f", "inf"}) ==
         "-f: invalid value 'inf' for option f: growth factor must be a number greater than 1");
   CHECK(message({"--slab-growth-factor", "-inf"}).find("'-inf'") != std::string::npos);
+}
+
+TEST_CASE("a repeated flag takes its last value, -l and -o accumulate") {
+  ServerConfig c = parse({"-t", "3", "-t", "5", "-M", "-M", "-l", "127.0.0.1", "-l", "::1", "-o",
+                          "hot_lru_pct=30", "-o", "warm_lru_pct=30"});
+  CHECK(c.threads == 5u);
+  CHECK_FALSE(c.engine.evict_to_free);
+  CHECK(c.listen == std::vector<std::string>{"127.0.0.1", "::1"});
+  CHECK(c.engine.hot_lru_pct == 30);
+  CHECK(c.engine.warm_lru_pct == 30);
 }
 
 TEST_CASE("--help and --version exit") {
