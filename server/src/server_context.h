@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "conn_registry.h"
+#include "event_logger.h"
 #include "memext/engine.h"
 #include "memext/stats.h"
 #include "prefix_stats.h"
@@ -86,7 +87,8 @@ struct ServerContext {
         engine(eng),
         process_started(started_unix),
         verbosity(cfg.verbose),
-        prefix_stats(cfg.ops.prefix_delimiter, cfg.ops.detail_enabled) {}
+        prefix_stats(cfg.ops.prefix_delimiter, cfg.ops.detail_enabled),
+        logger(cfg.ops.worker_logbuf_size, cfg.ops.watcher_logbuf_size) {}
   const ServerConfig& config;
   SharedEngine& engine;
   ServerCounters counters;
@@ -96,6 +98,9 @@ struct ServerContext {
   PrefixStats prefix_stats;
   // `stats conns`.
   ConnRegistry conns;
+  // `watch`: the engine's and the connections' events as memcached's log
+  // lines (the Server starts its thread and attaches it to the engine).
+  EventLogger logger;
   // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
   // (empty in tests without one).
   std::function<void(bool graceful)> request_shutdown;

@@ -24,7 +24,11 @@ SlabAllocator::Reassign move_slab_page(ItemStore& store, SlabAllocator& slabs, u
     }
     slabs.count_evictions_nomem(evicted);
   }
-  return slabs.reassign(src, dst);
+  const SlabAllocator::Reassign result = slabs.reassign(src, dst);
+  if (result == SlabAllocator::Reassign::kOk) {
+    if (EventSink* sink = store.logging(log_stream::kSysevents)) sink->slab_move(src, dst);
+  }
+  return result;
 }
 
 }  // namespace memext::core
