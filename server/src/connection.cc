@@ -27,8 +27,7 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket)
   status_->touch();
   ctx_.conns.add(status_);
   session_.set_log_id(status_->fd);
-  ctx_.logger.conn_new(peer_.data(), static_cast<socklen_t>(peer_.size()), unix_peer_,
-                       status_->fd);
+  ctx_.logger.conn_new(peer_.data(), static_cast<socklen_t>(peer_.size()), unix_peer_, status_->fd);
   if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_new_connection(status_->fd);
 }
 

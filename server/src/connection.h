@@ -62,7 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<boost::asio::const_buffer> write_buffers_;
   std::unique_ptr<boost::asio::steady_timer> idle_timer_;  // only with idle_timeout
   std::chrono::steady_clock::time_point last_command_;
-  std::shared_ptr<ConnStatus> status_;  // what `stats conns` shows
+  std::shared_ptr<ConnStatus> status_;                    // what `stats conns` shows
   boost::asio::generic::stream_protocol::endpoint peer_;  // for connevents lines
   bool unix_peer_ = false;
   std::shared_ptr<Watcher> watcher_;  // set once the connection is a watcher

@@ -202,9 +202,9 @@ void EventLogger::log(uint32_t stream, const char* format, ...) {
   timeval tv;
   gettimeofday(&tv, nullptr);
   char line[kLineMax];
-  int head = std::snprintf(line, sizeof line, "ts=%lld.%d gid=%llu ",
-                           static_cast<long long>(tv.tv_sec), static_cast<int>(tv.tv_usec),
-                           static_cast<unsigned long long>(gid));
+  int head =
+      std::snprintf(line, sizeof line, "ts=%lld.%d gid=%llu ", static_cast<long long>(tv.tv_sec),
+                    static_cast<int>(tv.tv_usec), static_cast<unsigned long long>(gid));
   va_list args;
   va_start(args, format);
   const int body = std::vsnprintf(line + head, sizeof line - head, format, args);
@@ -231,8 +231,8 @@ void EventLogger::item_get(const ItemGetEvent& e) {
 void EventLogger::item_store(const ItemStoreEvent& e) {
   log(log_stream::kMutations,
       "type=item_store key=%s status=%s cmd=%s ttl=%u clsid=%u cfd=%d size=%u\n",
-      encode(e.key).text, store_status(e.result), store_command(e.mode), e.ttl, e.clsid,
-      current_fd, e.value_len);
+      encode(e.key).text, store_status(e.result), store_command(e.mode), e.ttl, e.clsid, current_fd,
+      e.value_len);
 }
 
 void EventLogger::eviction(const ItemLeaveEvent& e) {
@@ -242,10 +242,9 @@ void EventLogger::eviction(const ItemLeaveEvent& e) {
 }
 
 void EventLogger::extstore_write(const ItemLeaveEvent& e) {
-  log(log_stream::kEvictions,
-      "type=extwrite key=%s fetch=%s ttl=%lld la=%d clsid=%u bucket=%u\n", encode(e.key).text,
-      e.fetched ? "yes" : "no", static_cast<long long>(e.ttl), static_cast<int>(e.last_access),
-      e.clsid, e.bucket);
+  log(log_stream::kEvictions, "type=extwrite key=%s fetch=%s ttl=%lld la=%d clsid=%u bucket=%u\n",
+      encode(e.key).text, e.fetched ? "yes" : "no", static_cast<long long>(e.ttl),
+      static_cast<int>(e.last_access), e.clsid, e.bucket);
 }
 
 void EventLogger::compaction(const CompactEvent& e) {
@@ -291,9 +290,8 @@ void EventLogger::conn_close(const sockaddr* addr, socklen_t len, bool unix_sock
   if (!wants(log_stream::kConnevents)) return;
   static constexpr const char* kReasons[] = {"error", "normal", "idle_timeout", "shutdown"};
   const Endpoint e = endpoint_of(addr, len, unix_socket);
-  log(log_stream::kConnevents,
-      "type=conn_close rip=%s rport=%hu transport=%s reason=%s cfd=%d\n", e.ip,
-      static_cast<unsigned short>(e.port), unix_socket ? "local" : "tcp",
+  log(log_stream::kConnevents, "type=conn_close rip=%s rport=%hu transport=%s reason=%s cfd=%d\n",
+      e.ip, static_cast<unsigned short>(e.port), unix_socket ? "local" : "tcp",
       kReasons[static_cast<unsigned>(reason)], fd);
 }
 

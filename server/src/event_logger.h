@@ -39,7 +39,7 @@ struct Watcher {
   uint32_t streams = 0;
   uint64_t min_gid = 0;  // lines logged before the watcher was added are not its
   std::mutex mutex;
-  std::string pending;  // lines ready for the socket; guarded by mutex
+  std::string pending;   // lines ready for the socket; guarded by mutex
   uint64_t skipped = 0;  // guarded by mutex
   // Posts the connection's flush to its worker; guarded by mutex. Empty
   // before the connection attaches and after it has gone.

@@ -32,8 +32,8 @@
 #include "process_setup.h"
 #include "server_context.h"
 #include "tuning_commands.h"
-#include "verbose_log.h"
 #include "udp_listener.h"
+#include "verbose_log.h"
 #include "write_error_log.h"
 
 namespace asio = boost::asio;

@@ -146,16 +146,16 @@ void Session::watch_command(const std::vector<std::string_view>& t) {
     return;
   }
   // The connection becomes a log stream: nothing may wait to go out before it.
-  if (responses_.has_pending()) {
+  if (responses_.has_ready_bytes() || responses_.has_pending()) {
     responses_.append("ERROR cannot pipeline other commands before watch\r\n");
     return;
   }
   // memcached 1.6.18's streams; it has no extstore or deletions stream.
   static constexpr std::pair<std::string_view, uint32_t> kStreams[] = {
-      {"rawcmds", log_stream::kRawcmds},         {"evictions", log_stream::kEvictions},
-      {"fetchers", log_stream::kFetchers},       {"mutations", log_stream::kMutations},
-      {"sysevents", log_stream::kSysevents},     {"connevents", log_stream::kConnevents},
-      {"proxyreqs", log_stream::kProxyreqs},     {"proxyevents", log_stream::kProxyevents},
+      {"rawcmds", log_stream::kRawcmds},     {"evictions", log_stream::kEvictions},
+      {"fetchers", log_stream::kFetchers},   {"mutations", log_stream::kMutations},
+      {"sysevents", log_stream::kSysevents}, {"connevents", log_stream::kConnevents},
+      {"proxyreqs", log_stream::kProxyreqs}, {"proxyevents", log_stream::kProxyevents},
       {"proxyuser", log_stream::kProxyuser},
   };
   uint32_t streams = 0;

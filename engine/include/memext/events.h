@@ -69,8 +69,8 @@ enum class CompactStep : uint8_t { kStart, kAbort, kReadStart, kReadEnd, kEnd };
 struct CompactEvent {
   CompactStep step = CompactStep::kStart;
   uint32_t page_id = 0;
-  uint64_t version = 0;  // kStart
-  uint64_t offset = 0;   // kReadStart, kReadEnd
+  uint64_t version = 0;                         // kStart
+  uint64_t offset = 0;                          // kReadStart, kReadEnd
   uint64_t rescues = 0, lost = 0, skipped = 0;  // kReadEnd: this region's
 };
 

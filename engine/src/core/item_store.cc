@@ -295,7 +295,8 @@ uint32_t ItemStore::find_live(std::string_view key, bool bump_item) {
       live = n;
     }
   }
-  if (EventSink* sink = logging(log_stream::kFetchers)) {
+  EventSink* sink = logging(log_stream::kFetchers);
+  if (sink != nullptr && !quiet_lookups_) {
     ItemGetEvent event{key, status};
     if (live != kNoItem) {
       event.clsid = item(live).clsid;

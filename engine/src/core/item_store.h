@@ -270,6 +270,8 @@ class ItemStore {
   std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
   HeaderUnlinkListener* listener_ = nullptr;
   EventSink* events_ = nullptr;
+  // Set while meta_get repeats a lookup it has already reported.
+  bool quiet_lookups_ = false;
   rel_time_t now_ = 0;
   uint64_t cas_id_ = 0;
   bool flush_pending_ = false;  // a flush_all has happened (memcached: oldest_live != 0)
