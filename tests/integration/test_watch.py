@@ -222,16 +222,19 @@ class SameLinesAsMemcached(unittest.TestCase):
         self.assertIn(b"type=eviction key=e0 fetch=no ttl=-1 la=L clsid=", logs[0][0])
 
 
-BATCHES = 60
+BATCHES = 30
 
 
 class SlowWatcher(unittest.TestCase):
     def test_a_watcher_that_does_not_read_is_skipped_and_the_server_keeps_serving(self):
-        server = ServerProcess(["-o", "watcher_logbuf_size=64"])
+        # Workers keep every line (4 MB buffers); the watcher has 64 KB.
+        server = ServerProcess(["-o", "watcher_logbuf_size=64,worker_logbuf_size=4096"])
         self.addCleanup(server.stop)
         w = socket.create_connection(("127.0.0.1", server.port), timeout=30)
         w.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         w.sendall(b"watch fetchers\r\n")
+        # The watcher sees what is logged once it has been added.
+        self.assertEqual(w.recv(4), b"OK\r\n")
         c = server.connect(timeout=60)
         # ~15 MB of log lines against a 64 KB buffer and a small socket.
         prefix = b"k" * 190 + b":"
@@ -243,31 +246,43 @@ class SlowWatcher(unittest.TestCase):
         self.assertEqual(stat(server, "log_watchers"), 1)
         # Reading now, the watcher finds whole lines, and before the first
         # line logged once there is room again, how many were skipped.
-        w.settimeout(2)
-        data = b""
-        for _ in range(2):
-            try:
-                while True:
+        dropped = stat(server, "log_worker_dropped")
+        want = BATCHES * 1000 + 1
+        w.settimeout(1)
+        chunks, lines, partial = [], [], b""
+        count = dropped
+
+        def read_for(seconds, until=None):
+            """Until `until` lines are accounted for, else until a quiet second."""
+            nonlocal partial, count
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and (until is None or count < until):
+                try:
                     chunk = w.recv(1 << 20)
-                    if not chunk:
+                except socket.timeout:
+                    if until is None:
                         break
-                    data += chunk
-            except socket.timeout:
-                pass
-            c.send(b"get %s000000\r\n" % prefix)
-            self.assertEqual(c.read_until(b"END\r\n"), b"END\r\n")
-        lines = data.split(b"\n")
-        self.assertEqual(lines[0], b"OK\r")
-        lines = lines[1:-1]
+                    continue
+                if not chunk:
+                    break
+                *complete, partial = (partial + chunk).split(b"\n")
+                for line in complete:
+                    lines.append(line)
+                    count += int(line[8:]) if line.startswith(b"skipped=") else 1
+
+        # The backlog first: the line after it then fits, with its marker.
+        read_for(120)
+        c.send(b"get %s000000\r\n" % prefix)
+        self.assertEqual(c.read_until(b"END\r\n"), b"END\r\n")
+        read_for(90, until=want)
         skipped = [l for l in lines if l.startswith(b"skipped=")]
         self.assertGreater(len(skipped), 0)
         self.assertTrue(all(re.fullmatch(rb"skipped=\d+", l) for l in skipped))
-        pattern = re.compile(rb"ts=\d+\.\d+ gid=\d+ type=item_get key=k{190}%3A\d{6} status=not_found "
-                             rb"clsid=0 cfd=\d+ size=0")
-        self.assertTrue(all(pattern.fullmatch(l) for l in lines if l not in skipped))
-        got = len(lines) - len(skipped) + sum(int(l[8:]) for l in skipped)
+        pattern = re.compile(rb"ts=\d+\.\d+ gid=\d+ type=item_get key=k{190}%3A\d{6} "
+                             rb"status=not_found clsid=0 cfd=\d+ size=0")
+        self.assertTrue(all(pattern.fullmatch(l) for l in lines if not l.startswith(b"skipped=")))
         # Every line was sent, skipped, or dropped by a worker whose own buffer was full.
-        self.assertEqual(got + stat(server, "log_worker_dropped"), BATCHES * 1000 + 1)
+        self.assertEqual(count, want)
         w.close()
         self.assertEqual(stat(server, "curr_items"), 0)
 
