@@ -29,17 +29,20 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket,
   status_ = std::make_shared<ConnStatus>();
   status_->fd = socket_.native_handle();
   boost::system::error_code ec;
-  auto peer = socket_.remote_endpoint(ec);
-  if (!ec) status_->addr = conn_address_text(peer.data(), peer.size());
+  peer_ = socket_.remote_endpoint(ec);
+  if (!ec) status_->addr = conn_address_text(peer_.data(), peer_.size());
+  unix_peer_ = ec || peer_.data()->sa_family == AF_UNIX;
   auto local = socket_.local_endpoint(ec);
   if (!ec) status_->listen_addr = conn_address_text(local.data(), local.size());
   status_->touch();
   ctx_.conns.add(status_);
   session_.set_log_id(status_->fd);
+  ctx_.logger.conn_new(peer_.data(), static_cast<socklen_t>(peer_.size()), unix_peer_, status_->fd);
   if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_new_connection(status_->fd);
 }
 
 Connection::~Connection() {
+  if (watcher_ && !closed_) ctx_.logger.remove_watcher(watcher_);
   ctx_.conns.remove(status_);
   ctx_.counters.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_sub(1, std::memory_order_relaxed);
@@ -100,7 +103,7 @@ void Connection::idle_check() {
     return;
   }
   ctx_.counters.idle_kicks.fetch_add(1, std::memory_order_relaxed);
-  close();
+  close(CloseReason::kIdleTimeout);
 }
 
 void Connection::read_more() {
@@ -127,6 +130,12 @@ void Connection::received(const boost::system::error_code& ec, size_t bytes) {
   }
   ctx_.counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
   input_.received(bytes);
+  if (watcher_) {
+    // A watcher's further input is ignored, as memcached's.
+    input_.consume(input_.unread().size());
+    watch_read();
+    return;
+  }
   // memcached reads up to 16 KB before it parses (which decides, e.g., that a
   // runaway line behind a request closes the connection before the request
   // is answered): a read that filled the small idle buffer goes on into a
@@ -139,12 +148,21 @@ void Connection::received(const boost::system::error_code& ec, size_t bytes) {
 }
 
 void Connection::process() {
+  if (watcher_) {
+    flush_watch();
+    return;
+  }
   for (;;) {
     if (closed_) return;
     if (pending_flash_ == 0 && !session_.closing() && !session_.dumping()) {
       const ConnState before = status_->state.load(std::memory_order_relaxed);
       status_->state.store(ConnState::kParseCmd, std::memory_order_relaxed);
+      EventLogger::set_current_fd(status_->fd);
       input_.consume(session_.consume(input_.unread()));
+      if (session_.watcher()) {
+        enter_watch();
+        return;
+      }
       ConnState after = session_.commands_run() > 0 ? ConnState::kRead : before;
       if (session_.bytes_wanted() > 0) after = ConnState::kNread;
       status_->state.store(after, std::memory_order_relaxed);
@@ -178,7 +196,7 @@ void Connection::process() {
     session_.continue_dump();
   }
   if (!writing_ && session_.closing() && !session_.responses().has_pending()) {
-    close();
+    close(CloseReason::kNormal);
     return;
   }
   if (session_.take_yield()) {
@@ -282,9 +300,68 @@ void Connection::written(size_t bytes) {
   sealed_segments_ = 0;
 }
 
-void Connection::close() {
+void Connection::enter_watch() {
+  watcher_ = session_.watcher();
+  input_.consume(input_.unread().size());
+  {
+    std::lock_guard lock(watcher_->mutex);
+    watcher_->wake = [weak = weak_from_this(), executor = socket_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->flush_watch();
+      });
+    };
+  }
+  if (idle_timer_) idle_timer_->cancel();
+  flush_watch();
+  watch_read();
+}
+
+void Connection::watch_read() {
+  if (reading_ || closed_) return;
+  input_.prepare_read(0);
+  reading_ = true;
+  receive_.start(socket_, input_.space(), input_.space_size(), shared_from_this());
+}
+
+void Connection::flush_watch() {
+  if (closed_ || writing_) return;
+  // The OK of `watch` goes first.
+  if (session_.responses().has_ready_bytes()) {
+    write_ready();
+    if (writing_ || closed_) return;
+  }
+  watch_out_.clear();
+  {
+    std::lock_guard lock(watcher_->mutex);
+    watch_out_.swap(watcher_->pending);
+    watcher_->wake_posted = false;
+  }
+  if (watch_out_.empty()) return;
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(watch_out_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                      self->writing_ = false;
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      self->ctx_.counters.bytes_written.fetch_add(n, std::memory_order_relaxed);
+                      self->flush_watch();
+                    });
+}
+
+void Connection::close(CloseReason reason) {
   if (closed_) return;
   closed_ = true;
+  if (watcher_) {
+    {
+      std::lock_guard lock(watcher_->mutex);
+      watcher_->wake = nullptr;
+    }
+    ctx_.logger.remove_watcher(watcher_);
+  }
+  ctx_.logger.conn_close(peer_.data(), static_cast<socklen_t>(peer_.size()), unix_peer_, reason,
+                         status_->fd);
   if (idle_timer_) idle_timer_->cancel();
   // Before the descriptor can be reused by the next connection.
   ctx_.conns.remove(status_);

@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "conn_registry.h"
@@ -56,7 +57,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void handshaken(const boost::system::error_code& ec);
   // Counts `bytes` sent and drops the segments they came from.
   void written(size_t bytes);
-  void close();
+  void close(CloseReason reason = CloseReason::kError);
+  // After `watch`: the connection carries the log (EventLogger) and only
+  // reads to notice the client going away.
+  void enter_watch();
+  void flush_watch();
+  void watch_read();
   // -o idle_timeout: memcached's idle thread closes a connection whose last
   // command is older than the timeout, unless it is busy writing.
   void arm_idle_timer(std::chrono::steady_clock::duration wait);
@@ -74,7 +80,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<boost::asio::const_buffer> write_buffers_;
   std::unique_ptr<boost::asio::steady_timer> idle_timer_;  // only with idle_timeout
   std::chrono::steady_clock::time_point last_command_;
-  std::shared_ptr<ConnStatus> status_;  // what `stats conns` shows
+  std::shared_ptr<ConnStatus> status_;                    // what `stats conns` shows
+  boost::asio::generic::stream_protocol::endpoint peer_;  // for connevents lines
+  bool unix_peer_ = false;
+  std::shared_ptr<Watcher> watcher_;  // set once the connection is a watcher
+  std::string watch_out_;             // log bytes being written
   size_t pending_flash_ = 0;
   size_t sealed_segments_ = 0;
   bool reading_ = false;

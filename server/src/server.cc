@@ -333,6 +333,12 @@ struct Server::Impl {
     if (torn_down) return;
     torn_down = true;
     stopping = true;
+    // The logger thread posts to the workers' io_contexts: it stops first.
+    ctx.logger.stop();
+    {
+      std::lock_guard lock(shared.mutex);
+      shared.engine.set_event_sink(nullptr);
+    }
     for (auto& w : workers) {
       w->io.stop();
       if (w->thread.joinable()) w->thread.join();
@@ -388,7 +394,9 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   {
     std::lock_guard lock(s.shared.mutex);
     s.shared.engine.set_time(s.rel_now());
+    s.shared.engine.set_event_sink(&s.ctx.logger);
   }
+  s.ctx.logger.start();
   const std::vector<ExtPathConfig>& paths = s.shared.engine.config().ext.paths;
   std::string fallback;
   for (uint32_t i = 0; i < config.threads; ++i) {

@@ -18,6 +18,7 @@
 #include "auth_file.h"
 #include "config.h"
 #include "conn_registry.h"
+#include "event_logger.h"
 #include "memext/engine.h"
 #include "memext/stats.h"
 #include "prefix_stats.h"
@@ -91,7 +92,8 @@ struct ServerContext {
         engine(eng),
         process_started(started_unix),
         verbosity(cfg.verbose),
-        prefix_stats(cfg.ops.prefix_delimiter, cfg.ops.detail_enabled) {}
+        prefix_stats(cfg.ops.prefix_delimiter, cfg.ops.detail_enabled),
+        logger(cfg.ops.worker_logbuf_size, cfg.ops.watcher_logbuf_size) {}
   const ServerConfig& config;
   SharedEngine& engine;
   ServerCounters counters;
@@ -105,6 +107,9 @@ struct ServerContext {
   TlsContext* tls = nullptr;
   // -Y's users, loaded before the first connection (nullptr without -Y).
   std::unique_ptr<const AuthFile> auth_file;
+  // `watch`: the engine's and the connections' events as memcached's log
+  // lines (the Server starts its thread and attaches it to the engine).
+  EventLogger logger;
   // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
   // (empty in tests without one).
   std::function<void(bool graceful)> request_shutdown;

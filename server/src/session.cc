@@ -42,7 +42,7 @@ size_t Session::consume(std::string_view input) {
     pos = consume_unauthenticated(input);
     if (!authenticated_ || closing_ || yielded_) return pos;
   }
-  while (!closing_ && flash_reads_.empty() && !dumping_) {
+  while (!closing_ && flash_reads_.empty() && !dumping_ && !watcher_) {
     if (commands_run_ == budget) {
       yielded_ = true;
       break;
@@ -183,6 +183,45 @@ void Session::shutdown_command(const std::vector<std::string_view>& t) {
   if (ctx_.request_shutdown) ctx_.request_shutdown(graceful);
 }
 
+void Session::watch_command(const std::vector<std::string_view>& t) {
+  if (!ctx_.config.ops.watch_enabled) {
+    responses_.append("CLIENT_ERROR watch commands not allowed\r\n");
+    return;
+  }
+  // The connection becomes a log stream: nothing may wait to go out before it.
+  if (responses_.has_ready_bytes() || responses_.has_pending()) {
+    responses_.append("ERROR cannot pipeline other commands before watch\r\n");
+    return;
+  }
+  // memcached 1.6.18's streams; it has no extstore or deletions stream.
+  static constexpr std::pair<std::string_view, uint32_t> kStreams[] = {
+      {"rawcmds", log_stream::kRawcmds},     {"evictions", log_stream::kEvictions},
+      {"fetchers", log_stream::kFetchers},   {"mutations", log_stream::kMutations},
+      {"sysevents", log_stream::kSysevents}, {"connevents", log_stream::kConnevents},
+      {"proxyreqs", log_stream::kProxyreqs}, {"proxyevents", log_stream::kProxyevents},
+      {"proxyuser", log_stream::kProxyuser},
+  };
+  uint32_t streams = 0;
+  for (size_t i = 1; i < t.size(); ++i) {
+    uint32_t bit = 0;
+    for (const auto& [name, stream] : kStreams) {
+      if (t[i] == name) bit = stream;
+    }
+    if (bit == 0) {
+      responses_.append("ERROR\r\n");
+      return;
+    }
+    streams |= bit;
+  }
+  if (t.size() == 1) streams = log_stream::kFetchers;
+  watcher_ = ctx_.logger.add_watcher(streams);
+  if (!watcher_) {
+    responses_.append("WATCHER_TOO_MANY log watcher limit reached\r\n");
+    return;
+  }
+  responses_.append("OK\r\n");
+}
+
 size_t Session::dispatch(std::string_view line, std::string_view rest) {
   tokenize(line, tokens_);
   const Tokens& t = tokens_;
@@ -320,8 +359,8 @@ size_t Session::dispatch(std::string_view line, std::string_view rest) {
     refresh_certs_command(*this, t);
     return 0;
   }
-  if (cmd == "watch" && !ctx_.config.ops.watch_enabled) {
-    responses_.append("CLIENT_ERROR watch commands not allowed\r\n");
+  if (cmd == "watch") {
+    watch_command(t);
     return 0;
   }
   // memcached hangs up on what looks like an HTTP request, unanswered.

@@ -128,6 +128,9 @@ class Session {
     dumping_ = true;
   }
   bool dumping() const { return dumping_; }
+  // After `watch` succeeded: the connection sends the log from now on and
+  // runs no further command.
+  const std::shared_ptr<Watcher>& watcher() const { return watcher_; }
   // Appends the next batch of lines (taking the engine lock), and END when
   // the dump is over.
   void continue_dump();
@@ -137,6 +140,7 @@ class Session {
   // Returns the bytes of `rest` used as data, or kNeedMore.
   size_t dispatch(std::string_view line, std::string_view rest);
   void shutdown_command(const std::vector<std::string_view>& t);
+  void watch_command(const std::vector<std::string_view>& t);
   size_t dispatch_logged(std::string_view line, std::string_view rest);
   // -Y: the requests before the connection has authenticated; returns the
   // bytes used.
@@ -163,6 +167,7 @@ class Session {
   Metadump dump_;
   AsciiAuthExchange ascii_auth_;
   SaslSession sasl_;
+  std::shared_ptr<Watcher> watcher_;
 };
 
 }  // namespace memext::server

@@ -266,10 +266,12 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   }
   if (maintainer_on) w.add("lru_maintainer_juggles", st.lru_maintainer_juggles);
   w.add("malloc_fails", st.malloc_fails);
-  for (const char* name : {"log_worker_dropped", "log_worker_written", "log_watcher_skipped",
-                           "log_watcher_sent", "log_watchers"}) {
-    w.add(name, uint64_t{0});
-  }
+  const EventLogger::Counters log = ctx.logger.counters();
+  w.add("log_worker_dropped", log.worker_dropped);
+  w.add("log_worker_written", log.worker_written);
+  w.add("log_watcher_skipped", log.watcher_skipped);
+  w.add("log_watcher_sent", log.watcher_sent);
+  w.add("log_watchers", log.watchers);
   if (flash) {
     for (const auto& [name, v] : ext.named_extstore()) {
       w.add(name, v);

@@ -35,6 +35,7 @@ namespace memext {
 namespace core {
 class ItemStore;
 }
+class EventSink;
 
 enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
 
@@ -249,6 +250,11 @@ class Engine {
 
   Stats stats() const;
   const EngineConfig& config() const;
+
+  // Where the engine reports lookups, stores, evictions and extstore work
+  // (memext/events.h); nullptr (the default) reports nothing. The sink must
+  // outlive the engine's use of it.
+  void set_event_sink(EventSink* sink);
   const SlabClassTable& slab_classes() const;
 
   // Bytes of engine metadata (item records, hash table, key storage), for

@@ -112,6 +112,10 @@ bool Engine::set_expiry(std::string_view key, rel_time_t exptime) {
   return store_->set_expiry(key, exptime);
 }
 
+void Engine::set_event_sink(EventSink* sink) {
+  store_->set_event_sink(sink);
+}
+
 void Engine::flush_all(int64_t delay) {
   store_->flush_all(delay);
 }

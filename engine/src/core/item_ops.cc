@@ -138,11 +138,16 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
   if (new_n == kNoItem) {
     // memcached drops the old value when a set cannot be stored, so a
     // failed set never leaves stale data behind.
+    outcome.result = too_large ? StoreResult::kTooLarge : StoreResult::kOutOfMemory;
+    // memcached logs a failed store without its item (1.6.18 fills clsid and
+    // cfd from the wrong arguments there; memext logs 0 for the unknowns).
+    if (EventSink* sink = logging(log_stream::kMutations)) {
+      sink->item_store(ItemStoreEvent{key, outcome.result, request.mode});
+    }
     if (request.mode == StoreMode::kSet && !key.empty() && key.size() <= kKeyMaxLength) {
       const uint32_t old_n = find_live(key, false);
       if (old_n != kNoItem) unlink(old_n);
     }
-    outcome.result = too_large ? StoreResult::kTooLarge : StoreResult::kOutOfMemory;
     return outcome;
   }
   Item& fresh = item(new_n);
@@ -173,6 +178,14 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
   }
   outcome.result = result;
   if (result == StoreResult::kStored) outcome.cas = item(stored_n).cas;
+  if (EventSink* sink = logging(log_stream::kMutations)) {
+    // memcached logs the item it linked (append's combined one), else the
+    // one the command built.
+    const Item& built = item(result == StoreResult::kStored ? stored_n : new_n);
+    sink->item_store(ItemStoreEvent{key, result, request.mode,
+                                    built.exptime != 0 ? built.exptime - now_ : 0, built.clsid,
+                                    built.nbytes - 2});
+  }
   if (!(item(new_n).flags & kLinked)) free_item(new_n);
   return outcome;
 }

@@ -290,20 +290,46 @@ bool ItemStore::is_flushed(const Item& it) const {
 
 uint32_t ItemStore::find_live(std::string_view key, bool bump_item) {
   const uint32_t n = find(key);
-  if (n == kNoItem) return kNoItem;
+  LookupStatus status = LookupStatus::kNotFound;
+  uint32_t live = kNoItem;
+  if (n != kNoItem) {
+    const Item& it = item(n);
+    if (is_flushed(it)) {
+      unlink(n);
+      counters_.get_flushed++;
+      status = LookupStatus::kFlushed;
+    } else if (it.exptime != 0 && it.exptime <= now_) {
+      unlink(n);
+      counters_.get_expired++;
+      status = LookupStatus::kExpired;
+    } else {
+      if (bump_item) bump(n);
+      status = LookupStatus::kFound;
+      live = n;
+    }
+  }
+  EventSink* sink = logging(log_stream::kFetchers);
+  if (sink != nullptr && !quiet_lookups_) {
+    ItemGetEvent event{key, status};
+    if (live != kNoItem) {
+      event.clsid = item(live).clsid;
+      event.value_len = item(live).nbytes - 2;
+    }
+    sink->item_get(event);
+  }
+  return live;
+}
+
+ItemLeaveEvent ItemStore::leave_event(uint32_t n) const {
   const Item& it = item(n);
-  if (is_flushed(it)) {
-    unlink(n);
-    counters_.get_flushed++;
-    return kNoItem;
-  }
-  if (it.exptime != 0 && it.exptime <= now_) {
-    unlink(n);
-    counters_.get_expired++;
-    return kNoItem;
-  }
-  if (bump_item) bump(n);
-  return n;
+  ItemLeaveEvent event;
+  event.key = key_of(it);
+  event.fetched = (it.flags & kFetched) != 0;
+  event.ttl = it.exptime > 0 ? int64_t{it.exptime} - int64_t{now_} : -1;
+  event.last_access = now_ - it.time;
+  event.clsid = it.clsid;
+  event.value_len = it.nbytes - 2;
+  return event;
 }
 
 void ItemStore::bump(uint32_t n) {

@@ -22,6 +22,7 @@
 #include "core/key_index.h"
 #include "core/slab_allocator.h"
 #include "memext/engine.h"
+#include "memext/events.h"
 
 namespace memext::core {
 
@@ -189,6 +190,7 @@ class ItemStore {
   }
   // memcached's do_item_get: a live item or kNoItem, unlinking expired and
   // flushed ones (get_expired / get_flushed); `bump` = do_item_bump.
+  // Every call is a lookup memcached logs (fetchers stream).
   uint32_t find_live(std::string_view key, bool bump);
   uint32_t find(std::string_view key) const;
   // Cache hints for a later find(key) (Engine::prefetch); change nothing.
@@ -210,6 +212,13 @@ class ItemStore {
   const SlabClassTable& classes() const { return classes_; }
   const LruList& lru(uint32_t clsid, LruSegment s) const { return lrus_[lru_id(clsid, s)]; }
   void set_header_listener(HeaderUnlinkListener* listener) { listener_ = listener; }
+  void set_event_sink(EventSink* sink) { events_ = sink; }
+  // The sink when it wants `stream` now, else nullptr.
+  EventSink* logging(uint32_t stream) const {
+    return events_ != nullptr && events_->wants(stream) ? events_ : nullptr;
+  }
+  // memcached's eviction / extwrite log fields of item n.
+  ItemLeaveEvent leave_event(uint32_t n) const;
   // Whether header item n's flash copy still exists (true without a listener).
   bool header_valid(uint32_t n) const;
 
@@ -263,6 +272,9 @@ class ItemStore {
   GlobalCounters counters_;
   std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
   HeaderUnlinkListener* listener_ = nullptr;
+  EventSink* events_ = nullptr;
+  // Set while meta_get repeats a lookup it has already reported.
+  bool quiet_lookups_ = false;
   rel_time_t now_ = 0;
   uint64_t cas_id_ = 0;
   bool flush_pending_ = false;  // a flush_all has happened (memcached: oldest_live != 0)

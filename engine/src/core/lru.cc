@@ -89,6 +89,8 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
           if (it.exptime != 0) stats.evicted_nonzero++;
           if (!(it.flags & kFetched)) stats.evicted_unfetched++;
           if (it.flags & kActive) stats.evicted_active++;
+          if (EventSink* sink = logging(log_stream::kEvictions))
+            sink->eviction(leave_event(search));
           unlink(search);
           removed++;
           evicted = true;

@@ -19,7 +19,13 @@ GetResult ItemStore::meta_get(std::string_view key, const GetOptions& options) {
       created = true;
     }
   }
-  if (n == kNoItem) return get(key, options);
+  // The lookup above is the one memcached logs; get() looks up again.
+  quiet_lookups_ = true;
+  if (n == kNoItem) {
+    GetResult miss = get(key, options);
+    quiet_lookups_ = false;
+    return miss;
+  }
 
   const Item& before = item(n);
   const rel_time_t exptime_before = before.exptime;
@@ -28,6 +34,7 @@ GetResult ItemStore::meta_get(std::string_view key, const GetOptions& options) {
 
   // The lookup proper: counters, bump and T's new exptime.
   GetResult result = get(key, options);
+  quiet_lookups_ = false;
   Item& it = item(n);
   const rel_time_t touch_exptime = options.touch ? realtime(options.exptime) : 0;
 

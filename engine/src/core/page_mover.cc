@@ -19,7 +19,7 @@ PageMover::Progress PageMover::step(uint32_t max_chunks) {
   if (move.phase == Phase::kRequested && !slabs_.start_move()) return Progress::kIdle;
   // A page from the global pool holds nothing to walk.
   if (move.src == 0) {
-    slabs_.finish_move();
+    finish();
     return Progress::kIdle;
   }
   const uint32_t perslab = store_.classes()[move.src].perslab;
@@ -32,8 +32,15 @@ PageMover::Progress PageMover::step(uint32_t max_chunks) {
     slabs_.end_busy_pass();
     return Progress::kBusy;
   }
-  slabs_.finish_move();
+  finish();
   return Progress::kIdle;
+}
+
+void PageMover::finish() {
+  const SlabAllocator::Move& move = slabs_.move();
+  // memcached logs the move (watch sysevents) when its rebalancer finishes.
+  if (EventSink* sink = store_.logging(log_stream::kSysevents)) sink->slab_move(move.src, move.dst);
+  slabs_.finish_move();
 }
 
 bool PageMover::move_chunk(ChunkRef ref) {

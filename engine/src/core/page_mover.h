@@ -50,6 +50,8 @@ class PageMover {
   // Returns false when the slot's item was busy.
   bool move_chunk(ChunkRef ref);
   void rescue(uint32_t n, ChunkRef from, ChunkRef to, bool data_chunk);
+  // The move is done: logged (watch sysevents) and the page handed over.
+  void finish();
 
   ItemStore& store_;
   SlabAllocator& slabs_;

@@ -10,6 +10,14 @@ namespace memext::core {
 
 StorageHooks::StorageHooks(Engine& engine) : store_(engine.internals()) {}
 
+EventSink* StorageHooks::logging(uint32_t stream) const {
+  return store_.logging(stream);
+}
+
+ItemLeaveEvent StorageHooks::leave_event(ItemHandle handle) const {
+  return store_.leave_event(handle);
+}
+
 void StorageHooks::set_header_unlink_listener(HeaderUnlinkListener* listener) {
   store_.set_header_listener(listener);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "memext/engine.h"
+#include "memext/events.h"
 
 namespace memext::core {
 
@@ -147,6 +148,11 @@ class StorageHooks {
   // memcached's fill_item_stats_automove + fill_slab_stats_automove, read
   // straight from the counters (no Stats snapshot: it may run every 1 ms).
   void fill_automove_sample(AutomoveSample& sample) const;
+
+  // The engine's event sink when it wants `stream` now (memext/events.h).
+  EventSink* logging(uint32_t stream) const;
+  // memcached's extwrite log fields of a linked item.
+  ItemLeaveEvent leave_event(ItemHandle handle) const;
 
  private:
   // Whether `handle` is a header item whose flash object is at `expected`:

@@ -27,6 +27,7 @@ CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
     compacting = true;
     compact_offset = 0;
     region_loaded = false;
+    log_compaction({CompactStep::kStart, compact_page, compact_version});
   }
   CompactorRead read;
   if (!compacting) {
@@ -91,6 +92,10 @@ Micros ExtStore::Impl::compactor_finish(Micros now, const CompactorRead& read, i
 
 void ExtStore::Impl::region_loaded_now(uint64_t offset) {
   region_pos = 0;
+  region_start_counts = {counters.compact_rescues, counters.compact_lost, counters.compact_skipped};
+  CompactEvent event{CompactStep::kReadStart, compact_page};
+  event.offset = offset;
+  log_compaction(event);
   // A closed page gains no objects, so the headers pointing at it when its
   // compaction begins include every object that can still be live; each
   // rescue checks its header again, as for objects read back.
@@ -105,9 +110,16 @@ void ExtStore::Impl::region_loaded_now(uint64_t offset) {
 Micros ExtStore::Impl::compactor_advance(Micros now, bool region_loaded_ok) {
   if (compact_offset < store->page_size()) {
     switch (region_loaded_ok ? rescue_region(compact_offset) : Region::kGone) {
-      case Region::kDone:
+      case Region::kDone: {
+        CompactEvent event{CompactStep::kReadEnd, compact_page};
+        event.offset = store->wbuf_size();
+        event.rescues = counters.compact_rescues - region_start_counts[0];
+        event.lost = counters.compact_lost - region_start_counts[1];
+        event.skipped = counters.compact_skipped - region_start_counts[2];
+        log_compaction(event);
         compact_offset += store->wbuf_size();
         break;
+      }
       case Region::kPaused:
         // memcached's compactor retries a busy write after 1 ms; here the
         // step ends so the engine lock is not held while wbufs drain.
@@ -116,16 +128,22 @@ Micros ExtStore::Impl::compactor_advance(Micros now, bool region_loaded_ok) {
         return now;  // the caller's lock was held long enough: go on at once
       case Region::kGone:
         compacting = false;  // the page went away under us: abort
+        log_compaction({CompactStep::kAbort, compact_page});
         break;
     }
   }
   if (compacting && compact_offset >= store->page_size()) {
     store->close_page(compact_page, compact_version);
     compacting = false;
+    log_compaction({CompactStep::kEnd, compact_page});
   }
   // Finish a compaction quickly.
   compact_sleep = kMinStorageCompactSleep;
   return now + compact_sleep;
+}
+
+void ExtStore::Impl::log_compaction(const CompactEvent& event) {
+  if (EventSink* sink = engine.hooks().logging(log_stream::kSysevents)) sink->compaction(event);
 }
 
 // Compacts only when few pages are free; then picks the oldest page whose

@@ -62,6 +62,8 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // The first part of a region: the readback buffer holds it (kWbuf), or
   // marks it loaded in phantom mode.
   void region_loaded_now(uint64_t offset);
+  // A compact_* line for `watch sysevents` (memext/events.h).
+  void log_compaction(const CompactEvent& event);
   // storage_compact_readback over the loaded region at `offset` of the page
   // being compacted. kPaused keeps the region and the position in it for the
   // next step (every wbuf busy); kSliced too, once rescue_slice_bytes of
@@ -111,6 +113,9 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // A region paused on kBusy: readback (or phantom_region) still holds it.
   bool region_loaded = false;
   uint32_t region_pos = 0;  // byte offset into readback (real mode)
+  // Rescues, lost and skipped when the region was loaded: its compact_read_end
+  // log line gives the region's own.
+  std::array<uint64_t, 3> region_start_counts{};
   // Phantom page store: nothing can be read back, so the page's live objects
   // are asked of the engine when its compaction begins (headers_on_page);
   // phantom_pos is the next one to rescue.

@@ -1,6 +1,7 @@
 // The write flusher: memcached's storage_write_thread and storage_write as a
 // step. One step is one pass of the thread's outer loop.
 #include <algorithm>
+#include <string>
 
 #include "storage/ext_store_impl.h"
 #include "storage/flash_object.h"
@@ -123,8 +124,19 @@ ExtStore::Impl::Move ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t ite
   }
   const ExtLocation location{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
                              ntotal};
+  // Taken before the swap frees the RAM item (memcached logs it after).
+  EventSink* sink = hooks.logging(log_stream::kEvictions);
+  ItemLeaveEvent event;
+  std::string key_copy;
+  if (sink != nullptr) {
+    event = hooks.leave_event(handle);
+    event.bucket = static_cast<uint8_t>(bucket);
+    key_copy = event.key;
+    event.key = key_copy;
+  }
   // No memory for the header: the slot is left uncommitted and reused.
   if (!hooks.replace_with_header(handle, location)) return Move::kNotMoved;
+  if (sink != nullptr) sink->extstore_write(event);
   store->write_commit(slot);
   *new_wbuf = slot.offset % store->wbuf_size() == 0;
   return Move::kMoved;
