@@ -36,7 +36,7 @@ class CommandLine(unittest.TestCase):
                              (["-o", "no_such_option"], "no_such_option"),
                              (["-o", "ext_item_size=big"], "ext_item_size"),
                              (["-o", "hot_lru_pct=90"], "hot_lru_pct"),
-                             (["-t", "abc"], "-t"),
+                             (["-t", "abc"], "Number of threads must be greater than 0"),  # memcached's line
                              (["-m", "lots"], "-m"),
                              (["--bogus"], "unknown option '--bogus'"),
                              (["-I", "2m", "-m", "2"], "-I")):

@@ -254,7 +254,10 @@ def check_bounds(test, rows):
     R = 0.1 and 2 points at R = 0.01, for each configuration."""
     test.assertTrue(any(r["page_evictions"] > 0 for r in rows), "a config evicts flash pages")
     for row in rows:
-        test.assertGreater(row["ram_evictions"], 0, row["config"])
+        # Every configuration is under pressure: RAM evicts, or the flash tier
+        # does (with the slab automover moving pages to the header class, a
+        # flash configuration can run without RAM evictions).
+        test.assertGreater(row["ram_evictions"] + row["page_evictions"], 0, row["config"])
         for rate, bound in ((0.1, 1.0), (0.01, 2.0)):
             with test.subTest(config=row["config"], rate=rate):
                 test.assertLess(abs(row["sampled"][rate]["error_points"]), bound, row)
