@@ -154,37 +154,37 @@ void binary_get(Session& s, const BinaryRequest& r) {
     options.exptime = load32(r.extras, 0);
   }
   SharedEngine& shared = s.ctx().engine;
-  std::lock_guard lock(shared.mutex);
-  Fetch f = fetch_locked(shared, r.key, options);
-  if (f.kind == FetchKind::kMiss) {
-    s.responses().append(miss_bytes(r, return_key));
-    return;
-  }
-  const ItemInfo& info = f.info;
-  const auto keylen = static_cast<uint16_t>(return_key ? r.key.size() : 0);
-  const uint32_t bodylen = 4 + keylen + (return_value ? info.value_len : 0);
-  std::string head;
-  append_binary_header(head, r.header.opcode, kStatusSuccess, 4, keylen, bodylen, r.header.opaque,
-                       info.cas);
-  append32(head, info.client_flags);
-  if (return_key) head.append(r.key);
-  if (f.kind == FetchKind::kValue) {
-    std::string& out = s.responses().text();
-    out.append(head);
-    if (return_value) out.append(f.value);
-    return;
-  }
-  PendingFlashRead& read = *f.pending;
-  if (!return_value) {
-    // A touch answers from the header item; the value stays on flash.
-    s.responses().append(head);
-    if (shared.flash != nullptr) shared.flash->abort_read(read.plan);
-    return;
-  }
-  read.prefix = std::move(head);
-  read.on_miss = miss_bytes(r, return_key);
-  read.slot = &s.responses().reserve();
-  s.queue_flash_read(std::move(f.pending));
+  fetch_and_use(shared, r.key, options, [&](Fetch& f) {
+    if (f.kind == FetchKind::kMiss) {
+      s.responses().append(miss_bytes(r, return_key));
+      return;
+    }
+    const ItemInfo& info = f.info;
+    const auto keylen = static_cast<uint16_t>(return_key ? r.key.size() : 0);
+    const uint32_t bodylen = 4 + keylen + (return_value ? info.value_len : 0);
+    std::string head;
+    append_binary_header(head, r.header.opcode, kStatusSuccess, 4, keylen, bodylen, r.header.opaque,
+                         info.cas);
+    append32(head, info.client_flags);
+    if (return_key) head.append(r.key);
+    if (f.kind == FetchKind::kValue) {
+      std::string& out = s.responses().text();
+      out.append(head);
+      if (return_value) out.append(f.value);
+      return;
+    }
+    PendingFlashRead& read = *f.pending;
+    if (!return_value) {
+      // A touch answers from the header item; the value stays on flash.
+      s.responses().append(head);
+      if (shared.flash != nullptr) shared.flash->abort_read(read.plan);
+      return;
+    }
+    read.prefix = std::move(head);
+    read.on_miss = miss_bytes(r, return_key);
+    read.slot = &s.responses().reserve();
+    s.queue_flash_read(std::move(f.pending));
+  });
 }
 
 bool binary_store_fits(Session& s, const BinaryRequest& r, size_t value_len) {

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <cassert>
 #include <cerrno>
 #include <deque>
 #include <mutex>
@@ -17,6 +18,7 @@ namespace asio = boost::asio;
 namespace memext::server {
 
 Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options) {
+  assert(shared.mutex.exclusive_held());
   Fetch f;
   GetResult r = shared.engine.get(key, options);
   if (r.source == HitSource::kMiss) return f;
@@ -49,6 +51,7 @@ Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions&
 
 // Precondition: shared.mutex is held.
 void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, int64_t io_result) {
+  assert(shared.mutex.exclusive_held());
   ResponseQueue::Segment& slot = *read.slot;
   ReadOutcome outcome =
       shared.flash->finish_read(read.key, read.header, read.plan, read.buffer.data(), io_result);

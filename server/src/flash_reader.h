@@ -20,6 +20,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +31,7 @@
 #include "memext/engine.h"
 #include "memext/extstore.h"
 #include "response_queue.h"
+#include "server_context.h"
 
 namespace boost::asio {
 class io_context;
@@ -70,6 +74,31 @@ struct Fetch {
 // flash header the read plan: a page that is gone is a miss, a write-buffer
 // object is a value now, a device object is deferred.
 Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options);
+
+// A get under the shared side of shared.mutex when Engine::try_get_shared
+// can serve it (a miss or a RAM hit that changes nothing but counters),
+// else fetch_locked under the exclusive side. `use(Fetch&)` runs while that
+// side is still held: a kValue's value is valid only until it returns.
+template <class Use>
+void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions& options,
+                   Use&& use) {
+  {
+    std::shared_lock lock(shared.mutex);
+    if (std::optional<GetResult> r = shared.engine.try_get_shared(key, options)) {
+      Fetch f;
+      if (r->source == HitSource::kRam) {
+        f.kind = FetchKind::kValue;
+        f.info = r->info;
+        f.value = r->value;
+      }
+      use(f);
+      return;
+    }
+  }
+  std::lock_guard lock(shared.mutex);
+  Fetch f = fetch_locked(shared, key, options);
+  use(f);
+}
 
 // Per-worker reader over the ext_path files (path and size, config order);
 // falls back to pread when io_uring cannot be set up (use_uring() tells).

@@ -2,12 +2,14 @@
 // the engine behind its mutex, the server-level counters that `stats`
 // prints, and the settings.
 //
-// Thread-safety: the Engine is not thread-safe, so every engine call happens
-// with SharedEngine::mutex held; critical sections copy values out and never
-// wait on IO. Counters are relaxed atomics (statistics only).
+// Thread-safety: SharedEngine::mutex is the EngineLock (memext/engine_lock.h,
+// design in engine/README.md). Gets try Engine::try_get_shared under its
+// shared side (fetch_and_use in flash_reader.h); every other engine,
+// ExtStore and crawler call holds the exclusive side. Critical sections copy
+// values out and never wait on IO. Counters are relaxed atomics (statistics
+// only). Lock order: the engine lock, then ConnRegistry's and PrefixStats'
+// mutexes (which never call into the engine).
 #pragma once
-
-#include <pthread.h>
 
 #include <atomic>
 #include <cstdint>
@@ -20,6 +22,7 @@
 #include "conn_registry.h"
 #include "event_logger.h"
 #include "memext/engine.h"
+#include "memext/engine_lock.h"
 #include "memext/stats.h"
 #include "prefix_stats.h"
 
@@ -32,34 +35,9 @@ namespace memext::server {
 
 class TlsContext;
 
-// The engine lock. Critical sections are short (a lookup, a copy of a
-// value), while a lock that sleeps costs a futex wait, a wake-up and two
-// context switches — several microseconds in a VM. So a waiter spins a
-// little before sleeping: glibc's adaptive mutex.
-class EngineMutex {
- public:
-  EngineMutex() {
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-    pthread_mutex_init(&mutex_, &attr);
-    pthread_mutexattr_destroy(&attr);
-  }
-  ~EngineMutex() { pthread_mutex_destroy(&mutex_); }
-  EngineMutex(const EngineMutex&) = delete;
-  EngineMutex& operator=(const EngineMutex&) = delete;
-
-  void lock() { pthread_mutex_lock(&mutex_); }
-  bool try_lock() { return pthread_mutex_trylock(&mutex_) == 0; }
-  void unlock() { pthread_mutex_unlock(&mutex_); }
-
- private:
-  pthread_mutex_t mutex_;
-};
-
 struct SharedEngine {
   explicit SharedEngine(const EngineConfig& config) : engine(config) {}
-  EngineMutex mutex;
+  EngineLock mutex;
   Engine engine;
   // The extstore layer when -o ext_path is given; guarded by `mutex` too.
   ExtStore* flash = nullptr;

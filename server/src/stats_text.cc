@@ -2,8 +2,10 @@
 
 #include <sys/resource.h>
 #include <unistd.h>
+#include <cassert>
 
 #include <boost/version.hpp>
+#include <cassert>
 #include <cinttypes>
 #include <cstdio>
 #include <initializer_list>
@@ -73,17 +75,19 @@ void subtract_class_counters(std::vector<ClassStats>& now, const std::vector<Cla
   }
 }
 
-// The engine's stats minus what `stats reset` set aside. Precondition:
-// ctx.engine.mutex is held.
 // The engine's stats with the LRU crawler's figures. Precondition:
-// ctx.engine.mutex is held.
+// ctx.engine.mutex is held (exclusive).
 Stats engine_stats_locked(ServerContext& ctx) {
+  assert(ctx.engine.mutex.exclusive_held());
   Stats st = ctx.engine.engine.stats();
   if (const LruCrawler* crawler = ctx.engine.crawler) crawler->add_stats(st);
   return st;
 }
 
+// The engine's stats minus what `stats reset` set aside. Precondition:
+// ctx.engine.mutex is held (exclusive).
 Stats stats_since_reset_locked(ServerContext& ctx) {
+  assert(ctx.engine.mutex.exclusive_held());
   Stats st = engine_stats_locked(ctx);
   const Stats& base = ctx.reset_baseline;
   using S = Stats;

@@ -50,25 +50,26 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
     }
   }
   SharedEngine& shared = s.ctx().engine;
-  std::lock_guard lock(shared.mutex);
+  // One lock acquisition per key, as memcached takes one item lock per key.
   for (size_t i = first_key; i < t.size(); ++i) {
     std::string_view key = t[i];
     s.begin_key_message(i == first_key);
-    Fetch f = fetch_locked(shared, key, options);
-    s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
-    if (f.kind == FetchKind::kMiss) continue;
-    if (f.kind == FetchKind::kValue) {
-      std::string& out = s.responses().text();
-      append_value_line(out, key, f.info, return_cas);
-      out.append(f.value);
-      out.append("\r\n");
-      continue;
-    }
-    PendingFlashRead& read = *f.pending;
-    append_value_line(read.prefix, key, f.info, return_cas);
-    read.suffix = "\r\n";
-    read.slot = &s.responses().reserve();
-    s.queue_flash_read(std::move(f.pending));
+    fetch_and_use(shared, key, options, [&](Fetch& f) {
+      s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
+      if (f.kind == FetchKind::kMiss) return;
+      if (f.kind == FetchKind::kValue) {
+        std::string& out = s.responses().text();
+        append_value_line(out, key, f.info, return_cas);
+        out.append(f.value);
+        out.append("\r\n");
+        return;
+      }
+      PendingFlashRead& read = *f.pending;
+      append_value_line(read.prefix, key, f.info, return_cas);
+      read.suffix = "\r\n";
+      read.slot = &s.responses().reserve();
+      s.queue_flash_read(std::move(f.pending));
+    });
   }
   s.responses().append("END\r\n");
 }

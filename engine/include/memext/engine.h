@@ -15,14 +15,28 @@
 // (a second hit on a COLD item moves it to WARM at once instead of at the
 // maintainer's next pass).
 //
-// Thread-safety: none. One Engine is driven by one thread at a time (the
-// server gives each engine a strand; the simulator is single-threaded).
+// Thread-safety and locking (design and reasons: engine/README.md). The
+// engine has no lock of its own; a multi-threaded driver wraps it in one
+// EngineLock (memext/engine_lock.h), which guards the whole engine and the
+// ExtStore, LruMaintainer and LruCrawler beside it:
+//   shared side     try_get_shared() only, on any number of threads at once:
+//                   it reads items, the hash table and the clock, and adds
+//                   to per-thread counter stripes (core/shared_counters.h);
+//   exclusive side  every other call, background steps included.
+// try_get_shared() declines (nullopt) whenever the get would write anything
+// but a counter; the caller then repeats it with get() under the exclusive
+// side. A RAM hit's value (GetResult::value) stays valid while the caller
+// holds either side. Lock order: EngineLock first, then the driver's own
+// locks; no device IO under either side (extstore.h: plan -> IO -> finish).
+// The simulator, single-threaded, takes no lock and never calls
+// try_get_shared, so its counts and reports are what they always were.
 // Time: the engine never reads a clock; call set_time() before operations.
 // Errors are result enums; only construction throws (std::invalid_argument).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "memext/config.h"
@@ -189,6 +203,15 @@ class Engine {
   // items are unlinked and reported as misses (get_expired / get_flushed).
   // With options.meta: mg's vivify/recache/stale rules (see GetOptions).
   GetResult get(std::string_view key, const GetOptions& options = {});
+
+  // get() for a caller holding only the shared side of the EngineLock (see
+  // the file comment): the same result and counts as get() when the get
+  // changes nothing but counters (a miss, or a RAM hit on an item whose
+  // bump is a no-op: ACTIVE in a segmented LRU), else nullopt with nothing
+  // done or counted (gat, meta, expired or flushed, first hits, flash
+  // headers): call get() under the exclusive side then.
+  std::optional<GetResult> try_get_shared(std::string_view key,
+                                          const GetOptions& options = {}) const;
 
   // set/add/replace/append/prepend/cas with memcached's result codes.
   StoreOutcome store(const StoreRequest& request);

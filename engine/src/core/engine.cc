@@ -36,6 +36,11 @@ GetResult Engine::get(std::string_view key, const GetOptions& options) {
   return store_->get(key, options);
 }
 
+std::optional<GetResult> Engine::try_get_shared(std::string_view key,
+                                                const GetOptions& options) const {
+  return store_->try_get_shared(key, options);
+}
+
 StoreOutcome Engine::store(const StoreRequest& request) {
   return store_->store(request);
 }

@@ -12,15 +12,16 @@ ItemInfo info_of(const Item& it, const ItemStore& store) {
   ItemInfo info;
   info.client_flags = it.client_flags;
   info.exptime = it.exptime;
-  info.last_access = it.time;
+  info.last_access = time_of(it);
   info.cas = it.cas;
   info.value_len = it.nbytes - 2;
   info.slab_class = it.clsid;
   info.lru = static_cast<LruSegment>(it.lru);
-  info.fetched = (it.flags & kFetched) != 0;
-  info.active = (it.flags & kActive) != 0;
-  info.chunked = (it.flags & kChunked) != 0;
-  info.key_binary = (it.key_flags & kKeyBinary) && !(it.flags & kHdr);
+  const uint8_t flags = flags_of(it);
+  info.fetched = (flags & kFetched) != 0;
+  info.active = (flags & kActive) != 0;
+  info.chunked = (flags & kChunked) != 0;
+  info.key_binary = (it.key_flags & kKeyBinary) && !(flags & kHdr);
   (void)store;
   return info;
 }
@@ -103,6 +104,63 @@ GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
     result.source = HitSource::kRam;
     result.value = value_of(it);
   }
+  return result;
+}
+
+std::optional<GetResult> ItemStore::try_get_shared(std::string_view key,
+                                                  const GetOptions& options) const {
+  // What get() does, without the writes that need the exclusive lock: no gat
+  // (exptime), no meta (tokens), no unlink of an expired or flushed item, no
+  // relink (a COLD hit moving to WARM, a flat LRU's refresh), no flash
+  // header (its read plan pins a page). Everything else read here is written
+  // only under the exclusive lock; flags and time are written here too,
+  // atomically (see flags_of).
+  if (options.touch || options.meta) return std::nullopt;
+  const uint32_t n = find(key);
+  SharedGetCounters::Stripe& counts = shared_gets_.mine();
+  if (!shared_gets_used_.load(std::memory_order_relaxed)) {
+    shared_gets_used_.store(true, std::memory_order_relaxed);
+  }
+  GetResult result;
+  if (n == kNoItem) {
+    SharedGetCounters::add(counts.cmd_get);
+    SharedGetCounters::add(counts.get_misses);
+    return result;
+  }
+  // const_cast: the item's flags and time are the shared path's to write
+  // (atomically), as memcached's item lock lets a get set them.
+  Item& it = const_cast<Item&>(item(n));
+  const uint8_t flags = flags_of(it);
+  if (flags & kHdr) return std::nullopt;
+  if (is_flushed(it) || (it.exptime != 0 && it.exptime <= now_)) return std::nullopt;
+  // bump()'s writes, where they need no relink.
+  uint8_t set_flags = 0;
+  bool refresh_time = false;
+  if (options.bump) {
+    if (config_.lru_segmented) {
+      if (!(flags & kActive)) {
+        if (!(flags & kFetched)) {
+          set_flags = kFetched;
+        } else if (static_cast<LruSegment>(it.lru) != LruSegment::kCold) {
+          set_flags = kActive;
+          refresh_time = true;
+        } else {
+          return std::nullopt;  // COLD -> WARM
+        }
+      }
+    } else {
+      if (time_of(it) < now_ - kItemUpdateInterval) return std::nullopt;  // relink
+      if (!(flags & kFetched)) set_flags = kFetched;
+    }
+  }
+  result.info = info_of(it, *this);
+  if (set_flags != 0) __atomic_fetch_or(&it.flags, set_flags, __ATOMIC_RELAXED);
+  if (refresh_time) __atomic_store_n(&it.time, now_, __ATOMIC_RELAXED);
+  SharedGetCounters::add(counts.cmd_get);
+  SharedGetCounters::add(counts.lru_hits[lru_id(it.clsid, static_cast<LruSegment>(it.lru))]);
+  SharedGetCounters::add(counts.class_get_hits[it.clsid]);
+  result.source = HitSource::kRam;
+  result.value = value_of(it);
   return result;
 }
 

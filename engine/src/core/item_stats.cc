@@ -10,10 +10,19 @@ Stats ItemStore::stats() const {
   s.total_items = counters_.total_items;
   s.bytes = counters_.curr_bytes;
   s.limit_maxbytes = config_.memory_limit;
-  s.cmd_get = counters_.cmd_get;
+  // Gets served under the shared lock counted in per-thread stripes.
+  const bool shared = shared_gets_used_.load(std::memory_order_relaxed);
+  auto class_get_hits = [&](uint32_t id) {
+    return class_counters_[id].get_hits + (shared ? shared_gets_.class_get_hits(id) : 0);
+  };
+  auto lru_hits = [&](uint32_t id, LruSegment segment) {
+    const uint32_t lru = lru_id(id, segment);
+    return lru_counters_[lru].hits + (shared ? shared_gets_.lru_hits(lru) : 0);
+  };
+  s.cmd_get = counters_.cmd_get + (shared ? shared_gets_.cmd_get() : 0);
   s.cmd_flush = counters_.cmd_flush;
   s.cmd_touch = counters_.cmd_touch;
-  s.get_misses = counters_.get_misses;
+  s.get_misses = counters_.get_misses + (shared ? shared_gets_.get_misses() : 0);
   s.get_expired = counters_.get_expired;
   s.get_flushed = counters_.get_flushed;
   s.delete_misses = counters_.delete_misses;
@@ -40,7 +49,8 @@ Stats ItemStore::stats() const {
 
   for (uint32_t id = 1; id <= classes_.largest(); ++id) {
     const ClassCounters& cc = class_counters_[id];
-    s.get_hits += cc.get_hits;
+    const uint64_t get_hits = class_get_hits(id);
+    s.get_hits += get_hits;
     s.cmd_set += cc.cmd_set;
     s.delete_hits += cc.delete_hits;
     s.incr_hits += cc.incr_hits;
@@ -62,7 +72,7 @@ Stats ItemStore::stats() const {
       slab.free_chunks = st.free_chunks;
       slab.used_chunks = slab.total_chunks - st.free_chunks;
       slab.mem_requested = st.requested;
-      slab.get_hits = cc.get_hits;
+      slab.get_hits = get_hits;
       slab.cmd_set = cc.cmd_set;
       slab.delete_hits = cc.delete_hits;
       slab.incr_hits = cc.incr_hits;
@@ -104,10 +114,10 @@ Stats ItemStore::stats() const {
       items.moves_within_lru += lc.moves_within_lru;
       items.direct_reclaims += lc.direct_reclaims;
     }
-    items.hits_to_hot = lru_counters_[lru_id(id, LruSegment::kHot)].hits;
-    items.hits_to_warm = lru_counters_[lru_id(id, LruSegment::kWarm)].hits;
-    items.hits_to_cold = lru_counters_[lru_id(id, LruSegment::kCold)].hits;
-    items.hits_to_temp = lru_counters_[lru_id(id, LruSegment::kTemp)].hits;
+    items.hits_to_hot = lru_hits(id, LruSegment::kHot);
+    items.hits_to_warm = lru_hits(id, LruSegment::kWarm);
+    items.hits_to_cold = lru_hits(id, LruSegment::kCold);
+    items.hits_to_temp = lru_hits(id, LruSegment::kTemp);
 
     s.evictions += items.evicted;
     s.reclaimed += items.reclaimed;

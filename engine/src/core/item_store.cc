@@ -19,7 +19,7 @@ ItemStore::~ItemStore() {
 }
 
 std::string_view ItemStore::value_of(const Item& it) const {
-  if (config_.phantom || (it.flags & kHdr)) return {};
+  if (config_.phantom || (flags_of(it) & kHdr)) return {};
   return {it.data.ptr + it.key_len, it.nbytes - 2};
 }
 
@@ -269,7 +269,7 @@ uint32_t ItemStore::find(std::string_view key) const {
   return index_.find(hash, [&](uint32_t m) {
     const Item& it = item(m);
     if (it.key_len != len) return false;
-    if (it.flags & kInlineKey) {
+    if (flags_of(it) & kInlineKey) {
       uint64_t stored;
       std::memcpy(&stored, it.data.bytes, sizeof stored);
       return stored == word;
@@ -284,7 +284,7 @@ bool ItemStore::header_valid(uint32_t n) const {
 
 bool ItemStore::is_flushed(const Item& it) const {
   if (!flush_pending_ || oldest_live_ > now_) return false;
-  if (flush_by_time_ && it.time <= oldest_live_) return true;
+  if (flush_by_time_ && time_of(it) <= oldest_live_) return true;
   return oldest_cas_ != 0 && it.cas != 0 && it.cas < oldest_cas_;
 }
 

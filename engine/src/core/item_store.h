@@ -7,19 +7,23 @@
 // heap buffer per item, or inline in the record for keys up to 8 bytes of
 // items without value bytes (phantom items, headers). A header's flash
 // location lives in a side table by item number, so a header with an inline
-// key costs no heap allocation. Not thread-safe: one ItemStore per engine,
-// one thread at a time.
+// key costs no heap allocation. Thread-safety: that of memext::Engine
+// (engine.h): try_get_shared may run on many threads at once, under the
+// shared side of the driver's EngineLock; everything else runs alone.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "core/key_index.h"
+#include "core/shared_counters.h"
 #include "core/slab_allocator.h"
 #include "memext/engine.h"
 #include "memext/events.h"
@@ -79,6 +83,18 @@ struct alignas(16) Item {
 static_assert(sizeof(Item) == 48, "item records are meant to stay compact");
 static_assert(offsetof(Item, flags) < 16, "lookup fields must share the first 16 bytes");
 
+// Item::flags and Item::time are the two fields a get under the shared
+// lock may write (ItemStore::try_get_shared sets FETCHED/ACTIVE and
+// refreshes the time, as do_item_bump does), so every read that can run
+// beside it loads them atomically (relaxed: a plain load on x86, the same
+// code the single-threaded simulator always ran).
+inline uint8_t flags_of(const Item& it) {
+  return __atomic_load_n(&it.flags, __ATOMIC_RELAXED);
+}
+inline rel_time_t time_of(const Item& it) {
+  return __atomic_load_n(&it.time, __ATOMIC_RELAXED);
+}
+
 inline constexpr uint32_t kLruSegments = 4;
 inline uint32_t lru_id(uint32_t clsid, LruSegment segment) {
   return clsid * kLruSegments + static_cast<uint32_t>(segment);
@@ -129,6 +145,8 @@ class ItemStore {
   rel_time_t now() const { return now_; }
   rel_time_t realtime(int64_t client_exptime) const;
   GetResult get(std::string_view key, const GetOptions& options);
+  // Engine::try_get_shared: get() when it would change nothing but counters.
+  std::optional<GetResult> try_get_shared(std::string_view key, const GetOptions& options) const;
   StoreOutcome store(const StoreRequest& request);
   TouchResult touch(std::string_view key, int64_t exptime);
   DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas,
@@ -160,7 +178,7 @@ class ItemStore {
   Item& item(uint32_t n) { return pool_[n >> kPoolShift][n & kPoolMask]; }
   const Item& item(uint32_t n) const { return pool_[n >> kPoolShift][n & kPoolMask]; }
   std::string_view key_of(const Item& it) const {
-    return {(it.flags & kInlineKey) ? it.data.bytes : it.data.ptr, it.key_len};
+    return {(flags_of(it) & kInlineKey) ? it.data.bytes : it.data.ptr, it.key_len};
   }
   std::string_view value_of(const Item& it) const;
   // The flash location of header item n ({} for other items).
@@ -270,6 +288,10 @@ class ItemStore {
   std::array<LruCounters, kMaxSlabClasses * kLruSegments> lru_counters_{};
   std::array<ClassCounters, kMaxSlabClasses> class_counters_{};
   GlobalCounters counters_;
+  // try_get_shared's counts (see core/shared_counters.h); stats() adds them
+  // once a shared get has run.
+  mutable SharedGetCounters shared_gets_;
+  mutable std::atomic<bool> shared_gets_used_{false};
   std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
   HeaderUnlinkListener* listener_ = nullptr;
   EventSink* events_ = nullptr;

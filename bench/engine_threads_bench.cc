@@ -1,0 +1,464 @@
+// How the engine scales with threads, in-process (no network): a get-heavy
+// Zipf workload (default 90% get / 10% set) driven by 1 and then 2 threads
+// against one Engine, RAM-only and with about half the gets served from
+// flash (an ext_path file in --dir, read by each thread on its own
+// descriptor, as a server worker reads with its own ring), all cells in one
+// run. Modes:
+//   mutex   every engine call under one exclusive lock (the server's
+//           EngineMutex before issue 12);
+//   shared  the server's path after issue 12 (see engine/README.md): gets
+//           try Engine::try_get_shared under the shared side of EngineLock
+//           and fall back to the exclusive side; everything else exclusive.
+// A 1-thread pass per mode also times every lock hold by kind, from which
+// the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
+// is the exclusive hold time per unit of wall time. Never run by ctest.
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <shared_mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "memext/device.h"
+#include "memext/engine.h"
+#include "memext/engine_lock.h"
+#include "memext/extstore.h"
+#include "memext/lru_maintainer.h"
+
+using namespace memext;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  double seconds = 2;
+  uint32_t keys = 50'000;
+  uint32_t value_bytes = 1000;
+  double get_ratio = 0.9;
+  double skew = 0.99;
+  uint64_t ram_mb = 128;       // RAM-only cells: everything fits
+  uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
+  std::string dir = "/dev/shm";
+  std::vector<std::string> modes = {"mutex", "shared"};
+};
+
+// What each thread does, fixed in advance so the timed loop only runs ops.
+struct Script {
+  std::vector<uint32_t> keys;
+  std::vector<uint8_t> is_get;
+};
+
+Script make_script(const Options& o, uint64_t seed, size_t length) {
+  // Zipf ranks by inverting the CDF; rank -> key through a permutation so
+  // that hot keys are spread over the key space (and the insertion order).
+  std::vector<double> cdf(o.keys);
+  double sum = 0;
+  for (uint32_t i = 0; i < o.keys; ++i) {
+    sum += 1.0 / std::pow(static_cast<double>(i + 1), o.skew);
+    cdf[i] = sum;
+  }
+  std::vector<uint32_t> perm(o.keys);
+  for (uint32_t i = 0; i < o.keys; ++i) perm[i] = i;
+  std::mt19937_64 shuffle_rng(42);
+  std::shuffle(perm.begin(), perm.end(), shuffle_rng);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uni(0, 1);
+  Script s;
+  s.keys.resize(length);
+  s.is_get.resize(length);
+  for (size_t i = 0; i < length; ++i) {
+    const double u = uni(rng) * sum;
+    const auto rank =
+        static_cast<uint32_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+    s.keys[i] = perm[std::min(rank, o.keys - 1)];
+    s.is_get[i] = uni(rng) < o.get_ratio ? 1 : 0;
+  }
+  return s;
+}
+
+std::string key_name(uint32_t k) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "key:%08u", k);
+  return buf;
+}
+
+// Lock hold time by kind, summed (ns), for the Amdahl estimate.
+enum Hold : int { kGetShared, kGetExclusive, kSet, kFlashPlan, kFlashFinish, kBackground, kHolds };
+const char* const kHoldNames[kHolds] = {"get (shared)", "get (exclusive)", "set",
+                                        "flash plan",   "flash finish",    "background step"};
+
+struct ThreadResult {
+  uint64_t ops = 0;
+  uint64_t gets = 0;
+  uint64_t flash_gets = 0;
+  uint64_t hits = 0;
+  double hold_ns[kHolds] = {};
+  uint64_t hold_count[kHolds] = {};
+};
+
+struct Cell {
+  double seconds = 0;
+  std::vector<ThreadResult> threads;
+  uint64_t ops() const {
+    uint64_t n = 0;
+    for (const auto& t : threads) n += t.ops;
+    return n;
+  }
+  double ops_per_s() const { return static_cast<double>(ops()) / seconds; }
+};
+
+class HoldTimer {
+ public:
+  HoldTimer(bool on, ThreadResult& r, Hold kind) : on_(on), r_(r), kind_(kind) {
+    if (on_) start_ = Clock::now();
+  }
+  ~HoldTimer() {
+    if (!on_) return;
+    r_.hold_ns[kind_] += std::chrono::duration<double, std::nano>(Clock::now() - start_).count();
+    r_.hold_count[kind_]++;
+  }
+  void retarget(Hold kind) { kind_ = kind; }
+
+ private:
+  bool on_;
+  ThreadResult& r_;
+  Hold kind_;
+  Clock::time_point start_;
+};
+
+// mutex mode: the server's EngineMutex before issue 12 (an adaptive pthread
+// mutex); shared mode: EngineLock.
+class BenchLock {
+ public:
+  explicit BenchLock(bool shared) : shared_(shared) {
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&mutex_, &attr);
+    pthread_mutexattr_destroy(&attr);
+  }
+  ~BenchLock() { pthread_mutex_destroy(&mutex_); }
+  void lock() { shared_ ? engine_lock_.lock() : (void)pthread_mutex_lock(&mutex_); }
+  void unlock() { shared_ ? engine_lock_.unlock() : (void)pthread_mutex_unlock(&mutex_); }
+  void lock_shared() { engine_lock_.lock_shared(); }
+  void unlock_shared() { engine_lock_.unlock_shared(); }
+
+ private:
+  bool shared_;
+  EngineLock engine_lock_;
+  pthread_mutex_t mutex_;
+};
+
+struct Bench {
+  const Options& o;
+  bool flash;
+  bool shared_mode;
+  BenchLock lock;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<ExtStore> ext;
+  std::unique_ptr<LruMaintainer> lru;
+  std::string path;
+  std::vector<std::string> names;
+  std::string value;
+  Clock::time_point start = Clock::now();
+
+  Bench(const Options& options, bool with_flash, bool shared)
+      : o(options),
+        flash(with_flash),
+        shared_mode(shared),
+        lock(shared),
+        value(options.value_bytes, 'v') {
+    EngineConfig config;
+    config.memory_limit = (flash ? o.flash_ram_mb : o.ram_mb) << 20;
+    if (flash) {
+      path = o.dir + "/memext_engine_threads_bench_" + std::to_string(::getpid());
+      std::remove(path.c_str());
+      config.ext.page_size = 8ull << 20;
+      config.ext.wbuf_size = 2ull << 20;
+      config.ext.item_age = 0;
+      config.ext.paths.push_back({path, 512ull << 20, ""});
+    }
+    engine = std::make_unique<Engine>(config);
+    engine->set_time(100);
+    lru = std::make_unique<LruMaintainer>(*engine);
+    if (flash) {
+      ExtStoreOptions sync;  // flushes finish inside the step: the file is complete for preads
+      ext = open_ext_store(*engine, config.ext, ExtDeviceKind::kFile, sync);
+    }
+    for (uint32_t k = 0; k < o.keys; ++k) names.push_back(key_name(k));
+    for (uint32_t k = 0; k < o.keys; ++k) {
+      engine->set(names[k], value);
+      if (flash && k % 64 == 0) background(micros());
+    }
+    for (int i = 0; i < 200; ++i) background(micros());
+  }
+  ~Bench() {
+    ext.reset();
+    if (!path.empty()) std::remove(path.c_str());
+  }
+
+  Micros micros() const {
+    return static_cast<Micros>(
+               std::chrono::duration<double, std::micro>(Clock::now() - start).count()) +
+           100'000'000;
+  }
+  // The server's clock/maintainer and flusher threads, stepped by thread 0.
+  void background(Micros now) {
+    engine->set_time(static_cast<rel_time_t>(now / 1'000'000));
+    lru->step(now);
+    if (!ext) return;
+    for (int i = 0; i < 64; ++i) {
+      if (ext->flusher_step(now) != now) break;
+    }
+  }
+
+  void get(int fd, const std::string& key, ThreadResult& r, bool time_holds, std::string& out,
+           AlignedBuffer& buf) {
+    ++r.gets;
+    if (shared_mode) {
+      HoldTimer t(time_holds, r, kGetShared);
+      std::shared_lock held(lock);
+      if (std::optional<GetResult> g = engine->try_get_shared(key)) {
+        if (g->source == HitSource::kRam) {
+          out.assign(g->value);
+          ++r.hits;
+          return;
+        }
+        if (g->source == HitSource::kMiss) return;
+      }
+    }
+    FlashRead plan;
+    GetResult header;
+    {
+      HoldTimer t(time_holds, r, kGetExclusive);
+      std::lock_guard held(lock);
+      header = engine->get(key);
+      if (header.source == HitSource::kRam) {
+        out.assign(header.value);
+        ++r.hits;
+        return;
+      }
+      if (header.source == HitSource::kMiss || !ext) return;
+      t.retarget(kFlashPlan);
+      plan = ext->plan_read(key, header);
+      if (plan.kind == FlashReadKind::kMiss) return;
+      if (plan.kind == FlashReadKind::kBuffered) {
+        const ReadOutcome outcome = ext->finish_read(key, header, plan, nullptr, 0);
+        if (outcome.hit()) {
+          out.assign(outcome.value);
+          ++r.hits;
+        }
+        ++r.flash_gets;
+        return;
+      }
+    }
+    ++r.flash_gets;
+    buf.reserve(plan.length);
+    const ssize_t got = ::pread(fd, buf.data(), plan.length, static_cast<off_t>(plan.offset));
+    HoldTimer t(time_holds, r, kFlashFinish);
+    std::lock_guard held(lock);
+    const ReadOutcome outcome =
+        ext->finish_read(key, header, plan, buf.data(), got < 0 ? -errno : got);
+    if (outcome.hit()) {
+      out.assign(outcome.value);
+      ++r.hits;
+    }
+  }
+
+  void run_thread(const Script& script, bool driver, bool time_holds, std::atomic<bool>& stop,
+                  ThreadResult& r) {
+    const int fd = flash ? ::open(path.c_str(), O_RDONLY) : -1;
+    if (flash && fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    std::string out;
+    AlignedBuffer buf;
+    size_t i = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (int burst = 0; burst < 256; ++burst, ++i) {
+        if (i == script.keys.size()) i = 0;
+        const std::string& key = names[script.keys[i]];
+        if (script.is_get[i]) {
+          get(fd, key, r, time_holds, out, buf);
+        } else {
+          HoldTimer t(time_holds, r, kSet);
+          std::lock_guard held(lock);
+          engine->set(key, value);
+        }
+        ++r.ops;
+      }
+      if (driver) {
+        HoldTimer t(time_holds, r, kBackground);
+        std::lock_guard held(lock);
+        background(micros());
+      }
+    }
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// `separate`: each thread drives an engine of its own (nothing shared), the
+// 2-thread ceiling of this machine at this moment (the load of other
+// processes included), against which the shared engine's 2T/1T is read.
+Cell run_cell(const Options& o, bool flash, bool shared, int threads, bool time_holds,
+              const std::vector<Script>& scripts, bool separate = false) {
+  std::vector<std::unique_ptr<Bench>> benches;
+  for (int b = 0; b < (separate ? threads : 1); ++b) {
+    benches.push_back(std::make_unique<Bench>(o, flash, shared));
+  }
+  Cell cell;
+  cell.threads.resize(static_cast<size_t>(threads));
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  const auto t0 = Clock::now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      Bench& bench = *benches[separate ? static_cast<size_t>(t) : 0];
+      bench.run_thread(scripts[static_cast<size_t>(t)], separate || t == 0, time_holds, stop,
+                       cell.threads[static_cast<size_t>(t)]);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+  stop = true;
+  for (auto& w : workers) w.join();
+  cell.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return cell;
+}
+
+double amdahl(double serial, double n) {
+  return 1.0 / (serial + (1.0 - serial) / n);
+}
+
+void print_holds(const char* label, const Cell& c) {
+  const ThreadResult& r = c.threads[0];
+  double exclusive_ns = 0;
+  double all_ns = 0;
+  std::printf("  %s lock holds (1 thread, %.0f ops):\n", label, static_cast<double>(r.ops));
+  for (int k = 0; k < kHolds; ++k) {
+    if (r.hold_count[k] == 0) continue;
+    std::printf("    %-16s %10llu holds  mean %7.0f ns  %5.1f%% of wall time\n", kHoldNames[k],
+                static_cast<unsigned long long>(r.hold_count[k]),
+                r.hold_ns[k] / static_cast<double>(r.hold_count[k]),
+                100.0 * r.hold_ns[k] / (c.seconds * 1e9));
+    all_ns += r.hold_ns[k];
+    if (k != kGetShared) exclusive_ns += r.hold_ns[k];
+  }
+  const double serial = exclusive_ns / (c.seconds * 1e9);
+  std::printf(
+      "    serial fraction %.3f (exclusive holds / wall; all holds %.3f)  Amdahl: 2T %.2fx  "
+      "16T %.1fx  64T %.1fx\n",
+      serial, all_ns / (c.seconds * 1e9), amdahl(serial, 2), amdahl(serial, 16),
+      amdahl(serial, 64));
+}
+
+int usage(const char* argv0, int rc) {
+  std::printf(
+      "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
+      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared]\n"
+      "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
+      "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
+      "  file in DIR, default /dev/shm), each mode (default both) in one run; each cell\n"
+      "  runs S seconds (default 2). Prints ops/s ratios 2T/1T, the share of gets served\n"
+      "  from flash, and lock hold times with an Amdahl estimate for 16 and 64 threads.\n",
+      argv0);
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  bool mode_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto number = [&](double lo, double hi) {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      const std::string text = argv[++i];
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || v < lo || v > hi) {
+        throw std::invalid_argument(arg + ": '" + text + "' is not a number in [" +
+                                    std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      }
+      return v;
+    };
+    try {
+      if (arg == "--help") return usage(argv[0], 0);
+      if (arg == "--seconds") {
+        o.seconds = number(0.1, 600);
+      } else if (arg == "--keys") {
+        o.keys = static_cast<uint32_t>(number(100, 10'000'000));
+      } else if (arg == "--value-bytes") {
+        o.value_bytes = static_cast<uint32_t>(number(1, 100'000));
+      } else if (arg == "--get-ratio") {
+        o.get_ratio = number(0, 1);
+      } else if (arg == "--skew") {
+        o.skew = number(0, 3);
+      } else if (arg == "--ram-mb") {
+        o.ram_mb = static_cast<uint64_t>(number(2, 65536));
+      } else if (arg == "--flash-ram-mb") {
+        o.flash_ram_mb = static_cast<uint64_t>(number(2, 65536));
+      } else if (arg == "--dir" && i + 1 < argc) {
+        o.dir = argv[++i];
+      } else if (arg == "--mode" && i + 1 < argc) {
+        const std::string m = argv[++i];
+        if (m != "mutex" && m != "shared") {
+          throw std::invalid_argument("--mode: '" + m + "' is not mutex or shared");
+        }
+        if (!mode_given) o.modes.clear();
+        mode_given = true;
+        o.modes.push_back(m);
+      } else {
+        std::fprintf(stderr, "unknown argument '%s'\n", arg.c_str());
+        return usage(argv[0], 2);
+      }
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 2;
+    }
+  }
+  std::vector<Script> scripts;
+  for (int t = 0; t < 2; ++t) scripts.push_back(make_script(o, 1000 + t, 1u << 20));
+  std::printf("%u keys x %u B, get ratio %.2f, Zipf %.2f, %.1f s per cell\n", o.keys, o.value_bytes,
+              o.get_ratio, o.skew, o.seconds);
+  try {
+    for (const bool flash : {false, true}) {
+      for (const std::string& mode : o.modes) {
+        const bool shared = mode == "shared";
+        const Cell one = run_cell(o, flash, shared, 1, false, scripts);
+        const Cell two = run_cell(o, flash, shared, 2, false, scripts);
+        const Cell timed = run_cell(o, flash, shared, 1, true, scripts);
+        const Cell apart = run_cell(o, flash, shared, 2, false, scripts, true);
+        uint64_t gets = 0;
+        uint64_t flash_gets = 0;
+        for (const auto& t : two.threads) {
+          gets += t.gets;
+          flash_gets += t.flash_gets;
+        }
+        std::printf(
+            "%-5s %-6s 1T %10.0f ops/s  2T %10.0f ops/s  2T/1T %.2fx  (2 separate engines "
+            "%.2fx; %.0f%% of gets from flash)\n",
+            flash ? "flash" : "ram", mode.c_str(), one.ops_per_s(), two.ops_per_s(),
+            two.ops_per_s() / one.ops_per_s(), apart.ops_per_s() / one.ops_per_s(),
+            gets ? 100.0 * static_cast<double>(flash_gets) / static_cast<double>(gets) : 0.0);
+        print_holds(mode.c_str(), timed);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

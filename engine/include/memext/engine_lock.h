@@ -1,0 +1,64 @@
+// memext/engine_lock.h — the lock a multi-threaded driver (memext-server)
+// holds around engine calls: exclusive for anything that changes the
+// engine, shared for the lookups the engine offers as shared-safe
+// (Engine::try_get_shared). The simulator, single-threaded, takes none.
+//
+// Why a lock of its own and not std::shared_mutex: the shared side is taken
+// for every get hit, ~100 ns of work. A pthread rwlock makes every reader
+// write the same counter, so two cores reading bounce one cache line and
+// the reads serialise on it. Here a reader marks a slot of its own (a
+// cache line per thread, 64 slots), so readers on different cores share
+// nothing; a writer raises a flag and waits until every slot is empty.
+// Writers are rare and short (a set, a background step), and a reader that
+// meets a raised flag queues on the writers' mutex, so neither side spins
+// for long. See engine/README.md for the locking design.
+//
+// Lock order (outermost first): EngineLock, then the server's own mutexes
+// (ConnRegistry, PrefixStats) which never call into the engine. Inside the
+// engine there are no further locks: under the shared side the engine only
+// reads, and bumps counters that are per-thread stripes of relaxed atomics.
+#pragma once
+
+#include <pthread.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace memext {
+
+class EngineLock {
+ public:
+  EngineLock();
+  ~EngineLock();
+  EngineLock(const EngineLock&) = delete;
+  EngineLock& operator=(const EngineLock&) = delete;
+
+  // Exclusive: no other holder, shared or exclusive.
+  void lock();
+  bool try_lock();
+  void unlock();
+
+  // Shared: only other shared holders. Not recursive; a thread holding the
+  // exclusive side must not take the shared one.
+  void lock_shared();
+  void unlock_shared();
+
+  // Whether some thread holds the exclusive side: for the asserts behind
+  // "Precondition: the exclusive side is held" (it cannot tell which thread).
+  bool exclusive_held() const { return writer_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr unsigned kSlots = 64;
+  struct alignas(64) Slot {
+    std::atomic<uint32_t> readers{0};
+  };
+  Slot& my_slot();
+  void wait_for_readers();
+
+  std::array<Slot, kSlots> slots_{};
+  alignas(64) std::atomic<bool> writer_{false};
+  pthread_mutex_t writers_;
+};
+
+}  // namespace memext

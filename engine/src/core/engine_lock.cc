@@ -1,0 +1,93 @@
+// EngineLock: per-thread reader slots plus a writer flag (see
+// memext/engine_lock.h). The reader's "mark slot, then read flag" and the
+// writer's "raise flag, then read slots" are sequentially consistent, so at
+// least one side sees the other: a reader never runs beside a writer.
+#include "memext/engine_lock.h"
+
+#include <sched.h>
+
+#include <cassert>
+
+namespace memext {
+
+namespace {
+
+std::atomic<unsigned> next_slot{0};
+
+}  // namespace
+
+EngineLock::EngineLock() {
+  // A waiter spins a little before sleeping (glibc's adaptive mutex):
+  // critical sections are far shorter than a futex sleep and wake-up.
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+  pthread_mutex_init(&writers_, &attr);
+  pthread_mutexattr_destroy(&attr);
+}
+
+EngineLock::~EngineLock() {
+  pthread_mutex_destroy(&writers_);
+}
+
+EngineLock::Slot& EngineLock::my_slot() {
+  // Threads beyond kSlots share slots: still correct (a counter), only the
+  // cache line is shared.
+  thread_local const unsigned index = next_slot.fetch_add(1, std::memory_order_relaxed) % kSlots;
+  return slots_[index];
+}
+
+void EngineLock::wait_for_readers() {
+  for (Slot& slot : slots_) {
+    for (unsigned spins = 0; slot.readers.load(std::memory_order_seq_cst) != 0; ++spins) {
+      // A reader descheduled inside its section (a loaded machine) would
+      // otherwise burn the writer's whole time slice.
+      if (spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      } else {
+        sched_yield();
+      }
+    }
+  }
+}
+
+void EngineLock::lock() {
+  pthread_mutex_lock(&writers_);
+  writer_.store(true, std::memory_order_seq_cst);
+  wait_for_readers();
+}
+
+bool EngineLock::try_lock() {
+  if (pthread_mutex_trylock(&writers_) != 0) return false;
+  writer_.store(true, std::memory_order_seq_cst);
+  wait_for_readers();
+  return true;
+}
+
+void EngineLock::unlock() {
+  assert(writer_.load(std::memory_order_relaxed));
+  writer_.store(false, std::memory_order_release);
+  pthread_mutex_unlock(&writers_);
+}
+
+void EngineLock::lock_shared() {
+  Slot& slot = my_slot();
+  for (;;) {
+    slot.readers.fetch_add(1, std::memory_order_seq_cst);
+    if (!writer_.load(std::memory_order_seq_cst)) return;
+    slot.readers.fetch_sub(1, std::memory_order_release);
+    // Queue behind the writer instead of spinning on its flag.
+    pthread_mutex_lock(&writers_);
+    pthread_mutex_unlock(&writers_);
+  }
+}
+
+void EngineLock::unlock_shared() {
+  Slot& slot = my_slot();
+  assert(slot.readers.load(std::memory_order_relaxed) > 0);
+  slot.readers.fetch_sub(1, std::memory_order_release);
+}
+
+}  // namespace memext
