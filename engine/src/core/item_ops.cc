@@ -116,6 +116,8 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key,
   // only under the exclusive lock; flags and time are written here too,
   // atomically (see flags_of).
   if (options.touch || options.meta) return std::nullopt;
+  // A `watch fetchers` watcher sees every lookup: get() logs it.
+  if (logging(log_stream::kFetchers) != nullptr) return std::nullopt;
   const uint32_t n = find(key);
   SharedGetCounters::Stripe& counts = shared_gets_.mine();
   if (!shared_gets_used_.load(std::memory_order_relaxed)) {
