@@ -137,6 +137,14 @@ class ServerProcess:
                                  (self.binary, self.port, report))
         return self.proc.returncode
 
+    def stop_checked(self):
+        """stop(), asserting a clean exit and no sanitizer report (a test
+        class's teardown)."""
+        rc = self.stop()
+        assert rc == 0, "%s exit status %s: %s" % (self.binary, rc, self.stderr_text())
+        report = self.sanitizer_report()
+        assert not report, "sanitizer report on the server's stderr:\n" + report
+
     def connect(self, timeout=5.0):
         return Conn(self.port, timeout)
 
@@ -219,10 +227,7 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.server.stop()
-        assert rc == 0, "server exit status %s: %s" % (rc, cls.server.stderr_text())
-        report = cls.server.sanitizer_report()
-        assert not report, "sanitizer report on the server's stderr:\n" + report
+        cls.server.stop_checked()
 
     def setUp(self):
         self.conns = []

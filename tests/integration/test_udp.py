@@ -137,10 +137,7 @@ class UdpExchanges(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         for server in cls.servers:
-            rc = server.stop()
-            assert rc == 0, "%s exit status %s: %s" % (server.binary, rc, server.stderr_text())
-            report = server.sanitizer_report()
-            assert not report, "sanitizer report on the server's stderr:\n" + report
+            server.stop_checked()
 
     def run_both(self, requests, binary=False):
         """requests: (id, payload); returns memext-server's datagrams after

@@ -157,10 +157,7 @@ class SameLinesAsMemcached(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.memcached.stop()
-        rc = cls.memext.stop()
-        assert rc == 0, cls.memext.stderr_text()
-        report = cls.memext.sanitizer_report()
-        assert not report, report
+        cls.memext.stop_checked()
 
     def watched(self, server, args, count):
         w, reply = start_watch(server, args)
