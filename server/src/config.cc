@@ -31,11 +31,20 @@ bool is_ignored_suboption(std::string_view name) {
   return false;
 }
 
+// memcached's own refusal when it refuses the value too, else memext's
+// clearer message.
+ConfigError engine_option_error(const std::string& option, const OptionResult& r) {
+  if (!r.memcached_line.empty()) {
+    return ConfigError::memcached(r.memcached_line, r.memcached_exit_status);
+  }
+  return ConfigError(option + ": " + r.error);
+}
+
 void apply_engine_option(EngineConfig& engine, std::string_view flag, std::string_view name,
                          std::string_view value) {
   OptionResult r = apply_memcached_option(engine, name, value);
   if (r.ok()) return;
-  throw ConfigError(std::string(flag) + ": " + r.error);
+  throw engine_option_error(std::string(flag), r);
 }
 
 // memcached counts -v occurrences (-v, -vv, -vvv); Program_options cannot,
@@ -314,7 +323,7 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
       if (r.status == OptionStatus::kUnknownOption) {
         throw ConfigError("-o: illegal suboption \"" + name + "\"" + " (see --help)");
       }
-      throw ConfigError("-o " + name + ": " + r.error);
+      throw engine_option_error("-o " + name, r);
     }
   }
   if (config.tls.enabled && config.port == 0) {
@@ -326,8 +335,11 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   config.sasl = vm.count("enable-sasl") > 0;
   config.ascii_auth = vm.count("auth-file") > 0;
   apply_authentication_rules(config, !protocol.empty());
-  std::string problem = validate_config(config.engine);
-  if (!problem.empty()) throw ConfigError(problem);
+  ConfigProblem problem = check_config(config.engine);
+  if (!problem.memcached_line.empty()) {
+    throw ConfigError::memcached(problem.memcached_line, problem.memcached_exit_status);
+  }
+  if (!problem.empty()) throw ConfigError(problem.message);
   check_memcached_extstore_limits(config.engine.ext);
   return CommandLineAction::kRun;
 }

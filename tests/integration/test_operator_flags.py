@@ -443,6 +443,28 @@ class ConfigRefusals(unittest.TestCase):
                 for other in seen[1:]:
                     self.assertEqual(other, seen[0], (case, extra))
 
+    def test_engine_refusals(self):
+        # Numbers memcached refuses and cross-option checks: its line and
+        # exit status, without memext-server's prefix.
+        user = ["-u", "root"] if os.geteuid() == 0 else []
+        cases = (["-f", "1.0"], ["-n", "0"], ["-I", "512"], ["-I", "100k"], ["-m", "0"],
+                 ["-m", "2", "-I", "2m"], ["-o", "slab_chunk_max=3000"],
+                 ["-o", "hot_lru_pct=90"], ["-o", "warm_lru_pct=0"],
+                 ["-o", "hot_lru_pct=50,warm_lru_pct=40"], ["-o", "hot_max_factor=0"],
+                 ["-o", "warm_max_factor=0"], ["-I", "8m", "-o", "ext_path={d}/f:64m"],
+                 ["-I", "4m", "-o", "ext_wbuf_size=2,ext_path={d}/f:64m"])
+        for case in cases:
+            seen = []
+            for binary in BINARIES:
+                with self.subTest(server=binary, case=case), tempfile.TemporaryDirectory() as d:
+                    args = [binary, "-p", "0", "-U", "0", *user] + [a.format(d=d) for a in case]
+                    r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+                    self.assertNotEqual(r.returncode, 0, r.stderr)
+                    self.assertNotIn("memext-server", r.stderr)
+                    seen.append((r.returncode, r.stderr, r.stdout))
+            for other in seen[1:]:
+                self.assertEqual(other, seen[0], case)
+
     def test_smallest_legal_geometry_is_served(self):
         # 2 MB pages and buffers: the smallest memcached takes.
         for binary in BINARIES:

@@ -26,6 +26,10 @@ enum class OptionStatus : uint8_t {
 struct OptionResult {
   OptionStatus status = OptionStatus::kApplied;
   std::string error;
+  // When memcached 1.6.18 refuses the same value: the line it prints and its
+  // exit status (a drop-in server prints these instead of `error`).
+  std::string memcached_line;
+  int memcached_exit_status = 0;
 
   bool ok() const { return status == OptionStatus::kApplied; }
 };
@@ -46,9 +50,22 @@ std::vector<std::pair<std::string, std::string>> parse_suboptions(std::string_vi
 // option that is not applied.
 OptionResult apply_memcached_suboptions(EngineConfig& config, std::string_view csv);
 
+// A config that cannot be used: `message` explains it; `memcached_line` and
+// `memcached_exit_status` are what memcached 1.6.18 prints and exits with for
+// the same config (empty line when memcached has no such check).
+struct ConfigProblem {
+  std::string message;
+  std::string memcached_line;
+  int memcached_exit_status = 0;
+
+  bool empty() const { return message.empty(); }
+};
+
 // Cross-option checks memcached makes at startup (item_size_max against
 // slab_chunk_max, page size and memory limit; LRU percentages; growth
-// factor). Empty string when the config is usable.
+// factor; extstore's write buffer).
+ConfigProblem check_config(const EngineConfig& config);
+// check_config's message; empty when the config is usable.
 std::string validate_config(const EngineConfig& config);
 
 // Parses "64", "64k", "2m", "1g", "4t", "1p" (case-insensitive, powers of

@@ -19,6 +19,15 @@ OptionResult invalid(std::string_view name, std::string_view value, std::string_
   return r;
 }
 
+// memcached refuses the same number too: its line and exit status. (A value
+// that is no number keeps memext's message, which names it; memcached reads
+// such text as 0 and prints a line about some other setting.)
+OptionResult as_memcached(OptionResult r, std::string line, int exit_status) {
+  r.memcached_line = std::move(line);
+  r.memcached_exit_status = exit_status;
+  return r;
+}
+
 OptionResult applied() {
   return {};
 }
@@ -189,8 +198,14 @@ OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
                                     std::string_view value) {
   if (name == "m" || name == "memory-limit") {
     uint64_t mb = 0;
-    if (!parse_u64(value, mb) || mb == 0 || mb > (uint64_t{1} << 40)) {
-      return invalid(name, value, "expected item memory in megabytes, a positive integer");
+    const bool number = parse_u64(value, mb);
+    if (!number || mb == 0 || mb > (uint64_t{1} << 40)) {
+      if (!number || mb != 0) {
+        return invalid(name, value, "expected item memory in megabytes, a positive integer");
+      }
+      return as_memcached(
+          invalid(name, value, "expected item memory in megabytes, a positive integer"),
+          "Cannot set item size limit higher than 1/2 of memory max.", 64);
     }
     config.memory_limit = mb << 20;
     return applied();
@@ -205,24 +220,33 @@ OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
   }
   if (name == "f" || name == "slab-growth-factor") {
     double f = 0;
-    if (!parse_double(value, f) || f <= 1.0) {
-      return invalid(name, value, "growth factor must be a number greater than 1");
+    const bool number = parse_double(value, f);
+    if (!number || f <= 1.0) {
+      OptionResult r = invalid(name, value, "growth factor must be a number greater than 1");
+      if (!number) return r;
+      return as_memcached(std::move(r), "Factor must be greater than 1", 1);
     }
     config.growth_factor = f;
     return applied();
   }
   if (name == "n" || name == "slab-min-size") {
     uint32_t n = 0;
-    if (!parse_u32(value, n) || n == 0 || n > (1u << 20)) {
-      return invalid(name, value, "chunk size must be an integer greater than 0");
+    const bool number = parse_u32(value, n);
+    if (!number || n == 0 || n > (1u << 20)) {
+      OptionResult r = invalid(name, value, "chunk size must be an integer greater than 0");
+      if (!number || n != 0) return r;
+      return as_memcached(std::move(r), "Chunk size must be greater than 0", 1);
     }
     config.chunk_min_size = n;
     return applied();
   }
   if (name == "I" || name == "max-item-size") {
     uint64_t bytes = 0;
-    if (!parse_size_with_unit(value, bytes) || bytes < 1024 || bytes > (uint64_t{1} << 30)) {
-      return invalid(name, value, "expected a size from 1k to 1024m (units k, m)");
+    const bool number = parse_size_with_unit(value, bytes);
+    if (!number || bytes < 1024 || bytes > (uint64_t{1} << 30)) {
+      OptionResult r = invalid(name, value, "expected a size from 1k to 1024m (units k, m)");
+      if (!number || bytes >= 1024) return r;
+      return as_memcached(std::move(r), "Item max size cannot be less than 1024 bytes.", 64);
     }
     config.item_size_max = static_cast<uint32_t>(bytes);
     return applied();
@@ -238,15 +262,23 @@ OptionResult apply_memcached_option(EngineConfig& config, std::string_view name,
   }
   if (name == "hot_lru_pct" || name == "warm_lru_pct") {
     uint32_t pct = 0;
-    if (!parse_u32(value, pct) || pct < 1 || pct >= 80) {
-      return invalid(name, value, "must be > 1 and < 80");
+    const bool number = parse_u32(value, pct);
+    if (!number || pct < 1 || pct >= 80) {
+      if (!number) return invalid(name, value, "must be > 1 and < 80");
+      return as_memcached(invalid(name, value, "must be > 1 and < 80"),
+                          std::string(name) + " must be > 1 and < 80", 1);
     }
     (name == "hot_lru_pct" ? config.hot_lru_pct : config.warm_lru_pct) = pct;
     return applied();
   }
   if (name == "hot_max_factor" || name == "warm_max_factor") {
     double f = 0;
-    if (!parse_double(value, f) || f <= 0) return invalid(name, value, "must be a number > 0");
+    const bool number = parse_double(value, f);
+    if (!number || f <= 0) {
+      if (!number) return invalid(name, value, "must be a number > 0");
+      return as_memcached(invalid(name, value, "must be a number > 0"),
+                          std::string(name) + " must be > 0", 1);
+    }
     (name == "hot_max_factor" ? config.hot_max_factor : config.warm_max_factor) = f;
     return applied();
   }
@@ -356,41 +388,71 @@ OptionResult apply_memcached_suboptions(EngineConfig& config, std::string_view c
   return applied();
 }
 
-std::string validate_config(const EngineConfig& c) {
+ConfigProblem check_config(const EngineConfig& c) {
   auto num = [](uint64_t v) { return std::to_string(v); };
+  // memcached prints these in its own words; memext's say which values clash.
+  auto refused = [](std::string message, std::string memcached_line, int status) {
+    return ConfigProblem{std::move(message), std::move(memcached_line), status};
+  };
+  // Where memcached's words are already the message.
+  auto same = [&](std::string message, int status) {
+    std::string line = message;
+    return refused(std::move(message), std::move(line), status);
+  };
   if (!(c.growth_factor > 1.0) || !std::isfinite(c.growth_factor)) {
-    return "growth factor (-f) must be greater than 1";
+    return refused("growth factor (-f) must be greater than 1", "Factor must be greater than 1", 1);
   }
-  if (c.chunk_min_size == 0) return "chunk size (-n) must be greater than 0";
-  if (c.item_size_max < 1024) return "item max size (-I) cannot be less than 1024 bytes";
+  if (c.chunk_min_size == 0) {
+    return refused("chunk size (-n) must be greater than 0", "Chunk size must be greater than 0",
+                   1);
+  }
+  if (c.item_size_max < 1024) {
+    return refused("item max size (-I) cannot be less than 1024 bytes",
+                   "Item max size cannot be less than 1024 bytes.", 64);
+  }
   if (c.memory_limit != 0 && c.item_size_max > c.memory_limit / 2) {
-    return "item max size (-I " + num(c.item_size_max) +
-           ") cannot be higher than 1/2 of the memory limit (-m " + num(c.memory_limit) + " bytes)";
+    return refused("item max size (-I " + num(c.item_size_max) +
+                       ") cannot be higher than 1/2 of the memory limit (-m " +
+                       num(c.memory_limit) + " bytes)",
+                   "Cannot set item size limit higher than 1/2 of memory max.", 64);
   }
   if (c.slab_chunk_max > c.item_size_max) {
-    return "slab_chunk_max (bytes: " + num(c.slab_chunk_max) +
-           ") cannot be larger than -I (item_size_max " + num(c.item_size_max) + ")";
+    return same("slab_chunk_max (bytes: " + num(c.slab_chunk_max) +
+                    ") cannot be larger than -I (item_size_max " + num(c.item_size_max) + ")",
+                64);
   }
   if (c.item_size_max % c.slab_chunk_max != 0) {
-    return "-I (item_size_max: " + num(c.item_size_max) +
-           ") must be evenly divisible by slab_chunk_max (bytes: " + num(c.slab_chunk_max) + ")";
+    return same(
+        "-I (item_size_max: " + num(c.item_size_max) +
+            ") must be evenly divisible by slab_chunk_max (bytes: " + num(c.slab_chunk_max) + ")",
+        64);
   }
   if (c.slab_page_size % c.slab_chunk_max != 0) {
-    return "slab_chunk_max (bytes: " + num(c.slab_chunk_max) + ") must divide evenly into " +
-           num(c.slab_page_size) + " (slab_page_size)";
+    // memcached's page size is fixed, and the -I check above comes first.
+    return {"slab_chunk_max (bytes: " + num(c.slab_chunk_max) + ") must divide evenly into " +
+                num(c.slab_page_size) + " (slab_page_size)",
+            {},
+            0};
   }
-  if (c.hot_lru_pct < 1 || c.hot_lru_pct >= 80) return "hot_lru_pct must be > 1 and < 80";
-  if (c.warm_lru_pct < 1 || c.warm_lru_pct >= 80) return "warm_lru_pct must be > 1 and < 80";
+  if (c.hot_lru_pct < 1 || c.hot_lru_pct >= 80) return same("hot_lru_pct must be > 1 and < 80", 1);
+  if (c.warm_lru_pct < 1 || c.warm_lru_pct >= 80) {
+    return same("warm_lru_pct must be > 1 and < 80", 1);
+  }
   if (c.hot_lru_pct + c.warm_lru_pct > 80) {
-    return "hot_lru_pct + warm_lru_pct cannot be more than 80% combined";
+    return same("hot_lru_pct + warm_lru_pct cannot be more than 80% combined", 64);
   }
-  if (c.hot_max_factor <= 0) return "hot_max_factor must be > 0";
-  if (c.warm_max_factor <= 0) return "warm_max_factor must be > 0";
+  if (c.hot_max_factor <= 0) return same("hot_max_factor must be > 0", 1);
+  if (c.warm_max_factor <= 0) return same("warm_max_factor must be > 0", 1);
   if (c.ext.enabled() && c.item_size_max > c.ext.wbuf_size) {
-    return "-I (item_size_max: " + num(c.item_size_max) +
-           ") cannot be larger than ext_wbuf_size: " + num(c.ext.wbuf_size);
+    return same("-I (item_size_max: " + num(c.item_size_max) +
+                    ") cannot be larger than ext_wbuf_size: " + num(c.ext.wbuf_size),
+                64);
   }
   return {};
+}
+
+std::string validate_config(const EngineConfig& c) {
+  return check_config(c).message;
 }
 
 }  // namespace memext
