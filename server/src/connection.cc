@@ -12,13 +12,15 @@
 namespace asio = boost::asio;
 
 namespace memext::server {
-Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket,
+Connection::Connection(ServerContext& ctx, FlashReader* reader, BufferBudget* budget, Socket socket,
                        std::shared_ptr<asio::ssl::context> tls)
     : ctx_(ctx),
       reader_(reader),
+      budget_(budget),
       socket_(std::move(socket)),
       tls_context_(std::move(tls)),
       session_(ctx) {
+  session_.set_budget(budget_);
   if (tls_context_) {
     tls_ =
         std::make_unique<asio::ssl::stream<ReceiveOp<Connection>::Socket&>>(socket_, *tls_context_);
@@ -42,6 +44,7 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, Socket socket,
 }
 
 Connection::~Connection() {
+  if (holds_read_buffer_) budget_->give_read_buffer();
   if (watcher_ && !closed_) ctx_.logger.remove_watcher(watcher_);
   ctx_.conns.remove(status_);
   ctx_.counters.curr_connections.fetch_sub(1, std::memory_order_relaxed);
@@ -129,6 +132,16 @@ void Connection::received(const boost::system::error_code& ec, size_t bytes) {
     return;
   }
   ctx_.counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
+  // memcached takes a read buffer from its worker's cache to read into, and
+  // closes the connection when the cache is at read_buf_mem_limit.
+  if (budget_ != nullptr && !holds_read_buffer_ && !watcher_) {
+    if (!budget_->take_read_buffer()) {
+      ctx_.counters.read_buf_oom.fetch_add(1, std::memory_order_relaxed);
+      close();
+      return;
+    }
+    holds_read_buffer_ = true;
+  }
   input_.received(bytes);
   if (watcher_) {
     // A watcher's further input is ignored, as memcached's.
@@ -195,6 +208,7 @@ void Connection::process() {
     if (!session_.dumping() || writing_ || closed_) break;
     session_.continue_dump();
   }
+  settle_budget();
   if (!writing_ && session_.closing() && !session_.responses().has_pending()) {
     close(CloseReason::kNormal);
     return;
@@ -292,6 +306,18 @@ void Connection::write_plain(size_t total) {
                       self->written(n);
                       self->process();
                     });
+}
+
+void Connection::settle_budget() {
+  if (holds_read_buffer_ && input_.unread().empty()) {
+    budget_->give_read_buffer();
+    holds_read_buffer_ = false;
+  }
+  ResponseQueue& responses = session_.responses();
+  if (!writing_ && pending_flash_ == 0 && !responses.has_pending() &&
+      !responses.has_ready_bytes()) {
+    session_.release_responses();
+  }
 }
 
 void Connection::written(size_t bytes) {

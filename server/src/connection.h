@@ -39,7 +39,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using Socket = boost::asio::generic::stream_protocol::socket;
 
   // `tls`: the context to handshake with, or null for a plain connection.
-  Connection(ServerContext& ctx, FlashReader* reader, Socket socket,
+  // `budget`: the worker's read_buf_mem_limit, which outlives the connection.
+  Connection(ServerContext& ctx, FlashReader* reader, BufferBudget* budget, Socket socket,
              std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~Connection();
   void start();
@@ -58,6 +59,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Counts `bytes` sent and drops the segments they came from.
   void written(size_t bytes);
   void close(CloseReason reason = CloseReason::kError);
+  // Gives the worker's budget back what is no longer held: the read buffer
+  // once all input is used, the response objects once all are written.
+  void settle_budget();
   // After `watch`: the connection carries the log (EventLogger) and only
   // reads to notice the client going away.
   void enter_watch();
@@ -70,6 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   ServerContext& ctx_;
   FlashReader* reader_;
+  BufferBudget* budget_;
+  bool holds_read_buffer_ = false;
   ReceiveOp<Connection> receive_;
   ReceiveOp<Connection>::Socket socket_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;

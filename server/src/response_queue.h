@@ -133,6 +133,16 @@ class ResponseQueue {
     return all;
   }
   void clear() { segments_.reset(); }
+  // Empties every segment not yet handed to a write (pending slots become
+  // empty ready ones); the segments stay, so references to them stay valid.
+  void drop_unsent() {
+    if (!segments_) return;
+    for (Segment& s : *segments_) {
+      if (s.sealed) continue;
+      s.bytes.clear();
+      s.ready = true;
+    }
+  }
 
  private:
   std::deque<Segment>& in_use() {

@@ -50,6 +50,9 @@ namespace {
 constexpr uint64_t kTrimAfterClosing = 1000;
 
 struct Worker {
+  Worker(uint64_t read_buf_mem_limit, uint32_t threads) : budget(read_buf_mem_limit, threads) {}
+  // Before io: the connections io destroys give their buffers back to it.
+  BufferBudget budget;
   asio::io_context io{1};
   std::unique_ptr<FlashReader> reader;
   std::thread thread;
@@ -274,7 +277,8 @@ struct Server::Impl {
     std::shared_ptr<asio::ssl::context> context = speaks_tls ? tls->current() : nullptr;
     asio::post(worker.io, [this, &worker, context = std::move(context),
                            s = std::make_shared<Connection::Socket>(std::move(generic))]() mutable {
-      std::make_shared<Connection>(ctx, worker.reader.get(), std::move(*s), std::move(context))
+      std::make_shared<Connection>(ctx, worker.reader.get(), &worker.budget, std::move(*s),
+                                   std::move(context))
           ->start();
     });
   }
@@ -400,7 +404,7 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   const std::vector<ExtPathConfig>& paths = s.shared.engine.config().ext.paths;
   std::string fallback;
   for (uint32_t i = 0; i < config.threads; ++i) {
-    auto w = std::make_unique<Worker>();
+    auto w = std::make_unique<Worker>(config.ops.read_buf_mem_limit, config.threads);
     if (s.flash) {
       w->reader = std::make_unique<FlashReader>(w->io, s.shared, paths, true);
       if (!w->reader->use_uring()) fallback = w->reader->fallback_reason();

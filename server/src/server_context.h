@@ -58,6 +58,8 @@ struct ServerCounters {
   std::atomic<uint64_t> store_no_memory{0};
   std::atomic<uint64_t> conn_yields{0};
   std::atomic<uint64_t> idle_kicks{0};
+  std::atomic<uint64_t> read_buf_oom{0};  // -o read_buf_mem_limit (buffer_budget.h)
+  std::atomic<uint64_t> response_obj_oom{0};
   std::atomic<uint64_t> cmd_flush_refused{0};  // -F: memcached counts them in cmd_flush
   std::atomic<uint64_t> auth_cmds{0};          // -S and -Y
   std::atomic<uint64_t> auth_errors{0};

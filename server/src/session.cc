@@ -74,6 +74,13 @@ size_t Session::consume(std::string_view input) {
     }
     std::string_view after = rest.substr(line_end + 1);
     noreply_ = false;
+    // memcached starts a response object before it parses the command, and
+    // closes the connection when it cannot.
+    if (!start_response()) {
+      closing_ = true;
+      discard_output_ = true;
+      break;
+    }
     begin_message();
     size_t used;
     if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
@@ -86,6 +93,9 @@ size_t Session::consume(std::string_view input) {
     // idle connection.
     if (tokens_.capacity() > kKeptTokens) std::vector<std::string_view>().swap(tokens_);
     if (used == kNeedMore) {
+      // Taken again when the command runs with its data.
+      if (budget_ != nullptr) budget_->give_responses(1);
+      --responses_held_;
       bytes_wanted_ = line_end + 1 + data_wanted_;
       break;
     }
@@ -95,6 +105,34 @@ size_t Session::consume(std::string_view input) {
   // memcached counts a yield after its R-th request even when no more wait.
   if (commands_run_ == budget && !closing_) yielded_ = true;
   return pos;
+}
+
+bool Session::start_response() {
+  if (budget_ != nullptr && !budget_->take_response()) {
+    ctx_.counters.response_obj_oom.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  ++responses_held_;
+  return true;
+}
+
+void Session::fail_get_out_of_memory() {
+  responses_.drop_unsent();
+  if (!flash_reads_.empty()) {
+    SharedEngine& shared = ctx_.engine;
+    std::lock_guard lock(shared.mutex);
+    for (const auto& read : flash_reads_) {
+      if (shared.flash != nullptr) shared.flash->abort_read(read->plan);
+    }
+  }
+  flash_reads_.clear();
+  release_responses();
+  if (!start_response()) {
+    closing_ = true;
+    discard_output_ = true;
+    return;
+  }
+  responses_.append("SERVER_ERROR out of memory writing get response\r\n");
 }
 
 size_t Session::consume_unauthenticated(std::string_view input) {
@@ -162,7 +200,8 @@ size_t Session::dispatch_logged(std::string_view line, std::string_view rest) {
   // memcached logs a reply as it writes it: after `verbosity 1` no more.
   if (used != kNeedMore && !tokens_.empty() &&
       ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
-    log_reply(log_id_, tokens_[0], std::string_view(out).substr(start));
+    // A get that ran out of memory emptied `out`.
+    log_reply(log_id_, tokens_[0], std::string_view(out).substr(std::min(start, out.size())));
   }
   return used;
 }

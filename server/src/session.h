@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ascii_auth.h"
+#include "buffer_budget.h"
 #include "flash_reader.h"
 #include "memext/metadump.h"
 #include "response_queue.h"
@@ -49,6 +50,27 @@ class Session {
       : ctx_(ctx),
         protocol_(ctx.config.protocol),
         authenticated_(!ctx.config.sasl && ctx.auth_file == nullptr) {}
+  ~Session() { release_responses(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The worker's read_buf_mem_limit (buffer_budget.h) the text and meta
+  // commands' response objects count against; none: not counted.
+  void set_budget(BufferBudget* budget) { budget_ = budget; }
+  // memcached's resp_start: false (counted in response_obj_oom) when the
+  // worker's budget is spent.
+  bool start_response();
+  // Everything answered has been written: the response objects go back.
+  void release_responses() {
+    if (budget_ != nullptr) budget_->give_responses(responses_held_);
+    responses_held_ = 0;
+  }
+  // A multiget whose next key cannot start a response: as memcached, every
+  // response not yet written is dropped, the flash reads queued for them
+  // are abandoned (get_aborted_extstore), and the answer is `SERVER_ERROR
+  // out of memory writing get response` (the connection closes when even
+  // that cannot start).
+  void fail_get_out_of_memory();
 
   // Consumes complete requests from the front of `input` and returns how many
   // bytes were used. Stops early when closing, or when a storage command's
@@ -164,6 +186,8 @@ class Session {
   uint32_t commands_run_ = 0;
   bool udp_ = false;
   bool authenticated_;
+  BufferBudget* budget_ = nullptr;
+  size_t responses_held_ = 0;
   Metadump dump_;
   AsciiAuthExchange ascii_auth_;
   SaslSession sasl_;

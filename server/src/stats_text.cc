@@ -207,13 +207,13 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     w.add("rejected_connections", relaxed(c.rejected_connections) - base_rejected);
   }
   w.add("connection_structures", relaxed(c.connection_structures));
-  w.add("response_obj_oom", uint64_t{0});
+  w.add("response_obj_oom", relaxed(c.response_obj_oom));
   w.add("response_obj_count", uint64_t{0});
   w.add("response_obj_bytes", uint64_t{0});
   w.add("read_buf_count", uint64_t{0});
   w.add("read_buf_bytes", uint64_t{0});
   w.add("read_buf_bytes_free", uint64_t{0});
-  w.add("read_buf_oom", uint64_t{0});
+  w.add("read_buf_oom", relaxed(c.read_buf_oom));
   w.add("reserved_fds", uint64_t{5} * ctx.config.threads);
   w.add("cmd_get", st.cmd_get);
   w.add("cmd_set", st.cmd_set);

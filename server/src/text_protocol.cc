@@ -53,6 +53,11 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
   // One lock acquisition per key, as memcached takes one item lock per key.
   for (size_t i = first_key; i < t.size(); ++i) {
     std::string_view key = t[i];
+    // Each further key takes a response object of its own, as in memcached.
+    if (i > first_key && !s.start_response()) {
+      s.fail_get_out_of_memory();
+      return;
+    }
     s.begin_key_message(i == first_key);
     fetch_and_use(shared, key, options, [&](Fetch& f) {
       s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
