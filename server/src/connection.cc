@@ -389,6 +389,10 @@ void Connection::close(CloseReason reason) {
   ctx_.logger.conn_close(peer_.data(), static_cast<socklen_t>(peer_.size()), unix_peer_, reason,
                          status_->fd);
   if (idle_timer_) idle_timer_->cancel();
+  // memcached's buffers go back as it closes, before its next event.
+  if (holds_read_buffer_) budget_->give_read_buffer();
+  holds_read_buffer_ = false;
+  session_.release_responses();
   // Before the descriptor can be reused by the next connection.
   ctx_.conns.remove(status_);
   if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_connection_closed(status_->fd);

@@ -329,6 +329,128 @@ class ConnectionLimits(unittest.TestCase):
             self.assertEqual(len(set(seen)), 1, (args, seen))
 
 
+def server_read_everything(server, conns):
+    """Waits until the server has read all the clients have sent (its side
+    of each connection has an empty receive queue in /proc/net/tcp)."""
+    local = "0100007F:%04X" % server.port
+    wanted = {"0100007F:%04X" % c.sock.getsockname()[1] for c in conns}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        drained = set()
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == local and fields[2] in wanted and fields[4].endswith(":00000000"):
+                    drained.add(fields[2])
+        if drained == wanted:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the server did not read its clients' bytes")
+
+
+class ReadBufMemLimit(unittest.TestCase):
+    """-o read_buf_mem_limit=1 with -t 1: the worker has 64 buffers of
+    16 KB, for connections holding unread input and for response objects
+    (13 a buffer, one per command and per multiget key) until written."""
+
+    ARGS = ("-t", "1", "-o", "read_buf_mem_limit=1")
+
+    def test_multiget_out_of_memory(self):
+        keys = [b"k%d" % i for i in range(820)]
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(self.ARGS, binary=binary)
+                c = server.connect()
+                c.send(b"".join(b"set %s 0 0 1 noreply\r\nx\r\n" % k for k in keys[:10]) +
+                       b"mn\r\n")
+                self.assertEqual(c.expect(b"MN\r\n"), b"MN\r\n")
+                # 819 response objects fit beside the read buffer (63 x 13).
+                c.send(b"get " + b" ".join(keys[:819]) + b"\r\n")
+                reply = c.read_until(b"END\r\n")
+                self.assertEqual(reply.count(b"VALUE "), 10)
+                oom = b"SERVER_ERROR out of memory writing get response\r\n"
+                c.send(b"get " + b" ".join(keys) + b"\r\n")
+                self.assertEqual(c.expect(oom), oom)
+                # Every unsent response of the connection goes (the STORED
+                # and VERSION before it); the commands behind it run.
+                c.send(b"set a 0 0 1\r\nx\r\nversion\r\nget " + b" ".join(keys[1:]) +
+                       b" a\r\nget a\r\n")
+                self.assertEqual(c.expect(oom + b"VALUE a 0 1\r\nx\r\nEND\r\n"),
+                                 oom + b"VALUE a 0 1\r\nx\r\nEND\r\n")
+                self.assertTrue(c.nothing_pending())
+                s = stats(c)
+                self.assertEqual((s["response_obj_oom"], s["read_buf_oom"]), ("2", "0"))
+                c.close()
+                self.assertEqual(server.stop(), 0)
+
+    def test_connections_past_the_limit_are_closed(self):
+        seen = []
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(self.ARGS, binary=binary)
+                # 64 connections each hold a read buffer with an unfinished line.
+                held = []
+                for _ in range(64):
+                    h = server.connect()
+                    h.send(b"get partial")
+                    held.append(h)
+                server_read_everything(server, held)
+                probe = server.connect()
+                probe.send(b"version\r\n")
+                self.assertTrue(probe.is_closed(), "no read buffer: closed (read_buf_oom)")
+                held[63].send(b"\r\n")
+                self.assertTrue(held[63].is_closed(), "no response object: closed")
+                held[0].send(b"\r\nstats\r\n")
+                self.assertEqual(held[0].expect(b"END\r\n"), b"END\r\n")
+                s = stats_from(held[0].read_until(b"END\r\n"))
+                seen.append((s["read_buf_oom"], s["response_obj_oom"]))
+                self.assertEqual(seen[-1], ("1", "1"))
+                for h in held + [probe]:
+                    h.close()
+                self.assertEqual(server.stop(), 0)
+
+    def test_flash_reads_of_an_abandoned_multiget_are_aborted(self):
+        # Values on flash are read for the keys before the one that finds no
+        # response object; the error abandons them (get_aborted_extstore).
+        seen = []
+        for binary in BINARIES:
+            with self.subTest(server=binary), tempfile.TemporaryDirectory() as d:
+                server = ServerProcess(self.ARGS + (
+                    "-m", "16", "-o", "ext_path=%s/f:256m,ext_item_age=0,ext_item_size=512,"
+                    "ext_recache_rate=0" % d), binary=binary)
+                c = server.connect()
+                value = b"v" * 3000
+                for start in range(0, 12000, 500):
+                    c.send(b"".join(b"set f%d 0 0 3000 noreply\r\n%s\r\n" % (i, value)
+                                    for i in range(start, start + 500)) + b"mn\r\n")
+                    self.assertEqual(c.expect(b"MN\r\n"), b"MN\r\n")
+                # The oldest write buffers have reached the file.
+                deadline = time.monotonic() + 60
+                while int(stats(c).get("extstore_bytes_written", 0)) < (12 << 20):
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.1)
+                flash = []
+                for i in range(300):
+                    c.send(b"me f%d\r\n" % i)
+                    if b" cls=1 " in c.read_until(b"\r\n"):
+                        flash.append(b"f%d" % i)
+                self.assertGreater(len(flash), 10)
+                keys = flash + [b"miss%d" % i for i in range(819 - len(flash))] + flash
+                before = int(stats(c)["get_aborted_extstore"])
+                oom = b"SERVER_ERROR out of memory writing get response\r\n"
+                c.send(b"get " + b" ".join(keys) + b"\r\n")
+                self.assertEqual(c.expect(oom), oom)
+                s = stats(c)
+                seen.append(int(s["get_aborted_extstore"]) - before)
+                self.assertEqual(seen[-1], len(flash))
+                self.assertEqual(s["response_obj_oom"], "1")
+                # The values are still there.
+                c.send(b"get " + b" ".join(flash) + b"\r\n")
+                self.assertEqual(c.read_until(b"END\r\n").count(b"VALUE "), len(flash))
+                c.close()
+                self.assertEqual(server.stop(), 0)
+
+
 class ProcessFlags(unittest.TestCase):
     def run_both(self, args):
         return [subprocess.run([b, *args], capture_output=True, text=True, timeout=30)
