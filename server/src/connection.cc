@@ -25,7 +25,6 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, BufferBudget* bu
     tls_ =
         std::make_unique<asio::ssl::stream<ReceiveOp<Connection>::Socket&>>(socket_, *tls_context_);
   }
-  ctx_.counters.curr_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.total_connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_add(1, std::memory_order_relaxed);
   status_ = std::make_shared<ConnStatus>();
@@ -49,6 +48,7 @@ Connection::~Connection() {
   ctx_.conns.remove(status_);
   ctx_.counters.curr_connections.fetch_sub(1, std::memory_order_relaxed);
   ctx_.counters.connection_structures.fetch_sub(1, std::memory_order_relaxed);
+  if (ctx_.connection_closed) ctx_.connection_closed();
 }
 
 void Connection::start() {

@@ -147,6 +147,10 @@ struct Server::Impl {
   std::unique_ptr<UdpListener> udp;
   size_t next_worker = 0;
   std::atomic<bool> stopping{false};
+  // no_maxconns_fast (background thread only): accepting stopped at the limit.
+  bool listen_disabled = false;
+  Clock::time_point listen_disabled_since;
+  std::vector<std::function<void()>> parked_accepts;
   bool torn_down = false;
   bool graceful = false;      // background thread only
   uint32_t client_limit = 0;  // set once the listeners are bound
@@ -262,7 +266,7 @@ struct Server::Impl {
   // memcached (maxconns_fast) tells the client and closes when over -c.
   template <typename Socket>
   void admit(Worker& worker, Socket socket, bool speaks_tls = false) {
-    if (ctx.counters.curr_connections.load() >= client_limit) {
+    if (config.ops.maxconns_fast && ctx.counters.curr_connections.load() >= client_limit) {
       ctx.counters.rejected_connections.fetch_add(1, std::memory_order_relaxed);
       boost::system::error_code ignored;
       asio::write(socket, asio::buffer("ERROR Too many open connections\r\n", 33), ignored);
@@ -273,6 +277,8 @@ struct Server::Impl {
     if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
+    // Counted here, on the listeners' thread, so the next accept sees it.
+    ctx.counters.curr_connections.fetch_add(1, std::memory_order_relaxed);
     Connection::Socket generic(std::move(socket));
     std::shared_ptr<asio::ssl::context> context = speaks_tls ? tls->current() : nullptr;
     asio::post(worker.io, [this, &worker, context = std::move(context),
@@ -283,7 +289,66 @@ struct Server::Impl {
     });
   }
 
+  // -o no_maxconns_fast: memcached's accept fails at its descriptor limit;
+  // it then stops accepting (listen backlog 0, listen_disabled_num) and
+  // starts again when a connection closes. A client arriving meanwhile waits
+  // in the kernel's backlog. Its accept then fails one client later than the
+  // maxconns_fast check, which counts the descriptor it would need for a
+  // reply. Returns true when `resume` was parked.
+  template <typename Acceptor>
+  bool park_when_full(Acceptor& acceptor, std::function<void()> resume) {
+    if (config.ops.maxconns_fast || ctx.counters.curr_connections.load() < client_limit + 1) {
+      return false;
+    }
+    if (!listen_disabled) {
+      listen_disabled = true;
+      listen_disabled_since = Clock::now();
+      ctx.counters.listen_disabled_num.fetch_add(1, std::memory_order_relaxed);
+      ctx.counters.accepting_conns.store(false);
+      for (const auto& a : tcp_acceptors) ::listen(a->native_handle(), 0);
+      if (unix_acceptor) ::listen(unix_acceptor->native_handle(), 0);
+    }
+    (void)acceptor;
+    parked_accepts.push_back(std::move(resume));
+    return true;
+  }
+
+  // A connection closed (posted to `background`).
+  void resume_listening() {
+    if (!listen_disabled || stopping) return;
+    listen_disabled = false;
+    const auto off =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - listen_disabled_since);
+    ctx.counters.time_in_listen_disabled_us.fetch_add(static_cast<uint64_t>(off.count()),
+                                                      std::memory_order_relaxed);
+    ctx.counters.accepting_conns.store(true);
+    for (const auto& a : tcp_acceptors)
+      ::listen(a->native_handle(), static_cast<int>(config.backlog));
+    if (unix_acceptor) ::listen(unix_acceptor->native_handle(), static_cast<int>(config.backlog));
+    std::vector<std::function<void()>> resumes;
+    resumes.swap(parked_accepts);
+    for (auto& resume : resumes) resume();
+  }
+
   void accept_tcp(asio::ip::tcp::acceptor& acceptor, bool speaks_tls) {
+    if (!config.ops.maxconns_fast) {
+      // Accept only once a client waits, to decide then whether there is room.
+      acceptor.async_wait(asio::socket_base::wait_read,
+                          [this, &acceptor, speaks_tls](const boost::system::error_code& ec) {
+                            if (stopping || ec) return;
+                            if (park_when_full(acceptor, [this, &acceptor, speaks_tls] {
+                                  accept_tcp_now(acceptor, speaks_tls);
+                                })) {
+                              return;
+                            }
+                            accept_tcp_now(acceptor, speaks_tls);
+                          });
+      return;
+    }
+    accept_tcp_now(acceptor, speaks_tls);
+  }
+
+  void accept_tcp_now(asio::ip::tcp::acceptor& acceptor, bool speaks_tls) {
     Worker& worker = pick_worker();
     acceptor.async_accept(
         worker.io, [this, &acceptor, &worker, speaks_tls](const boost::system::error_code& ec,
@@ -295,6 +360,21 @@ struct Server::Impl {
   }
 
   void accept_unix() {
+    if (!config.ops.maxconns_fast) {
+      unix_acceptor->async_wait(
+          asio::socket_base::wait_read, [this](const boost::system::error_code& ec) {
+            if (stopping || ec) return;
+            if (park_when_full(*unix_acceptor, [this] { accept_unix_now(); })) {
+              return;
+            }
+            accept_unix_now();
+          });
+      return;
+    }
+    accept_unix_now();
+  }
+
+  void accept_unix_now() {
     Worker& worker = pick_worker();
     unix_acceptor->async_accept(worker.io, [this, &worker](const boost::system::error_code& ec,
                                                            asio::local::stream_protocol::socket s) {
@@ -436,6 +516,11 @@ void Server::run() {
     impl_->graceful = signal == SIGUSR1;
     impl_->shutdown();
   });
+  if (!s.config.ops.maxconns_fast) {
+    s.ctx.connection_closed = [&s] {
+      if (!s.stopping) asio::post(s.background, [&s] { s.resume_listening(); });
+    };
+  }
   for (size_t i = 0; i < s.tcp_acceptors.size(); ++i) {
     s.accept_tcp(*s.tcp_acceptors[i], s.tcp_acceptor_tls[i]);
   }

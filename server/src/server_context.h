@@ -64,6 +64,8 @@ struct ServerCounters {
   std::atomic<uint64_t> auth_cmds{0};          // -S and -Y
   std::atomic<uint64_t> auth_errors{0};
   std::atomic<bool> accepting_conns{true};
+  std::atomic<uint64_t> listen_disabled_num{0};  // no_maxconns_fast
+  std::atomic<uint64_t> time_in_listen_disabled_us{0};
 };
 
 struct ServerContext {
@@ -93,6 +95,9 @@ struct ServerContext {
   // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
   // (empty in tests without one).
   std::function<void(bool graceful)> request_shutdown;
+  // Called on a worker thread after a client connection is gone (the
+  // listeners resume under no_maxconns_fast); set before the first accept.
+  std::function<void()> connection_closed;
   // `stats reset`: the engine keeps its counters, so the server remembers
   // their values at the reset and prints the difference. Guarded by
   // engine.mutex.

@@ -247,8 +247,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("bytes_written", relaxed(c.bytes_written) - base_written);
   w.add("limit_maxbytes", st.limit_maxbytes);
   w.add("accepting_conns", uint64_t{c.accepting_conns.load() ? 1u : 0u});
-  w.add("listen_disabled_num", uint64_t{0});
-  w.add("time_in_listen_disabled_us", uint64_t{0});
+  w.add("listen_disabled_num", relaxed(c.listen_disabled_num));
+  w.add("time_in_listen_disabled_us", relaxed(c.time_in_listen_disabled_us));
   w.add("threads", ctx.config.threads);
   w.add("conn_yields", relaxed(c.conn_yields));
   w.add("hash_power_level", st.hash_power_level);

@@ -328,6 +328,40 @@ class ConnectionLimits(unittest.TestCase):
         for args, seen in counts.items():
             self.assertEqual(len(set(seen)), 1, (args, seen))
 
+    def test_no_maxconns_fast_stops_accepting(self):
+        # memcached's accept fails at its descriptor limit (one client more
+        # than maxconns_fast admits): it stops listening (backlog 0) and the
+        # next client waits, unanswered, until a connection closes.
+        seen = []
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(("-c", "30", "-o", "no_maxconns_fast"), binary=binary)
+                held = []
+                for _ in range(15):
+                    c = server.connect()
+                    c.send(b"version\r\n")
+                    self.assertEqual(c.read_until(b"\r\n"), b"VERSION 1.6.18\r\n")
+                    held.append(c)
+                waiting = server.connect()
+                waiting.send(b"version\r\n")
+                self.assertTrue(waiting.nothing_pending(wait=1.0))
+                full = stats(held[1])
+                held[0].close()
+                waiting.sock.settimeout(60)
+                self.assertEqual(waiting.read_until(b"\r\n"), b"VERSION 1.6.18\r\n")
+                after = stats(held[1])
+                keys = ("accepting_conns", "listen_disabled_num", "curr_connections")
+                seen.append(([full[k] for k in keys], [after[k] for k in keys],
+                             "rejected_connections" in after))
+                self.assertEqual(seen[-1][0][:2], ["0", "1"])
+                self.assertEqual(seen[-1][1][:2], ["1", "1"])
+                self.assertGreater(int(after["time_in_listen_disabled_us"]), 0)
+                for c in held[1:] + [waiting]:
+                    c.close()
+                self.assertEqual(server.stop(), 0)
+        for other in seen[1:]:
+            self.assertEqual(other, seen[0])
+
 
 def server_read_everything(server, conns):
     """Waits until the server has read all the clients have sent (its side
