@@ -181,7 +181,13 @@ void EventLogger::recompute_streams() {
     std::lock_guard lock(mutex_);
     for (const auto& w : watchers_) streams |= w->streams;
   }
+  watcher_streams_.store(streams, std::memory_order_relaxed);
+  if (stderr_lookups_.load(std::memory_order_relaxed)) streams |= log_stream::kFetchers;
   set_streams(streams);
+}
+
+void EventLogger::set_stderr_lookups(bool on) {
+  if (stderr_lookups_.exchange(on) != on) recompute_streams();
 }
 
 void EventLogger::set_current_fd(int fd) {
@@ -224,6 +230,14 @@ void EventLogger::log(uint32_t stream, const char* format, ...) {
 }
 
 void EventLogger::item_get(const ItemGetEvent& e) {
+  if (stderr_lookups_.load(std::memory_order_relaxed)) {
+    // memcached reports what the lookup returns: expired and flushed are
+    // not found.
+    std::fprintf(stderr, "> %s %.*s\n",
+                 e.status == LookupStatus::kFound ? "FOUND KEY" : "NOT FOUND",
+                 static_cast<int>(e.key.size()), e.key.data());
+  }
+  if ((watcher_streams_.load(std::memory_order_relaxed) & log_stream::kFetchers) == 0) return;
   log(log_stream::kFetchers, "type=item_get key=%s status=%s clsid=%u cfd=%d size=%u\n",
       encode(e.key).text, lookup_status(e.status), e.clsid, current_fd, e.value_len);
 }

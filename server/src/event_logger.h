@@ -76,6 +76,9 @@ class EventLogger final : public EventSink {
   void conn_close(const sockaddr* addr, socklen_t len, bool unix_socket, CloseReason reason,
                   int fd);
 
+  // -vvv: every key lookup also prints memcached's "> FOUND KEY k" or
+  // "> NOT FOUND k" on stderr, on the looking-up thread.
+  void set_stderr_lookups(bool on);
   void item_get(const ItemGetEvent& event) override;
   void item_store(const ItemStoreEvent& event) override;
   void eviction(const ItemLeaveEvent& event) override;
@@ -103,6 +106,8 @@ class EventLogger final : public EventSink {
   void run();
   void drain();
   void recompute_streams();
+  std::atomic<bool> stderr_lookups_{false};
+  std::atomic<uint32_t> watcher_streams_{0};  // without stderr's
 
   const size_t worker_capacity_;
   const size_t watcher_capacity_;

@@ -19,6 +19,7 @@
 #include <ctime>
 #include <iostream>
 #include <mutex>
+#include <cstdio>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -461,6 +462,14 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
     s.tls = std::make_unique<TlsContext>(config.tls);
     s.ctx.tls = s.tls.get();
   }
+  // memcached's crawler and maintainer threads say so at -vvv as they start,
+  // before the listeners are up.
+  if (config.verbose >= 3) {
+    if (config.engine.lru_crawler) std::fprintf(stderr, "Starting LRU crawler background thread\n");
+    if (config.engine.lru_maintainer) {
+      std::fprintf(stderr, "Starting LRU maintainer background thread\n");
+    }
+  }
   s.bind_listeners();
   s.client_limit = memcached_client_limit(config.max_connections, config.threads,
                                           s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
@@ -480,6 +489,7 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
     s.shared.engine.set_time(s.rel_now());
     s.shared.engine.set_event_sink(&s.ctx.logger);
   }
+  s.ctx.logger.set_stderr_lookups(config.verbose >= 3);
   s.ctx.logger.start();
   const std::vector<ExtPathConfig>& paths = s.shared.engine.config().ext.paths;
   std::string fallback;

@@ -285,6 +285,8 @@ void text_verbosity(Session& s, const Tokens& t) {
     return;
   }
   s.ctx().verbosity.store(level > 2 ? 2 : static_cast<int>(level));
+  // Never above 2 from here: the lookup lines of -vvv stop.
+  s.ctx().logger.set_stderr_lookups(false);
   s.reply("OK\r\n");
 }
 

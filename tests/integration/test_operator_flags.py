@@ -236,6 +236,43 @@ class VeryVerbose(unittest.TestCase):
             self.assertEqual(other, logs[0])
 
 
+    def test_vvv_adds_thread_starts_and_lookups(self):
+        # -vvv: the crawler's and maintainer's thread starts, and each key
+        # lookup (gets, and the lookups of stores, deletes and touches) as
+        # "> FOUND KEY k" / "> NOT FOUND k"; none after `verbosity 1`.
+        # (memcached's "N: going from conn_X to conn_Y" state lines are left
+        # out: memext has no such state machine.)
+        logs = []
+        for binary in BINARIES:
+            server = ServerProcess(("-vvv",), binary=binary)
+            c = server.connect()
+            c.send(b"set a 0 0 1\r\nx\r\nget b a\r\nset a 0 0 1\r\ny\r\ndelete a\r\n"
+                   b"touch a 1\r\nverbosity 1\r\nget a\r\nversion\r\n")
+            c.read_until(b"VERSION 1.6.18\r\n")
+            c.close()
+            self.assertEqual(server.stop(), 0)
+            text = server.stderr_text()
+            fd = re.search(r"^(\d+): Client using the ascii protocol$", text, re.M).group(1)
+            lines = [re.sub(r"^([<>]?)\d+", r"\1N", l) for l in text.split("\n")
+                     if re.match(r"^[<>]?%s[ :]" % fd, l) or l.startswith(("> ", "Starting "))]
+            lines = [l for l in lines if not l.startswith("N: going from")]
+            starts = [l for l in lines if l.startswith("Starting ")]
+            # memcached's maintainer thread prints its line itself, before or
+            # after the listener's.
+            self.assertEqual(sorted(starts), ["Starting LRU crawler background thread",
+                                              "Starting LRU maintainer background thread"])
+            rest = [l for l in lines if not l.startswith("Starting ")]
+            logs.append(rest[rest.index("N: Client using the ascii protocol") - 1:])
+        self.assertEqual(logs[0], [
+            "<N new auto-negotiating client connection", "N: Client using the ascii protocol",
+            "<N set a 0 0 1", "> NOT FOUND a", ">N STORED", "<N get b a", "> NOT FOUND b",
+            "> FOUND KEY a", ">N sending key a", ">N END", "<N set a 0 0 1", "> FOUND KEY a",
+            ">N STORED", "<N delete a", "> FOUND KEY a", ">N DELETED", "<N touch a 1",
+            "> NOT FOUND a", ">N NOT_FOUND", "<N verbosity 1"])
+        for other in logs[1:]:
+            self.assertEqual(other, logs[0])
+
+
 class ShutdownEnabled(unittest.TestCase):
     def test_shutdown_modes(self):
         for binary in BINARIES:
