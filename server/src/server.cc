@@ -15,11 +15,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <iostream>
 #include <mutex>
-#include <cstdio>
 #include <thread>
 #include <utility>
 #include <vector>

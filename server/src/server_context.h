@@ -112,6 +112,10 @@ struct ServerContext {
   uint64_t reset_cmd_flush_refused = 0;
   uint64_t reset_auth_cmds = 0;
   uint64_t reset_auth_errors = 0;
+  uint64_t reset_read_buf_oom = 0;
+  uint64_t reset_response_obj_oom = 0;
+  uint64_t reset_listen_disabled_num = 0;
+  uint64_t reset_time_in_listen_disabled_us = 0;
 };
 
 }  // namespace memext::server

@@ -170,7 +170,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   const ServerCounters& c = ctx.counters;
   auto relaxed = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   uint64_t base_total_connections, base_rejected, base_read, base_written, base_meta,
-      base_too_large, base_no_memory, base_flush_refused, base_auth_cmds, base_auth_errors;
+      base_too_large, base_no_memory, base_flush_refused, base_auth_cmds, base_auth_errors,
+      base_read_buf_oom, base_response_obj_oom, base_listen_disabled, base_listen_disabled_us;
   {
     std::lock_guard lock(ctx.engine.mutex);
     base_total_connections = ctx.reset_total_connections;
@@ -183,6 +184,10 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     base_flush_refused = ctx.reset_cmd_flush_refused;
     base_auth_cmds = ctx.reset_auth_cmds;
     base_auth_errors = ctx.reset_auth_errors;
+    base_read_buf_oom = ctx.reset_read_buf_oom;
+    base_response_obj_oom = ctx.reset_response_obj_oom;
+    base_listen_disabled = ctx.reset_listen_disabled_num;
+    base_listen_disabled_us = ctx.reset_time_in_listen_disabled_us;
   }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -207,13 +212,13 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     w.add("rejected_connections", relaxed(c.rejected_connections) - base_rejected);
   }
   w.add("connection_structures", relaxed(c.connection_structures));
-  w.add("response_obj_oom", relaxed(c.response_obj_oom));
+  w.add("response_obj_oom", relaxed(c.response_obj_oom) - base_response_obj_oom);
   w.add("response_obj_count", uint64_t{0});
   w.add("response_obj_bytes", uint64_t{0});
   w.add("read_buf_count", uint64_t{0});
   w.add("read_buf_bytes", uint64_t{0});
   w.add("read_buf_bytes_free", uint64_t{0});
-  w.add("read_buf_oom", relaxed(c.read_buf_oom));
+  w.add("read_buf_oom", relaxed(c.read_buf_oom) - base_read_buf_oom);
   w.add("reserved_fds", uint64_t{5} * ctx.config.threads);
   w.add("cmd_get", st.cmd_get);
   w.add("cmd_set", st.cmd_set);
@@ -247,8 +252,9 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   w.add("bytes_written", relaxed(c.bytes_written) - base_written);
   w.add("limit_maxbytes", st.limit_maxbytes);
   w.add("accepting_conns", uint64_t{c.accepting_conns.load() ? 1u : 0u});
-  w.add("listen_disabled_num", relaxed(c.listen_disabled_num));
-  w.add("time_in_listen_disabled_us", relaxed(c.time_in_listen_disabled_us));
+  w.add("listen_disabled_num", relaxed(c.listen_disabled_num) - base_listen_disabled);
+  w.add("time_in_listen_disabled_us",
+        relaxed(c.time_in_listen_disabled_us) - base_listen_disabled_us);
   w.add("threads", ctx.config.threads);
   w.add("conn_yields", relaxed(c.conn_yields));
   w.add("hash_power_level", st.hash_power_level);
@@ -571,6 +577,10 @@ void stats_command(Session& s, const std::vector<std::string_view>& t) {
     ctx.reset_cmd_flush_refused = c.cmd_flush_refused.load();
     ctx.reset_auth_cmds = c.auth_cmds.load();
     ctx.reset_auth_errors = c.auth_errors.load();
+    ctx.reset_read_buf_oom = c.read_buf_oom.load();
+    ctx.reset_response_obj_oom = c.response_obj_oom.load();
+    ctx.reset_listen_disabled_num = c.listen_disabled_num.load();
+    ctx.reset_time_in_listen_disabled_us = c.time_in_listen_disabled_us.load();
     ctx.prefix_stats.clear();
     s.reply("RESET\r\n");
     return;

@@ -451,6 +451,9 @@ class ReadBufMemLimit(unittest.TestCase):
                 self.assertTrue(c.nothing_pending())
                 s = stats(c)
                 self.assertEqual((s["response_obj_oom"], s["read_buf_oom"]), ("2", "0"))
+                c.send(b"stats reset\r\n")
+                self.assertEqual(c.expect(b"RESET\r\n"), b"RESET\r\n")
+                self.assertEqual(stats(c)["response_obj_oom"], "0")
                 c.close()
                 self.assertEqual(server.stop(), 0)
 
