@@ -94,8 +94,10 @@ size_t Session::consume(std::string_view input) {
     if (tokens_.capacity() > kKeptTokens) std::vector<std::string_view>().swap(tokens_);
     if (used == kNeedMore) {
       // Taken again when the command runs with its data.
-      if (budget_ != nullptr) budget_->give_responses(1);
-      --responses_held_;
+      if (budget_ != nullptr) {
+        budget_->give_responses(1);
+        --responses_held_;
+      }
       bytes_wanted_ = line_end + 1 + data_wanted_;
       break;
     }
@@ -108,7 +110,8 @@ size_t Session::consume(std::string_view input) {
 }
 
 bool Session::start_response() {
-  if (budget_ != nullptr && !budget_->take_response()) {
+  if (budget_ == nullptr) return true;
+  if (!budget_->take_response()) {
     ctx_.counters.response_obj_oom.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
