@@ -3,8 +3,10 @@
 #include <cstring>
 #include <string>
 
+#include "buffer_budget.h"
 #include "read_buffer.h"
 
+using memext::server::BufferBudget;
 using memext::server::ReadBuffer;
 
 namespace {
@@ -117,4 +119,31 @@ TEST_CASE("16 KB blocks are reused through a bounded per-thread cache") {
   }
   CHECK(ReadBuffer::cached_blocks() == ReadBuffer::kCachedBlocks);
   CHECK(ReadBuffer::cached_blocks() >= before);
+}
+
+TEST_CASE("read_buf_mem_limit: a worker's share in 16 KB buffers, 13 responses a buffer") {
+  // 1 MB on one thread: 64 buffers; a held read buffer leaves 63 x 13.
+  BufferBudget one(1 << 20, 1);
+  CHECK(one.take_read_buffer());
+  size_t responses = 0;
+  while (one.take_response()) ++responses;
+  CHECK(responses == 63 * 13);
+  one.give_responses(responses);
+  one.give_read_buffer();
+  // Four threads share it: 16 each.
+  BufferBudget quarter(1 << 20, 4);
+  size_t buffers = 0;
+  while (quarter.take_read_buffer()) ++buffers;
+  CHECK(buffers == 16);
+  CHECK_FALSE(quarter.take_response());
+  quarter.give_read_buffer();
+  CHECK(quarter.take_response());
+  // A share under one buffer is still one; no limit takes anything.
+  BufferBudget tiny(1 << 20, 256);
+  CHECK(tiny.take_read_buffer());
+  CHECK_FALSE(tiny.take_read_buffer());
+  BufferBudget unlimited(0, 4);
+  bool all_taken = true;
+  for (int i = 0; i < 10000; ++i) all_taken = unlimited.take_read_buffer() && all_taken;
+  CHECK(all_taken);
 }
