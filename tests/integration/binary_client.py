@@ -118,3 +118,16 @@ def normalized(responses):
         cas = 0 if r.cas == 0 else order.setdefault(r.cas, len(order) + 1)
         out.append(r.raw[:16] + struct.pack(">Q", cas) + r.raw[24:])
     return out
+
+
+def run_both(testcase, servers, data, expect_close=False):
+    """Runs the exchange on every server (sentinel-terminated unless the
+    server is expected to close), asserts through testcase that all agree
+    with CAS values renamed, and returns the first server's responses."""
+    results = [exchange(s.port, data + (b"" if expect_close else sentinel()), expect_close)
+               for s in servers]
+    for server, other in zip(servers[1:], results[1:]):
+        testcase.assertEqual(normalized(results[0]), normalized(other),
+                             "%s and %s differ:\n%r\n%r" %
+                             (servers[0].binary, server.binary, results[0], other))
+    return results[0]

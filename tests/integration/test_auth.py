@@ -73,13 +73,7 @@ class Sasl(BothServers):
     def run_both(self, data, expect_close=False):
         """The exchange on every server; they must agree (CAS renamed).
         Returns memext-server's responses."""
-        results = [b.exchange(s.port, data + (b"" if expect_close else b.sentinel()),
-                              expect_close) for s in self.servers]
-        for server, other in zip(self.servers[1:], results[1:]):
-            self.assertEqual(b.normalized(results[0]), b.normalized(other),
-                             "memext-server and %s differ:\n%r\n%r" %
-                             (server.binary, results[0], other))
-        return results[0]
+        return b.run_both(self, self.servers, data, expect_close)
 
     def statuses(self, responses):
         return [r if isinstance(r, str) else (r.opcode, r.status, r.value) for r in responses]
