@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "lock_holds.h"
 #include "server_context.h"
 
 namespace memext::server {
@@ -72,7 +73,7 @@ Micros CompactorRunner::step(Micros now) {
   using std::chrono::steady_clock;
   CompactorRead read;
   {
-    std::lock_guard lock(shared_.mutex);
+    ExclusiveSection lock(shared_.mutex, Holder::kCompactorBegin);
     const auto taken = steady_clock::now();
     read = shared_.flash->compactor_begin(now);
     note_hold(steady_clock::now() - taken);
@@ -89,7 +90,7 @@ Micros CompactorRunner::step(Micros now) {
   const auto io_micros =
       std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - io_started)
           .count();
-  std::lock_guard lock(shared_.mutex);
+  ExclusiveSection lock(shared_.mutex, Holder::kCompactorFinish);
   const auto taken = steady_clock::now();
   const Micros next =
       shared_.flash->compactor_finish(now + static_cast<Micros>(io_micros), read, result);

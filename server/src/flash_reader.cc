@@ -100,7 +100,7 @@ struct FlashReader::Impl {
     std::vector<std::pair<PendingFlashRead*, int64_t>> batch;
     batch.swap(done);
     {
-      std::lock_guard lock(shared.mutex);
+      ExclusiveSection lock(shared.mutex, Holder::kFlashFinish);
       for (auto& [read, result] : batch) complete_flash_read_locked(shared, *read, result);
     }
     for (auto& [raw, result] : batch) {

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lock_holds.h"
 #include "memext/device.h"
 #include "memext/engine.h"
 #include "memext/extstore.h"
@@ -83,7 +84,7 @@ template <class Use>
 void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions& options,
                    Use&& use) {
   {
-    std::shared_lock lock(shared.mutex);
+    SharedSection lock(shared.mutex, Holder::kGetShared);
     if (std::optional<GetResult> r = shared.engine.try_get_shared(key, options)) {
       Fetch f;
       if (r->source == HitSource::kRam) {
@@ -95,7 +96,7 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
       return;
     }
   }
-  std::lock_guard lock(shared.mutex);
+  ExclusiveSection lock(shared.mutex, Holder::kGet);
   Fetch f = fetch_locked(shared, key, options);
   use(f);
 }

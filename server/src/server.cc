@@ -27,6 +27,7 @@
 #include "background_steps.h"
 #include "connection.h"
 #include "flash_reader.h"
+#include "lock_holds.h"
 #include "memext/extstore.h"
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
@@ -429,6 +430,7 @@ struct Server::Impl {
       if (w->thread.joinable()) w->thread.join();
     }
     stop_steps();
+    if constexpr (lock_hold_stats_enabled()) std::cerr << lock_hold_stats().report();
     // Closing the listeners and the signal_set completes their pending
     // operations with operation_aborted; running them now (they see
     // `stopping`) frees the accepted peer sockets while the workers'
@@ -540,7 +542,7 @@ void Server::run() {
   }
   // The clock first, so the other steps of a wake-up see this second.
   s.steps.add([&s](Micros now) {
-    std::lock_guard lock(s.shared.mutex);
+    ExclusiveSection lock(s.shared.mutex, Holder::kClock);
     s.shared.engine.set_time(s.rel_now());
     if (s.flash) {
       PageStoreStats store = s.flash->stats(false).store;
@@ -566,28 +568,28 @@ void Server::run() {
   });
   if (s.maintainer) {
     s.steps.add([&s](Micros now) {
-      std::lock_guard lock(s.shared.mutex);
+      ExclusiveSection lock(s.shared.mutex, Holder::kLruMaintainer);
       return s.maintainer->step(now);
     });
   }
   // memcached wakes its crawler thread on a request at once; polling every
   // 10 ms starts a manual crawl nearly as soon.
   s.steps.add([&s](Micros now) {
-    std::lock_guard lock(s.shared.mutex);
+    ExclusiveSection lock(s.shared.mutex, Holder::kCrawler);
     return std::min(s.crawler->step(now), now + 10'000);
   });
   // memcached signals its rebalancer thread on a request; polling every
   // 10 ms while idle starts a move nearly as soon.
   if (s.rebalancer) {
     s.steps.add([&s](Micros now) {
-      std::lock_guard lock(s.shared.mutex);
+      ExclusiveSection lock(s.shared.mutex, Holder::kRebalancer);
       return std::min(s.rebalancer->step(now), now + 10'000);
     });
   }
   s.steps.start();
   if (s.flash) {
     s.flusher_steps.add([&s](Micros now) {
-      std::lock_guard lock(s.shared.mutex);
+      ExclusiveSection lock(s.shared.mutex, Holder::kFlusher);
       return s.flash->flusher_step(now);
     });
     s.compactor_steps.add([&s](Micros now) { return s.compactor->step(now); });

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "lock_holds.h"
 #include "memext/slabs.h"
 #include "parse_util.h"
 
@@ -138,7 +139,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
   request.cas = cas;
   StoreOutcome outcome;
   {
-    std::lock_guard lock(ctx.engine.mutex);
+    ExclusiveSection lock(ctx.engine.mutex, Holder::kSet);
     outcome = ctx.engine.engine.store(request);
   }
   switch (outcome.result) {
