@@ -27,6 +27,7 @@ struct SaveOutcome {
   bool ok = false;             // false: the stream failed (disk full, ...)
   uint64_t items = 0;          // items written
   uint64_t flash_skipped = 0;  // extstore headers left out
+  uint64_t cas_id = 0;         // the last CAS handed out
 };
 
 // Writes the engine's items and restart state to `out`.

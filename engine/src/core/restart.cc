@@ -140,6 +140,7 @@ class RestartCodec {
  public:
   static SaveOutcome save(const ItemStore& s, std::ostream& out) {
     SaveOutcome outcome;
+    outcome.cas_id = s.cas_id_;
     Writer w(out);
     w.bytes(kMagic.data(), kMagic.size());
     w.num<uint8_t>(s.config_.phantom ? 1 : 0);
