@@ -1,6 +1,7 @@
 #include "memory_file.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -137,6 +138,15 @@ std::optional<RestartClock> check_memory_file(const ServerConfig& config) {
   if (fd < 0) {
     throw ConfigError::memcached(
         std::string("failed to open file for mmap: ") + std::strerror(errno), 71);
+  }
+  // memcached opens FILE as the -u user; the stop writes it as that user.
+  if (::geteuid() == 0 && !config.user.empty()) {
+    if (const struct passwd* pw = ::getpwnam(config.user.c_str())) {
+      if (::fchown(fd, pw->pw_uid, pw->pw_gid) != 0) {
+        std::cerr << "[restart] cannot give " << path << " to " << config.user << ": "
+                  << std::strerror(errno) << "\n";
+      }
+    }
   }
   ::close(fd);
   std::ifstream meta(meta_path(config));
