@@ -5,6 +5,7 @@
 
 #include "auth_file.h"
 #include "config.h"
+#include "memory_file.h"
 #include "process_setup.h"
 #include "server.h"
 
@@ -35,15 +36,23 @@ int main(int argc, char** argv) {
     if (config.verbose >= 1) std::cerr << "-o " << name << ": accepted, has no effect in memext\n";
   }
   try {
-    Server server(config);
+    std::optional<int64_t> restored_started;
+    if (!ops.memory_file.empty()) {
+      if (std::optional<RestartClock> clock = check_memory_file(config)) {
+        restored_started = clock->process_started;
+      }
+    }
+    Server server(config, restored_started);
     // Once SIGTERM is handled: whoever reads the pid and signals it at once
     // must find the file removed at exit.
     if (!ops.pid_file.empty()) pid_file = std::make_unique<PidFile>(ops.pid_file, ops.daemonize);
     server.run();
-    if (config.verbose >= 1) {
-      std::cerr << (server.stopped_gracefully()
-                        ? "Gracefully stopping\nall background threads stopped\n"
-                        : "Exiting normally\n");
+    // memcached announces a graceful stop at any verbosity.
+    if (server.stopped_gracefully()) {
+      std::cerr << "Gracefully stopping\n";
+      if (config.verbose >= 1) std::cerr << "all background threads stopped\n";
+    } else if (config.verbose >= 1) {
+      std::cerr << "Exiting normally\n";
     }
   } catch (const ConfigError& e) {
     // -Z's certificates: memcached prints its line without a program name.

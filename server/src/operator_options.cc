@@ -45,8 +45,9 @@ void add_operator_options(po::options_description& desc, OperatorFlagText& text)
     ("prefix-delimiter,D", po::value(&text.delimiter), "<char> between key prefixes and IDs for per-prefix stats "
                                        "(default: \":\"); turns `stats detail` on")
     ("license,i", "print the license and exit")
-    ("memory-file,e", po::value(&text.memory_file), "memcached's restartable memory file: "
-                                                    "not supported, refused");
+    ("memory-file,e", po::value(&text.memory_file), "restartable cache: the items are saved to <file> "
+                                                    "(and <file>.meta) at a graceful stop (SIGUSR1) "
+                                                    "and restored at the next start");
   // clang-format on
 }
 
@@ -72,11 +73,7 @@ void apply_operator_options(const po::variables_map& vm, const OperatorFlagText&
     ops.prefix_delimiter = text.delimiter[0];
     ops.detail_enabled = true;
   }
-  if (vm.count("memory-file")) {
-    throw ConfigError("-e " + text.memory_file +
-                      ": memcached's restartable memory file is not supported by memext-server "
-                      "(start without -e; the cache starts empty)");
-  }
+  if (vm.count("memory-file")) ops.memory_file = text.memory_file;
 }
 
 bool apply_operator_suboption(OperatorConfig& ops, const std::string& name,

@@ -36,6 +36,7 @@ struct OperatorConfig {
   uint32_t worker_logbuf_size = 64u << 10;
   uint32_t read_buf_mem_limit = 0;  // bytes (given in MB); 0 = unlimited
   bool track_sizes = false;
+  std::string memory_file;  // -e: restartable cache (memory_file.h)
 };
 
 // The strings Program_options fills for these flags.

@@ -32,6 +32,7 @@
 #include "memext/lru_crawler.h"
 #include "memext/lru_maintainer.h"
 #include "memext/slab_rebalancer.h"
+#include "memory_file.h"
 #include "process_setup.h"
 #include "sasl_auth.h"
 #include "server_context.h"
@@ -93,9 +94,11 @@ void raise_fd_limit(uint32_t max_connections) {
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(const ServerConfig& cfg)
+  Impl(const ServerConfig& cfg, std::optional<int64_t> restored_started)
       : config(cfg),
-        started_unix(static_cast<int64_t>(std::time(nullptr)) - kStartRelTime),
+        started_unix(
+            restored_started.value_or(static_cast<int64_t>(std::time(nullptr)) - kStartRelTime)),
+        start_rel(static_cast<rel_time_t>(static_cast<int64_t>(std::time(nullptr)) - started_unix)),
         shared(with_start_time(cfg.engine, started_unix)),
         ctx(config, shared, started_unix),
         signals(background, SIGINT, SIGTERM),
@@ -123,7 +126,9 @@ struct Server::Impl {
   //   this Impl, so the listeners and `background`'s queue go before the
   //   workers.
   ServerConfig config;
+  // Unix seconds of rel time 0; a restart (-e) resumes the first start's.
   int64_t started_unix;
+  rel_time_t start_rel;  // rel time at started_steady
   Clock::time_point started_steady = Clock::now();
   SharedEngine shared;
   ServerContext ctx;
@@ -161,7 +166,7 @@ struct Server::Impl {
 
   rel_time_t rel_now() const {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_steady);
-    return static_cast<rel_time_t>(kStartRelTime + secs.count());
+    return static_cast<rel_time_t>(start_rel + secs.count());
   }
 
   // memcached refuses to start when an ext_path cannot be opened. io_uring
@@ -455,7 +460,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config)) {
+Server::Server(const ServerConfig& config, std::optional<int64_t> restored_process_started)
+    : impl_(std::make_unique<Impl>(config, restored_process_started)) {
   Impl& s = *impl_;
   raise_fd_limit(config.max_connections);
   // memcached loads the certificates before it binds, and as the user it
@@ -489,6 +495,7 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
   {
     std::lock_guard lock(s.shared.mutex);
     s.shared.engine.set_time(s.rel_now());
+    if (restored_process_started) load_memory_file(config, s.shared.engine);
     s.shared.engine.set_event_sink(&s.ctx.logger);
   }
   s.ctx.logger.set_stderr_lookups(config.verbose >= 3);
@@ -605,6 +612,11 @@ void Server::run() {
   }
   s.background.run();
   s.teardown();
+  // memcached's restartable cache keeps its items only across a graceful stop.
+  if (s.graceful && !s.config.ops.memory_file.empty()) {
+    std::lock_guard lock(s.shared.mutex);
+    save_memory_file(s.config, s.shared.engine, s.rel_now(), s.started_unix);
+  }
 }
 
 bool Server::stopped_gracefully() const {

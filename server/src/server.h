@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -27,8 +28,11 @@ class ExtStoreOpenError : public std::runtime_error {
 class Server {
  public:
   // Builds the engine, opens the flash files and binds the listeners. Throws
-  // std::runtime_error (or ConfigError) with a one-line reason.
-  explicit Server(const ServerConfig& config);
+  // std::runtime_error (or ConfigError) with a one-line reason. With
+  // `restored_process_started` (a valid -e meta file, memory_file.h) the
+  // clock resumes from that epoch and the memory file's items are loaded.
+  explicit Server(const ServerConfig& config,
+                  std::optional<int64_t> restored_process_started = std::nullopt);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

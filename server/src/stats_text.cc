@@ -416,7 +416,8 @@ void settings_stats(ServerContext& ctx, StatWriter& w) {
   w.add_bool("ssl_kernel_tls", tls.kernel_tls);
   w.add("ssl_min_version", tls_version_name(tls.min_version));
   w.add("num_napi_ids", "(null)");
-  w.add("memory_file", "(null)");
+  w.add("memory_file", cfg.ops.memory_file.empty() ? std::string_view("(null)")
+                                                   : std::string_view(cfg.ops.memory_file));
 }
 
 void items_stats(ServerContext& ctx, StatWriter& w) {

@@ -1,6 +1,6 @@
 """memcached 1.6.18's operator flags on memext-server, each exchange run on
 both memext-server and Debian's memcached (when installed) and compared:
--F -A -X -W -R -D (stats detail) -i -e -d -P -r -k -L, -o idle_timeout,
+-F -A -X -W -R -D (stats detail) -i -d -P -r -k -L, -o idle_timeout,
 no_modern, a bare slab_automove, MEMCACHED_PORT_FILENAME, and `stats
 settings` printing memcached's keys for the same flags."""
 
@@ -534,11 +534,6 @@ class ProcessFlags(unittest.TestCase):
         for r in self.run_both(["-i"]):
             self.assertEqual(r.returncode, 0)
             self.assertTrue(r.stdout.startswith("memcached 1.6.18"))
-        r = subprocess.run([BINARY, "-e", "/tmp/memext-memory-file"], capture_output=True,
-                           text=True, timeout=30)
-        self.assertEqual(r.returncode, 64)
-        self.assertIn("-e /tmp/memext-memory-file", r.stderr)
-        self.assertIn("not supported", r.stderr)
         for args, needle in ((["-R", "0"], "-R"), (["-D", ""], "-D"),
                              (["-o", "hash_algorithm=md5"], "hash_algorithm"),
                              (["-o", "idle_timeout=soon"], "idle_timeout")):

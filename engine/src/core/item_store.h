@@ -305,6 +305,7 @@ class ItemStore {
   uint64_t oldest_cas_ = 0;
 
   friend class StorageHooks;
+  friend class RestartCodec;
   friend class PageMover;
 };
 
