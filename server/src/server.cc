@@ -343,6 +343,8 @@ struct Server::Impl {
       w->io.stop();
       if (w->thread.joinable()) w->thread.join();
     }
+    // Every request is in the recorder's buffers now: the last file ends complete.
+    ctx.recorder.stop();
     stop_steps();
     // Closing the listeners and the signal_set completes their pending
     // operations with operation_aborted; running them now (they see
@@ -397,6 +399,11 @@ Server::Server(const ServerConfig& config) : impl_(std::make_unique<Impl>(config
     s.shared.engine.set_event_sink(&s.ctx.logger);
   }
   s.ctx.logger.start();
+  if (config.record_at_start) {
+    if (std::string problem = s.ctx.recorder.start(config.record); !problem.empty()) {
+      throw std::runtime_error("-o record_path=" + config.record.prefix + ": " + problem);
+    }
+  }
   const std::vector<ExtPathConfig>& paths = s.shared.engine.config().ext.paths;
   std::string fallback;
   for (uint32_t i = 0; i < config.threads; ++i) {
