@@ -77,9 +77,13 @@ void record_command(Session& s, const std::vector<std::string_view>& t) {
                                                  : "CLIENT_ERROR record stop: not recording\r\n");
   } else if (sub == "status" && t.size() == 2) {
     record_status(s);
+  } else if (!sub.empty() && sub != "stop" && sub != "status") {
+    s.responses().append("CLIENT_ERROR record: unknown subcommand '" + std::string(sub) +
+                         "' (allowed: start, stop, status)\r\n");
   } else {
-    s.responses().append("CLIENT_ERROR usage: record start [PATH [SAMPLE [MAX_BYTES]]] | "
-                         "record stop | record status\r\n");
+    s.responses().append(
+        "CLIENT_ERROR usage: record start [PATH [SAMPLE [MAX_BYTES]]] | "
+        "record stop | record status\r\n");
   }
 }
 

@@ -17,8 +17,7 @@ std::string parse_record_sample(std::string_view text, double& out) {
   char* end = nullptr;
   errno = 0;
   const double rate = copy.empty() ? 0 : std::strtod(copy.c_str(), &end);
-  if (copy.empty() || end != copy.c_str() + copy.size() || errno != 0 || !(rate > 0) ||
-      rate > 1) {
+  if (copy.empty() || end != copy.c_str() + copy.size() || errno != 0 || !(rate > 0) || rate > 1) {
     return "invalid sample rate '" + copy + "' (allowed: a fraction 0 < R <= 1, e.g. 0.01)";
   }
   out = rate;
@@ -67,7 +66,9 @@ std::string check_record_prefix(std::string_view prefix) {
     return "path '" + text + "' ends in '/' (allowed: a file name prefix, e.g. /var/tmp/trace)";
   }
   const size_t slash = text.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : text.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : text.substr(0, slash);
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return "path '" + text + "': directory '" + dir + "' does not exist";

@@ -50,8 +50,7 @@ uint32_t first_free_number(const std::string& prefix) {
         !name.ends_with(kSuffix)) {
       continue;
     }
-    const std::string digits =
-        name.substr(stem.size(), name.size() - stem.size() - kSuffix.size());
+    const std::string digits = name.substr(stem.size(), name.size() - stem.size() - kSuffix.size());
     if (digits.size() < 4 || digits.size() > 9 ||
         digits.find_first_not_of("0123456789") != std::string::npos) {
       continue;

@@ -49,7 +49,8 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
       return;
     }
   }
-  const Op trace_op = touch ? (return_cas ? Op::kGats : Op::kGat) : (return_cas ? Op::kGets : Op::kGet);
+  const Op trace_op =
+      touch ? (return_cas ? Op::kGats : Op::kGat) : (return_cas ? Op::kGets : Op::kGet);
   SharedEngine& shared = s.ctx().engine;
   // One lock acquisition per key, as memcached takes one item lock per key.
   for (size_t i = first_key; i < t.size(); ++i) {

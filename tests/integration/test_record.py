@@ -205,6 +205,10 @@ class Recorder(unittest.TestCase):
         cases = [
             (b"record", b"CLIENT_ERROR usage: record start [PATH [SAMPLE [MAX_BYTES]]] | "
                         b"record stop | record status\r\n"),
+            (b"record stat", b"CLIENT_ERROR record: unknown subcommand 'stat' (allowed: start, "
+                             b"stop, status)\r\n"),
+            (b"record stop now", b"CLIENT_ERROR usage: record start [PATH [SAMPLE [MAX_BYTES]]] | "
+                                 b"record stop | record status\r\n"),
             (b"record start", b"CLIENT_ERROR record start: no PATH given and no -o record_path "
                               b"set\r\n"),
             (b"record start /no/such/dir/t",
