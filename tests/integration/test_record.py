@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
+import binary_client as bc
 from memext_harness import ServerProcess
 
 MASK = (1 << 64) - 1
@@ -164,6 +165,30 @@ class Recorder(unittest.TestCase):
         self.assertEqual(self.command(admin, b"record stop"), b"OK\r\n")
         self.assertEqual(len(self.files(prefix)), 2)
         self.assertEqual(len(read_trace(files[0])), len(records))
+
+    def test_binary_protocol_requests_are_recorded(self):
+        server = self.start()
+        prefix = self.path("b")
+        admin = server.connect()
+        self.assertEqual(self.command(admin, b"record start " + prefix.encode()), b"OK\r\n")
+        bc.one_at_a_time(server.port, [
+            bc.request(bc.SET, b"bk", bc.storage_extras(0, 40), b"12345"),
+            bc.request(bc.GET, b"bk"),
+            bc.request(bc.GETK, b"missing"),
+            bc.request(bc.APPEND, b"bk", b"", b"67"),
+            bc.request(bc.INCR, b"ctr", bc.delta_extras(1, 5, 0)),
+            bc.request(0x1C, b"bk", bc.touch_extras(70)),  # touch
+            bc.request(0x1D, b"bk", bc.touch_extras(80)),  # gat
+            bc.request(bc.DELETE, b"bk"),
+        ])
+        self.assertEqual(self.command(admin, b"record stop"), b"OK\r\n")
+        names = {key_id(k): k for k in (b"bk", b"missing", b"ctr")}
+        got = [(op, names[kid], ttl, vsize)
+               for _, kid, ttl, _, vsize, op in read_trace(self.files(prefix)[0])]
+        self.assertEqual(got, [("set", b"bk", 40, 5), ("get", b"bk", 0, 5),
+                               ("get", b"missing", 0, 0), ("append", b"bk", 0, 2),
+                               ("incr", b"ctr", 0, 0), ("touch", b"bk", 70, 0),
+                               ("gat", b"bk", 80, 7), ("delete", b"bk", 0, 0)])
 
     def test_sample_keeps_the_keys_the_sample_hash_keeps_and_rotation(self):
         prefix = self.path("s")
