@@ -137,8 +137,8 @@ run_once() {
     -t "${SECS}s" 2>&1)
   tps=$(grep -Eo 'TPS: [0-9]+' <<<"$out" | tail -1 | awk '{print $2}')
   local hits
-  hits=$(python3 - "$port" "$server" <<'PY'
-import re, socket, sys
+  hits=$(python3 - "$port" "$server" "$SERVER_PID" <<'PY'
+import os, re, socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 def ask(command):
     s.sendall(command)
@@ -149,6 +149,13 @@ def ask(command):
 st = ask(b"stats\r\n")
 line = "get_hits=%s get_misses=%s get_extstore=%s" % (st.get("get_hits"), st.get("get_misses"),
                                                       st.get("get_extstore", 0))
+# The server's CPU time per request (fill included): steadier than TPS on a
+# loaded machine, where neighbours take the CPU the server would use.
+with open("/proc/%s/stat" % sys.argv[3]) as f:
+    fields = f.read().rsplit(")", 1)[1].split()
+cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+requests = int(st.get("cmd_get", 0)) + int(st.get("cmd_set", 0))
+line += " cpu_us_per_req=%.2f" % (1e6 * cpu_s / max(requests, 1))
 if sys.argv[2] == "memext-record":
     rec = ask(b"record status\r\n")
     line += " recorded=%s dropped=%s" % (rec.get("requests_recorded"), rec.get("requests_dropped"))
