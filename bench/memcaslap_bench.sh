@@ -18,10 +18,16 @@
 # keeps ~40 MB of page cache (plus the kernel's readahead, which memcaslap's
 # orderly key walk rewards). CGROUP_MB=0 turns it off.
 #
+# SERVERS (default "memext memcached") picks the servers that alternate;
+# "memext-record" is memext-server recording every request
+# (-o record_path=WORKDIR/rec, its own request recorder), so
+# SERVERS="memext memext-record" WORKLOADS=ram measures the recorder's cost.
+# The summary prints each server's mean and its ratio to the first one.
+#
 # Usage: bench/memcaslap_bench.sh [path/to/memext-server]
 # Env:   ROUNDS (3) SECONDS_PER_RUN (20) MEM_MB (64) THREADS (2) EXT_SIZE (2g)
 #        CONCURRENCY (32) CLIENT_THREADS (2) WORKLOADS ("flash ram") WORKDIR (mktemp -d)
-#        CGROUP_MB (128; 0 = no memory cgroup)
+#        CGROUP_MB (128; 0 = no memory cgroup) SERVERS ("memext memcached")
 set -euo pipefail
 
 MEMEXT=${1:-$(dirname "$0")/../build/server/memext-server}
@@ -81,15 +87,16 @@ trap cleanup EXIT
 
 # start_server NAME PORT FLASHFILE
 start_server() {
-  local bin=$1 port=$2 flash=$3
+  local bin=$1 port=$2 flash=$3 record=
   [[ $bin == memcached ]] && bin=$(command -v memcached) || bin=$MEMEXT
+  [[ $1 == memext-record ]] && { rm -f "$WORKDIR"/rec.*; record=",record_path=$WORKDIR/rec"; }
   rm -f "$flash"
   sync
   echo 1 >/proc/sys/vm/drop_caches 2>/dev/null || true
   local launch=()
   [[ -n $CGROUP_DIR ]] && launch=(bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CGROUP_DIR")
   "${launch[@]}" "$bin" "${USER_FLAG[@]}" -p "$port" -l 127.0.0.1 -U 0 -m "$MEM_MB" -t "$THREADS" -c 4096 \
-    -o "ext_path=$flash:$EXT_SIZE,ext_item_size=$EXT_ITEM_SIZE,ext_item_age=$EXT_ITEM_AGE" \
+    -o "ext_path=$flash:$EXT_SIZE,ext_item_size=$EXT_ITEM_SIZE,ext_item_age=$EXT_ITEM_AGE$record" \
     >"$WORKDIR/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do
@@ -130,16 +137,29 @@ run_once() {
     -t "${SECS}s" 2>&1)
   tps=$(grep -Eo 'TPS: [0-9]+' <<<"$out" | tail -1 | awk '{print $2}')
   local hits
-  hits=$(python3 - "$port" <<'PY'
-import re, socket, sys
+  hits=$(python3 - "$port" "$server" "$SERVER_PID" <<'PY'
+import os, re, socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"stats\r\n")
-buf = b""
-while not buf.endswith(b"END\r\n"):
-    buf += s.recv(65536)
-st = dict(re.findall(r"STAT (\S+) (\S+)", buf.decode()))
-print("get_hits=%s get_misses=%s get_extstore=%s" % (st.get("get_hits"), st.get("get_misses"),
-                                                     st.get("get_extstore", 0)))
+def ask(command):
+    s.sendall(command)
+    buf = b""
+    while not buf.endswith(b"END\r\n"):
+        buf += s.recv(65536)
+    return dict(re.findall(r"STAT (\S+) (\S+)", buf.decode()))
+st = ask(b"stats\r\n")
+line = "get_hits=%s get_misses=%s get_extstore=%s" % (st.get("get_hits"), st.get("get_misses"),
+                                                      st.get("get_extstore", 0))
+# The server's CPU time per request (fill included): steadier than TPS on a
+# loaded machine, where neighbours take the CPU the server would use.
+with open("/proc/%s/stat" % sys.argv[3]) as f:
+    fields = f.read().rsplit(")", 1)[1].split()
+cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+requests = int(st.get("cmd_get", 0)) + int(st.get("cmd_set", 0))
+line += " cpu_us_per_req=%.2f" % (1e6 * cpu_s / max(requests, 1))
+if sys.argv[2] == "memext-record":
+    rec = ask(b"record status\r\n")
+    line += " recorded=%s dropped=%s" % (rec.get("requests_recorded"), rec.get("requests_dropped"))
+print(line)
 PY
 )
   stop_server
@@ -153,7 +173,7 @@ echo "# memcaslap ${SECS}s runs, -m $MEM_MB -t $THREADS ext_path=...:$EXT_SIZE" 
 for workload in ${WORKLOADS:-flash ram}; do
   if [[ $workload == flash ]]; then value=3000; win=13k; else value=100; win=10k; fi
   for round in $(seq "$ROUNDS"); do
-    for server in memext memcached; do
+    for server in ${SERVERS:-memext memcached}; do
       line=$(run_once "$server" "$workload" "$value" "$win")
       echo "round $round: $line"
       read -r _ _ tps _ <<<"$line"
@@ -162,9 +182,14 @@ for workload in ${WORKLOADS:-flash ram}; do
   done
 done
 echo "# mean TPS"
+read -r -a names <<<"${SERVERS:-memext memcached}"
 for workload in ${WORKLOADS:-flash ram}; do
-  a=$(( ${SUM[memext-$workload]} / ROUNDS ))
-  b=$(( ${SUM[memcached-$workload]} / ROUNDS ))
-  ratio=$(python3 -c "print(f'{$a/$b:.2f}' if $b else 'n/a')")
-  printf '%-6s memext %8d  memcached %8d  memext/memcached %s\n' "$workload" "$a" "$b" "$ratio"
+  first=$(( ${SUM[${names[0]}-$workload]} / ROUNDS ))
+  line=$(printf '%-6s' "$workload")
+  for server in "${names[@]}"; do
+    mean=$(( ${SUM[$server-$workload]} / ROUNDS ))
+    ratio=$(python3 -c "print(f'{$mean/$first:.3f}' if $first else 'n/a')")
+    line+=$(printf '  %s %8d (%s/%s %s)' "$server" "$mean" "$server" "${names[0]}" "$ratio")
+  done
+  echo "$line"
 done

@@ -154,12 +154,14 @@ void binary_get(Session& s, const BinaryRequest& r) {
     options.exptime = load32(r.extras, 0);
   }
   SharedEngine& shared = s.ctx().engine;
+  uint32_t found_size = 0;
   fetch_and_use(shared, r.key, options, [&](Fetch& f) {
     if (f.kind == FetchKind::kMiss) {
       s.responses().append(miss_bytes(r, return_key));
       return;
     }
     const ItemInfo& info = f.info;
+    found_size = info.value_len;
     const auto keylen = static_cast<uint16_t>(return_key ? r.key.size() : 0);
     const uint32_t bodylen = 4 + keylen + (return_value ? info.value_len : 0);
     std::string head;
@@ -185,6 +187,8 @@ void binary_get(Session& s, const BinaryRequest& r) {
     read.slot = &s.responses().reserve();
     s.queue_flash_read(std::move(f.pending));
   });
+  const Op op = !touch ? Op::kGet : return_value ? Op::kGat : Op::kTouch;
+  s.ctx().recorder.record(op, r.key, return_value ? found_size : 0, touch ? options.exptime : 0);
 }
 
 bool binary_store_fits(Session& s, const BinaryRequest& r, size_t value_len) {
@@ -200,6 +204,8 @@ bool binary_store_fits(Session& s, const BinaryRequest& r, size_t value_len) {
   }
   if (fits) return true;
   // 1.6.18's binary protocol counts no store_too_large.
+  s.ctx().recorder.record(store_op(store_mode(r)), r.key, static_cast<uint32_t>(value_len),
+                          has_flags(r) ? static_cast<int32_t>(load32(r.extras, 4)) : 0);
   binary_error(s, r, kStatusTooLarge);
   s.swallow(value_len);
   // A failed set must not leave the old value visible; 1.6.18 keeps it for
@@ -223,6 +229,7 @@ void binary_store(Session& s, const BinaryRequest& r) {
     request.exptime = load32(r.extras, 4);
   }
   ServerContext& ctx = s.ctx();
+  ctx.recorder.record(store_op(request.mode), r.key, request.value_len, request.exptime);
   StoreOutcome outcome;
   {
     std::lock_guard lock(ctx.engine.mutex);
@@ -258,6 +265,7 @@ void binary_store(Session& s, const BinaryRequest& r) {
 }
 
 void binary_delete(Session& s, const BinaryRequest& r) {
+  s.ctx().recorder.record(Op::kDelete, r.key, 0, 0);
   DeleteResult result;
   {
     SharedEngine& shared = s.ctx().engine;
@@ -284,6 +292,7 @@ void binary_delta(Session& s, const BinaryRequest& r) {
   const uint32_t expiration = load32(r.extras, 16);
   // memcached's "do not create" expiration.
   constexpr uint32_t kNoCreate = 0xffffffff;
+  s.ctx().recorder.record(incr ? Op::kIncr : Op::kDecr, r.key, 0, 0);
   SharedEngine& shared = s.ctx().engine;
   std::unique_lock lock(shared.mutex);
   Engine& engine = shared.engine;

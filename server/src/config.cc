@@ -217,7 +217,9 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
         "modern, no_modern, ssl_chain_cert, ssl_key, ssl_keyformat, ssl_verify_mode (0 none, "
         "1 request, 2 require, 3 once), ssl_ciphers, ssl_ca_cert, ssl_wbuf_size, "
         "ssl_session_cache, ssl_kernel_tls, ssl_min_version (0 tlsv1.0, 1 tlsv1.1, 2 tlsv1.2, "
-        "3 tlsv1.3; default 2)");
+        "3 tlsv1.3; default 2), record_path=PREFIX (record requests from startup to "
+        "PREFIX.0001.mxt.zst ...), record_sample=R (0 < R <= 1, keys sampled by hash), "
+        "record_max_bytes=N (start the next file past N bytes; k, m, g; default 1g, 0 = one file)");
   // clang-format on
   OperatorFlagText operator_text;
   add_operator_options(desc, operator_text);
@@ -313,6 +315,7 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
       ext_path_given = ext_path_given || name == "ext_path";
       if (apply_operator_suboption(config.ops, name, value)) continue;
       if (apply_tls_suboption(config.tls, name, value)) continue;
+      if (apply_record_suboption(config.record, config.record_at_start, name, value)) continue;
       if (name == "no_modern") apply_no_modern(config.ops);
       OptionResult r = apply_memcached_option(config.engine, name, value);
       if (r.ok()) continue;

@@ -15,6 +15,7 @@
 
 #include "memext/config.h"
 #include "operator_options.h"
+#include "record_options.h"
 #include "tls_options.h"
 
 namespace memext::server {
@@ -38,6 +39,10 @@ struct ServerConfig {
   EngineConfig engine;
   OperatorConfig ops;  // -d -P -r -k -L -F -A -X -W -R -D, idle_timeout, ...
   TlsConfig tls;       // -Z and -o ssl_*
+  // -o record_sample, record_max_bytes: defaults of `record start`;
+  // record_path also records from startup (record_at_start).
+  RecordSettings record;
+  bool record_at_start = false;
 
   BindingProtocol protocol = BindingProtocol::kAuto;  // -B
   // -U: 0 = no UDP (1.6's default), -1 = any free port. Given without -p,

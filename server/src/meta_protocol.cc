@@ -36,11 +36,21 @@ void meta_get(Session& s, const Tokens& t) {
     if (flag == 'N') options.touch_after_vivify = !seen_touch;
   }
   const bool quiet = f.has('q');
+  // Recorded when the function returns, after the engine lock is released.
+  struct RecordOnExit {
+    Session& s;
+    const MetaRequest& req;
+    bool touch;
+    int64_t ttl;
+    uint32_t size = 0;
+    ~RecordOnExit() { s.ctx().recorder.record(touch ? Op::kGat : Op::kGet, req.key, size, ttl); }
+  } recorded{s, req, options.touch, options.touch ? int64_t{v.ttl} : 0};
   SharedEngine& shared = s.ctx().engine;
   std::lock_guard lock(shared.mutex);
   Engine& engine = shared.engine;
   const rel_time_t now = engine.current_time();
   Fetch fetch = fetch_locked(shared, req.key, options);
+  if (fetch.kind != FetchKind::kMiss) recorded.size = fetch.info.value_len;
   const std::string miss = [&] {
     std::string en = "EN";
     for (char flag : f.order) append_key_opaque(en, flag, req);
@@ -192,6 +202,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
       item_total_size(static_cast<uint32_t>(req.key.size()), static_cast<uint32_t>(data_len),
                       request.client_flags, config.use_cas);
   if (ctx.engine.engine.slab_classes().clsid(total) == 0) {
+    ctx.recorder.record(store_op(request.mode), req.key, static_cast<uint32_t>(vlen), v.ttl);
     ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
     // memcached unlinks the old item whatever the mode, so no stale value stays.
     {
@@ -208,6 +219,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
     s.reply_error("CLIENT_ERROR bad data chunk\r\n");
     return data_len;
   }
+  ctx.recorder.record(store_op(request.mode), req.key, static_cast<uint32_t>(vlen), v.ttl);
   request.key = req.key;
   request.value = rest.substr(0, static_cast<size_t>(vlen));
   request.value_len = static_cast<uint32_t>(vlen);
@@ -263,6 +275,7 @@ void meta_delete(Session& s, const Tokens& t) {
     return;
   }
   const MetaFlags& f = req.flags;
+  s.ctx().recorder.record(Op::kDelete, req.key, 0, 0);
   DeleteResult result;
   {
     SharedEngine& shared = s.ctx().engine;
@@ -318,6 +331,7 @@ void meta_arithmetic(Session& s, const Tokens& t) {
   }
   const uint64_t delta = v.delta;
   const uint64_t cas = v.cas;
+  s.ctx().recorder.record(incr ? Op::kIncr : Op::kDecr, req.key, 0, 0);
   SharedEngine& shared = s.ctx().engine;
   std::unique_lock lock(shared.mutex);
   Engine& engine = shared.engine;

@@ -434,6 +434,8 @@ struct Server::Impl {
       w->io.stop();
       if (w->thread.joinable()) w->thread.join();
     }
+    // Every request is in the recorder's buffers now: the last file ends complete.
+    ctx.recorder.stop();
     stop_steps();
     if constexpr (lock_hold_stats_enabled()) std::cerr << lock_hold_stats().report();
     // Closing the listeners and the signal_set completes their pending
@@ -500,6 +502,11 @@ Server::Server(const ServerConfig& config, std::optional<int64_t> restored_proce
   }
   s.ctx.logger.set_stderr_lookups(config.verbose >= 3);
   s.ctx.logger.start();
+  if (config.record_at_start) {
+    if (std::string problem = s.ctx.recorder.start(config.record); !problem.empty()) {
+      throw std::runtime_error("-o record_path=" + config.record.prefix + ": " + problem);
+    }
+  }
   const std::vector<ExtPathConfig>& paths = s.shared.engine.config().ext.paths;
   std::string fallback;
   for (uint32_t i = 0; i < config.threads; ++i) {

@@ -25,6 +25,7 @@
 #include "memext/engine_lock.h"
 #include "memext/stats.h"
 #include "prefix_stats.h"
+#include "request_recorder.h"
 
 namespace memext {
 class ExtStore;
@@ -92,6 +93,8 @@ struct ServerContext {
   // `watch`: the engine's and the connections' events as memcached's log
   // lines (the Server starts its thread and attaches it to the engine).
   EventLogger logger;
+  // `record` and -o record_path: the request stream as a native trace.
+  RequestRecorder recorder;
   // `shutdown [graceful]` (-A): asks the server to stop; set by the Server
   // (empty in tests without one).
   std::function<void(bool graceful)> request_shutdown;

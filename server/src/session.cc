@@ -6,6 +6,7 @@
 #include "binary_protocol.h"
 #include "meta_protocol.h"
 #include "parse_util.h"
+#include "record_command.h"
 #include "stats_text.h"
 #include "text_protocol.h"
 #include "tuning_commands.h"
@@ -403,6 +404,10 @@ size_t Session::dispatch(std::string_view line, std::string_view rest) {
   }
   if (cmd == "watch") {
     watch_command(t);
+    return 0;
+  }
+  if (cmd == "record") {
+    record_command(*this, t);
     return 0;
   }
   // memcached hangs up on what looks like an HTTP request, unanswered.

@@ -50,6 +50,8 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
       return;
     }
   }
+  const Op trace_op =
+      touch ? (return_cas ? Op::kGats : Op::kGat) : (return_cas ? Op::kGets : Op::kGet);
   SharedEngine& shared = s.ctx().engine;
   // One lock acquisition per key, as memcached takes one item lock per key.
   for (size_t i = first_key; i < t.size(); ++i) {
@@ -60,9 +62,11 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
       return;
     }
     s.begin_key_message(i == first_key);
+    uint32_t found_size = 0;
     fetch_and_use(shared, key, options, [&](Fetch& f) {
       s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
       if (f.kind == FetchKind::kMiss) return;
+      found_size = f.info.value_len;
       if (f.kind == FetchKind::kValue) {
         std::string& out = s.responses().text();
         append_value_line(out, key, f.info, return_cas);
@@ -76,6 +80,7 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
       read.slot = &s.responses().reserve();
       s.queue_flash_read(std::move(f.pending));
     });
+    s.ctx().recorder.record(trace_op, key, found_size, touch ? options.exptime : 0);
   }
   s.responses().append("END\r\n");
 }
@@ -111,6 +116,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
   uint64_t total = item_total_size(static_cast<uint32_t>(key.size()),
                                    static_cast<uint32_t>(data_len), flags, config.use_cas);
   if (ctx.engine.engine.slab_classes().clsid(total) == 0) {
+    ctx.recorder.record(store_op(mode), key, static_cast<uint32_t>(vlen), exptime);
     s.reply("SERVER_ERROR object too large for cache\r\n");
     ctx.counters.store_too_large.fetch_add(1, std::memory_order_relaxed);
     s.swallow(data_len);
@@ -129,6 +135,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
     s.reply("CLIENT_ERROR bad data chunk\r\n");
     return data_len;
   }
+  ctx.recorder.record(store_op(mode), key, static_cast<uint32_t>(vlen), exptime);
   StoreRequest request;
   request.mode = mode;
   request.key = key;
@@ -179,6 +186,7 @@ void text_delta(Session& s, const Tokens& t, bool incr) {
     s.reply("CLIENT_ERROR invalid numeric delta argument\r\n");
     return;
   }
+  s.ctx().recorder.record(incr ? Op::kIncr : Op::kDecr, key, 0, 0);
   DeltaOutcome outcome;
   {
     SharedEngine& shared = s.ctx().engine;
@@ -226,6 +234,7 @@ void text_delete(Session& s, const Tokens& t) {
     return;
   }
   s.ctx().prefix_stats.record_delete(key);
+  s.ctx().recorder.record(Op::kDelete, key, 0, 0);
   DeleteResult result;
   {
     SharedEngine& shared = s.ctx().engine;
@@ -247,6 +256,7 @@ void text_touch(Session& s, const Tokens& t) {
     s.reply("CLIENT_ERROR invalid exptime argument\r\n");
     return;
   }
+  s.ctx().recorder.record(Op::kTouch, key, 0, exptime);
   TouchResult result;
   {
     SharedEngine& shared = s.ctx().engine;

@@ -110,6 +110,7 @@ void NativeTraceWriter::write_fd(const char* data, size_t n) {
     }
     data += put;
     n -= static_cast<size_t>(put);
+    bytes_out_ += static_cast<uint64_t>(put);
   }
 }
 
@@ -132,6 +133,22 @@ void NativeTraceWriter::write_out(const char* data, size_t n) {
 void NativeTraceWriter::flush_pending() {
   write_out(pending_.data(), pending_used_);
   pending_used_ = 0;
+}
+
+void NativeTraceWriter::flush() {
+  if (fd_ < 0) return;
+  flush_pending();
+  if (zstd_ == nullptr) return;
+  ZSTD_inBuffer in{nullptr, 0, 0};
+  size_t remaining;
+  do {
+    ZSTD_outBuffer out{zout_.data(), zout_.size(), 0};
+    remaining = ZSTD_compressStream2(zstd_, &out, &in, ZSTD_e_flush);
+    if (ZSTD_isError(remaining)) {
+      throw TraceError(path_ + ": zstd compression failed: " + ZSTD_getErrorName(remaining));
+    }
+    write_fd(zout_.data(), out.pos);
+  } while (remaining != 0);
 }
 
 void NativeTraceWriter::close() {

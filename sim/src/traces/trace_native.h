@@ -62,8 +62,14 @@ class NativeTraceWriter {
   // Throws TraceError on I/O errors or when fewer/more records than
   // expected_records were written into a compressed file.
   void close();
+  // Pushes every record written so far to the file (a zstd flush: the data
+  // up to here decompresses, the frame is still open), so bytes_written()
+  // counts them. A recorder rotating files by size calls it now and then.
+  void flush();
 
   uint64_t records_written() const { return written_; }
+  // Bytes handed to the file so far (header included).
+  uint64_t bytes_written() const { return bytes_out_; }
   bool compressed() const { return zstd_ != nullptr; }
 
   static void encode(const TraceRequest& r, char* out);
@@ -81,6 +87,7 @@ class NativeTraceWriter {
   size_t pending_used_ = 0;
   std::vector<char> zout_;
   uint64_t written_ = 0;
+  uint64_t bytes_out_ = 0;
 };
 
 }  // namespace memext

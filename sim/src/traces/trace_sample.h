@@ -36,6 +36,8 @@ class KeySampler {
   }
   bool keeps(uint64_t key_id) const { return all_ || sample_hash(key_id, seed_) < threshold_; }
   double rate() const { return rate_; }
+  // keeps(id) is all() || sample_hash(id, seed) < threshold().
+  uint64_t threshold() const { return threshold_; }
   bool all() const { return all_; }
 
  private:
