@@ -6,9 +6,12 @@
 // run. Modes:
 //   mutex   every engine call under one exclusive lock (the server's
 //           EngineMutex before issue 12);
-//   shared  the server's path after issue 12 (see engine/README.md): gets
-//           try Engine::try_get_shared under the shared side of EngineLock
-//           and fall back to the exclusive side; everything else exclusive.
+//   shared  stage 1 of issue 12 (see engine/README.md): gets try
+//           Engine::try_get_shared under the shared side of EngineLock and
+//           fall back to the exclusive side; everything else exclusive;
+//   shared2 stage 2, the server's path now: flash reads too are planned and
+//           finished under the shared side when they can be
+//           (ExtStore::try_plan_read_shared, try_finish_read_shared).
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
 // is the exclusive hold time per unit of wall time. Never run by ctest.
@@ -53,7 +56,7 @@ struct Options {
   uint64_t ram_mb = 128;       // RAM-only cells: everything fits
   uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
   std::string dir = "/dev/shm";
-  std::vector<std::string> modes = {"mutex", "shared"};
+  std::vector<std::string> modes = {"mutex", "shared", "shared2"};
 };
 
 // What each thread does, fixed in advance so the timed loop only runs ops.
@@ -97,8 +100,21 @@ std::string key_name(uint32_t k) {
 }
 
 // Lock hold time by kind, summed (ns), for the Amdahl estimate.
-enum Hold : int { kGetShared, kGetExclusive, kSet, kFlashPlan, kFlashFinish, kBackground, kHolds };
-const char* const kHoldNames[kHolds] = {"get (shared)", "get (exclusive)", "set",
+enum Hold : int {
+  kGetShared,
+  kFlashFinishShared,
+  kGetExclusive,
+  kSet,
+  kFlashPlan,
+  kFlashFinish,
+  kBackground,
+  kHolds
+};
+// Holds on the shared side (the serial fraction leaves them out).
+bool shared_hold(int kind) {
+  return kind == kGetShared || kind == kFlashFinishShared;
+}
+const char* const kHoldNames[kHolds] = {"get (shared)", "finish (shared)", "get (exclusive)", "set",
                                         "flash plan",   "flash finish",    "background step"};
 
 struct ThreadResult {
@@ -167,6 +183,7 @@ struct Bench {
   const Options& o;
   bool flash;
   bool shared_mode;
+  bool shared_flash;
   BenchLock lock;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<ExtStore> ext;
@@ -176,10 +193,11 @@ struct Bench {
   std::string value;
   Clock::time_point start = Clock::now();
 
-  Bench(const Options& options, bool with_flash, bool shared)
+  Bench(const Options& options, bool with_flash, bool shared, bool shared_flash_reads)
       : o(options),
         flash(with_flash),
         shared_mode(shared),
+        shared_flash(shared_flash_reads),
         lock(shared),
         value(options.value_bytes, 'v') {
     EngineConfig config;
@@ -229,24 +247,32 @@ struct Bench {
   void get(int fd, const std::string& key, ThreadResult& r, bool time_holds, std::string& out,
            AlignedBuffer& buf) {
     ++r.gets;
+    FlashRead plan;
+    GetResult header;
+    bool planned = false;
+    bool have_header = false;
     if (shared_mode) {
       HoldTimer t(time_holds, r, kGetShared);
       std::shared_lock held(lock);
-      if (std::optional<GetResult> g = engine->try_get_shared(key)) {
+      if (std::optional<GetResult> g = engine->try_get_shared(key, {}, shared_flash)) {
         if (g->source == HitSource::kRam) {
           out.assign(g->value);
           ++r.hits;
           return;
         }
         if (g->source == HitSource::kMiss) return;
+        header = *g;
+        have_header = true;
+        if (std::optional<FlashRead> p = ext->try_plan_read_shared(key, header)) {
+          plan = *p;
+          planned = true;
+        }
       }
     }
-    FlashRead plan;
-    GetResult header;
-    {
+    if (!planned) {
       HoldTimer t(time_holds, r, kGetExclusive);
       std::lock_guard held(lock);
-      header = engine->get(key);
+      if (!have_header) header = engine->get(key);
       if (header.source == HitSource::kRam) {
         out.assign(header.value);
         ++r.hits;
@@ -269,10 +295,20 @@ struct Bench {
     ++r.flash_gets;
     buf.reserve(plan.length);
     const ssize_t got = ::pread(fd, buf.data(), plan.length, static_cast<off_t>(plan.offset));
+    const int64_t io_result = got < 0 ? -errno : got;
+    if (shared_flash) {
+      HoldTimer t(time_holds, r, kFlashFinishShared);
+      std::shared_lock held(lock);
+      if (std::optional<ReadOutcome> o =
+              ext->try_finish_read_shared(key, header, plan, buf.data(), io_result)) {
+        out.assign(o->value);
+        ++r.hits;
+        return;
+      }
+    }
     HoldTimer t(time_holds, r, kFlashFinish);
     std::lock_guard held(lock);
-    const ReadOutcome outcome =
-        ext->finish_read(key, header, plan, buf.data(), got < 0 ? -errno : got);
+    const ReadOutcome outcome = ext->finish_read(key, header, plan, buf.data(), io_result);
     if (outcome.hit()) {
       out.assign(outcome.value);
       ++r.hits;
@@ -312,11 +348,13 @@ struct Bench {
 // `separate`: each thread drives an engine of its own (nothing shared), the
 // 2-thread ceiling of this machine at this moment (the load of other
 // processes included), against which the shared engine's 2T/1T is read.
-Cell run_cell(const Options& o, bool flash, bool shared, int threads, bool time_holds,
+Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads, bool time_holds,
               const std::vector<Script>& scripts, bool separate = false) {
+  const bool shared = mode != "mutex";
+  const bool shared_flash = mode == "shared2" && flash;
   std::vector<std::unique_ptr<Bench>> benches;
   for (int b = 0; b < (separate ? threads : 1); ++b) {
-    benches.push_back(std::make_unique<Bench>(o, flash, shared));
+    benches.push_back(std::make_unique<Bench>(o, flash, shared, shared_flash));
   }
   Cell cell;
   cell.threads.resize(static_cast<size_t>(threads));
@@ -353,7 +391,7 @@ void print_holds(const char* label, const Cell& c) {
                 r.hold_ns[k] / static_cast<double>(r.hold_count[k]),
                 100.0 * r.hold_ns[k] / (c.seconds * 1e9));
     all_ns += r.hold_ns[k];
-    if (k != kGetShared) exclusive_ns += r.hold_ns[k];
+    if (!shared_hold(k)) exclusive_ns += r.hold_ns[k];
   }
   const double serial = exclusive_ns / (c.seconds * 1e9);
   std::printf(
@@ -366,7 +404,7 @@ void print_holds(const char* label, const Cell& c) {
 int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
-      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared]\n"
+      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared|shared2]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default both) in one run; each cell\n"
@@ -414,8 +452,8 @@ int main(int argc, char** argv) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
         const std::string m = argv[++i];
-        if (m != "mutex" && m != "shared") {
-          throw std::invalid_argument("--mode: '" + m + "' is not mutex or shared");
+        if (m != "mutex" && m != "shared" && m != "shared2") {
+          throw std::invalid_argument("--mode: '" + m + "' is not mutex, shared or shared2");
         }
         if (!mode_given) o.modes.clear();
         mode_given = true;
@@ -436,11 +474,11 @@ int main(int argc, char** argv) {
   try {
     for (const bool flash : {false, true}) {
       for (const std::string& mode : o.modes) {
-        const bool shared = mode == "shared";
-        const Cell one = run_cell(o, flash, shared, 1, false, scripts);
-        const Cell two = run_cell(o, flash, shared, 2, false, scripts);
-        const Cell timed = run_cell(o, flash, shared, 1, true, scripts);
-        const Cell apart = run_cell(o, flash, shared, 2, false, scripts, true);
+        if (mode == "shared2" && !flash) continue;  // the same as shared without flash
+        const Cell one = run_cell(o, flash, mode, 1, false, scripts);
+        const Cell two = run_cell(o, flash, mode, 2, false, scripts);
+        const Cell timed = run_cell(o, flash, mode, 1, true, scripts);
+        const Cell apart = run_cell(o, flash, mode, 2, false, scripts, true);
         uint64_t gets = 0;
         uint64_t flash_gets = 0;
         for (const auto& t : two.threads) {

@@ -29,32 +29,41 @@ Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions&
     return f;
   }
   if (shared.flash == nullptr) return f;
-  memext::FlashRead plan = shared.flash->plan_read(key, r);
+  return plan_locked(shared, key, r);
+}
+
+Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& header) {
+  assert(shared.mutex.exclusive_held());
+  assert(header.source == HitSource::kFlashHeader && shared.flash != nullptr);
+  Fetch f;
+  memext::FlashRead plan = shared.flash->plan_read(key, header);
   if (plan.kind == FlashReadKind::kMiss) return f;
   if (plan.kind == FlashReadKind::kBuffered) {
-    ReadOutcome outcome = shared.flash->finish_read(key, r, plan, nullptr, 0);
+    ReadOutcome outcome = shared.flash->finish_read(key, header, plan, nullptr, 0);
     if (!outcome.hit()) return f;
     f.kind = FetchKind::kValue;
     f.info = outcome.info;
     f.value = outcome.value;
     return f;
   }
+  return deferred_fetch(key, header, plan);
+}
+
+Fetch deferred_fetch(std::string_view key, const GetResult& header, const memext::FlashRead& plan) {
+  Fetch f;
   f.kind = FetchKind::kDeferred;
-  f.info = r.info;
+  f.info = header.info;
   f.pending = std::make_unique<PendingFlashRead>();
   f.pending->key.assign(key);
-  f.pending->header = r;
+  f.pending->header = header;
   f.pending->header.value = {};
   f.pending->plan = plan;
   return f;
 }
 
-// Precondition: shared.mutex is held.
-void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, int64_t io_result) {
-  assert(shared.mutex.exclusive_held());
+namespace {
+void fill_slot(PendingFlashRead& read, const ReadOutcome& outcome) {
   ResponseQueue::Segment& slot = *read.slot;
-  ReadOutcome outcome =
-      shared.flash->finish_read(read.key, read.header, read.plan, read.buffer.data(), io_result);
   if (outcome.hit()) {
     slot.bytes.reserve(read.prefix.size() + outcome.value.size() + read.suffix.size());
     slot.bytes.append(read.prefix);
@@ -64,6 +73,23 @@ void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, in
     slot.bytes = read.on_miss;
   }
   slot.ready = true;
+}
+}  // namespace
+
+// Precondition: shared.mutex is held.
+void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, int64_t io_result) {
+  assert(shared.mutex.exclusive_held());
+  fill_slot(read, shared.flash->finish_read(read.key, read.header, read.plan, read.buffer.data(),
+                                            io_result));
+}
+
+bool try_complete_flash_read_shared(SharedEngine& shared, PendingFlashRead& read,
+                                    int64_t io_result) {
+  std::optional<ReadOutcome> outcome = shared.flash->try_finish_read_shared(
+      read.key, read.header, read.plan, read.buffer.data(), io_result);
+  if (!outcome) return false;
+  fill_slot(read, *outcome);
+  return true;
 }
 
 struct FlashReader::Impl {
@@ -99,9 +125,20 @@ struct FlashReader::Impl {
     // A resumed connection may submit (and add to `done`) from its callback.
     std::vector<std::pair<PendingFlashRead*, int64_t>> batch;
     batch.swap(done);
+    // Most finish on the shared side; the rest (recache due, a page to free,
+    // a miss to unlink) under one exclusive acquisition.
+    std::vector<std::pair<PendingFlashRead*, int64_t>> exclusive;
     {
+      SharedSection lock(shared.mutex, Holder::kFlashFinish);
+      for (auto& [read, result] : batch) {
+        if (!try_complete_flash_read_shared(shared, *read, result)) {
+          exclusive.emplace_back(read, result);
+        }
+      }
+    }
+    if (!exclusive.empty()) {
       ExclusiveSection lock(shared.mutex, Holder::kFlashFinish);
-      for (auto& [read, result] : batch) complete_flash_read_locked(shared, *read, result);
+      for (auto& [read, result] : exclusive) complete_flash_read_locked(shared, *read, result);
     }
     for (auto& [raw, result] : batch) {
       std::unique_ptr<PendingFlashRead> read(raw);

@@ -13,7 +13,9 @@
 // whose reap() does the read on the worker thread (warned once at start).
 //
 // Locking: the engine lock is held to plan and to finish a read, never while
-// a device is submitted to or reaped. Thread-safety: a FlashReader and its
+// a device is submitted to or reaped; its shared side when the ExtStore can
+// plan or finish the read there (ExtStore::try_plan_read_shared,
+// try_finish_read_shared), else the exclusive side. Thread-safety: a FlashReader and its
 // devices belong to one worker's io_context thread.
 #pragma once
 
@@ -76,16 +78,36 @@ struct Fetch {
 // object is a value now, a device object is deferred.
 Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options);
 
+// Precondition: the exclusive side of shared.mutex is held. The read plan of
+// a flash header an earlier get returned (counted already), as fetch_locked
+// goes on after its get.
+Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& header);
+
+// A deferred fetch of a planned device read.
+Fetch deferred_fetch(std::string_view key, const GetResult& header, const memext::FlashRead& plan);
+
 // A get under the shared side of shared.mutex when Engine::try_get_shared
-// can serve it (a miss or a RAM hit that changes nothing but counters),
-// else fetch_locked under the exclusive side. `use(Fetch&)` runs while that
-// side is still held: a kValue's value is valid only until it returns.
+// can serve it (a miss, a RAM hit whose bump needs no relink, or a flash
+// header whose device read ExtStore::try_plan_read_shared can plan), else
+// under the exclusive side: fetch_locked, or plan_locked for a header the
+// shared side counted but could not plan. `use(Fetch&)` runs while that side
+// is still held: a kValue's value is valid only until it returns.
 template <class Use>
 void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions& options,
                    Use&& use) {
+  std::optional<GetResult> header;
   {
     SharedSection lock(shared.mutex, Holder::kGetShared);
-    if (std::optional<GetResult> r = shared.engine.try_get_shared(key, options)) {
+    std::optional<GetResult> r =
+        shared.engine.try_get_shared(key, options, shared.flash != nullptr);
+    if (r && r->source == HitSource::kFlashHeader) {
+      if (std::optional<memext::FlashRead> plan = shared.flash->try_plan_read_shared(key, *r)) {
+        Fetch f = deferred_fetch(key, *r, *plan);
+        use(f);
+        return;
+      }
+      header = std::move(r);
+    } else if (r) {
       Fetch f;
       if (r->source == HitSource::kRam) {
         f.kind = FetchKind::kValue;
@@ -97,7 +119,7 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
     }
   }
   ExclusiveSection lock(shared.mutex, Holder::kGet);
-  Fetch f = fetch_locked(shared, key, options);
+  Fetch f = header ? plan_locked(shared, key, *header) : fetch_locked(shared, key, options);
   use(f);
 }
 
@@ -127,5 +149,10 @@ class FlashReader {
 
 // Completes one read and fills its slot. Precondition: shared.mutex is held.
 void complete_flash_read_locked(SharedEngine& shared, PendingFlashRead& read, int64_t io_result);
+// The same under the shared side of shared.mutex, when ExtStore::
+// try_finish_read_shared can finish it (a hit needing no recache nor page
+// free); false with nothing done otherwise: complete_flash_read_locked then.
+bool try_complete_flash_read_shared(SharedEngine& shared, PendingFlashRead& read,
+                                    int64_t io_result);
 
 }  // namespace memext::server

@@ -19,9 +19,11 @@
 // engine has no lock of its own; a multi-threaded driver wraps it in one
 // EngineLock (memext/engine_lock.h), which guards the whole engine and the
 // ExtStore, LruMaintainer and LruCrawler beside it:
-//   shared side     try_get_shared() only, on any number of threads at once:
-//                   it reads items, the hash table and the clock, and adds
-//                   to per-thread counter stripes (core/shared_counters.h);
+//   shared side     try_get_shared() (and ExtStore's try_plan_read_shared,
+//                   try_finish_read_shared), on any number of threads at
+//                   once: it reads items, the hash table and the clock, sets
+//                   an item's FETCHED/ACTIVE bits and time atomically, and
+//                   adds to per-thread counter stripes (core/shared_counters.h);
 //   exclusive side  every other call, background steps included.
 // try_get_shared() declines (nullopt) whenever the get would write anything
 // but a counter; the caller then repeats it with get() under the exclusive
@@ -206,12 +208,16 @@ class Engine {
 
   // get() for a caller holding only the shared side of the EngineLock (see
   // the file comment): the same result and counts as get() when the get
-  // changes nothing but counters (a miss, or a RAM hit on an item whose
-  // bump is a no-op: ACTIVE in a segmented LRU), else nullopt with nothing
-  // done or counted (gat, meta, expired or flushed, first hits, flash
-  // headers): call get() under the exclusive side then.
-  std::optional<GetResult> try_get_shared(std::string_view key,
-                                          const GetOptions& options = {}) const;
+  // changes nothing but counters and the item's FETCHED/ACTIVE bits and time
+  // (a miss, or a hit whose bump needs no relink), else nullopt with nothing
+  // done or counted (gat, meta, expired or flushed, a COLD hit moving to
+  // WARM, a watcher attached): call get() under the exclusive side then.
+  // A flash header is declined too unless `flash_headers`: then it is a
+  // kFlashHeader hit, counted and bumped as get() would, whose read the
+  // caller goes on with through ExtStore::try_plan_read_shared (or
+  // plan_read under the exclusive side when that declines).
+  std::optional<GetResult> try_get_shared(std::string_view key, const GetOptions& options = {},
+                                          bool flash_headers = false) const;
 
   // set/add/replace/append/prepend/cas with memcached's result codes.
   StoreOutcome store(const StoreRequest& request);

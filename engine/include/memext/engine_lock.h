@@ -16,7 +16,10 @@
 // Lock order (outermost first): EngineLock, then the server's own mutexes
 // (ConnRegistry, PrefixStats) which never call into the engine. Inside the
 // engine there are no further locks: under the shared side the engine only
-// reads, and bumps counters that are per-thread stripes of relaxed atomics.
+// reads, and writes relaxed atomics: counters in per-thread stripes, an
+// item's FETCHED/ACTIVE bits and time, flash page pins and the recache
+// counter (extstore.h, pagestore.h). This lock's acquire/release orders
+// them against the exclusive side.
 #pragma once
 
 #include <pthread.h>

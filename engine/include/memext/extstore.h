@@ -39,9 +39,14 @@
 // written; compaction walks that index over the same wbuf-sized regions, so
 // rescue/lost/skipped counts mean the same in both modes.
 //
-// Thread-safety: none. Every call, steps included, runs under the caller's
-// engine lock (or on the engine's thread); the ExtStore has no lock of its
-// own. The Engine and the devices are the caller's and must outlive the
+// Thread-safety: every call, steps included, runs under the exclusive side
+// of the caller's EngineLock (or on the engine's thread), except
+// try_plan_read_shared and try_finish_read_shared, which run under its
+// shared side, on any number of threads at once; the ExtStore has no lock
+// of its own. What the shared side writes: page pins (PageStore, atomic),
+// counter stripes (core/shared_counters.h) and the recache counter (an
+// atomic advanced by compare-exchange, so the exclusive and shared paths
+// count the same sequence). The Engine and the devices are the caller's and must outlive the
 // ExtStore; nothing but the ExtStore may submit IO on the devices (readers
 // use their own devices on the same files, see FlashRead). Foreground calls
 // (plan_read, finish_read, engine ops reaching the unlink listener) never
@@ -79,6 +84,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -262,6 +268,26 @@ class ExtStore {
                           const char* buffer, int64_t io_result);
   // The caller gave up before reading (memcached's get_aborted_extstore).
   void abort_read(const FlashRead& read);
+
+  // Stage 2 of the concurrency design (engine/README.md): the same read with
+  // the caller holding only the shared side of the EngineLock, `header` from
+  // Engine::try_get_shared(key, options, true). A device read is planned as
+  // plan_read would (the page pinned with an atomic count, get_extstore and
+  // the page store's read counts in per-thread stripes). nullopt, with
+  // nothing done or counted, when plan_read would change shared state or
+  // read a write buffer (the page is gone and the header must be unlinked,
+  // or the object is still in a wbuf): call plan_read(key, header) under the
+  // exclusive side then (the header's get is already counted).
+  std::optional<FlashRead> try_plan_read_shared(std::string_view key, const GetResult& header);
+  // finish_read under the shared side for a kDevice plan (from either
+  // plan_read or try_plan_read_shared): a hit whose object checks out, that
+  // is not due for a recache and whose unpin cannot free the page. Anything
+  // else (a short read, a bad crc or foreign object, a recache due, a page
+  // waiting to be freed) is nullopt with nothing done or counted and the pin
+  // kept: call finish_read with the same arguments under the exclusive side.
+  std::optional<ReadOutcome> try_finish_read_shared(std::string_view key, const GetResult& header,
+                                                    const FlashRead& read, const char* buffer,
+                                                    int64_t io_result);
   // plan_read + synchronous device read + finish_read, into an internal
   // buffer (the value is valid until the next call). For tests and tools.
   ReadOutcome read_sync(std::string_view key, const GetResult& header);

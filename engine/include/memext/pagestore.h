@@ -22,8 +22,21 @@
 // readable until its completion is handed back through complete_io() or
 // poll_flushes(), and writing goes on in another wbuf meanwhile.
 //
-// Thread-safety: none. One thread at a time (the owner serializes: the
-// server's engine lock), like every other engine object. The devices are
+// Thread-safety: one thread at a time (the owner serializes: the server's
+// EngineLock), like every other engine object, except prepare_read_shared,
+// unpin_needs_exclusive and unpin_shared, which may run on any number of
+// threads at once while no other call runs (the EngineLock's shared side).
+// Page pins (Page::refcount) are the one field written on the shared side:
+// relaxed atomic adds, ordered against the exclusive side by the EngineLock
+// itself (a writer waits for every reader to leave, and a reader's leave is
+// a release), so the exclusive side's maybe_free reads every pin taken or
+// dropped before it. A page is freed only under the exclusive side and only
+// with no pin, so a pinned page keeps its version and its bytes on the
+// device. The shared side never drops the last pin of a page that is waiting
+// to be freed (closed, or empty and inactive): unpin_needs_exclusive says
+// so, and the caller unpins with finish_read under the exclusive side, which
+// frees it. Whether a page waits to be freed changes only under the
+// exclusive side, so that answer holds for the whole shared hold. The devices are
 // owned by the caller and must outlive the store. Locking rule: calls that
 // may do IO are read() (waits for its read), synchronous flushes and
 // poll_flushes(true); a caller holding a lock others wait on uses
@@ -32,6 +45,7 @@
 // (make_io_thread_device), so a flush only queues the write.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -254,6 +268,20 @@ class PageStore {
   // whether the page still has the plan's version, i.e. the bytes read are
   // the object's.
   bool finish_read(const ReadPlan& plan);
+
+  // prepare_read under the shared side of the EngineLock (see the file
+  // comment): a kDevice plan, its page pinned and objects_read/bytes_read
+  // counted in per-thread stripes; or a kMiss plan with nothing done or
+  // counted when the read needs the exclusive side (the page is gone, or the
+  // object is still in a write buffer): call prepare_read there.
+  ReadPlan prepare_read_shared(uint32_t page_id, uint64_t page_version, uint32_t offset,
+                               uint32_t len);
+  // Whether dropping this kDevice plan's pin may free its page (it waits to
+  // be freed): then only finish_read under the exclusive side may drop it.
+  bool unpin_needs_exclusive(const ReadPlan& plan) const;
+  // finish_read under the shared side. Precondition: !unpin_needs_exclusive
+  // (plan), checked under the same shared hold.
+  void unpin_shared(const ReadPlan& plan);
   // prepare + IO + finish in one call, for the compactor and tests: copies
   // the object into out (len bytes; may be null in phantom mode). Returns
   // kWbuf/kDevice on success, kMiss on a miss or an IO error or short read.
@@ -290,9 +318,11 @@ class PageStore {
     uint64_t bytes_used = 0;
     uint64_t device_offset = 0;  // where the page starts on its device
     uint64_t allocated = 0;      // bytes of the page handed to wbufs
-    uint32_t refcount = 0;       // in-flight device reads
-    uint32_t wbuf = kNoWbuf;     // the wbuf being filled for this page
-    uint16_t flushing = 0;       // this page's wbufs with a write in flight
+    // In-flight device reads. Written on the shared side too: always
+    // through pins() (atomic_ref, relaxed; see the file comment).
+    uint32_t refcount = 0;
+    uint32_t wbuf = kNoWbuf;  // the wbuf being filled for this page
+    uint16_t flushing = 0;    // this page's wbufs with a write in flight
     uint16_t file = 0;
     uint8_t bucket = 0;
     uint8_t free_bucket = 0;
@@ -326,6 +356,9 @@ class PageStore {
   void maybe_free(uint32_t page_id);
   void free_page(uint32_t page_id);
   Device& device_of(const Page& page) const { return *devices_[page.file]; }
+  static std::atomic_ref<uint32_t> pins(Page& page) { return std::atomic_ref(page.refcount); }
+  // A kDevice plan for a live, non-buffered object of `page` (no pin taken).
+  void plan_device_read(const Page& page, uint32_t offset, ReadPlan* plan) const;
 
   std::vector<Page> pages_;
   std::vector<Device*> devices_;
@@ -343,6 +376,10 @@ class PageStore {
   uint64_t pages_free_ = 0;
   bool stores_data_;
   PageStoreStats counters_;
+  // objects_read and bytes_read counted by prepare_read_shared.
+  struct SharedReadCounts;
+  std::unique_ptr<SharedReadCounts> shared_reads_;
+  void add_shared_read_counts(PageStoreStats* st) const;
   AlignedBuffer bounce_;  // scratch for read() on aligned devices
   WriteSlot pending_{};
   bool has_pending_ = false;

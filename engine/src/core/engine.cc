@@ -36,9 +36,9 @@ GetResult Engine::get(std::string_view key, const GetOptions& options) {
   return store_->get(key, options);
 }
 
-std::optional<GetResult> Engine::try_get_shared(std::string_view key,
-                                                const GetOptions& options) const {
-  return store_->try_get_shared(key, options);
+std::optional<GetResult> Engine::try_get_shared(std::string_view key, const GetOptions& options,
+                                                bool flash_headers) const {
+  return store_->try_get_shared(key, options, flash_headers);
 }
 
 StoreOutcome Engine::store(const StoreRequest& request) {

@@ -107,14 +107,15 @@ GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
   return result;
 }
 
-std::optional<GetResult> ItemStore::try_get_shared(std::string_view key,
-                                                  const GetOptions& options) const {
+std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const GetOptions& options,
+                                                   bool flash_headers) const {
   // What get() does, without the writes that need the exclusive lock: no gat
   // (exptime), no meta (tokens), no unlink of an expired or flushed item, no
-  // relink (a COLD hit moving to WARM, a flat LRU's refresh), no flash
-  // header (its read plan pins a page). Everything else read here is written
-  // only under the exclusive lock; flags and time are written here too,
-  // atomically (see flags_of).
+  // relink (a COLD hit moving to WARM, a flat LRU's refresh), and a flash
+  // header only for a caller that goes on with its read (ExtStore's shared
+  // read path). Everything else read here, the header's location included,
+  // is written only under the exclusive lock; flags and time are written
+  // here too, atomically (see flags_of).
   if (options.touch || options.meta) return std::nullopt;
   // A `watch fetchers` watcher sees every lookup: get() logs it.
   if (logging(log_stream::kFetchers) != nullptr) return std::nullopt;
@@ -133,7 +134,7 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key,
   // (atomically), as memcached's item lock lets a get set them.
   Item& it = const_cast<Item&>(item(n));
   const uint8_t flags = flags_of(it);
-  if (flags & kHdr) return std::nullopt;
+  if ((flags & kHdr) && !flash_headers) return std::nullopt;
   if (is_flushed(it) || (it.exptime != 0 && it.exptime <= now_)) return std::nullopt;
   // bump()'s writes, where they need no relink.
   uint8_t set_flags = 0;
@@ -161,6 +162,11 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key,
   SharedGetCounters::add(counts.cmd_get);
   SharedGetCounters::add(counts.lru_hits[lru_id(it.clsid, static_cast<LruSegment>(it.lru))]);
   SharedGetCounters::add(counts.class_get_hits[it.clsid]);
+  if (flags & kHdr) {
+    result.source = HitSource::kFlashHeader;
+    result.location = location_of(n);
+    return result;
+  }
   result.source = HitSource::kRam;
   result.value = value_of(it);
   return result;

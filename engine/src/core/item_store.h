@@ -146,7 +146,8 @@ class ItemStore {
   rel_time_t realtime(int64_t client_exptime) const;
   GetResult get(std::string_view key, const GetOptions& options);
   // Engine::try_get_shared: get() when it would change nothing but counters.
-  std::optional<GetResult> try_get_shared(std::string_view key, const GetOptions& options) const;
+  std::optional<GetResult> try_get_shared(std::string_view key, const GetOptions& options,
+                                          bool flash_headers) const;
   StoreOutcome store(const StoreRequest& request);
   TouchResult touch(std::string_view key, int64_t exptime);
   DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas,
@@ -183,7 +184,7 @@ class ItemStore {
   std::string_view value_of(const Item& it) const;
   // The flash location of header item n ({} for other items).
   ExtLocation location_of(uint32_t n) const {
-    if (!(item(n).flags & kHdr)) return {};
+    if (!(flags_of(item(n)) & kHdr)) return {};
     return locations_[n >> kPoolShift][n & kPoolMask];
   }
   // Precondition: item n is a header (kHdr).

@@ -66,3 +66,44 @@ class SharedGetCounters {
 };
 
 }  // namespace memext::core
+
+namespace memext::core {
+
+// The calling thread's stripe number for StripedCounters (round-robin over
+// threads, fixed for a thread's life).
+inline unsigned this_thread_stripe(unsigned stripes) {
+  static std::atomic<unsigned> next{0};
+  thread_local const unsigned index = next.fetch_add(1, std::memory_order_relaxed);
+  return index % stripes;
+}
+
+// N counters that other modules bump under the shared side of the EngineLock
+// (the page store's read counts, extstore's flash gets): the same striping
+// as SharedGetCounters, by index instead of by name. The exclusive side
+// keeps its own plain counters and adds sum(i) when it reports them.
+template <size_t N>
+class StripedCounters {
+ public:
+  static constexpr unsigned kStripes = 16;
+
+  StripedCounters() : stripes_(std::make_unique<Stripe[]>(kStripes)) {}
+
+  void add(size_t i, uint64_t n = 1) {
+    stripes_[this_thread_stripe(kStripes)].values[i].fetch_add(n, std::memory_order_relaxed);
+  }
+  uint64_t sum(size_t i) const {
+    uint64_t total = 0;
+    for (unsigned s = 0; s < kStripes; ++s) {
+      total += stripes_[s].values[i].load(std::memory_order_relaxed);
+    }
+    return total;
+  }
+
+ private:
+  struct alignas(64) Stripe {
+    std::array<std::atomic<uint64_t>, N> values{};
+  };
+  std::unique_ptr<Stripe[]> stripes_;
+};
+
+}  // namespace memext::core

@@ -2,14 +2,21 @@
 #include "memext/pagestore.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "core/shared_counters.h"
 #include "memext/device.h"
 
 namespace memext {
+
+struct PageStore::SharedReadCounts {
+  enum : size_t { kObjectsRead, kBytesRead, kCount };
+  core::StripedCounters<kCount> counts;
+};
 
 namespace {
 
@@ -30,7 +37,8 @@ PageStore::PageStore(const PageStoreConfig& config)
     : page_size_(config.page_size),
       wbuf_size_(config.wbuf_size),
       max_wbufs_(config.bucket_count + (config.async_flush ? config.max_flushing_wbufs : 0)),
-      async_flush_(config.async_flush) {
+      async_flush_(config.async_flush),
+      shared_reads_(std::make_unique<SharedReadCounts>()) {
   require(!config.files.empty(), "no files configured");
   require(config.wbuf_size > 0, "wbuf_size must be greater than zero");
   require(config.page_size >= config.wbuf_size && config.page_size % config.wbuf_size == 0,
@@ -162,7 +170,8 @@ bool PageStore::evict_oldest() {
 
 void PageStore::maybe_free(uint32_t page_id) {
   const Page& p = pages_[page_id];
-  if (!p.free && !p.active && p.refcount == 0 && (p.obj_count == 0 || p.closed)) {
+  if (!p.free && !p.active && pins(pages_[page_id]).load(std::memory_order_relaxed) == 0 &&
+      (p.obj_count == 0 || p.closed)) {
     free_page(page_id);
   }
 }
@@ -425,21 +434,25 @@ ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32
     plan.source = ReadSource::kWbuf;
     plan.wbuf_data = w->mem.data() == nullptr ? nullptr : w->mem.data() + (offset - w->page_offset);
   } else {
-    Device& dev = device_of(p);
-    const uint32_t align = dev.alignment();
-    plan.source = ReadSource::kDevice;
-    plan.device = &dev;
-    plan.file = p.file;
-    plan.device_offset = p.device_offset + offset;
-    plan.aligned_offset = round_down(plan.device_offset, align);
-    plan.aligned_len =
-        static_cast<uint32_t>(round_up(plan.device_offset + len, align) - plan.aligned_offset);
-    plan.skip = static_cast<uint32_t>(plan.device_offset - plan.aligned_offset);
-    ++p.refcount;
+    plan_device_read(p, offset, &plan);
+    pins(p).fetch_add(1, std::memory_order_relaxed);
   }
   ++counters_.objects_read;
   counters_.bytes_read += len;
   return plan;
+}
+
+void PageStore::plan_device_read(const Page& page, uint32_t offset, ReadPlan* plan) const {
+  Device& dev = device_of(page);
+  const uint32_t align = dev.alignment();
+  plan->source = ReadSource::kDevice;
+  plan->device = &dev;
+  plan->file = page.file;
+  plan->device_offset = page.device_offset + offset;
+  plan->aligned_offset = round_down(plan->device_offset, align);
+  plan->aligned_len = static_cast<uint32_t>(round_up(plan->device_offset + plan->len, align) -
+                                            plan->aligned_offset);
+  plan->skip = static_cast<uint32_t>(plan->device_offset - plan->aligned_offset);
 }
 
 bool PageStore::finish_read(const ReadPlan& plan) {
@@ -447,10 +460,53 @@ bool PageStore::finish_read(const ReadPlan& plan) {
     return plan.source == ReadSource::kWbuf;
   }
   Page& p = pages_[plan.page_id];
-  if (p.refcount > 0) --p.refcount;
+  std::atomic_ref<uint32_t> pinned = pins(p);
+  if (pinned.load(std::memory_order_relaxed) > 0) pinned.fetch_sub(1, std::memory_order_relaxed);
   const bool same = !p.free && p.version == plan.page_version;
   maybe_free(plan.page_id);
   return same;
+}
+
+// The shared side only reads page state (written under the exclusive side
+// alone) and adds a pin; everything prepare_read would change beyond that
+// sends the caller to the exclusive side.
+ReadPlan PageStore::prepare_read_shared(uint32_t page_id, uint64_t page_version, uint32_t offset,
+                                        uint32_t len) {
+  ReadPlan plan;
+  plan.page_id = page_id;
+  plan.page_version = page_version;
+  plan.len = len;
+  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return plan;
+  Page& p = pages_[page_id];
+  if (p.free || p.closed || p.version != page_version) return plan;
+  if (p.active && (offset + len > p.allocated || wbuf_holding(p, page_id, offset) != nullptr)) {
+    return plan;
+  }
+  plan_device_read(p, offset, &plan);
+  pins(p).fetch_add(1, std::memory_order_relaxed);
+  shared_reads_->counts.add(SharedReadCounts::kObjectsRead);
+  shared_reads_->counts.add(SharedReadCounts::kBytesRead, len);
+  return plan;
+}
+
+void PageStore::add_shared_read_counts(PageStoreStats* st) const {
+  st->objects_read += shared_reads_->counts.sum(SharedReadCounts::kObjectsRead);
+  st->bytes_read += shared_reads_->counts.sum(SharedReadCounts::kBytesRead);
+}
+
+bool PageStore::unpin_needs_exclusive(const ReadPlan& plan) const {
+  assert(plan.source == ReadSource::kDevice && plan.page_id < pages_.size());
+  const Page& p = pages_[plan.page_id];
+  return p.free || (!p.active && (p.obj_count == 0 || p.closed));
+}
+
+void PageStore::unpin_shared(const ReadPlan& plan) {
+  assert(!unpin_needs_exclusive(plan));
+  // The page is not waiting to be freed, and cannot start to before this
+  // shared hold ends, so this pin is never the one that keeps it.
+  const uint32_t before = pins(pages_[plan.page_id]).fetch_sub(1, std::memory_order_relaxed);
+  assert(before > 0);
+  (void)before;
 }
 
 ReadSource PageStore::read(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len,

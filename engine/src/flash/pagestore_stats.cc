@@ -30,6 +30,7 @@ nlohmann::json PageStoreStats::to_json() const {
 
 PageStoreStats PageStore::stats() const {
   PageStoreStats st = counters_;
+  add_shared_read_counts(&st);
   st.page_count = pages_.size();
   st.page_size = page_size_;
   st.pages_free = pages_free_;

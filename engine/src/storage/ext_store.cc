@@ -1,5 +1,6 @@
 // ExtStore: construction, the header-unlink listener, runtime settings and
 // stats; the forwarding layer of the public class.
+#include <cassert>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -176,6 +177,7 @@ std::string ExtStore::Impl::set_option(std::string_view name, std::string_view v
 
 ExtStoreStats ExtStore::Impl::stats(bool include_pages) const {
   ExtStoreStats st = counters;
+  st.get_extstore += shared_get_extstore.sum(0);
   st.store = store->stats();
   if (include_pages) st.pages = store->all_page_data();
   return st;
@@ -208,6 +210,17 @@ ReadOutcome ExtStore::finish_read(std::string_view key, const GetResult& header,
 }
 void ExtStore::abort_read(const FlashRead& read) {
   impl_->abort_read(read);
+}
+std::optional<FlashRead> ExtStore::try_plan_read_shared(std::string_view key,
+                                                        const GetResult& header) {
+  assert(header.source == HitSource::kFlashHeader);
+  return impl_->try_plan_read_shared(key, header);
+}
+std::optional<ReadOutcome> ExtStore::try_finish_read_shared(std::string_view key,
+                                                            const GetResult& header,
+                                                            const FlashRead& read,
+                                                            const char* buffer, int64_t io_result) {
+  return impl_->try_finish_read_shared(key, header, read, buffer, io_result);
 }
 ReadOutcome ExtStore::read_sync(std::string_view key, const GetResult& header) {
   return impl_->read_sync(key, header);

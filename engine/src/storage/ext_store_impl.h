@@ -5,11 +5,13 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/shared_counters.h"
 #include "core/storage_hooks.h"
 #include "memext/device.h"
 #include "memext/extstore.h"
@@ -47,6 +49,21 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   ReadOutcome finish_read(std::string_view key, const GetResult& header, const FlashRead& read,
                           const char* buffer, int64_t io_result);
   void abort_read(const FlashRead& read);
+  std::optional<FlashRead> try_plan_read_shared(std::string_view key, const GetResult& header);
+  std::optional<ReadOutcome> try_finish_read_shared(std::string_view key, const GetResult& header,
+                                                    const FlashRead& read, const char* buffer,
+                                                    int64_t io_result);
+  // Whether memcached's recache rule looks at this hit at all (its time
+  // test), before the recache counter has its say.
+  bool recache_candidate(const GetResult& header) const;
+  // The shared side's turn of the recache counter for a candidate: advances
+  // it when this hit is not the one to recache; false (unchanged) when it is,
+  // which only finish_read under the exclusive side may do.
+  bool skip_recache_shared();
+  // The hit's object as finish_read checks it; false for anything finish_read
+  // would count as a miss.
+  bool object_matches(std::string_view key, const GetResult& header, const FlashRead& read,
+                      const char* object, ReadOutcome* outcome) const;
   ReadOutcome read_sync(std::string_view key, const GetResult& header);
   ReadOutcome miss(std::string_view key, const ExtLocation& location, bool badcrc);
   void maybe_recache(std::string_view key, const GetResult& header, ReadOutcome& outcome);
@@ -122,7 +139,11 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   std::vector<core::PageObject> phantom_objects;
   size_t phantom_pos = 0;
 
-  uint64_t recache_counter = 0;  // memcached keeps one per connection
+  // memcached keeps one per connection. Atomic: the shared side advances
+  // it too (skip_recache_shared).
+  std::atomic<uint64_t> recache_counter{0};
+  // get_extstore counted under the shared side (stats() adds it).
+  core::StripedCounters<1> shared_get_extstore;
   AlignedBuffer read_buf;
 
   ExtStoreStats counters;  // the worker and compactor counters only

@@ -79,23 +79,94 @@ ReadOutcome ExtStore::Impl::finish_read(std::string_view key, const GetResult& h
   return outcome;
 }
 
-void ExtStore::Impl::maybe_recache(std::string_view key, const GetResult& header,
-                                   ReadOutcome& outcome) {
+bool ExtStore::Impl::object_matches(std::string_view key, const GetResult& header,
+                                    const FlashRead& read, const char* object,
+                                    ReadOutcome* outcome) const {
+  if (!stores_data) return true;
+  storage::ObjectFields fields;
+  if (object == nullptr ||
+      storage::decode_object(object, read.object_len, &fields) != storage::ObjectCheck::kOk ||
+      fields.ntotal != read.object_len || fields.key != key ||
+      fields.value_len != header.info.value_len || fields.cas != header.info.cas) {
+    return false;
+  }
+  outcome->value = fields.value;
+  return true;
+}
+
+std::optional<FlashRead> ExtStore::Impl::try_plan_read_shared(std::string_view key,
+                                                              const GetResult& header) {
+  (void)key;
+  const ExtLocation& loc = header.location;
+  FlashRead read;
+  read.location = loc;
+  read.object_len = loc.len;
+  read.plan = store->prepare_read_shared(loc.page_id, loc.page_version, loc.offset, loc.len);
+  if (read.plan.source != ReadSource::kDevice) return std::nullopt;
+  shared_get_extstore.add(0);
+  read.kind = FlashReadKind::kDevice;
+  read.device = read.plan.device;
+  read.file_index = read.plan.file;
+  read.offset = read.plan.aligned_offset;
+  read.length = read.plan.aligned_len;
+  read.skip = read.plan.skip;
+  return read;
+}
+
+// Each check finish_read makes, in an order that leaves nothing to undo:
+// the reads of pinned, exclusive-only state first, then the recache
+// counter's turn, then the unpin (which cannot fail once its check passed,
+// as the page's state cannot change under the shared side).
+std::optional<ReadOutcome> ExtStore::Impl::try_finish_read_shared(std::string_view key,
+                                                                  const GetResult& header,
+                                                                  const FlashRead& read,
+                                                                  const char* buffer,
+                                                                  int64_t io_result) {
+  if (read.kind != FlashReadKind::kDevice) return std::nullopt;
+  if (io_result != static_cast<int64_t>(read.length)) return std::nullopt;
+  if (!store->check(read.plan.page_id, read.plan.page_version)) return std::nullopt;
+  ReadOutcome outcome;
+  const char* object = buffer == nullptr ? nullptr : buffer + read.skip;
+  if (!object_matches(key, header, read, object, &outcome)) return std::nullopt;
+  if (store->unpin_needs_exclusive(read.plan)) return std::nullopt;
+  if (recache_candidate(header) && !skip_recache_shared()) return std::nullopt;
+  store->unpin_shared(read.plan);
+  outcome.status = ReadStatus::kHit;
+  outcome.info = header.info;
+  return outcome;
+}
+
+bool ExtStore::Impl::recache_candidate(const GetResult& header) const {
   const EngineConfig& engine_config = engine.hooks().config();
-  if (config.recache_rate == 0 || !engine_config.lru_segmented) return;
+  if (config.recache_rate == 0 || !engine_config.lru_segmented) return false;
   // Without value bytes a real-mode engine cannot rebuild the item.
-  if (!stores_data && !engine_config.phantom) return;
+  if (!stores_data && !engine_config.phantom) return false;
   // memcached checks the header after the get's do_item_bump: the first hit
   // sets FETCHED, the second ACTIVE (and, outside COLD, refreshes the time).
   const ItemInfo& info = header.info;
   const rel_time_t now = engine.hooks().current_time();
   rel_time_t time = info.last_access;
   if (!info.active) {
-    if (!info.fetched) return;
+    if (!info.fetched) return false;
     if (info.lru != LruSegment::kCold) time = now;
   }
-  if (!(time > static_cast<rel_time_t>(now - kItemUpdateInterval))) return;
-  if (recache_counter++ % config.recache_rate != 0) return;
+  return time > static_cast<rel_time_t>(now - kItemUpdateInterval);
+}
+
+bool ExtStore::Impl::skip_recache_shared() {
+  uint64_t seen = recache_counter.load(std::memory_order_relaxed);
+  while (seen % config.recache_rate != 0) {
+    if (recache_counter.compare_exchange_weak(seen, seen + 1, std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void ExtStore::Impl::maybe_recache(std::string_view key, const GetResult& header,
+                                   ReadOutcome& outcome) {
+  if (!recache_candidate(header)) return;
+  if (recache_counter.fetch_add(1, std::memory_order_relaxed) % config.recache_rate != 0) return;
   const core::RecacheResult r =
       engine.hooks().replace_header_with_item(key, header.location, outcome.value);
   if (r == core::RecacheResult::kRecached) {

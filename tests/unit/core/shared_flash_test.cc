@@ -1,0 +1,408 @@
+// Flash reads under the shared side of the EngineLock (stage 2 of
+// engine/README.md): a driver that tries Engine::try_get_shared with flash
+// headers, ExtStore::try_plan_read_shared and try_finish_read_shared first
+// and falls back to get/plan_read/finish_read must see every answer, item
+// state and stat exactly as a driver that only takes the exclusive path;
+// every decline leaves nothing done; concurrent readers lose no count.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "memext/device.h"
+#include "memext/engine_lock.h"
+#include "memext/extstore.h"
+#include "memext/lru_maintainer.h"
+#include "memext/stats.h"
+#include "test_helpers.h"
+
+using namespace memext;
+using namespace memext::testing;
+
+namespace {
+
+constexpr uint64_t kPage = 256 * 1024;
+constexpr uint64_t kWbuf = 64 * 1024;
+constexpr uint64_t kPages = 8;
+
+EngineConfig flash_config(const std::string& path) {
+  EngineConfig c = small_config(4);
+  c.item_size_max = 64 * 1024;
+  c.slab_chunk_max = 32 * 1024;
+  c.ext.page_size = kPage;
+  c.ext.wbuf_size = kWbuf;
+  c.ext.item_age = 0;
+  c.ext.recache_rate = 5;
+  c.ext.paths.push_back({path, kPages * kPage, ""});
+  return c;
+}
+
+// An engine with its extstore over a file (synchronous flushes, so the file
+// holds every flushed wbuf and any thread may pread it).
+struct FlashRig {
+  std::string path;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<LruMaintainer> lru;
+  std::unique_ptr<Device> device;
+  std::unique_ptr<ExtStore> ext;
+  rel_time_t now = kStartRelTime;
+
+  explicit FlashRig(const char* tag) {
+    path = "/tmp/memext_shared_flash_" + std::string(tag) + "_" + std::to_string(::getpid());
+    const EngineConfig config = flash_config(path);
+    engine = std::make_unique<Engine>(config);
+    engine->set_time(now);
+    lru = std::make_unique<LruMaintainer>(*engine);
+    device = make_file_device(path, kPages * kPage);
+    ext = std::make_unique<ExtStore>(*engine, config.ext, std::vector<Device*>{device.get()});
+  }
+  ~FlashRig() {
+    ext.reset();
+    device.reset();
+    std::remove(path.c_str());
+  }
+  void background() {
+    const Micros micros = static_cast<Micros>(now) * 1'000'000;
+    lru->step(micros);
+    for (int i = 0; i < 16 && ext->flusher_step(micros) == micros; ++i) {
+    }
+    ext->compactor_step(micros);
+  }
+  int64_t read(const FlashRead& plan, AlignedBuffer& buf) {
+    buf.reserve(plan.length);
+    IoRequest req{IoOp::kRead, plan.offset, plan.length, buf.data()};
+    return submit_and_wait(*plan.device, &req);
+  }
+  std::string stats_json() const {
+    return to_json(engine->stats()).dump() + ext->stats(true).to_json().dump();
+  }
+};
+
+struct Answer {
+  int kind = 0;  // 0 miss, 1 RAM, 2 flash hit, 3 flash miss, 4 bad crc
+  std::string value;
+  uint64_t cas = 0;
+  uint32_t flags = 0;
+  friend bool operator==(const Answer&, const Answer&) = default;
+};
+
+// A get planned and not yet finished (a multiget's reads in flight).
+struct Outstanding {
+  std::string key;
+  GetResult header;
+  FlashRead plan;
+  size_t slot = 0;
+  int due = 0;
+};
+
+struct Tally {
+  uint64_t shared_gets = 0, shared_plans = 0, shared_finishes = 0;
+  uint64_t plan_declines = 0, finish_declines = 0;
+};
+
+Answer flash_answer(const ReadOutcome& o) {
+  Answer a;
+  a.kind = o.status == ReadStatus::kHit ? 2 : o.status == ReadStatus::kMiss ? 3 : 4;
+  a.value.assign(o.value);
+  a.cas = o.info.cas;
+  a.flags = o.info.client_flags;
+  return a;
+}
+
+// A seeded mix of gets, sets and deletes over keys that move between RAM
+// and flash, the background steps (flusher, compactor, LRU) between them,
+// and flash reads finished some operations after they were planned.
+std::vector<Answer> run(FlashRig& rig, bool shared, Tally& tally) {
+  std::mt19937_64 rng(23);
+  std::vector<Answer> answers;
+  std::deque<Outstanding> in_flight;
+  AlignedBuffer buf;
+  auto finish = [&](Outstanding& o) {
+    const int64_t rc = rig.read(o.plan, buf);
+    if (shared) {
+      if (auto out = rig.ext->try_finish_read_shared(o.key, o.header, o.plan, buf.data(), rc)) {
+        ++tally.shared_finishes;
+        answers[o.slot] = flash_answer(*out);
+        return;
+      }
+      ++tally.finish_declines;
+    }
+    answers[o.slot] = flash_answer(rig.ext->finish_read(o.key, o.header, o.plan, buf.data(), rc));
+  };
+  for (int i = 0; i < 12000; ++i) {
+    if (i % 200 == 199) {
+      rig.now += 3;
+      rig.engine->set_time(rig.now);
+      rig.background();
+    }
+    for (auto it = in_flight.begin(); it != in_flight.end();) {
+      if (--it->due > 0) {
+        ++it;
+        continue;
+      }
+      finish(*it);
+      it = in_flight.erase(it);
+    }
+    const uint64_t r = rng();
+    const std::string key = "key" + std::to_string((r >> 8) % 700);
+    const unsigned op = r % 100;
+    if (op < 20) {
+      const std::string value(1500 + (r >> 20) % 1500, static_cast<char>('a' + (r >> 32) % 26));
+      store(*rig.engine, StoreMode::kSet, key, value, 0, static_cast<uint32_t>(r >> 48));
+      continue;
+    }
+    if (op < 24) {
+      rig.engine->remove(key);
+      continue;
+    }
+    std::optional<GetResult> got;
+    if (shared) {
+      got = rig.engine->try_get_shared(key, {}, true);
+      if (got) ++tally.shared_gets;
+    }
+    if (!got) got = rig.engine->get(key);
+    Answer a;
+    if (got->source != HitSource::kFlashHeader) {
+      a.kind = got->source == HitSource::kRam ? 1 : 0;
+      a.value.assign(got->value);
+      a.cas = got->info.cas;
+      a.flags = got->info.client_flags;
+      answers.push_back(a);
+      continue;
+    }
+    std::optional<FlashRead> plan;
+    if (shared) {
+      plan = rig.ext->try_plan_read_shared(key, *got);
+      if (plan) {
+        ++tally.shared_plans;
+      } else {
+        ++tally.plan_declines;
+      }
+    }
+    if (!plan) plan = rig.ext->plan_read(key, *got);
+    answers.push_back(a);
+    if (plan->kind == FlashReadKind::kMiss) {
+      answers.back().kind = 3;
+      continue;
+    }
+    if (plan->kind == FlashReadKind::kBuffered) {
+      answers.back() = flash_answer(rig.ext->finish_read(key, *got, *plan, nullptr, 0));
+      continue;
+    }
+    in_flight.push_back({key, *got, *plan, answers.size() - 1, static_cast<int>((r >> 56) % 6)});
+  }
+  for (Outstanding& o : in_flight) finish(o);
+  return answers;
+}
+
+}  // namespace
+
+TEST_CASE("shared flash reads answer and count as the exclusive path does") {
+  FlashRig plain("plain");
+  FlashRig tried("tried");
+  Tally none;
+  Tally tally;
+  const std::vector<Answer> a = run(plain, false, none);
+  const std::vector<Answer> b = run(tried, true, tally);
+  REQUIRE(a.size() == b.size());
+  size_t differing = 0;
+  size_t flash_hits = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    differing += a[i] == b[i] ? 0 : 1;
+    flash_hits += a[i].kind == 2 ? 1 : 0;
+  }
+  CHECK(differing == 0);
+  CHECK(flash_hits > 500);
+  // Both halves of each step ran: shared plans and finishes, and declines.
+  CHECK(tally.shared_plans > 500);
+  CHECK(tally.shared_finishes > 500);
+  CHECK(tally.plan_declines > 0);
+  CHECK(tally.finish_declines > 0);
+  const ExtStoreStats st = plain.ext->stats(false);
+  CHECK(st.recache_from_extstore > 0);
+  CHECK(st.store.page_reclaims > 0);
+  CHECK(plain.stats_json() == tried.stats_json());
+}
+
+TEST_CASE("shared flash reads decline what needs the exclusive side, with nothing done") {
+  FlashRig rig("declines");
+  const std::string value(3000, 'x');
+  for (int k = 0; k < 200; ++k) store(*rig.engine, StoreMode::kSet, "k" + std::to_string(k), value);
+  for (int i = 0; i < 20; ++i) rig.background();
+  // A header whose object is on the device, one still in the filling wbuf.
+  std::string on_device;
+  std::string buffered;
+  for (int k = 0; k < 200; ++k) {
+    const std::string key = "k" + std::to_string(k);
+    GetOptions peek;
+    peek.bump = false;
+    const GetResult g = rig.engine->get(key, peek);
+    if (g.source != HitSource::kFlashHeader) continue;
+    const FlashRead p = rig.ext->plan_read(key, g);
+    // From a full page (no longer written), so it can wait to be freed.
+    if (p.kind == FlashReadKind::kDevice && on_device.empty() &&
+        !rig.ext->page_store().page_data(g.location.page_id).active) {
+      on_device = key;
+    }
+    if (p.kind == FlashReadKind::kBuffered && buffered.empty()) buffered = key;
+    rig.ext->abort_read(p);
+  }
+  REQUIRE_FALSE(on_device.empty());
+  REQUIRE_FALSE(buffered.empty());
+
+  // Without flash_headers a header is declined as before.
+  CHECK_FALSE(rig.engine->try_get_shared(on_device).has_value());
+
+  auto unchanged = [&](auto&& step) {
+    const std::string before = rig.stats_json();
+    step();
+    CHECK(rig.stats_json() == before);
+  };
+  // A wbuf object: planned only under the exclusive side.
+  const std::optional<GetResult> hb = rig.engine->try_get_shared(buffered, {}, true);
+  REQUIRE(hb.has_value());
+  REQUIRE(hb->source == HitSource::kFlashHeader);
+  unchanged([&] { CHECK_FALSE(rig.ext->try_plan_read_shared(buffered, *hb).has_value()); });
+
+  // A device object: a short read and a page waiting to be freed are left
+  // to finish_read, the pin kept; a good read finishes shared.
+  const std::optional<GetResult> hd = rig.engine->try_get_shared(on_device, {}, true);
+  REQUIRE(hd.has_value());
+  const std::optional<FlashRead> plan = rig.ext->try_plan_read_shared(on_device, *hd);
+  REQUIRE(plan.has_value());
+  AlignedBuffer buf;
+  const int64_t rc = rig.read(*plan, buf);
+  REQUIRE(rc == plan->length);
+  unchanged([&] {
+    CHECK_FALSE(rig.ext->try_finish_read_shared(on_device, *hd, *plan, buf.data(), rc - 1));
+  });
+  std::string corrupt(buf.data(), plan->length);
+  corrupt[plan->skip + 40] ^= 1;
+  unchanged([&] {
+    CHECK_FALSE(rig.ext->try_finish_read_shared(on_device, *hd, *plan, corrupt.data(), rc));
+  });
+  // Every object of the page goes (deleted, the read's own too): the page,
+  // still pinned, waits to be freed; only the exclusive finish may drop the
+  // last pin (the read in flight still returns the object, as memcached's).
+  const uint32_t page = plan->location.page_id;
+  const uint64_t reclaims = rig.ext->stats(false).store.page_reclaims;
+  for (int k = 0; k < 200; ++k) {
+    const std::string key = "k" + std::to_string(k);
+    GetOptions peek;
+    peek.bump = false;
+    const GetResult g = rig.engine->get(key, peek);
+    if (g.source == HitSource::kFlashHeader && g.location.page_id == page) rig.engine->remove(key);
+  }
+  CHECK(rig.ext->stats(false).store.page_reclaims == reclaims);  // pinned: not freed yet
+  unchanged(
+      [&] { CHECK_FALSE(rig.ext->try_finish_read_shared(on_device, *hd, *plan, buf.data(), rc)); });
+  const ReadOutcome done = rig.ext->finish_read(on_device, *hd, *plan, buf.data(), rc);
+  CHECK(done.hit());
+  CHECK(rig.ext->stats(false).store.page_reclaims == reclaims + 1);
+  // The page is gone: the shared plan declines (the header must be unlinked).
+  GetOptions peek;
+  peek.bump = false;
+  CHECK(rig.engine->get(on_device, peek).source == HitSource::kMiss);
+  CHECK_FALSE(rig.ext->try_plan_read_shared(on_device, *hd));
+}
+
+TEST_CASE("shared flash reads beside exclusive writers lose no count") {
+  FlashRig rig("threads");
+  const std::string value(2000, 'v');
+  for (int k = 0; k < 400; ++k) store(*rig.engine, StoreMode::kSet, "k" + std::to_string(k), value);
+  for (int i = 0; i < 30; ++i) rig.background();
+  const Stats s0 = rig.engine->stats();
+  const ExtStoreStats e0 = rig.ext->stats(false);
+  EngineLock lock;
+  std::atomic<uint64_t> gets{0}, hits{0}, flash_plans{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      const int fd = ::open(rig.path.c_str(), O_RDONLY);
+      AlignedBuffer buf;
+      for (int i = 0; i < 3000; ++i) {
+        const std::string key = "k" + std::to_string(rng() % 450);
+        if (t == 0 && i % 8 == 0) {
+          std::lock_guard held(lock);
+          if (i % 16 == 0) {
+            store(*rig.engine, StoreMode::kSet, key, value);
+          } else {
+            rig.now += 1;
+            rig.engine->set_time(rig.now);
+            rig.background();
+          }
+          continue;
+        }
+        gets.fetch_add(1);
+        std::optional<GetResult> g;
+        std::optional<FlashRead> plan;
+        {
+          std::shared_lock held(lock);
+          g = rig.engine->try_get_shared(key, {}, true);
+          if (g && g->source == HitSource::kFlashHeader) {
+            plan = rig.ext->try_plan_read_shared(key, *g);
+          }
+        }
+        if (!g || (g->source == HitSource::kFlashHeader && !plan)) {
+          std::lock_guard held(lock);
+          if (!g) g = rig.engine->get(key);
+          if (g->source == HitSource::kFlashHeader) {
+            plan = rig.ext->plan_read(key, *g);
+            if (plan->kind != FlashReadKind::kDevice) {
+              flash_plans.fetch_add(1);
+              const ReadOutcome o = rig.ext->finish_read(key, *g, *plan, nullptr, 0);
+              if (o.hit()) hits.fetch_add(1);
+              if (o.hit() && o.value != value) bad.fetch_add(1);
+              continue;
+            }
+          }
+        }
+        if (g->source == HitSource::kRam) {
+          hits.fetch_add(1);
+          continue;
+        }
+        if (g->source == HitSource::kMiss) continue;
+        flash_plans.fetch_add(1);
+        buf.reserve(plan->length);
+        const int64_t rc = ::pread(fd, buf.data(), plan->length, static_cast<off_t>(plan->offset));
+        std::optional<ReadOutcome> o;
+        {
+          std::shared_lock held(lock);
+          o = rig.ext->try_finish_read_shared(key, *g, *plan, buf.data(), rc);
+          if (o && o->value != value) bad.fetch_add(1);
+        }
+        if (!o) {
+          std::lock_guard held(lock);
+          o = rig.ext->finish_read(key, *g, *plan, buf.data(), rc);
+          if (o->hit() && o->value != value) bad.fetch_add(1);
+        }
+        if (o->hit()) hits.fetch_add(1);
+      }
+      ::close(fd);
+    });
+  }
+  for (auto& t : threads) t.join();
+  const Stats s = rig.engine->stats();
+  const ExtStoreStats e = rig.ext->stats(false);
+  CHECK(bad.load() == 0);
+  CHECK(s.cmd_get - s0.cmd_get == gets.load());
+  CHECK(e.get_extstore - e0.get_extstore == flash_plans.load());
+  CHECK(flash_plans.load() > 1000);
+  // Every flash get that missed was counted as one; the rest hit.
+  const uint64_t flash_misses = e.miss_from_extstore - e0.miss_from_extstore;
+  CHECK(s.get_hits - s0.get_hits - flash_misses == hits.load());
+}
