@@ -6,9 +6,12 @@
 // run. Modes:
 //   mutex   every engine call under one exclusive lock (the server's
 //           EngineMutex before issue 12);
-//   shared  the server's path after issue 12 (see engine/README.md): gets
-//           try Engine::try_get_shared under the shared side of EngineLock
-//           and fall back to the exclusive side; everything else exclusive.
+//   shared  issue 12's stage 1 (see engine/README.md): gets try
+//           Engine::try_get_shared under the shared side of EngineLock and
+//           fall back to the exclusive side; everything else exclusive;
+//   stage3  the server's path now: as shared, and a get that must move its
+//           item from COLD to WARM queues the move (GetOptions::
+//           defer_relink) for the next exclusive holder instead of declining.
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
 // is the exclusive hold time per unit of wall time. Never run by ctest.
@@ -53,7 +56,7 @@ struct Options {
   uint64_t ram_mb = 128;       // RAM-only cells: everything fits
   uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
   std::string dir = "/dev/shm";
-  std::vector<std::string> modes = {"mutex", "shared"};
+  std::vector<std::string> modes = {"mutex", "shared", "stage3"};
 };
 
 // What each thread does, fixed in advance so the timed loop only runs ops.
@@ -141,7 +144,7 @@ class HoldTimer {
 };
 
 // mutex mode: the server's EngineMutex before issue 12 (an adaptive pthread
-// mutex); shared mode: EngineLock.
+// mutex); shared and stage3 modes: EngineLock.
 class BenchLock {
  public:
   explicit BenchLock(bool shared) : shared_(shared) {
@@ -155,6 +158,11 @@ class BenchLock {
   void lock() { shared_ ? engine_lock_.lock() : (void)pthread_mutex_lock(&mutex_); }
   void unlock() { shared_ ? engine_lock_.unlock() : (void)pthread_mutex_unlock(&mutex_); }
   void lock_shared() { engine_lock_.lock_shared(); }
+  // stage3: the server's hook (server_context.h), applying deferred bumps.
+  void apply_bumps_of(Engine& engine) {
+    engine_lock_.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->apply_deferred_bumps(); },
+                                  &engine);
+  }
   void unlock_shared() { engine_lock_.unlock_shared(); }
 
  private:
@@ -167,6 +175,7 @@ struct Bench {
   const Options& o;
   bool flash;
   bool shared_mode;
+  bool stage3;
   BenchLock lock;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<ExtStore> ext;
@@ -176,11 +185,12 @@ struct Bench {
   std::string value;
   Clock::time_point start = Clock::now();
 
-  Bench(const Options& options, bool with_flash, bool shared)
+  Bench(const Options& options, bool with_flash, const std::string& mode)
       : o(options),
         flash(with_flash),
-        shared_mode(shared),
-        lock(shared),
+        shared_mode(mode != "mutex"),
+        stage3(mode == "stage3"),
+        lock(shared_mode),
         value(options.value_bytes, 'v') {
     EngineConfig config;
     config.memory_limit = (flash ? o.flash_ram_mb : o.ram_mb) << 20;
@@ -194,6 +204,7 @@ struct Bench {
     }
     engine = std::make_unique<Engine>(config);
     engine->set_time(100);
+    if (stage3) lock.apply_bumps_of(*engine);
     lru = std::make_unique<LruMaintainer>(*engine);
     if (flash) {
       ExtStoreOptions sync;  // flushes finish inside the step: the file is complete for preads
@@ -231,8 +242,10 @@ struct Bench {
     ++r.gets;
     if (shared_mode) {
       HoldTimer t(time_holds, r, kGetShared);
+      GetOptions options;
+      options.defer_relink = stage3;
       std::shared_lock held(lock);
-      if (std::optional<GetResult> g = engine->try_get_shared(key)) {
+      if (std::optional<GetResult> g = engine->try_get_shared(key, options)) {
         if (g->source == HitSource::kRam) {
           out.assign(g->value);
           ++r.hits;
@@ -312,11 +325,11 @@ struct Bench {
 // `separate`: each thread drives an engine of its own (nothing shared), the
 // 2-thread ceiling of this machine at this moment (the load of other
 // processes included), against which the shared engine's 2T/1T is read.
-Cell run_cell(const Options& o, bool flash, bool shared, int threads, bool time_holds,
+Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads, bool time_holds,
               const std::vector<Script>& scripts, bool separate = false) {
   std::vector<std::unique_ptr<Bench>> benches;
   for (int b = 0; b < (separate ? threads : 1); ++b) {
-    benches.push_back(std::make_unique<Bench>(o, flash, shared));
+    benches.push_back(std::make_unique<Bench>(o, flash, mode));
   }
   Cell cell;
   cell.threads.resize(static_cast<size_t>(threads));
@@ -366,10 +379,10 @@ void print_holds(const char* label, const Cell& c) {
 int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
-      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared]\n"
+      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared|stage3]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
-      "  file in DIR, default /dev/shm), each mode (default both) in one run; each cell\n"
+      "  file in DIR, default /dev/shm), each mode (default all three) in one run; each cell\n"
       "  runs S seconds (default 2). Prints ops/s ratios 2T/1T, the share of gets served\n"
       "  from flash, and lock hold times with an Amdahl estimate for 16 and 64 threads.\n",
       argv0);
@@ -414,8 +427,8 @@ int main(int argc, char** argv) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
         const std::string m = argv[++i];
-        if (m != "mutex" && m != "shared") {
-          throw std::invalid_argument("--mode: '" + m + "' is not mutex or shared");
+        if (m != "mutex" && m != "shared" && m != "stage3") {
+          throw std::invalid_argument("--mode: '" + m + "' is not mutex, shared or stage3");
         }
         if (!mode_given) o.modes.clear();
         mode_given = true;
@@ -436,11 +449,10 @@ int main(int argc, char** argv) {
   try {
     for (const bool flash : {false, true}) {
       for (const std::string& mode : o.modes) {
-        const bool shared = mode == "shared";
-        const Cell one = run_cell(o, flash, shared, 1, false, scripts);
-        const Cell two = run_cell(o, flash, shared, 2, false, scripts);
-        const Cell timed = run_cell(o, flash, shared, 1, true, scripts);
-        const Cell apart = run_cell(o, flash, shared, 2, false, scripts, true);
+        const Cell one = run_cell(o, flash, mode, 1, false, scripts);
+        const Cell two = run_cell(o, flash, mode, 2, false, scripts);
+        const Cell timed = run_cell(o, flash, mode, 1, true, scripts);
+        const Cell apart = run_cell(o, flash, mode, 2, false, scripts, true);
         uint64_t gets = 0;
         uint64_t flash_gets = 0;
         for (const auto& t : two.threads) {

@@ -83,8 +83,10 @@ template <class Use>
 void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions& options,
                    Use&& use) {
   {
+    GetOptions shared_options = options;
+    shared_options.defer_relink = true;  // SharedEngine's lock applies them
     std::shared_lock lock(shared.mutex);
-    if (std::optional<GetResult> r = shared.engine.try_get_shared(key, options)) {
+    if (std::optional<GetResult> r = shared.engine.try_get_shared(key, shared_options)) {
       Fetch f;
       if (r->source == HitSource::kRam) {
         f.kind = FetchKind::kValue;

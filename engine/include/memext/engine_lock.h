@@ -16,7 +16,9 @@
 // Lock order (outermost first): EngineLock, then the server's own mutexes
 // (ConnRegistry, PrefixStats) which never call into the engine. Inside the
 // engine there are no further locks: under the shared side the engine only
-// reads, and bumps counters that are per-thread stripes of relaxed atomics.
+// reads, bumps counters that are per-thread stripes of relaxed atomics, and
+// queues COLD -> WARM moves on per-thread stripes (core/bump_queue.h) that
+// the on-exclusive hook applies as soon as a thread takes the exclusive side.
 #pragma once
 
 #include <pthread.h>
@@ -44,6 +46,16 @@ class EngineLock {
   void lock_shared();
   void unlock_shared();
 
+  // Runs hook(arg) each time a thread takes the exclusive side, after the
+  // readers have left and before lock()/try_lock() return: the engine's
+  // deferred work that shared holders queued (Engine::apply_deferred_bumps)
+  // is applied before anything else runs exclusively. Set it before any
+  // thread uses the lock.
+  void set_on_exclusive(void (*hook)(void*), void* arg) {
+    on_exclusive_ = hook;
+    on_exclusive_arg_ = arg;
+  }
+
   // Whether some thread holds the exclusive side: for the asserts behind
   // "Precondition: the exclusive side is held" (it cannot tell which thread).
   bool exclusive_held() const { return writer_.load(std::memory_order_relaxed); }
@@ -59,6 +71,8 @@ class EngineLock {
   std::array<Slot, kSlots> slots_{};
   alignas(64) std::atomic<bool> writer_{false};
   pthread_mutex_t writers_;
+  void (*on_exclusive_)(void*) = nullptr;
+  void* on_exclusive_arg_ = nullptr;
 };
 
 }  // namespace memext
