@@ -9,9 +9,12 @@
 //   shared  stage 1 of issue 12 (see engine/README.md): gets try
 //           Engine::try_get_shared under the shared side of EngineLock and
 //           fall back to the exclusive side; everything else exclusive;
-//   shared2 stage 2, the server's path now: flash reads too are planned and
-//           finished under the shared side when they can be
-//           (ExtStore::try_plan_read_shared, try_finish_read_shared).
+//   shared2 stage 2: flash reads too are planned and finished under the
+//           shared side when they can be (ExtStore::try_plan_read_shared,
+//           try_finish_read_shared);
+//   stage3  the server's path now: as shared2, and a get that must move its
+//           item from COLD to WARM queues the move (GetOptions::
+//           defer_relink) for the next exclusive holder instead of declining.
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
 // is the exclusive hold time per unit of wall time. Never run by ctest.
@@ -56,7 +59,7 @@ struct Options {
   uint64_t ram_mb = 128;       // RAM-only cells: everything fits
   uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
   std::string dir = "/dev/shm";
-  std::vector<std::string> modes = {"mutex", "shared", "shared2"};
+  std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3"};
 };
 
 // What each thread does, fixed in advance so the timed loop only runs ops.
@@ -157,7 +160,7 @@ class HoldTimer {
 };
 
 // mutex mode: the server's EngineMutex before issue 12 (an adaptive pthread
-// mutex); shared mode: EngineLock.
+// mutex); shared and stage3 modes: EngineLock.
 class BenchLock {
  public:
   explicit BenchLock(bool shared) : shared_(shared) {
@@ -171,6 +174,11 @@ class BenchLock {
   void lock() { shared_ ? engine_lock_.lock() : (void)pthread_mutex_lock(&mutex_); }
   void unlock() { shared_ ? engine_lock_.unlock() : (void)pthread_mutex_unlock(&mutex_); }
   void lock_shared() { engine_lock_.lock_shared(); }
+  // stage3: the server's hook (server_context.h), applying deferred bumps.
+  void apply_bumps_of(Engine& engine) {
+    engine_lock_.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->apply_deferred_bumps(); },
+                                  &engine);
+  }
   void unlock_shared() { engine_lock_.unlock_shared(); }
 
  private:
@@ -184,6 +192,7 @@ struct Bench {
   bool flash;
   bool shared_mode;
   bool shared_flash;
+  bool stage3;
   BenchLock lock;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<ExtStore> ext;
@@ -193,12 +202,13 @@ struct Bench {
   std::string value;
   Clock::time_point start = Clock::now();
 
-  Bench(const Options& options, bool with_flash, bool shared, bool shared_flash_reads)
+  Bench(const Options& options, bool with_flash, const std::string& mode)
       : o(options),
         flash(with_flash),
-        shared_mode(shared),
-        shared_flash(shared_flash_reads),
-        lock(shared),
+        shared_mode(mode != "mutex"),
+        shared_flash(with_flash && (mode == "shared2" || mode == "stage3")),
+        stage3(mode == "stage3"),
+        lock(shared_mode),
         value(options.value_bytes, 'v') {
     EngineConfig config;
     config.memory_limit = (flash ? o.flash_ram_mb : o.ram_mb) << 20;
@@ -212,6 +222,7 @@ struct Bench {
     }
     engine = std::make_unique<Engine>(config);
     engine->set_time(100);
+    if (stage3) lock.apply_bumps_of(*engine);
     lru = std::make_unique<LruMaintainer>(*engine);
     if (flash) {
       ExtStoreOptions sync;  // flushes finish inside the step: the file is complete for preads
@@ -253,8 +264,10 @@ struct Bench {
     bool have_header = false;
     if (shared_mode) {
       HoldTimer t(time_holds, r, kGetShared);
+      GetOptions options;
+      options.defer_relink = stage3;
       std::shared_lock held(lock);
-      if (std::optional<GetResult> g = engine->try_get_shared(key, {}, shared_flash)) {
+      if (std::optional<GetResult> g = engine->try_get_shared(key, options, shared_flash)) {
         if (g->source == HitSource::kRam) {
           out.assign(g->value);
           ++r.hits;
@@ -350,11 +363,9 @@ struct Bench {
 // processes included), against which the shared engine's 2T/1T is read.
 Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads, bool time_holds,
               const std::vector<Script>& scripts, bool separate = false) {
-  const bool shared = mode != "mutex";
-  const bool shared_flash = mode == "shared2" && flash;
   std::vector<std::unique_ptr<Bench>> benches;
   for (int b = 0; b < (separate ? threads : 1); ++b) {
-    benches.push_back(std::make_unique<Bench>(o, flash, shared, shared_flash));
+    benches.push_back(std::make_unique<Bench>(o, flash, mode));
   }
   Cell cell;
   cell.threads.resize(static_cast<size_t>(threads));
@@ -404,10 +415,10 @@ void print_holds(const char* label, const Cell& c) {
 int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
-      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared|shared2]\n"
+      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared|shared2|stage3]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
-      "  file in DIR, default /dev/shm), each mode (default both) in one run; each cell\n"
+      "  file in DIR, default /dev/shm), each mode (default all three) in one run; each cell\n"
       "  runs S seconds (default 2). Prints ops/s ratios 2T/1T, the share of gets served\n"
       "  from flash, and lock hold times with an Amdahl estimate for 16 and 64 threads.\n",
       argv0);
@@ -452,8 +463,9 @@ int main(int argc, char** argv) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
         const std::string m = argv[++i];
-        if (m != "mutex" && m != "shared" && m != "shared2") {
-          throw std::invalid_argument("--mode: '" + m + "' is not mutex, shared or shared2");
+        if (m != "mutex" && m != "shared" && m != "shared2" && m != "stage3") {
+          throw std::invalid_argument("--mode: '" + m +
+                                      "' is not mutex, shared, shared2 or stage3");
         }
         if (!mode_given) o.modes.clear();
         mode_given = true;

@@ -97,9 +97,11 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
                    Use&& use) {
   std::optional<GetResult> header;
   {
+    GetOptions shared_options = options;
+    shared_options.defer_relink = true;  // SharedEngine's lock applies them
     SharedSection lock(shared.mutex, Holder::kGetShared);
     std::optional<GetResult> r =
-        shared.engine.try_get_shared(key, options, shared.flash != nullptr);
+        shared.engine.try_get_shared(key, shared_options, shared.flash != nullptr);
     if (r && r->source == HitSource::kFlashHeader) {
       if (std::optional<memext::FlashRead> plan = shared.flash->try_plan_read_shared(key, *r)) {
         Fetch f = deferred_fetch(key, *r, *plan);

@@ -37,7 +37,12 @@ namespace memext::server {
 class TlsContext;
 
 struct SharedEngine {
-  explicit SharedEngine(const EngineConfig& config) : engine(config) {}
+  explicit SharedEngine(const EngineConfig& config) : engine(config) {
+    // Shared gets queue their COLD -> WARM moves (GetOptions::defer_relink);
+    // every exclusive acquisition applies them first.
+    mutex.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->apply_deferred_bumps(); },
+                           &engine);
+  }
   EngineLock mutex;
   Engine engine;
   // The extstore layer when -o ext_path is given; guarded by `mutex` too.

@@ -145,6 +145,13 @@ struct GetOptions {
   int64_t recache_exptime = 0;  // R's token, client form
   bool touch_before_recache = false;  // T came before R (R then sees T's exptime)
   bool touch_after_vivify = false;    // T came after N (a created item keeps T's exptime)
+
+  // try_get_shared only: a hit that must move its item from COLD to WARM
+  // marks it ACTIVE and queues the move (memcached's lru_bump_async)
+  // instead of declining. Only for a driver whose EngineLock runs
+  // Engine::apply_deferred_bumps on every exclusive acquisition
+  // (EngineLock::set_on_exclusive).
+  bool defer_relink = false;
 };
 
 struct StoreRequest {
@@ -218,6 +225,14 @@ class Engine {
   // plan_read under the exclusive side when that declines).
   std::optional<GetResult> try_get_shared(std::string_view key, const GetOptions& options = {},
                                           bool flash_headers = false) const;
+
+  // Applies the COLD -> WARM moves that try_get_shared queued with
+  // GetOptions::defer_relink (memcached's maintainer draining its bump
+  // buffers), in each thread's order, with the item's and the LRU's state
+  // and moves_to_warm exactly as get() would have left them. Cheap when none
+  // is queued. Precondition: the exclusive side is held, and is called
+  // before anything else runs under it (EngineLock::set_on_exclusive).
+  void apply_deferred_bumps();
 
   // set/add/replace/append/prepend/cas with memcached's result codes.
   StoreOutcome store(const StoreRequest& request);

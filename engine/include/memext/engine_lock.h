@@ -18,8 +18,10 @@
 // engine there are no further locks: under the shared side the engine only
 // reads, and writes relaxed atomics: counters in per-thread stripes, an
 // item's FETCHED/ACTIVE bits and time, flash page pins and the recache
-// counter (extstore.h, pagestore.h). This lock's acquire/release orders
-// them against the exclusive side.
+// counter (extstore.h, pagestore.h), and it queues COLD -> WARM moves on
+// per-thread stripes (core/bump_queue.h) that the on-exclusive hook applies
+// as soon as a thread takes the exclusive side. This lock's acquire/release
+// orders them against the exclusive side.
 #pragma once
 
 #include <pthread.h>
@@ -47,6 +49,16 @@ class EngineLock {
   void lock_shared();
   void unlock_shared();
 
+  // Runs hook(arg) each time a thread takes the exclusive side, after the
+  // readers have left and before lock()/try_lock() return: the engine's
+  // deferred work that shared holders queued (Engine::apply_deferred_bumps)
+  // is applied before anything else runs exclusively. Set it before any
+  // thread uses the lock.
+  void set_on_exclusive(void (*hook)(void*), void* arg) {
+    on_exclusive_ = hook;
+    on_exclusive_arg_ = arg;
+  }
+
   // Whether some thread holds the exclusive side: for the asserts behind
   // "Precondition: the exclusive side is held" (it cannot tell which thread).
   bool exclusive_held() const { return writer_.load(std::memory_order_relaxed); }
@@ -62,6 +74,8 @@ class EngineLock {
   std::array<Slot, kSlots> slots_{};
   alignas(64) std::atomic<bool> writer_{false};
   pthread_mutex_t writers_;
+  void (*on_exclusive_)(void*) = nullptr;
+  void* on_exclusive_arg_ = nullptr;
 };
 
 }  // namespace memext

@@ -41,6 +41,10 @@ std::optional<GetResult> Engine::try_get_shared(std::string_view key, const GetO
   return store_->try_get_shared(key, options, flash_headers);
 }
 
+void Engine::apply_deferred_bumps() {
+  store_->apply_deferred_bumps();
+}
+
 StoreOutcome Engine::store(const StoreRequest& request) {
   return store_->store(request);
 }

@@ -57,12 +57,14 @@ void EngineLock::lock() {
   pthread_mutex_lock(&writers_);
   writer_.store(true, std::memory_order_seq_cst);
   wait_for_readers();
+  if (on_exclusive_ != nullptr) on_exclusive_(on_exclusive_arg_);
 }
 
 bool EngineLock::try_lock() {
   if (pthread_mutex_trylock(&writers_) != 0) return false;
   writer_.store(true, std::memory_order_seq_cst);
   wait_for_readers();
+  if (on_exclusive_ != nullptr) on_exclusive_(on_exclusive_arg_);
   return true;
 }
 

@@ -1,5 +1,6 @@
 // The commands (memcached's do_item_get callers, do_store_item,
 // do_add_delta, delete, touch, flush_all) on top of the item layer.
+#include <cassert>
 #include <cstring>
 
 #include "core/item_store.h"
@@ -67,6 +68,7 @@ rel_time_t ItemStore::realtime(int64_t exptime) const {
 }
 
 GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
+  assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
   GetResult result;
   // memcached counts gat/gats as touches only, not as gets.
   if (options.touch) {
@@ -136,19 +138,26 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   const uint8_t flags = flags_of(it);
   if ((flags & kHdr) && !flash_headers) return std::nullopt;
   if (is_flushed(it) || (it.exptime != 0 && it.exptime <= now_)) return std::nullopt;
+  const bool in_cold = static_cast<LruSegment>(it.lru) == LruSegment::kCold;
+  // COLD and ACTIVE: its move to WARM is still queued (get() would find it
+  // in WARM); the exclusive side applies the queue first.
+  if (config_.lru_segmented && in_cold && (flags & kActive)) return std::nullopt;
   // bump()'s writes, where they need no relink.
   uint8_t set_flags = 0;
   bool refresh_time = false;
+  bool defer_move = false;
   if (options.bump) {
     if (config_.lru_segmented) {
       if (!(flags & kActive)) {
         if (!(flags & kFetched)) {
           set_flags = kFetched;
-        } else if (static_cast<LruSegment>(it.lru) != LruSegment::kCold) {
+        } else if (!in_cold) {
           set_flags = kActive;
           refresh_time = true;
+        } else if (options.defer_relink) {
+          defer_move = true;  // COLD -> WARM, queued
         } else {
-          return std::nullopt;  // COLD -> WARM
+          return std::nullopt;
         }
       }
     } else {
@@ -157,6 +166,15 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
     }
   }
   result.info = info_of(it, *this);
+  if (defer_move) {
+    // ACTIVE first, as lru_bump_async's caller does: it claims the move, so
+    // a concurrent second hit declines instead of queueing it twice.
+    if (__atomic_fetch_or(&it.flags, kActive, __ATOMIC_RELAXED) & kActive) return std::nullopt;
+    if (!bumps_.push(n)) {
+      __atomic_fetch_and(&it.flags, static_cast<uint8_t>(~kActive), __ATOMIC_RELAXED);
+      return std::nullopt;
+    }
+  }
   if (set_flags != 0) __atomic_fetch_or(&it.flags, set_flags, __ATOMIC_RELAXED);
   if (refresh_time) __atomic_store_n(&it.time, now_, __ATOMIC_RELAXED);
   SharedGetCounters::add(counts.cmd_get);
@@ -170,6 +188,17 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   result.source = HitSource::kRam;
   result.value = value_of(it);
   return result;
+}
+
+void ItemStore::apply_deferred_bumps() {
+  bumps_.drain([this](uint32_t n) {
+    // Nothing but shared gets ran since the get queued it: the item is still
+    // linked, in COLD and ACTIVE, and update() moves it as bump() would have.
+    [[maybe_unused]] const Item& it = item(n);
+    assert((it.flags & kLinked) && (it.flags & kActive));
+    assert(static_cast<LruSegment>(it.lru) == LruSegment::kCold);
+    update(n);
+  });
 }
 
 TouchResult ItemStore::touch(std::string_view key, int64_t exptime) {
@@ -186,6 +215,7 @@ TouchResult ItemStore::touch(std::string_view key, int64_t exptime) {
 }
 
 StoreOutcome ItemStore::store(const StoreRequest& request) {
+  assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
   StoreOutcome outcome;
   const std::string_view key = request.key;
   const uint8_t nkey = (config_.phantom && request.accounted_key_len != 0)
@@ -395,6 +425,7 @@ void ItemStore::unlink_key(std::string_view key) {
 }
 
 DeleteResult ItemStore::remove(std::string_view key, uint64_t cas) {
+  assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
   DeleteResult refused;
   const uint32_t n = find_deletable(key, cas, refused);
   if (n == kNoItem) return refused;

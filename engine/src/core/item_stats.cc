@@ -1,10 +1,13 @@
 // Snapshot of the counters into memext::Stats (memcached's `stats`,
 // `stats slabs` and `stats items` aggregation).
+#include <cassert>
+
 #include "core/item_store.h"
 
 namespace memext::core {
 
 Stats ItemStore::stats() const {
+  assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
   Stats s;
   s.curr_items = counters_.curr_items;
   s.total_items = counters_.total_items;

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/bump_queue.h"
 #include "core/key_index.h"
 #include "core/shared_counters.h"
 #include "core/slab_allocator.h"
@@ -148,6 +149,9 @@ class ItemStore {
   // Engine::try_get_shared: get() when it would change nothing but counters.
   std::optional<GetResult> try_get_shared(std::string_view key, const GetOptions& options,
                                           bool flash_headers) const;
+  // Engine::apply_deferred_bumps: the COLD -> WARM moves try_get_shared
+  // queued. Precondition: the exclusive side is held.
+  void apply_deferred_bumps();
   StoreOutcome store(const StoreRequest& request);
   TouchResult touch(std::string_view key, int64_t exptime);
   DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas,
@@ -293,6 +297,8 @@ class ItemStore {
   // once a shared get has run.
   mutable SharedGetCounters shared_gets_;
   mutable std::atomic<bool> shared_gets_used_{false};
+  // The relinks shared gets left for the exclusive side (core/bump_queue.h).
+  mutable BumpQueue bumps_;
   std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
   HeaderUnlinkListener* listener_ = nullptr;
   EventSink* events_ = nullptr;

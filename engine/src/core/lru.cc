@@ -2,6 +2,7 @@
 // (memcached's lru_pull_tail and lru_maintainer_juggle).
 #include "core/item_store.h"
 
+#include <cassert>
 #include <limits>
 
 namespace memext::core {
@@ -21,6 +22,7 @@ rel_time_t scaled_age(rel_time_t age, double factor) {
 
 int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_bytes, uint8_t flags,
                          rel_time_t max_age, uint32_t* returned) {
+  assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
   if (clsid == 0) return 0;
   const uint32_t id = lru_id(clsid, segment);
   LruCounters& stats = lru_counters_[id];

@@ -1,7 +1,9 @@
 // Engine::try_get_shared (gets under the shared side of the EngineLock):
 // on one thread, a driver that tries it first and falls back to get() must
 // see every answer, every item's state and every stat exactly as a driver
-// that only calls get(); across threads, readers and writers under the
+// that only calls get(), also when it defers COLD -> WARM moves
+// (GetOptions::defer_relink) and applies them before each exclusive call as
+// the EngineLock's hook does; across threads, readers and writers under the
 // EngineLock must lose no count.
 #include <doctest/doctest.h>
 
@@ -16,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/item_store.h"
 #include "memext/engine_lock.h"
 #include "memext/lru_maintainer.h"
 #include "memext/stats.h"
@@ -52,18 +55,47 @@ Answer answer_of(const GetResult& r) {
 struct Run {
   std::vector<Answer> answers;
   uint64_t served_shared = 0;
+  uint64_t deferred_moves = 0;  // shared COLD hits whose move to WARM was queued
 };
+
+enum class Path { kExclusive, kShared, kDeferred };
+
+// Every linked item, LRU by LRU from head to tail, with the state a get
+// or the maintainer reads: key, flags, last access, CAS, expiry.
+std::string item_state(Engine& engine) {
+  core::ItemStore& store = engine.internals();
+  std::string out;
+  for (uint32_t clsid = 1; clsid < kMaxSlabClasses; ++clsid) {
+    for (LruSegment seg :
+         {LruSegment::kHot, LruSegment::kWarm, LruSegment::kCold, LruSegment::kTemp}) {
+      for (uint32_t n = store.lru(clsid, seg).head; n != core::kNoItem; n = store.item(n).next) {
+        const core::Item& it = store.item(n);
+        out += std::to_string(clsid) + "/" + std::to_string(static_cast<int>(seg)) + " " +
+               std::string(store.key_of(it)) + " f" + std::to_string(it.flags) + " t" +
+               std::to_string(it.time) + " c" + std::to_string(it.cas) + " e" +
+               std::to_string(it.exptime) + "\n";
+      }
+    }
+  }
+  return out;
+}
 
 // A seeded mix of gets (plain, peek, gat), sets with and without TTLs,
 // deletes and a flush, over a cache small enough to evict, with the clock
 // moving past item update intervals and expiries.
-Run run(Engine& engine, bool shared) {
+Run run(Engine& engine, Path path) {
   std::mt19937_64 rng(11);
   Run out;
   rel_time_t now = kStartRelTime;
   engine.set_time(now);
   LruMaintainer maintainer(engine);
+  const bool shared = path != Path::kExclusive;
+  // What EngineLock's on-exclusive hook does before each exclusive call.
+  auto exclusive = [&] {
+    if (path == Path::kDeferred) engine.apply_deferred_bumps();
+  };
   for (int i = 0; i < 60000; ++i) {
+    exclusive();
     if (i == 40000) engine.flush_all();
     if (i % 500 == 499) {
       now += 7;
@@ -90,22 +122,31 @@ Run run(Engine& engine, bool shared) {
       options.exptime = 500;
     }
     if (shared) {
+      options.defer_relink = path == Path::kDeferred;
       if (std::optional<GetResult> g = engine.try_get_shared(key, options)) {
         ++out.served_shared;
+        // A second hit in COLD: its move to WARM was queued.
+        if (engine.config().lru_segmented && options.bump && g->hit() &&
+            g->info.lru == LruSegment::kCold && g->info.fetched && !g->info.active) {
+          ++out.deferred_moves;
+        }
         out.answers.push_back(answer_of(*g));
         continue;
       }
+      exclusive();
     }
     out.answers.push_back(answer_of(engine.get(key, options)));
   }
+  exclusive();
   return out;
 }
 
-void check_same(const EngineConfig& config) {
+// Returns the run of `path` (for the caller's checks on the deferral).
+Run check_same(const EngineConfig& config, Path path) {
   Engine plain(config);
   Engine tried(config);
-  const Run a = run(plain, false);
-  const Run b = run(tried, true);
+  const Run a = run(plain, Path::kExclusive);
+  const Run b = run(tried, path);
   REQUIRE(a.answers.size() == b.answers.size());
   size_t differing = 0;
   for (size_t i = 0; i < a.answers.size(); ++i) differing += a.answers[i] == b.answers[i] ? 0 : 1;
@@ -118,20 +159,31 @@ void check_same(const EngineConfig& config) {
   const Stats y = tried.stats();
   CHECK(x.evictions > 0);
   CHECK(x.get_expired + x.get_flushed > 0);
+  if (config.lru_segmented) CHECK(x.moves_to_warm > 0);
   CHECK(to_json(x).dump() == to_json(y).dump());
+  CHECK(item_state(plain) == item_state(tried));
+  return b;
 }
 
 }  // namespace
 
 TEST_CASE("try_get_shared answers and counts as get() does, segmented LRU") {
-  check_same(small_config(2));
+  const Run declined = check_same(small_config(2), Path::kShared);
+  CHECK(declined.deferred_moves == 0);
+}
+
+TEST_CASE("deferred COLD -> WARM moves leave answers, items and stats as get() does") {
+  const Run deferred = check_same(small_config(2), Path::kDeferred);
+  // The queue carried moves (else the run proved nothing about it).
+  CHECK(deferred.deferred_moves > 100);
 }
 
 TEST_CASE("try_get_shared answers and counts as get() does, flat LRU") {
   EngineConfig config = small_config(2);
   config.lru_segmented = false;
   config.lru_maintainer = false;
-  check_same(config);
+  check_same(config, Path::kShared);
+  check_same(config, Path::kDeferred);  // a flat LRU's relink is never deferred
 }
 
 TEST_CASE("try_get_shared declines what it must not do under a shared lock") {
@@ -153,31 +205,140 @@ TEST_CASE("try_get_shared declines what it must not do under a shared lock") {
   CHECK(engine.stats().get_expired == expired_before + 1);
 }
 
-TEST_CASE("gets under the shared lock beside sets under the exclusive one lose no count") {
+namespace {
+
+// Ten items of class 12, k0..k7 juggled down to COLD, each hit once.
+void fill_cold(Engine& engine) {
+  engine.set_time(kStartRelTime);
+  const std::string value(900, 'v');
+  for (int i = 0; i < 10; ++i) engine.set("k" + std::to_string(i), value);
+  engine.internals().juggle(12);
+  for (int i = 0; i < 8; ++i)
+    REQUIRE(engine.get("k" + std::to_string(i)).info.lru == LruSegment::kCold);
+}
+
+uint64_t moves_to_warm(Engine& engine) {
+  engine.apply_deferred_bumps();
+  return engine.stats().moves_to_warm;
+}
+
+}  // namespace
+
+TEST_CASE("a second COLD hit under the shared lock queues its move to WARM") {
+  Engine engine(small_config());
+  fill_cold(engine);
+  engine.set_time(kStartRelTime + 5);
+  GetOptions deferred;
+  deferred.defer_relink = true;
+  CHECK_FALSE(engine.try_get_shared("k0").has_value());  // without the option: declines
+  std::optional<GetResult> g = engine.try_get_shared("k0", deferred);
+  REQUIRE(g.has_value());
+  CHECK(g->info.lru == LruSegment::kCold);
+  CHECK(!g->info.active);
+  // Queued, not moved: still COLD and marked ACTIVE, as memcached's item
+  // waits in its bump buffer; a get on it now declines.
+  const core::Item& it = engine.internals().item(engine.internals().find("k0"));
+  CHECK(static_cast<LruSegment>(it.lru) == LruSegment::kCold);
+  CHECK((it.flags & core::kActive) != 0);
+  CHECK_FALSE(engine.try_get_shared("k0", deferred).has_value());
+  CHECK(moves_to_warm(engine) == 1);
+  const GetResult after = engine.get("k0");
+  CHECK(after.info.lru == LruSegment::kWarm);
+  CHECK(!after.info.active);
+}
+
+TEST_CASE("a full bump queue makes COLD hits decline, undoing their ACTIVE mark") {
   Engine engine(small_config(8));
   engine.set_time(kStartRelTime);
-  for (int k = 0; k < 500; ++k) store(engine, StoreMode::kSet, "k" + std::to_string(k), "value");
+  const std::string value(900, 'v');
+  const int kItems = static_cast<int>(core::BumpQueue::kCapacity) + 100;
+  // Twice as many stored: the juggle leaves only the newest fifth in HOT.
+  for (int i = 0; i < 2 * kItems; ++i) engine.set("k" + std::to_string(i), value);
+  engine.internals().juggle(12);
+  for (int i = 0; i < kItems; ++i) engine.get("k" + std::to_string(i));
+  GetOptions deferred;
+  deferred.defer_relink = true;
+  int served = 0;
+  int declined = 0;
+  for (int i = 0; i < kItems; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    const core::Item& it = engine.internals().item(engine.internals().find(key));
+    if (static_cast<LruSegment>(it.lru) != LruSegment::kCold) continue;
+    if (engine.try_get_shared(key, deferred)) {
+      ++served;
+      CHECK((it.flags & core::kActive) != 0);
+    } else {
+      ++declined;
+      CHECK((it.flags & core::kActive) == 0);
+    }
+  }
+  CHECK(served == static_cast<int>(core::BumpQueue::kCapacity));
+  CHECK(declined > 0);
+  CHECK(moves_to_warm(engine) == core::BumpQueue::kCapacity);
+}
+
+namespace {
+
+// Items per LRU list walked head to tail must match the list's count, and
+// their sum curr_items: a lost or doubled relink breaks one or the other.
+void check_lists(Engine& engine) {
+  core::ItemStore& store = engine.internals();
+  uint64_t linked = 0;
+  for (uint32_t clsid = 1; clsid < kMaxSlabClasses; ++clsid) {
+    for (LruSegment seg :
+         {LruSegment::kHot, LruSegment::kWarm, LruSegment::kCold, LruSegment::kTemp}) {
+      uint64_t walked = 0;
+      for (uint32_t n = store.lru(clsid, seg).head; n != core::kNoItem; n = store.item(n).next) {
+        ++walked;
+      }
+      CHECK(walked == store.lru(clsid, seg).count);
+      linked += walked;
+    }
+  }
+  CHECK(linked == engine.stats().curr_items);
+}
+
+// Four threads: gets under the shared side (deferring COLD -> WARM moves
+// when `defer`), thread 0 also sets and steps the LRU maintainer under the
+// exclusive side, whose hook applies the queued moves.
+void hammer(bool defer) {
+  Engine engine(small_config(8));
+  engine.set_time(kStartRelTime);
+  const std::string big(900, 'v');
+  for (int k = 0; k < 500; ++k) store(engine, StoreMode::kSet, "k" + std::to_string(k), big);
   EngineLock lock;
+  if (defer) {
+    lock.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->apply_deferred_bumps(); },
+                          &engine);
+  }
+  LruMaintainer maintainer(engine);
   std::atomic<uint64_t> gets{0};
   std::atomic<uint64_t> hits{0};
   std::atomic<uint64_t> bad_values{0};
+  std::atomic<uint64_t> cold_served{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(static_cast<unsigned>(t));
+      GetOptions options;
+      options.defer_relink = defer;
       for (int i = 0; i < 20000; ++i) {
         const std::string key = "k" + std::to_string(rng() % 600);
         if (t == 0 && i % 4 == 0) {
           std::lock_guard held(lock);
-          store(engine, StoreMode::kSet, key, i % 8 == 0 ? "value" : "other");
+          if (i % 64 == 0) maintainer.step(static_cast<Micros>(kStartRelTime) * 1'000'000 + i);
+          store(engine, StoreMode::kSet, key, i % 8 == 0 ? big : std::string(900, 'w'));
           continue;
         }
         gets.fetch_add(1);
         std::optional<GetResult> g;
         {
           std::shared_lock held(lock);
-          g = engine.try_get_shared(key);
-          if (g && g->hit() && g->value != "value" && g->value != "other") bad_values.fetch_add(1);
+          g = engine.try_get_shared(key, options);
+          if (g && g->hit() && g->value != big && g->value != std::string(900, 'w')) {
+            bad_values.fetch_add(1);
+          }
+          if (g && g->hit() && g->info.lru == LruSegment::kCold) cold_served.fetch_add(1);
         }
         if (!g) {
           std::lock_guard held(lock);
@@ -188,9 +349,23 @@ TEST_CASE("gets under the shared lock beside sets under the exclusive one lose n
     });
   }
   for (auto& t : threads) t.join();
+  std::lock_guard held(lock);
   const Stats s = engine.stats();
   CHECK(bad_values.load() == 0);
   CHECK(s.cmd_get == gets.load());
   CHECK(s.get_hits == hits.load());
   CHECK(s.get_hits + s.get_misses == s.cmd_get);
+  CHECK(s.moves_to_warm > 0);
+  if (defer) CHECK(cold_served.load() > 0);
+  check_lists(engine);
+}
+
+}  // namespace
+
+TEST_CASE("gets under the shared lock beside sets under the exclusive one lose no count") {
+  hammer(false);
+}
+
+TEST_CASE("deferred COLD -> WARM moves across threads lose no count and no link") {
+  hammer(true);
 }
