@@ -17,39 +17,10 @@ import tempfile
 import time
 import unittest
 
+from trace_keys import id_in_sample, key_id
 from memext_harness import ServerProcess
 from test_sim_cli import BINARY
 
-MASK = (1 << 64) - 1
-
-
-def mix64(x):
-    x ^= x >> 33
-    x = (x * 0xff51afd7ed558ccd) & MASK
-    x ^= x >> 33
-    x = (x * 0xc4ceb9fe1a85ec53) & MASK
-    return x ^ (x >> 33)
-
-
-def key_id(key):
-    """hash_key_bytes (sim/src/traces/trace_key_hash.h), a fixed function."""
-    n = len(key)
-    h = 0x9e3779b97f4a7c15 ^ ((n * 0xc2b2ae3d27d4eb4f) & MASK)
-    p = 0
-    while n >= 8:
-        h = (mix64(h ^ int.from_bytes(key[p:p + 8], "little")) * 0x9e3779b97f4a7c15) & MASK
-        p += 8
-        n -= 8
-    if n > 0:
-        w = int.from_bytes(key[p:], "little")
-        h = (mix64(h ^ w ^ 0x5bd1e9955bd1e995) * 0x9e3779b97f4a7c15) & MASK
-    return mix64(h)
-
-
-def in_sample(kid, rate):
-    """KeySampler (sim/src/traces/trace_sample.h) with seed 0."""
-    h = mix64(mix64((kid + 0x5851f42d4c957f2d) & MASK) ^ 0xd1b54a32d192ed03)
-    return h < int(rate * 2**64)
 
 
 def sim(*args, timeout=300):
@@ -334,7 +305,7 @@ class Capture(unittest.TestCase):
         self.assertEqual(sim("convert", sampled, "--out", as_csv).returncode, 0)
         got_half = [(row["op"], int(row["key_id"]), int(row["key_size"]),
                      int(row["value_size"]), int(row["ttl"])) for row in csv_rows(as_csv)]
-        self.assertEqual(got_half, [w for w in want if in_sample(w[1], 0.5)])
+        self.assertEqual(got_half, [w for w in want if id_in_sample(w[1], 0.5)])
         self.assertLess(len(got_half), len(want))
         self.assertGreater(len(got_half), 0)
         # replay --sample 0.5 keeps every key of a capture sampled at 0.5.

@@ -14,9 +14,9 @@ import tempfile
 import unittest
 
 import binary_client as bc
+from trace_keys import id_in_sample, key_id
 from memext_harness import ServerProcess
 
-MASK = (1 << 64) - 1
 # Sets of this many keys, half of them sampled: about 18,000 records, several
 # 64 KB files.
 KEYS = 36000
@@ -24,33 +24,9 @@ OPS = ["get", "gets", "set", "add", "replace", "cas", "append", "prepend", "dele
        "decr", "touch", "gat", "gats"]
 
 
-def mix64(x):
-    x ^= x >> 33
-    x = (x * 0xff51afd7ed558ccd) & MASK
-    x ^= x >> 33
-    x = (x * 0xc4ceb9fe1a85ec53) & MASK
-    return x ^ (x >> 33)
-
-
-def key_id(key):
-    """hash_key_bytes (sim/src/traces/trace_key_hash.h)."""
-    n = len(key)
-    h = 0x9e3779b97f4a7c15 ^ ((n * 0xc2b2ae3d27d4eb4f) & MASK)
-    p = 0
-    while n >= 8:
-        h = (mix64(h ^ int.from_bytes(key[p:p + 8], "little")) * 0x9e3779b97f4a7c15) & MASK
-        p += 8
-        n -= 8
-    if n > 0:
-        h = (mix64(h ^ int.from_bytes(key[p:], "little") ^ 0x5bd1e9955bd1e995) *
-             0x9e3779b97f4a7c15) & MASK
-    return mix64(h)
-
-
 def in_sample(key, rate):
-    """KeySampler (sim/src/traces/trace_sample.h), seed 0."""
-    h = mix64(mix64((key_id(key) + 0x5851f42d4c957f2d) & MASK) ^ 0xd1b54a32d192ed03)
-    return h < int(rate * 2**64)
+    """Whether a sampled recording at `rate` keeps the key bytes `key`."""
+    return id_in_sample(key_id(key), rate)
 
 
 def read_trace(path):
