@@ -14,7 +14,9 @@
 //           try_finish_read_shared);
 //   stage3  the server's path now: as shared2, and a get that must move its
 //           item from COLD to WARM queues the move (GetOptions::
-//           defer_relink) for the next exclusive holder instead of declining.
+//           defer_relink) for the next exclusive holder instead of declining;
+//           a set builds its item's buffer before the lock
+//           (Engine::prepare_store) and frees replaced ones after it.
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
 // is the exclusive hold time per unit of wall time. Never run by ctest.
@@ -342,9 +344,14 @@ struct Bench {
         if (script.is_get[i]) {
           get(fd, key, r, time_holds, out, buf);
         } else {
+          StoreRequest request;
+          request.key = key;
+          request.value = value;
+          PreparedStore prepared;
+          if (stage3) prepared = engine->prepare_store(request);
           HoldTimer t(time_holds, r, kSet);
           std::lock_guard held(lock);
-          engine->set(key, value);
+          engine->store(request, prepared);
         }
         ++r.ops;
       }

@@ -230,10 +230,13 @@ void binary_store(Session& s, const BinaryRequest& r) {
   }
   ServerContext& ctx = s.ctx();
   ctx.recorder.record(store_op(request.mode), r.key, request.value_len, request.exptime);
+  // The item's buffer is built before the lock, and what the store frees is
+  // released when `prepared` dies, after it.
+  PreparedStore prepared = ctx.engine.engine.prepare_store(request);
   StoreOutcome outcome;
   {
     std::lock_guard lock(ctx.engine.mutex);
-    outcome = ctx.engine.engine.store(request);
+    outcome = ctx.engine.engine.store(request, prepared);
   }
   uint16_t refused = kStatusNotStored;
   if (request.mode == StoreMode::kAdd) refused = kStatusKeyExists;

@@ -11,9 +11,10 @@
 // matches a live memcached 1.6.18 for the same commands (see
 // tests/unit/core/memcached_accounting_test.cc), in both modes. Background
 // work lives beside the engine as step objects: LruMaintainer (juggles, slab
-// page automover) and LruCrawler. Not modelled: the asynchronous bump queue
-// (a second hit on a COLD item moves it to WARM at once instead of at the
-// maintainer's next pass).
+// page automover) and LruCrawler. memcached's asynchronous bump queue: a
+// second hit on a COLD item moves it to WARM at once (get()), or, under the
+// shared lock with GetOptions::defer_relink, at the next exclusive
+// acquisition (apply_deferred_bumps) instead of the maintainer's next pass.
 //
 // Thread-safety and locking (design and reasons: engine/README.md). The
 // engine has no lock of its own; a multi-threaded driver wraps it in one
@@ -24,7 +25,11 @@
 //                   once: it reads items, the hash table and the clock, sets
 //                   an item's FETCHED/ACTIVE bits and time atomically, and
 //                   adds to per-thread counter stripes (core/shared_counters.h);
-//   exclusive side  every other call, background steps included.
+//   exclusive side  every other call, background steps included, each
+//                   acquisition starting with apply_deferred_bumps() (the
+//                   lock's on-exclusive hook) when shared gets defer moves.
+// prepare_store() needs no lock (it reads only the config); the
+// PreparedStore it returns is the calling thread's.
 // try_get_shared() declines (nullopt) whenever the get would write anything
 // but a counter; the caller then repeats it with get() under the exclusive
 // side. A RAM hit's value (GetResult::value) stays valid while the caller
@@ -189,6 +194,34 @@ struct DeltaOutcome {
   rel_time_t exptime = 0;  // the item's exptime when kOk
 };
 
+// A store's work that needs no lock, done before the exclusive side is
+// taken: the heap buffer the new item will own, with the key and value
+// already copied in (Engine::prepare_store). Engine::store(request,
+// prepared) links that buffer instead of allocating and copying under the
+// lock, and hands the buffers it frees (the replaced item's, evicted items')
+// back here, so their free() runs when this object dies after the lock is
+// released. Move-only; owns what it holds. Not thread-safe itself: one
+// store's, on one thread.
+class PreparedStore {
+ public:
+  PreparedStore() = default;
+  ~PreparedStore();
+  PreparedStore(PreparedStore&& other) noexcept;
+  PreparedStore& operator=(PreparedStore&& other) noexcept;
+  PreparedStore(const PreparedStore&) = delete;
+  PreparedStore& operator=(const PreparedStore&) = delete;
+
+ private:
+  friend class core::ItemStore;
+  static constexpr unsigned kMaxRetired = 8;
+  void release();
+
+  char* buffer_ = nullptr;  // key then value bytes, for the request it was built from
+  size_t size_ = 0;
+  char* retired_[kMaxRetired] = {};
+  unsigned retired_count_ = 0;
+};
+
 class Engine {
  public:
   // Throws std::invalid_argument when validate_config() rejects the config.
@@ -238,6 +271,14 @@ class Engine {
   StoreOutcome store(const StoreRequest& request);
   StoreOutcome set(std::string_view key, std::string_view value, uint32_t client_flags = 0,
                    int64_t exptime = 0);
+
+  // store()'s allocation and copy, without any lock (it reads only the
+  // immutable config): call before taking the exclusive side, then
+  // store(request, prepared) under it with the same request, and let
+  // `prepared` die after releasing the lock. Same results, items and stats
+  // as store(request).
+  PreparedStore prepare_store(const StoreRequest& request) const;
+  StoreOutcome store(const StoreRequest& request, PreparedStore& prepared);
 
   TouchResult touch(std::string_view key, int64_t exptime);
 

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "core/item_store.h"
 #include "memext/options.h"
@@ -47,6 +48,39 @@ void Engine::apply_deferred_bumps() {
 
 StoreOutcome Engine::store(const StoreRequest& request) {
   return store_->store(request);
+}
+
+PreparedStore Engine::prepare_store(const StoreRequest& request) const {
+  return store_->prepare_store(request);
+}
+
+StoreOutcome Engine::store(const StoreRequest& request, PreparedStore& prepared) {
+  return store_->store(request, prepared);
+}
+
+PreparedStore::~PreparedStore() {
+  release();
+}
+
+PreparedStore::PreparedStore(PreparedStore&& other) noexcept {
+  *this = std::move(other);
+}
+
+PreparedStore& PreparedStore::operator=(PreparedStore&& other) noexcept {
+  if (this == &other) return *this;
+  release();
+  buffer_ = std::exchange(other.buffer_, nullptr);
+  size_ = std::exchange(other.size_, 0);
+  retired_count_ = std::exchange(other.retired_count_, 0);
+  for (unsigned i = 0; i < retired_count_; ++i) retired_[i] = other.retired_[i];
+  return *this;
+}
+
+void PreparedStore::release() {
+  delete[] buffer_;
+  buffer_ = nullptr;
+  for (unsigned i = 0; i < retired_count_; ++i) delete[] retired_[i];
+  retired_count_ = 0;
 }
 
 StoreOutcome Engine::set(std::string_view key, std::string_view value, uint32_t client_flags,

@@ -214,7 +214,39 @@ TouchResult ItemStore::touch(std::string_view key, int64_t exptime) {
   return TouchResult::kTouched;
 }
 
+PreparedStore ItemStore::prepare_store(const StoreRequest& request) const {
+  // Only what alloc_item would put in a heap buffer for this request.
+  PreparedStore prepared;
+  const std::string_view key = request.key;
+  const std::string_view value = request.value;
+  if (config_.phantom || key.empty() || key.size() > kKeyMaxLength) return prepared;
+  if (value.empty() && key.size() <= kInlineKeyMax) return prepared;  // an inline key
+  if (value.size() + 2 > UINT32_MAX ||
+      classes_.clsid(item_total_size(static_cast<uint8_t>(key.size()),
+                                     static_cast<uint32_t>(value.size() + 2), request.client_flags,
+                                     config_.use_cas)) == 0) {
+    return prepared;
+  }
+  prepared.size_ = key.size() + value.size();
+  prepared.buffer_ = new char[prepared.size_];
+  std::memcpy(prepared.buffer_, key.data(), key.size());
+  std::memcpy(prepared.buffer_ + key.size(), value.data(), value.size());
+  return prepared;
+}
+
+StoreOutcome ItemStore::store(const StoreRequest& request, PreparedStore& prepared) {
+  assert(retire_to_ == nullptr);
+  retire_to_ = &prepared;
+  const StoreOutcome outcome = store_item(request, &prepared);
+  retire_to_ = nullptr;
+  return outcome;
+}
+
 StoreOutcome ItemStore::store(const StoreRequest& request) {
+  return store_item(request, nullptr);
+}
+
+StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* prepared) {
   assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
   StoreOutcome outcome;
   const std::string_view key = request.key;
@@ -226,10 +258,17 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
       key.empty() || key.size() > kKeyMaxLength || value_len + 2 > UINT32_MAX ||
       classes_.clsid(item_total_size(nkey, static_cast<uint32_t>(value_len + 2),
                                      request.client_flags, config_.use_cas)) == 0;
+  char* prebuilt = nullptr;
+  if (prepared != nullptr && prepared->buffer_ != nullptr) {
+    // Precondition: prepared from this request (prepare_store).
+    assert(!too_large && prepared->size_ == key.size() + request.value.size());
+    prebuilt = prepared->buffer_;
+  }
   uint32_t new_n = kNoItem;
   if (!too_large) {
     new_n = alloc_item(key, nkey, request.client_flags, realtime(request.exptime),
-                       static_cast<uint32_t>(value_len + 2), false);
+                       static_cast<uint32_t>(value_len + 2), false, prebuilt);
+    if (new_n != kNoItem && prebuilt != nullptr) prepared->buffer_ = nullptr;  // the item's now
   }
   if (new_n == kNoItem) {
     // memcached drops the old value when a set cannot be stored, so a
@@ -248,7 +287,9 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
   }
   Item& fresh = item(new_n);
   if (request.key_binary) fresh.key_flags |= kKeyBinary;
-  if (!config_.phantom) std::memcpy(payload(fresh), request.value.data(), request.value.size());
+  if (!config_.phantom && prebuilt == nullptr) {
+    std::memcpy(payload(fresh), request.value.data(), request.value.size());
+  }
   if (request.count_set) class_counters_[fresh.clsid].cmd_set++;
 
   const uint32_t old_n = find_live(key, false);

@@ -120,7 +120,8 @@ bool ItemStore::charge_chunks(uint32_t n, uint64_t total, uint8_t nkey, uint32_t
 }
 
 uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t client_flags,
-                               rel_time_t exptime, uint32_t nbytes, bool header_item) {
+                               rel_time_t exptime, uint32_t nbytes, bool header_item,
+                               char* prebuilt) {
   const uint32_t charged_bytes = header_item ? kItemHdrDataSize : nbytes;
   const uint64_t total = item_total_size(nkey, charged_bytes, client_flags, config_.use_cas);
   const uint32_t id = classes_.clsid(total);
@@ -166,6 +167,9 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
   if (payload_len == 0 && key.size() <= sizeof(it.data.bytes)) {
     it.flags |= kInlineKey;
     std::memcpy(it.data.bytes, key.data(), key.size());
+  } else if (prebuilt != nullptr) {
+    it.data.ptr = prebuilt;
+    heap_bytes_ += key.size() + payload_len;
   } else {
     it.data.ptr = new char[key.size() + payload_len];
     std::memcpy(it.data.ptr, key.data(), key.size());
@@ -190,7 +194,11 @@ void ItemStore::free_item(uint32_t n) {
   if (!(it.flags & kInlineKey)) {
     const size_t payload_len = ((it.flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
     heap_bytes_ -= it.key_len + payload_len;
-    delete[] it.data.ptr;
+    if (retire_to_ != nullptr && retire_to_->retired_count_ < PreparedStore::kMaxRetired) {
+      retire_to_->retired_[retire_to_->retired_count_++] = it.data.ptr;
+    } else {
+      delete[] it.data.ptr;
+    }
   }
   it = Item{};
   it.next = free_records_;

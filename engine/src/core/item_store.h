@@ -153,6 +153,9 @@ class ItemStore {
   // queued. Precondition: the exclusive side is held.
   void apply_deferred_bumps();
   StoreOutcome store(const StoreRequest& request);
+  // Engine::prepare_store and the store that uses it.
+  PreparedStore prepare_store(const StoreRequest& request) const;
+  StoreOutcome store(const StoreRequest& request, PreparedStore& prepared);
   TouchResult touch(std::string_view key, int64_t exptime);
   DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas,
                      bool count_miss = true);
@@ -202,8 +205,11 @@ class ItemStore {
   // kNoItem when memory cannot be had (outofmemory counted). The item is not
   // linked; its data buffer holds key bytes and, in real mode, room for the
   // value of a full item.
+  // `prebuilt`: a buffer of exactly the item's key and payload bytes, key
+  // already copied in, that the item takes ownership of (store's prepared
+  // buffer); nullptr = allocate one.
   uint32_t alloc_item(std::string_view key, uint8_t nkey, uint32_t client_flags, rel_time_t exptime,
-                      uint32_t nbytes, bool header_item);
+                      uint32_t nbytes, bool header_item, char* prebuilt = nullptr);
   void free_item(uint32_t n);  // unlinked item back to the pool and slabs
   void link(uint32_t n);       // do_item_link: new CAS, hash, LRU head
   void unlink(uint32_t n);     // do_item_unlink (+ header listener) and free
@@ -271,6 +277,8 @@ class ItemStore {
   // delete's and md's lookup: the live item for `key` whose CAS matches `cas`
   // (0 = any), else kNoItem with `refused` saying why (delete_misses counted).
   uint32_t find_deletable(std::string_view key, uint64_t cas, DeleteResult& refused);
+  // store() with, when given, prepare_store's buffer and retire list.
+  StoreOutcome store_item(const StoreRequest& request, PreparedStore* prepared);
   StoreResult store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n,
                              uint32_t& stored_n);
 
@@ -302,6 +310,9 @@ class ItemStore {
   std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
   HeaderUnlinkListener* listener_ = nullptr;
   EventSink* events_ = nullptr;
+  // During store(request, prepared): where free_item hands the buffers it
+  // frees, so they are released after the lock.
+  PreparedStore* retire_to_ = nullptr;
   // Set while meta_get repeats a lookup it has already reported.
   bool quiet_lookups_ = false;
   rel_time_t now_ = 0;

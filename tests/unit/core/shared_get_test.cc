@@ -80,8 +80,8 @@ std::string item_state(Engine& engine) {
   return out;
 }
 
-// A seeded mix of gets (plain, peek, gat), sets with and without TTLs,
-// deletes and a flush, over a cache small enough to evict, with the clock
+// A seeded mix of gets (plain, peek, gat), sets (and adds, replaces,
+// appends) with and without TTLs, deletes and a flush, over a cache small enough to evict, with the clock
 // moving past item update intervals and expiries.
 Run run(Engine& engine, Path path) {
   std::mt19937_64 rng(11);
@@ -108,7 +108,19 @@ Run run(Engine& engine, Path path) {
     if (op < 15 || op >= 85) {
       const std::string value(300 + (r >> 20) % 40, static_cast<char>('a' + r % 26));
       const int64_t ttl = (r >> 40) % 4 == 0 ? static_cast<int64_t>(2 + (r >> 44) % 100) : 0;
-      store(engine, StoreMode::kSet, key, value, 0, 0, ttl);
+      // Mostly sets; adds, replaces and appends exercise the prepared
+      // buffer a store does not link.
+      const StoreMode modes[8] = {StoreMode::kAdd, StoreMode::kAppend, StoreMode::kReplace,
+                                  StoreMode::kSet, StoreMode::kSet,    StoreMode::kSet,
+                                  StoreMode::kSet, StoreMode::kSet};
+      const StoreRequest request = store_request(modes[(r >> 50) % 8], key, value, 0, 0, ttl);
+      if (path == Path::kDeferred) {
+        // The server's set: buffer built first, old buffers freed after.
+        PreparedStore prepared = engine.prepare_store(request);
+        engine.store(request, prepared);
+      } else {
+        engine.store(request);
+      }
       continue;
     }
     if (op < 17) {
