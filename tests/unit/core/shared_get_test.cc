@@ -81,8 +81,8 @@ std::string item_state(Engine& engine) {
 }
 
 // A seeded mix of gets (plain, peek, gat), sets (and adds, replaces,
-// appends) with and without TTLs, deletes and a flush, over a cache small enough to evict, with the clock
-// moving past item update intervals and expiries.
+// appends) with and without TTLs, deletes and a flush, over a cache small enough to evict, with the
+// clock moving past item update intervals and expiries.
 Run run(Engine& engine, Path path) {
   std::mt19937_64 rng(11);
   Run out;
@@ -110,10 +110,11 @@ Run run(Engine& engine, Path path) {
       const int64_t ttl = (r >> 40) % 4 == 0 ? static_cast<int64_t>(2 + (r >> 44) % 100) : 0;
       // Mostly sets; adds, replaces and appends exercise the prepared
       // buffer a store does not link.
-      const StoreMode modes[8] = {StoreMode::kAdd, StoreMode::kAppend, StoreMode::kReplace,
-                                  StoreMode::kSet, StoreMode::kSet,    StoreMode::kSet,
-                                  StoreMode::kSet, StoreMode::kSet};
-      const StoreRequest request = store_request(modes[(r >> 50) % 8], key, value, 0, 0, ttl);
+      StoreMode mode = StoreMode::kSet;
+      if ((r >> 50) % 16 == 0) mode = StoreMode::kAdd;
+      if ((r >> 50) % 16 == 1) mode = StoreMode::kAppend;
+      if ((r >> 50) % 16 == 2) mode = StoreMode::kReplace;
+      const StoreRequest request = store_request(mode, key, value, 0, 0, ttl);
       if (path == Path::kDeferred) {
         // The server's set: buffer built first, old buffers freed after.
         PreparedStore prepared = engine.prepare_store(request);
