@@ -42,9 +42,8 @@ TEST_CASE("record option values: sample rates and sizes, errors naming the value
   CHECK(rate == 0.25);
   CHECK(parse_record_sample("1", rate) == "");
   for (const char* bad : {"0", "-0.5", "1.01", "nan", "abc", "", "0.5x"}) {
-    CHECK(parse_record_sample(bad, rate) ==
-          "invalid sample rate '" + std::string(bad) +
-              "' (allowed: a fraction 0 < R <= 1, e.g. 0.01)");
+    CHECK(parse_record_sample(bad, rate) == "invalid sample rate '" + std::string(bad) +
+                                                "' (allowed: a fraction 0 < R <= 1, e.g. 0.01)");
   }
   uint64_t bytes = 0;
   CHECK(parse_record_max_bytes("64k", bytes) == "");
