@@ -51,11 +51,7 @@ void meta_get(Session& s, const Tokens& t) {
   const rel_time_t now = engine.current_time();
   Fetch fetch = fetch_locked(shared, req.key, options);
   if (fetch.kind != FetchKind::kMiss) recorded.size = fetch.info.value_len;
-  const std::string miss = [&] {
-    std::string en = "EN";
-    for (char flag : f.order) append_key_opaque(en, flag, req);
-    return en + "\r\n";
-  }();
+  const std::string miss = echoed_status("EN", req);
   if (fetch.kind == FetchKind::kMiss) {
     if (!quiet) s.responses().append(miss);
     return;
@@ -303,9 +299,7 @@ void meta_delete(Session& s, const Tokens& t) {
       out = "EX";
       break;
   }
-  for (char flag : f.order) append_key_opaque(out, flag, req);
-  out.append("\r\n");
-  s.responses().append(out);
+  s.responses().append(echoed_status(out, req));
 }
 
 void meta_arithmetic(Session& s, const Tokens& t) {
@@ -356,17 +350,11 @@ void meta_arithmetic(Session& s, const Tokens& t) {
       break;
     case DeltaResult::kNotFound:
       lock.unlock();
-      out = "NF";
-      for (char flag : f.order) append_key_opaque(out, flag, req);
-      out.append("\r\n");
-      s.responses().append(out);
+      s.responses().append(echoed_status("NF", req));
       return;
     case DeltaResult::kExists:
       lock.unlock();
-      out = "EX";
-      for (char flag : f.order) append_key_opaque(out, flag, req);
-      out.append("\r\n");
-      s.responses().append(out);
+      s.responses().append(echoed_status("EX", req));
       return;
     case DeltaResult::kNonNumeric:
       lock.unlock();

@@ -127,6 +127,13 @@ void append_key_opaque(std::string& out, char flag, const MetaRequest& req) {
   }
 }
 
+std::string echoed_status(std::string_view code, const MetaRequest& req) {
+  std::string line(code);
+  for (char flag : req.flags.order) append_key_opaque(line, flag, req);
+  line.append("\r\n");
+  return line;
+}
+
 MetaFlagError parse_meta_flags(const Tokens& tokens, size_t first, std::string_view allowed,
                                MetaFlags& flags) {
   for (size_t i = first; i < tokens.size(); ++i) {

@@ -68,4 +68,8 @@ void append_key(std::string& out, std::string_view key, bool binary);
 // hit prints the item's key, binary when the item was stored with b.
 void append_key_opaque(std::string& out, char flag, const MetaRequest& req);
 
+// A status-only reply line (EN, NF, EX, HD...): the code, the k and O flags
+// echoed in the request's order, CRLF.
+std::string echoed_status(std::string_view code, const MetaRequest& req);
+
 }  // namespace memext::server
