@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "memext/slabs.h"
+#include "per_thread_buffers.h"
 
 namespace memext::server {
 namespace {
@@ -26,10 +27,7 @@ struct EntryHeader {
   uint64_t gid;
 };
 
-std::atomic<uint64_t> next_instance{1};
 thread_local int current_fd = -1;
-thread_local uint64_t cached_instance = 0;
-thread_local void* cached_buffer = nullptr;
 
 struct EncodedKey {
   char text[kKeyMaxLength * 3 + 1];
@@ -127,7 +125,7 @@ void append_uri_encoded(std::string& out, std::string_view key) {
 EventLogger::EventLogger(size_t worker_buffer_bytes, size_t watcher_buffer_bytes)
     : worker_capacity_(worker_buffer_bytes),
       watcher_capacity_(watcher_buffer_bytes),
-      instance_(next_instance.fetch_add(1)) {}
+      instance_(next_buffer_owner_id()) {}
 
 EventLogger::~EventLogger() {
   stop();
@@ -195,12 +193,7 @@ void EventLogger::set_current_fd(int fd) {
 }
 
 EventLogger::WorkerBuffer& EventLogger::thread_buffer() {
-  if (cached_instance == instance_) return *static_cast<WorkerBuffer*>(cached_buffer);
-  std::lock_guard lock(mutex_);
-  buffers_.push_back(std::make_unique<WorkerBuffer>());
-  cached_instance = instance_;
-  cached_buffer = buffers_.back().get();
-  return *buffers_.back();
+  return this_thread_buffer(instance_, mutex_, buffers_);
 }
 
 void EventLogger::log(uint32_t stream, const char* format, ...) {

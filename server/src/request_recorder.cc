@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "per_thread_buffers.h"
 #include "traces/trace_error.h"
 #include "traces/trace_native.h"
 
@@ -22,10 +23,6 @@ constexpr auto kWriterTick = std::chrono::milliseconds(10);
 constexpr auto kFlushEvery = std::chrono::seconds(1);
 // zstd level: the writer shares the CPU with the workers.
 constexpr int kZstdLevel = 1;
-
-std::atomic<uint64_t> next_instance{1};
-thread_local uint64_t cached_instance = 0;
-thread_local void* cached_buffer = nullptr;
 
 uint64_t now_microsecond_ns() {
   timespec ts{};
@@ -126,7 +123,7 @@ class RequestRecorder::Writer {
 };
 
 RequestRecorder::RequestRecorder(size_t buffer_records)
-    : capacity_(buffer_records), instance_(next_instance.fetch_add(1)) {
+    : capacity_(buffer_records), instance_(next_buffer_owner_id()) {
   assert(buffer_records > 0);
 }
 
@@ -135,12 +132,7 @@ RequestRecorder::~RequestRecorder() {
 }
 
 RequestRecorder::WorkerBuffer& RequestRecorder::thread_buffer() {
-  if (cached_instance == instance_) return *static_cast<WorkerBuffer*>(cached_buffer);
-  std::lock_guard lock(mutex_);
-  buffers_.push_back(std::make_unique<WorkerBuffer>());
-  cached_instance = instance_;
-  cached_buffer = buffers_.back().get();
-  return *buffers_.back();
+  return this_thread_buffer(instance_, mutex_, buffers_);
 }
 
 void RequestRecorder::record_sampled(Op op, std::string_view key, uint32_t value_size,
