@@ -107,6 +107,8 @@ FlashTier::FlashTier(Engine& engine, const SimOptions& options)
   // shared with the replay's own reads, so their flushes stay synchronous.
   ExtStoreOptions store_options;
   store_options.async_flush = m.model;
+  store_options.flusher_ns_per_object = options.flusher_ns_per_object;
+  store_options.flusher_ns_per_kib = options.flusher_ns_per_kib;
   m.store = std::make_unique<ExtStore>(engine, ext, devices, store_options);
 }
 
