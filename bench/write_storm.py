@@ -15,12 +15,66 @@ usage: bench/write_storm.py SERVER [--seconds 10] [--keys 30000] [--value 4096]
 import argparse
 import multiprocessing as mp
 import os
+import random
+import socket
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from latency_client import FLAGS, connect, free_port, reader, writer  # noqa: E402
+FLAGS = ["-m", "32", "-t", "2", "-o",
+         "ext_page_size=8,ext_wbuf_size=2,ext_path={path}:256m,ext_item_size=64,ext_item_age=0"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port, deadline=10.0):
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            s = socket.create_connection(("127.0.0.1", port))
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return s
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.05)
+
+
+def writer(port, keys, value_len, stop):
+    """Pipelined noreply sets of random keys, 64 a batch, until stop."""
+    s = connect(port)
+    value = b"v" * value_len
+    rng = random.Random(1)
+    while not stop.is_set():
+        s.sendall(b"".join(b"set key:%d 0 0 %d noreply\r\n%s\r\n" %
+                           (rng.randrange(keys), value_len, value) for _ in range(64)))
+    s.close()
+
+
+def reader(port, keys, seconds, out):
+    """Single gets of random keys, one in flight, for `seconds`; puts the
+    latencies on out."""
+    s = connect(port)
+    rng = random.Random(2)
+    lat = []
+    end = time.monotonic() + seconds
+    buf = b""
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        s.sendall(b"get key:%d\r\n" % rng.randrange(keys))
+        while not buf.endswith(b"END\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                raise RuntimeError("server closed the connection")
+            buf += chunk
+        lat.append(time.perf_counter() - t0)
+        buf = b""
+    s.close()
+    out.put(lat)
 
 COUNTERS = ["cmd_set", "cmd_get", "get_hits", "get_misses", "get_extstore", "evictions",
             "extstore_objects_written", "extstore_compact_rescues", "extstore_compact_lost",
