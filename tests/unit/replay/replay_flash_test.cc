@@ -265,6 +265,33 @@ TEST_CASE("flash: a write storm faster than the modelled flusher evicts unflushe
   CAPTURE(free_evictions);
   CHECK(paced_evictions > 5'000);
   CHECK(free_evictions * 10 < paced_evictions);
+
+  // --sample 0.1 replays a tenth of the keys, so a tenth of the sets a
+  // second: the flusher's cost is scaled by 1 / R and it falls as far behind
+  // (a share of the sample's sets near the full replay's 0.66), where the
+  // unscaled cost kept up with the sample and evicted almost nothing.
+  const auto sampled_share = [&](const std::string& cost) {
+    TempDir dir;
+    const std::string path = write_trace(dir, trace);
+    std::vector<std::string> args = {path, "--sample", "0.1", "--flusher-cost", cost};
+    args.insert(args.end(), flags.begin(), flags.end());
+    SimOptions options = options_from(args);
+    apply_sample_scaling(&options);
+    auto reader = open_trace(path);
+    Replayer r(options, false);
+    r.run(*reader);
+    return static_cast<double>(r.engine_stats().evictions) /
+           static_cast<double>(r.counters().records);
+  };
+  const double full_share = static_cast<double>(paced_evictions) / 20'000;
+  const double scaled = sampled_share("2000,1400");
+  const double unscaled = sampled_share("200,140");  // x 10 in the sample: the full cost
+  CAPTURE(full_share);
+  CAPTURE(scaled);
+  CAPTURE(unscaled);
+  CHECK(scaled > 0.6 * full_share);
+  CHECK(scaled < 1.4 * full_share);
+  CHECK(unscaled < 0.2 * full_share);
 }
 
 }  // namespace memext
