@@ -13,7 +13,12 @@ import tempfile
 CONFIGS = [
     ["-m", "64"],
     ["-m", "128"],
-    ["-m", "32", "-o", "ext_path=/tmp/sample-flash:128m,ext_page_size=16"],
+    # -m 40, not 32: at -m 32 the flash items' header classes (96- and
+    # 120-byte chunks) share three slab pages and which of them wins the
+    # third decides 1.5-2 points (R = 0.1 read 0.189 / 0.170 / 0.191 for
+    # --sample-seed 0 / 1 / 2; the full replay 0.1725 paced, 0.1869 with
+    # the flusher of earlier releases): a coin toss, not a sampling error.
+    ["-m", "40", "-o", "ext_path=/tmp/sample-flash:128m,ext_page_size=16"],
     ["-m", "16", "-o", "ext_path=/tmp/sample-flash:64m,ext_page_size=8"],
     ["-m", "16", "-o", "ext_path=/tmp/sample-flash:32m,ext_page_size=4,ext_wbuf_size=2,ext_item_age=5"],
     ["-m", "128", "-o", "ext_path=/tmp/sample-flash:1g,ext_item_age=30"],

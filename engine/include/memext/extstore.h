@@ -8,7 +8,9 @@
 // object and byte counts (extstore_delete). memcached's two background
 // threads become resumable steps that the driver schedules:
 //   flusher_step(now)   storage_write_thread: COLD tails -> flash
-//   compactor_step(now) storage_compact_thread: defragment one wbuf per step
+//   compactor_step(now) storage_compact_thread: one wake-up of the thread
+//                       (read a wbuf-sized region, rescue from it, or close
+//                       the compacted page)
 // each returning the absolute time (driver microseconds) it wants to run
 // next; a return equal to `now` means "again right away".
 //
@@ -104,6 +106,10 @@ class Device;
 // memcached's WRITE_SLEEP_MIN and MIN_STORAGE_COMPACT_SLEEP.
 inline constexpr Micros kWriteSleepMin = 200;
 inline constexpr Micros kMinStorageCompactSleep = 10'000;
+// storage_compact_readback's tries of a rescue write refused while the
+// compact bucket's wbuf is being written, and its sleep between them.
+inline constexpr unsigned kCompactWriteTries = 10;
+inline constexpr Micros kCompactWriteRetrySleep = 1'000;
 
 enum class FlashReadKind : uint8_t {
   kMiss,      // the page was reused or freed: already counted as a miss and the
@@ -153,6 +159,11 @@ struct ReadOutcome {
   bool hit() const { return status == ReadStatus::kHit; }
 };
 
+// The calibrated defaults of ExtStoreOptions::flusher_ns_per_object and
+// flusher_ns_per_kib (bench/flusher_cost_bench).
+inline constexpr uint32_t kFlusherNsPerObject = 2'000;
+inline constexpr uint32_t kFlusherNsPerKib = 1'400;
+
 // How the ExtStore writes full wbufs (see the file comment).
 struct ExtStoreOptions {
   // Requires that nothing but the ExtStore submits IO on, or reaps, the
@@ -169,6 +180,19 @@ struct ExtStoreOptions {
   // memcached's compactor thread walks it). Bounds how long one step holds
   // the caller's lock: memcached holds only an item lock per object.
   uint32_t rescue_slice_bytes = 0;
+  // async_flush: memcached's one wbuf per page (PageStoreConfig::
+  // one_flush_per_page): a bucket whose full wbuf is being written takes no
+  // writes until it completes, which paces the flusher by the device.
+  bool one_flush_per_page = true;
+  // The write flusher's modelled CPU time per object it moves and per KiB of
+  // the object (memcached's storage_write: an LRU pull, a header item, a
+  // copy into the wbuf and a crc32c over it; bench/flusher_cost_bench
+  // measures it, README.md gives the figures). A step that moved objects
+  // asks to run again no sooner than that much after `now`, so in virtual
+  // time the flusher moves no more per second than a thread could; on a
+  // real clock it is a floor under the time the step really took. 0: free.
+  uint32_t flusher_ns_per_object = kFlusherNsPerObject;
+  uint32_t flusher_ns_per_kib = kFlusherNsPerKib;
 };
 
 // A compactor step split around its device read, for a caller that does the
@@ -245,8 +269,10 @@ class ExtStore {
   // One pass of storage_write_thread over the slab classes from
   // slabs_clsid(ext_item_size) up. Returns the next wanted run time.
   Micros flusher_step(Micros now);
-  // One slice of storage_compact_thread: pick a page, or read back and
-  // rescue one wbuf of the page being compacted. Returns the next run time.
+  // One wake-up of storage_compact_thread: pick a page and read its first
+  // region, rescue from a region read in the previous step, read the next
+  // region, or close the page after its last; 10 ms apart while compacting.
+  // Returns the next run time.
   // compactor_begin + a read on the store's device + compactor_finish.
   Micros compactor_step(Micros now);
   // The same step split: begin under the engine lock; when it wants a read,

@@ -129,6 +129,11 @@ struct PageStoreConfig {
   // kBusy until one completes.
   bool async_flush = false;
   unsigned max_flushing_wbufs = 8;
+  // async_flush: memcached's extstore gives a page one wbuf at a time, so
+  // while the page's full wbuf is being written its bucket takes no writes
+  // (kBusy; the object that did not fit waits too) and the writer is paced
+  // by the device. Off: the page goes on filling another wbuf meanwhile.
+  bool one_flush_per_page = false;
 };
 
 enum class WriteStatus : uint8_t {
@@ -372,6 +377,7 @@ class PageStore {
   uint32_t max_wbufs_;
   uint32_t flushing_ = 0;
   bool async_flush_;
+  bool one_flush_per_page_;
   uint64_t next_version_ = 1;  // 0 is "page is free"
   uint64_t pages_free_ = 0;
   bool stores_data_;

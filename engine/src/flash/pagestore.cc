@@ -38,6 +38,7 @@ PageStore::PageStore(const PageStoreConfig& config)
       wbuf_size_(config.wbuf_size),
       max_wbufs_(config.bucket_count + (config.async_flush ? config.max_flushing_wbufs : 0)),
       async_flush_(config.async_flush),
+      one_flush_per_page_(config.async_flush && config.one_flush_per_page),
       shared_reads_(std::make_unique<SharedReadCounts>()) {
   require(!config.files.empty(), "no files configured");
   require(config.wbuf_size > 0, "wbuf_size must be greater than zero");
@@ -314,10 +315,12 @@ WriteStatus PageStore::write_request(unsigned bucket, unsigned free_bucket, uint
       if (!flush_wbuf(id)) {
         return counters_.write_errors > errors ? WriteStatus::kIoError : WriteStatus::kBusy;
       }
+      if (one_flush_per_page_) return WriteStatus::kBusy;
       continue;
     }
     if (page.wbuf == kNoWbuf) {
       if (page.allocated >= page_size_) continue;
+      if (one_flush_per_page_ && page.flushing > 0) return WriteStatus::kBusy;
       const uint32_t index = take_wbuf();
       if (index == kNoWbuf) return WriteStatus::kBusy;
       Wbuf& fresh = *wbufs_[index];

@@ -27,6 +27,7 @@ CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
     compacting = true;
     compact_offset = 0;
     region_loaded = false;
+    rescue_busy_tries = 0;
     log_compaction({CompactStep::kStart, compact_page, compact_version});
   }
   CompactorRead read;
@@ -35,8 +36,19 @@ CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
     read.next = now + compact_sleep;
     return read;
   }
-  if (compact_offset >= store->page_size() || region_loaded) {
+  // storage_compact_thread does one thing per wake-up, 10 ms apart: submit
+  // a region's read, rescue from the region once its read is done, or close
+  // the page after its last region. A page of N regions takes 2N + 1 steps.
+  if (region_loaded) {
     read.next = compactor_advance(now, true);
+    return read;
+  }
+  if (compact_offset >= store->page_size()) {
+    store->close_page(compact_page, compact_version);
+    compacting = false;
+    log_compaction({CompactStep::kEnd, compact_page});
+    compact_sleep = kMinStorageCompactSleep;
+    read.next = now + compact_sleep;
     return read;
   }
   const uint32_t len = store->wbuf_size();
@@ -52,7 +64,8 @@ CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
         std::memcpy(readback.data(), read.plan.wbuf_data, len);
       }
       region_loaded_now(compact_offset);
-      read.next = compactor_advance(now, true);
+      compact_sleep = kMinStorageCompactSleep;
+      read.next = now + compact_sleep;
       return read;
     case ReadSource::kDevice:
       break;
@@ -81,13 +94,14 @@ Micros ExtStore::Impl::compactor_finish(Micros now, const CompactorRead& read, i
   // its objects are no longer the engine's.
   const bool ok = same && io_result == static_cast<int64_t>(read.length) &&
                   store->check(compact_page, compact_version);
-  if (ok) {
-    if (stores_data && read.buffer != readback.data()) {
-      std::memcpy(readback.data(), read.buffer + read.plan.skip, store->wbuf_size());
-    }
-    region_loaded_now(compact_offset);
+  if (!ok) return compactor_advance(now, false);
+  if (stores_data && read.buffer != readback.data()) {
+    std::memcpy(readback.data(), read.buffer + read.plan.skip, store->wbuf_size());
   }
-  return compactor_advance(now, ok);
+  region_loaded_now(compact_offset);
+  // The rescues wait for the thread's next wake-up.
+  compact_sleep = kMinStorageCompactSleep;
+  return now + compact_sleep;
 }
 
 void ExtStore::Impl::region_loaded_now(uint64_t offset) {
@@ -108,34 +122,28 @@ void ExtStore::Impl::region_loaded_now(uint64_t offset) {
 }
 
 Micros ExtStore::Impl::compactor_advance(Micros now, bool region_loaded_ok) {
-  if (compact_offset < store->page_size()) {
-    switch (region_loaded_ok ? rescue_region(compact_offset) : Region::kGone) {
-      case Region::kDone: {
-        CompactEvent event{CompactStep::kReadEnd, compact_page};
-        event.offset = store->wbuf_size();
-        event.rescues = counters.compact_rescues - region_start_counts[0];
-        event.lost = counters.compact_lost - region_start_counts[1];
-        event.skipped = counters.compact_skipped - region_start_counts[2];
-        log_compaction(event);
-        compact_offset += store->wbuf_size();
-        break;
-      }
-      case Region::kPaused:
-        // memcached's compactor retries a busy write after 1 ms; here the
-        // step ends so the engine lock is not held while wbufs drain.
-        return now + kWriteSleepMin;
-      case Region::kSliced:
-        return now;  // the caller's lock was held long enough: go on at once
-      case Region::kGone:
-        compacting = false;  // the page went away under us: abort
-        log_compaction({CompactStep::kAbort, compact_page});
-        break;
+  switch (region_loaded_ok ? rescue_region(compact_offset) : Region::kGone) {
+    case Region::kDone: {
+      CompactEvent event{CompactStep::kReadEnd, compact_page};
+      event.offset = store->wbuf_size();
+      event.rescues = counters.compact_rescues - region_start_counts[0];
+      event.lost = counters.compact_lost - region_start_counts[1];
+      event.skipped = counters.compact_skipped - region_start_counts[2];
+      log_compaction(event);
+      compact_offset += store->wbuf_size();
+      break;
     }
-  }
-  if (compacting && compact_offset >= store->page_size()) {
-    store->close_page(compact_page, compact_version);
-    compacting = false;
-    log_compaction({CompactStep::kEnd, compact_page});
+    case Region::kPaused:
+      // A rescue found the compact bucket's wbuf still being written:
+      // memcached's compactor sleeps 1 ms before each of its ten tries; here
+      // the step ends so the engine lock is not held while the wbuf drains.
+      return now + kCompactWriteRetrySleep;
+    case Region::kSliced:
+      return now;  // the caller's lock was held long enough: go on at once
+    case Region::kGone:
+      compacting = false;  // the page went away under us: abort
+      log_compaction({CompactStep::kAbort, compact_page});
+      break;
   }
   // Finish a compaction quickly.
   compact_sleep = kMinStorageCompactSleep;
@@ -255,40 +263,32 @@ ExtStore::Impl::Move ExtStore::Impl::rescue(core::ItemHandle handle, uint32_t of
     return Move::kNotMoved;
   }
   const bool skip = drop_unread && header.lru == LruSegment::kCold;
-  // With fewer writes in flight than the limit a wbuf is always free, so a
-  // write can only be refused by the device's own queue (handled below).
-  // Checked before the object leaves its page, so pausing changes nothing.
-  if (!skip && options.async_flush && store->flushes_in_flight() >= options.max_flushing_wbufs &&
-      reap_flushes(false) == 0) {
-    return Move::kBusy;
-  }
-  store->delete_objects(compact_page, compact_version, 1, ntotal);
   if (skip) {
+    store->delete_objects(compact_page, compact_version, 1, ntotal);
     ++counters.compact_skipped;
     return Move::kNotMoved;
   }
   WriteSlot slot;
   const auto bucket = static_cast<unsigned>(PageBucket::kCompact);
-  WriteStatus st = request_slot(bucket, ntotal, &slot);
-  // memcached's ten tries; each waits for a wbuf write to finish.
-  // With an IO thread no step waits; the pre-check above makes kBusy
-  // unreachable there, short of a device that refuses submits.
-  for (int tries = 0; st == WriteStatus::kBusy && tries < 10 && !options.io_thread; ++tries) {
-    reap_flushes(true);
-    st = store->write_request(bucket, bucket, ntotal, &slot);
+  const WriteStatus st = request_slot(bucket, ntotal, &slot);
+  // Refused while the compact bucket's wbuf is being written: memcached
+  // tries ten times, 1 ms apart, then counts the object lost. Nothing has
+  // changed yet, so the region pauses and this object is tried again.
+  if (st == WriteStatus::kBusy && ++rescue_busy_tries < kCompactWriteTries) return Move::kBusy;
+  rescue_busy_tries = 0;
+  bool rescued = false;
+  if (st == WriteStatus::kOk) {
+    if (slot.buf != nullptr && object != nullptr) std::memcpy(slot.buf, object, ntotal);
+    const ExtLocation relocated{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
+                                ntotal};
+    rescued = hooks.rewrite_header(handle, at, relocated) == core::HeaderRewrite::kRewritten;
+    if (rescued) store->write_commit(slot);
   }
-  if (st != WriteStatus::kOk) {
+  store->delete_objects(compact_page, compact_version, 1, ntotal);
+  if (!rescued) {
     ++counters.compact_lost;
     return Move::kNotMoved;
   }
-  if (slot.buf != nullptr && object != nullptr) std::memcpy(slot.buf, object, ntotal);
-  const ExtLocation relocated{slot.page_id, static_cast<uint32_t>(slot.page_version), slot.offset,
-                              ntotal};
-  if (hooks.rewrite_header(handle, at, relocated) != core::HeaderRewrite::kRewritten) {
-    ++counters.compact_lost;
-    return Move::kNotMoved;
-  }
-  store->write_commit(slot);
   ++counters.compact_rescues;
   return Move::kMoved;
 }

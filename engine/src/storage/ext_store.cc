@@ -35,6 +35,7 @@ PageStoreConfig page_store_config(const ExtConfig& config, const std::vector<Dev
           "async flush needs max_flushing_wbufs of at least 1");
   require(!options.io_thread || options.async_flush, "io_thread needs async_flush");
   pc.async_flush = options.async_flush;
+  pc.one_flush_per_page = options.one_flush_per_page;
   pc.max_flushing_wbufs = options.max_flushing_wbufs;
   for (size_t i = 0; i < config.paths.size(); ++i) {
     const ExtPathConfig& path = config.paths[i];

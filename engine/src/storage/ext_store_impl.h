@@ -39,8 +39,8 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   Micros flusher_step(Micros now);
   // storage_write: moves the COLD tail item of clsid to flash if it is old
   // enough. On kMoved *new_wbuf tells whether it was the first object of a
-  // write buffer.
-  Move write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf);
+  // write buffer and *moved_ntotal is the object's length.
+  Move write_cold_tail(uint8_t clsid, uint32_t item_age, bool* new_wbuf, uint32_t* moved_ntotal);
   // write_request that, on kBusy, reaps finished flushes and tries once more.
   WriteStatus request_slot(unsigned bucket, uint32_t len, WriteSlot* slot);
 
@@ -123,6 +123,8 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   uint64_t compact_version = 0;
   uint64_t compact_offset = 0;
   bool drop_unread = false;
+  // Tries of the current object's rescue refused by a busy wbuf.
+  unsigned rescue_busy_tries = 0;
   AlignedBuffer readback;
   // A region read on a device whose alignment does not divide the wbuf: its
   // own buffer, since read_sync's scratch may be used while the read is out.

@@ -15,13 +15,14 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
   const SlabClassTable& classes = hooks.slab_classes();
   const uint8_t min_class = std::max<uint8_t>(1, classes.clsid(config.item_size));
   bool do_sleep = true;
-  bool busy = false;
   bool have_pressure = false;
   storage::SlabPressure pressure;
+  uint64_t moved_objects = 0;
+  uint64_t moved_bytes = 0;
   ++counter;
   write_sleep = std::min<Micros>(write_sleep, config.max_sleep_us);
 
-  for (uint32_t x = min_class; x <= classes.largest() && !busy; ++x) {
+  for (uint32_t x = min_class; x <= classes.largest(); ++x) {
     if (backoff[x] != 0 && counter % backoff[x] != 0) continue;
     bool did_move = false;
     // An empty COLD LRU cannot give an item; skipping the slab look is only
@@ -40,16 +41,22 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
         chunks_free = hooks.free_chunks(static_cast<uint8_t>(x));
       }
       bool first = true;
-      // memcached's loop ends when extstore_write_request refuses because the
-      // wbuf is full and in flight; here that is a write that opened a new wbuf.
+      // As storage_write_thread: move COLD tails until a write is refused
+      // (the item is not old enough, or its bucket's wbuf is full and being
+      // written). A synchronous store never refuses for a full wbuf, so there
+      // the loop ends once a write opened a new wbuf.
       while (true) {
         // Low on chunks with no spare pages: push items out regardless of age.
         const uint32_t item_age = chunks_free < target ? 0 : config.item_age;
         bool new_wbuf = false;
-        const Move moved = write_cold_tail(static_cast<uint8_t>(x), item_age, &new_wbuf);
-        if (moved == Move::kBusy) busy = true;
-        if (moved != Move::kMoved) break;
+        uint32_t ntotal = 0;
+        if (write_cold_tail(static_cast<uint8_t>(x), item_age, &new_wbuf, &ntotal) !=
+            Move::kMoved) {
+          break;
+        }
         ++chunks_free;
+        ++moved_objects;
+        moved_bytes += ntotal;
         did_move = true;
         do_sleep = false;
         if (write_sleep > kWriteSleepMin) write_sleep /= 2;
@@ -57,21 +64,17 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
         first = false;
       }
     }
-    // A class stopped by busy wbufs is not idle: its backoff stays.
-    if (did_move) {
-      backoff[x] = 1;
-    } else if (!busy) {
-      ++backoff[x];
-    }
+    backoff[x] = did_move ? 1 : backoff[x] + 1;
   }
 
-  // Every wbuf is being written: come back soon, when some have finished.
-  if (busy) return now + kWriteSleepMin;
-
-  if (!do_sleep) return now;
+  // The thread was busy this long moving objects (see ExtStoreOptions).
+  const Micros busy = static_cast<Micros>((moved_objects * options.flusher_ns_per_object +
+                                           moved_bytes * options.flusher_ns_per_kib / 1024 + 999) /
+                                          1000);
+  if (!do_sleep) return now + busy;
   // Only back off other classes while at least one class is flushing.
   backoff.fill(1);
-  const Micros wake = now + write_sleep;
+  const Micros wake = now + busy + write_sleep;
   ++write_sleep;
   return wake;
 }
@@ -85,7 +88,7 @@ WriteStatus ExtStore::Impl::request_slot(unsigned bucket, uint32_t len, WriteSlo
 }
 
 ExtStore::Impl::Move ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t item_age,
-                                                     bool* new_wbuf) {
+                                                     bool* new_wbuf, uint32_t* moved_ntotal) {
   core::StorageHooks& hooks = engine.hooks();
   const core::ItemHandle handle = hooks.pull_cold_tail(clsid);
   if (handle == core::kNoHandle) return Move::kNotMoved;
@@ -139,6 +142,7 @@ ExtStore::Impl::Move ExtStore::Impl::write_cold_tail(uint8_t clsid, uint32_t ite
   if (sink != nullptr) sink->extstore_write(event);
   store->write_commit(slot);
   *new_wbuf = slot.offset % store->wbuf_size() == 0;
+  *moved_ntotal = ntotal;
   return Move::kMoved;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -117,6 +119,22 @@ void apply_sample_scaling(SimOptions* options) {
   options->engine =
       scale_config(sample.full, options->sample_rate, sample.profiled ? &sample.profile : nullptr,
                    &sample.rules, options->device_kind == SimDeviceKind::kFile ? 4096 : 8);
+  // The sample brings R of the objects a virtual second, each as large as
+  // in the full replay: a flusher R times as slow per object is as busy
+  // relative to its load, so a write storm that outruns the full replay's
+  // flusher outruns the sample's.
+  if (options->engine.ext.enabled() &&
+      (options->flusher_ns_per_object != 0 || options->flusher_ns_per_kib != 0)) {
+    const auto scale = [&](uint32_t ns) {
+      return static_cast<uint32_t>(
+          std::min(999'999'999.0, std::round(static_cast<double>(ns) / options->sample_rate)));
+    };
+    options->flusher_ns_per_object = scale(options->flusher_ns_per_object);
+    options->flusher_ns_per_kib = scale(options->flusher_ns_per_kib);
+    sample.rules.push_back("flusher cost x 1/R: " + std::to_string(options->flusher_ns_per_object) +
+                           " ns per object, " + std::to_string(options->flusher_ns_per_kib) +
+                           " ns per KiB (R of the objects a second, each unscaled)");
+  }
   if (const std::string error = validate_config(options->engine); !error.empty()) {
     throw std::invalid_argument("--sample " + std::to_string(options->sample_rate) +
                                 ": the scaled configuration is not valid: " + error);

@@ -22,6 +22,10 @@ int ModelShadowDevice::submit_impl(IoRequest* req) {
   shadow->user = this;
   if (const int rc = model_.submit(shadow); rc != 0) return rc;
   free_.pop_back();
+  if (req->op == IoOp::kWrite) {
+    writes_.emplace(shadow, req);
+    return 0;
+  }
   req->result = req->len;
   req->completed_at_ns = model_.now_ns();
   done_.push_back(req);
@@ -37,6 +41,13 @@ size_t ModelShadowDevice::reap_impl(IoRequest** out, size_t max, bool) {
 
 bool ModelShadowDevice::release(IoRequest* req) {
   if (req->user != this) return false;
+  if (const auto it = writes_.find(req); it != writes_.end()) {
+    IoRequest* write = it->second;
+    write->result = req->result;
+    write->completed_at_ns = req->completed_at_ns;
+    done_.push_back(write);
+    writes_.erase(it);
+  }
   free_.push_back(req);
   return true;
 }

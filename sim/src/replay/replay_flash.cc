@@ -102,7 +102,14 @@ FlashTier::FlashTier(Engine& engine, const SimOptions& options)
     }
     devices.push_back(m.files.back().get());
   }
-  m.store = std::make_unique<ExtStore>(engine, ext, devices);
+  // On the model a wbuf stays busy until the SSD has written it, pacing the
+  // flusher as memcached's is paced (replay_devices.h). Real files are
+  // shared with the replay's own reads, so their flushes stay synchronous.
+  ExtStoreOptions store_options;
+  store_options.async_flush = m.model;
+  store_options.flusher_ns_per_object = options.flusher_ns_per_object;
+  store_options.flusher_ns_per_kib = options.flusher_ns_per_kib;
+  m.store = std::make_unique<ExtStore>(engine, ext, devices, store_options);
 }
 
 FlashTier::~FlashTier() = default;

@@ -110,6 +110,23 @@ std::string parse_warmup(std::string_view value, SimOptions* out) {
   return "";
 }
 
+// NS_PER_OBJECT[,NS_PER_KIB]: each below a second.
+std::string parse_flusher_cost(std::string_view value, SimOptions* out) {
+  const size_t comma = value.find(',');
+  uint64_t per_object = 0;
+  uint64_t per_kib = 0;
+  const bool ok = parse_u64(value.substr(0, comma), &per_object) &&
+                  (comma == std::string_view::npos || parse_u64(value.substr(comma + 1), &per_kib));
+  constexpr uint64_t kMaxNs = 1'000'000'000;
+  if (!ok || per_object >= kMaxNs || per_kib >= kMaxNs) {
+    return "--flusher-cost '" + std::string(value) +
+           "' must be NS_PER_OBJECT[,NS_PER_KIB], whole nanoseconds below 1000000000";
+  }
+  out->flusher_ns_per_object = static_cast<uint32_t>(per_object);
+  out->flusher_ns_per_kib = static_cast<uint32_t>(per_kib);
+  return "";
+}
+
 std::string apply_replay_option(std::string_view name, std::string_view value, SimOptions* out) {
   if (name == "format") {
     auto f = parse_trace_format(value);
@@ -171,6 +188,8 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     out->out_path = std::string(value);
   } else if (name == "warmup") {
     return parse_warmup(value, out);
+  } else if (name == "flusher-cost") {
+    return parse_flusher_cost(value, out);
   } else if (name == "max-requests") {
     if (!parse_u64(value, &out->max_requests)) {
       return "--max-requests '" + std::string(value) + "' is not an unsigned integer";
@@ -186,7 +205,7 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
 // unknown option is called unknown rather than short of a value.
 constexpr std::string_view kReplayValueOptions[] = {
     "format", "device",       "seed",   "interval",    "time-scale", "fill-on-miss", "progress",
-    "out",    "max-requests", "sample", "sample-seed", "warmup",     "arrival",
+    "out",    "max-requests", "sample", "sample-seed", "warmup",     "arrival",      "flusher-cost",
 };
 
 bool is_replay_value_option(std::string_view name) {
@@ -356,6 +375,13 @@ std::string sim_options_help() {
       "                              from `memext-sim calibrate`),\n"
       "                              file (each ext_path's file) or file:PATH (real IO via\n"
       "                              io_uring, else pread/pwrite; latencies are wall clock)\n"
+      "  --flusher-cost NS[,NS_PER_KIB]\n"
+      "                              the extstore write flusher's CPU time per object it\n"
+      "                              moves to flash and per KiB of it (default " +
+      std::to_string(kFlusherNsPerObject) + "," + std::to_string(kFlusherNsPerKib) +
+      ",\n"
+      "                              measured by bench/flusher_cost_bench; 0 = free): a\n"
+      "                              write storm faster than that evicts unflushed items\n"
       "  --seed N                    seed for every random choice (default 1)\n"
       "  --interval SECONDS          time-series interval in trace time (default 60)\n"
       "  --time-scale X              multiply trace time by X (default 1)\n"

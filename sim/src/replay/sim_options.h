@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "memext/config.h"
+#include "memext/extstore.h"
 #include "replay/sample_scaling.h"
 #include "ssd/ssd_presets.h"
 #include "traces/trace_reader.h"
@@ -46,6 +47,10 @@ struct SimOptions {
   SsdModelParams model;    // kModel: parsed spec (wa defaulted, see above)
   std::string model_spec;  // kModel: canonical spec
   std::string file_path;   // kFile: empty = each ext_path's own file
+  // --flusher-cost: the write flusher's modelled CPU time per object it moves
+  // and per KiB of it (ExtStoreOptions; 0,0 is a flusher that costs nothing).
+  uint32_t flusher_ns_per_object = kFlusherNsPerObject;
+  uint32_t flusher_ns_per_kib = kFlusherNsPerKib;
 
   uint64_t seed = 1;
   double interval_s = 60;

@@ -240,6 +240,8 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"fill_on_miss", fill_on_miss_name(o.fill_on_miss)},
       {"fill_on_miss_effective", replay.fill_on_miss()},
       {"time_scale", o.time_scale},
+      {"flusher_cost",
+       {{"ns_per_object", o.flusher_ns_per_object}, {"ns_per_kib", o.flusher_ns_per_kib}}},
       {"interval_s", o.interval_s},
       {"max_requests", o.max_requests},
       {"strict", o.strict},

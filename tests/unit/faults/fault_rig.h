@@ -22,6 +22,8 @@ class FaultRig {
     device_ = std::make_unique<FaultyDevice>(make_memory_device(config_.ext.paths[0].size_bytes));
     ExtStoreOptions options;
     options.async_flush = async_flush;
+    options.flusher_ns_per_object = 0;  // wake times of memcached's sleeps alone
+    options.flusher_ns_per_kib = 0;
     ext_ = std::make_unique<ExtStore>(*engine_, config_.ext, std::vector<Device*>{device_.get()},
                                       options);
     engine_->set_time(time_);

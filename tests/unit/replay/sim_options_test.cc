@@ -41,6 +41,23 @@ TEST_CASE("model device: write amplification defaults to 1 unless given") {
   CHECK_FALSE(f.engine.phantom);
 }
 
+TEST_CASE("--flusher-cost sets the modelled flusher's CPU time, defaulting to the calibrated one") {
+  SimOptions d = options_from({"t.mxt"});
+  CHECK(d.flusher_ns_per_object == kFlusherNsPerObject);
+  CHECK(d.flusher_ns_per_kib == kFlusherNsPerKib);
+  SimOptions o = options_from({"t.mxt", "--flusher-cost", "15000,5000"});
+  CHECK(o.flusher_ns_per_object == 15000);
+  CHECK(o.flusher_ns_per_kib == 5000);
+  SimOptions z = options_from({"t.mxt", "--flusher-cost", "0"});
+  CHECK(z.flusher_ns_per_object == 0);
+  CHECK(z.flusher_ns_per_kib == 0);
+  for (const char* bad : {"fast", "1,", "1,2,3", "-1", "1000000000"}) {
+    CAPTURE(bad);
+    CHECK(parse_error({"t", "--flusher-cost", bad}).find("NS_PER_OBJECT[,NS_PER_KIB]") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("bad arguments are named with what is allowed") {
   CHECK(parse_error({"t", "--fill-on-miss", "maybe"}).find("allowed: on, off, auto") !=
         std::string::npos);

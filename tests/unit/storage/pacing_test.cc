@@ -1,0 +1,95 @@
+// The write flusher's pace in virtual time: each step that moves objects
+// costs ExtStoreOptions' modelled CPU time, so a write storm faster than
+// that leaves items in COLD to be evicted from RAM unflushed, as memcached's
+// storage_write_thread falls behind; a slower storm loses none.
+#include <algorithm>
+#include <string>
+
+#include "storage_rig.h"
+
+using namespace memext;
+using namespace memext::testing;
+
+namespace {
+
+struct StormResult {
+  uint64_t evictions = 0;
+  uint64_t written = 0;
+};
+
+// `sets` distinct 4 KB keys, one every `gap` microseconds of virtual time,
+// with the LRU maintainer and the flusher stepped at the times they ask for.
+StormResult storm(Micros gap, int sets) {
+  EngineConfig config;
+  config.memory_limit = 8ull << 20;
+  config.phantom = true;
+  config.ext.item_age = 0;
+  config.ext.item_size = 64;
+  config.ext.page_size = 8ull << 20;
+  config.ext.wbuf_size = 2ull << 20;
+  config.ext.paths.push_back({"pacing", 1ull << 30, ""});
+  Engine engine(config);
+  LruMaintainer lru(engine);
+  PhantomDevice device(1ull << 30);
+  ExtStore ext(engine, config.ext, {&device});
+  Micros now = 1'000'000;
+  engine.set_time(1);
+  Micros lru_at = now;
+  Micros flusher_at = now;
+  for (int i = 0; i < sets; ++i) {
+    now += gap;
+    engine.set_time(static_cast<rel_time_t>(now / kMicrosPerSecond));
+    while (std::min(lru_at, flusher_at) <= now) {
+      if (lru_at <= flusher_at) {
+        lru_at = std::max(lru.step(lru_at), lru_at + 1);
+      } else {
+        flusher_at = std::max(ext.flusher_step(flusher_at), flusher_at + 1);
+      }
+    }
+    StoreRequest r;
+    const std::string key = key_for(i);
+    r.key = key;
+    r.value_len = 4096;
+    REQUIRE(engine.store(r).result == StoreResult::kStored);
+  }
+  return {engine.stats().evictions, ext.stats(false).store.objects_written};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a write storm faster than the modelled flusher evicts unflushed items; a slow one none") {
+  // 4 KB objects cost about 2 + 1.4 * 4.1 us each: some 130K a second.
+  const StormResult fast = storm(2, 20'000);  // 500K sets a second
+  CHECK(fast.evictions > 5'000);
+  CHECK(fast.written < 15'000);
+  const StormResult slow = storm(40, 20'000);  // 25K sets a second
+  CHECK(slow.evictions == 0);
+  CHECK(slow.written > 17'000);
+}
+
+TEST_CASE("a moving flusher step wakes after its modelled cost, an idle one after its sleep") {
+  EngineConfig config = rig_engine_config(true);
+  config.phantom = true;
+  Engine engine(config);
+  LruMaintainer lru(engine);
+  PhantomDevice device(config.ext.paths[0].size_bytes);
+  ExtStoreOptions options;
+  options.flusher_ns_per_object = 10'000;
+  options.flusher_ns_per_kib = 0;
+  ExtStore ext(engine, config.ext, {&device}, options);
+  engine.set_time(100);
+  for (int i = 0; i < 10; ++i) {
+    StoreRequest r;
+    const std::string key = key_for(i);
+    r.key = key;
+    r.value_len = 1000;
+    REQUIRE(engine.store(r).result == StoreResult::kStored);
+  }
+  engine.set_time(102);
+  Micros now = 102'000'000;
+  for (int i = 0; i < 50; ++i) lru.step(now += 1000);
+  CHECK(ext.flusher_step(now) == now + 10 * 10);  // ten objects at 10 us
+  CHECK(ext.stats(false).store.objects_written == 10);
+  CHECK(ext.flusher_step(now) == now + kWriteSleepMin);
+}
