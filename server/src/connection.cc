@@ -186,16 +186,17 @@ void Connection::process() {
       auto& reads = session_.flash_reads();
       if (!reads.empty()) {
         pending_flash_ = reads.size();
+        std::shared_ptr<Connection> self = shared_from_this();
         for (auto& read : reads) {
-          read->done = [self = shared_from_this()] {
-            if (--self->pending_flash_ == 0)
-              self->process();
+          read->keep_alive = self;
+          read->done = [conn = this] {
+            if (--conn->pending_flash_ == 0)
+              conn->process();
             else
-              self->write_ready();
+              conn->write_ready();
           };
         }
-        reader_->submit(std::move(reads));
-        reads.clear();
+        reader_->submit(reads);
       }
     }
     if (session_.closing() && session_.discard_output()) {
