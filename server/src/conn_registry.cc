@@ -4,11 +4,20 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <cstdio>
 #include <cstring>
 
 namespace memext::server {
+
+std::chrono::steady_clock::time_point coarse_now() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::chrono::steady_clock::time_point(std::chrono::seconds(ts.tv_sec) +
+                                               std::chrono::nanoseconds(ts.tv_nsec));
+}
+
 namespace {
 
 const char* state_name(ConnState s) {

@@ -20,6 +20,13 @@ struct sockaddr;
 
 namespace memext::server {
 
+// The steady clock read from the kernel's last tick (CLOCK_MONOTONIC_COARSE,
+// the same base as std::chrono::steady_clock, a few milliseconds behind it):
+// a vDSO load instead of a clock-source read. The clock for per-request
+// bookkeeping counted in seconds (idle_timeout, `stats conns`), read on every
+// request where steady_clock::now() was ~1.4% of the server's CPU.
+std::chrono::steady_clock::time_point coarse_now();
+
 // memcached's connection states, as `stats conns` names them.
 enum class ConnState : uint8_t { kListening, kNewCmd, kRead, kParseCmd, kNread, kWrite, kClosing };
 
@@ -31,11 +38,13 @@ struct ConnStatus {
   std::atomic<ConnState> state{ConnState::kNewCmd};
   std::atomic<int64_t> last_command_secs{0};  // steady clock, whole seconds
 
-  void touch() { last_command_secs.store(now_secs(), std::memory_order_relaxed); }
-  static int64_t now_secs() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+  void touch() { touch(coarse_now()); }
+  void touch(std::chrono::steady_clock::time_point now) {
+    last_command_secs.store(secs(now), std::memory_order_relaxed);
+  }
+  static int64_t now_secs() { return secs(coarse_now()); }
+  static int64_t secs(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
   }
 };
 

@@ -58,7 +58,7 @@ void Connection::start() {
     close();
     return;
   }
-  last_command_ = std::chrono::steady_clock::now();
+  last_command_ = coarse_now();
   if (ctx_.config.ops.idle_timeout > 0) {
     idle_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
     arm_idle_timer(std::chrono::seconds(ctx_.config.ops.idle_timeout));
@@ -96,7 +96,7 @@ void Connection::arm_idle_timer(std::chrono::steady_clock::duration wait) {
 void Connection::idle_check() {
   if (closed_) return;
   const auto timeout = std::chrono::seconds(ctx_.config.ops.idle_timeout);
-  const auto idle = std::chrono::steady_clock::now() - last_command_;
+  const auto idle = coarse_now() - last_command_;
   if (idle < timeout) {
     arm_idle_timer(timeout - idle);
     return;
@@ -180,22 +180,23 @@ void Connection::process() {
       if (session_.bytes_wanted() > 0) after = ConnState::kNread;
       status_->state.store(after, std::memory_order_relaxed);
       if (session_.commands_run() > 0) {
-        last_command_ = std::chrono::steady_clock::now();
-        status_->touch();
+        last_command_ = coarse_now();
+        status_->touch(last_command_);
       }
       auto& reads = session_.flash_reads();
       if (!reads.empty()) {
         pending_flash_ = reads.size();
+        std::shared_ptr<Connection> self = shared_from_this();
         for (auto& read : reads) {
-          read->done = [self = shared_from_this()] {
-            if (--self->pending_flash_ == 0)
-              self->process();
+          read->keep_alive = self;
+          read->done = [conn = this] {
+            if (--conn->pending_flash_ == 0)
+              conn->process();
             else
-              self->write_ready();
+              conn->write_ready();
           };
         }
-        reader_->submit(std::move(reads));
-        reads.clear();
+        reader_->submit(reads);
       }
     }
     if (session_.closing() && session_.discard_output()) {

@@ -53,12 +53,51 @@ Fetch deferred_fetch(std::string_view key, const GetResult& header, const memext
   Fetch f;
   f.kind = FetchKind::kDeferred;
   f.info = header.info;
-  f.pending = std::make_unique<PendingFlashRead>();
+  f.pending = PendingFlashRead::make();
   f.pending->key.assign(key);
   f.pending->header = header;
   f.pending->header.value = {};
   f.pending->plan = plan;
   return f;
+}
+
+namespace {
+
+// Finished reads kept per thread for the next ones; buffers larger than
+// kPooledBufferMax go back to the allocator.
+constexpr size_t kPooledReads = 32;
+constexpr size_t kPooledBufferMax = 16 * 1024;
+
+std::vector<std::unique_ptr<PendingFlashRead>>& read_pool() {
+  thread_local std::vector<std::unique_ptr<PendingFlashRead>> pool;
+  return pool;
+}
+
+}  // namespace
+
+std::unique_ptr<PendingFlashRead> PendingFlashRead::make() {
+  auto& pool = read_pool();
+  if (pool.empty()) return std::make_unique<PendingFlashRead>();
+  std::unique_ptr<PendingFlashRead> read = std::move(pool.back());
+  pool.pop_back();
+  return read;
+}
+
+void PendingFlashRead::recycle(std::unique_ptr<PendingFlashRead> read) {
+  auto& pool = read_pool();
+  if (pool.size() >= kPooledReads) return;
+  read->key.clear();
+  read->header = GetResult();
+  read->plan = memext::FlashRead();
+  read->slot = nullptr;
+  read->prefix.clear();
+  read->suffix.clear();
+  read->on_miss.clear();
+  read->done = nullptr;
+  read->keep_alive.reset();
+  if (read->buffer.size() > kPooledBufferMax) read->buffer = AlignedBuffer();
+  read->io = IoRequest();
+  pool.push_back(std::move(read));
 }
 
 namespace {
@@ -117,13 +156,15 @@ struct FlashReader::Impl {
   // VM exit: it cost ~20% of the server's CPU on the flash benchmark when
   // each read was submitted alone).
   bool flush_posted = false;
-  std::vector<std::pair<PendingFlashRead*, int64_t>> completed;  // not yet finished
+  std::vector<std::pair<PendingFlashRead*, int64_t>> completed;    // not yet finished
+  std::vector<std::pair<PendingFlashRead*, int64_t>> spare_batch;  // finish()'s, reused
 
   // Finishes reads under one engine lock acquisition, then resumes their
   // connections (which may take the lock again) without it.
   void finish(std::vector<std::pair<PendingFlashRead*, int64_t>>& done) {
     // A resumed connection may submit (and add to `done`) from its callback.
-    std::vector<std::pair<PendingFlashRead*, int64_t>> batch;
+    std::vector<std::pair<PendingFlashRead*, int64_t>> batch = std::move(spare_batch);
+    batch.clear();
     batch.swap(done);
     // Most finish on the shared side; the rest (recache due, a page to free,
     // a miss to unlink) under one exclusive acquisition.
@@ -142,9 +183,13 @@ struct FlashReader::Impl {
     }
     for (auto& [raw, result] : batch) {
       std::unique_ptr<PendingFlashRead> read(raw);
-      read->buffer = AlignedBuffer();
       if (read->done) read->done();
+      PendingFlashRead::recycle(std::move(read));
     }
+    // Its storage serves the next round (a resumed connection's reads went
+    // to `done`, not here).
+    batch.clear();
+    spare_batch = std::move(batch);
   }
 
   void arm(File& file) {
@@ -259,11 +304,13 @@ const std::string& FlashReader::fallback_reason() const {
   return impl_->fallback;
 }
 
-void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
+void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>>& reads) {
   Impl& m = *impl_;
   for (std::unique_ptr<PendingFlashRead>& owned : reads) {
     PendingFlashRead* read = owned.release();
-    read->buffer = AlignedBuffer(read->plan.length);
+    // A pooled record's buffer is reused: the device overwrites what it reads,
+    // and finish_read looks only at those bytes.
+    read->buffer.reserve(read->plan.length);
     read->io = IoRequest{IoOp::kRead, read->plan.offset, read->plan.length, read->buffer.data()};
     read->io.user = read;
     if (read->plan.file_index >= m.files.size()) {
@@ -273,6 +320,7 @@ void FlashReader::submit(std::vector<std::unique_ptr<PendingFlashRead>> reads) {
     Impl::File& file = m.files[read->plan.file_index];
     if (!file.backlog.empty() || !m.try_submit(file, read)) file.backlog.push_back(read);
   }
+  reads.clear();
   // Refused plans are answered in the same round as the rest.
   m.flush_soon();
 }
