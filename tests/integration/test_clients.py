@@ -103,7 +103,7 @@ class StatsReset(ServerTestCase):
         setup = Client(("127.0.0.1", self.server.port), timeout=5)
         keys = ["mt%d" % i for i in range(50)]
         for k in keys:
-            setup.set(k, b"v" * 100)
+            self.assertTrue(setup.set(k, b"v" * 100, noreply=False))
         ghosts = ["none%d" % i for i in range(10)]
 
         def hammer(rounds):
