@@ -64,8 +64,11 @@ inline void cpu_relax() {
 }  // namespace
 
 void EngineLock::lock_writers() {
+  // Try the mutex only while no writer is inside (a load of the flag stays
+  // in this core's cache; a failed trylock would pull the mutex's line
+  // away from the holder that is about to release it).
   for (unsigned spins = 0; spins < kSpins; ++spins) {
-    if (pthread_mutex_trylock(&writers_) == 0) return;
+    if (!writer_.load(std::memory_order_relaxed) && pthread_mutex_trylock(&writers_) == 0) return;
     cpu_relax();
   }
   pthread_mutex_lock(&writers_);
