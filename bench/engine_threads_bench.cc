@@ -22,6 +22,8 @@
 // is the exclusive hold time per unit of wall time. Never run by ctest.
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,6 +64,8 @@ struct Options {
   uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
   std::string dir = "/dev/shm";
   std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3"};
+  bool ram = true;
+  bool flash = true;
 };
 
 // What each thread does, fixed in advance so the timed loop only runs ops.
@@ -122,8 +126,15 @@ bool shared_hold(int kind) {
 const char* const kHoldNames[kHolds] = {"get (shared)", "finish (shared)", "get (exclusive)", "set",
                                         "flash plan",   "flash finish",    "background step"};
 
-struct ThreadResult {
+// alignas: the two threads' results must not share a cache line, or the
+// bench itself would add the contention it measures.
+struct alignas(64) ThreadResult {
   uint64_t ops = 0;
+  // The thread's CPU time and voluntary context switches over the run: CPU
+  // per op grows with cache-line contention and spinning whatever else runs
+  // on the machine; a switch is a sleep on a lock (or on the device).
+  double cpu_ns = 0;
+  uint64_t voluntary_switches = 0;
   uint64_t gets = 0;
   uint64_t flash_gets = 0;
   uint64_t hits = 0;
@@ -140,7 +151,29 @@ struct Cell {
     return n;
   }
   double ops_per_s() const { return static_cast<double>(ops()) / seconds; }
+  double cpu_ns_per_op() const {
+    double ns = 0;
+    for (const auto& t : threads) ns += t.cpu_ns;
+    return ops() ? ns / static_cast<double>(ops()) : 0.0;
+  }
+  double switches_per_kop() const {
+    uint64_t n = 0;
+    for (const auto& t : threads) n += t.voluntary_switches;
+    return ops() ? 1000.0 * static_cast<double>(n) / static_cast<double>(ops()) : 0.0;
+  }
 };
+
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+uint64_t thread_voluntary_switches() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return static_cast<uint64_t>(usage.ru_nvcsw);
+}
 
 class HoldTimer {
  public:
@@ -336,6 +369,8 @@ struct Bench {
     if (flash && fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
     std::string out;
     AlignedBuffer buf;
+    const double cpu_start = thread_cpu_ns();
+    const uint64_t switches_start = thread_voluntary_switches();
     size_t i = 0;
     while (!stop.load(std::memory_order_relaxed)) {
       for (int burst = 0; burst < 256; ++burst, ++i) {
@@ -361,6 +396,8 @@ struct Bench {
         background(micros());
       }
     }
+    r.cpu_ns = thread_cpu_ns() - cpu_start;
+    r.voluntary_switches = thread_voluntary_switches() - switches_start;
     if (fd >= 0) ::close(fd);
   }
 };
@@ -423,11 +460,15 @@ int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared|shared2|stage3]\n"
+      "          [--tier ram|flash|both]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all three) in one run; each cell\n"
       "  runs S seconds (default 2). Prints ops/s ratios 2T/1T, the share of gets served\n"
-      "  from flash, and lock hold times with an Amdahl estimate for 16 and 64 threads.\n",
+      "  from flash, CPU time and voluntary context switches per op (CPU per op rises with\n"
+      "  cache-line contention whatever else loads the machine), and lock hold times with\n"
+      "  an Amdahl estimate for 16 and 64 threads. --tier picks the RAM-only cells, the\n"
+      "  flash cells or both (default).\n",
       argv0);
   return rc;
 }
@@ -466,6 +507,13 @@ int main(int argc, char** argv) {
         o.ram_mb = static_cast<uint64_t>(number(2, 65536));
       } else if (arg == "--flash-ram-mb") {
         o.flash_ram_mb = static_cast<uint64_t>(number(2, 65536));
+      } else if (arg == "--tier" && i + 1 < argc) {
+        const std::string t = argv[++i];
+        if (t != "ram" && t != "flash" && t != "both") {
+          throw std::invalid_argument("--tier: '" + t + "' is not ram, flash or both");
+        }
+        o.ram = t != "flash";
+        o.flash = t != "ram";
       } else if (arg == "--dir" && i + 1 < argc) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
@@ -492,6 +540,7 @@ int main(int argc, char** argv) {
               o.get_ratio, o.skew, o.seconds);
   try {
     for (const bool flash : {false, true}) {
+      if (!(flash ? o.flash : o.ram)) continue;
       for (const std::string& mode : o.modes) {
         if (mode == "shared2" && !flash) continue;  // the same as shared without flash
         const Cell one = run_cell(o, flash, mode, 1, false, scripts);
@@ -510,6 +559,12 @@ int main(int argc, char** argv) {
             flash ? "flash" : "ram", mode.c_str(), one.ops_per_s(), two.ops_per_s(),
             two.ops_per_s() / one.ops_per_s(), apart.ops_per_s() / one.ops_per_s(),
             gets ? 100.0 * static_cast<double>(flash_gets) / static_cast<double>(gets) : 0.0);
+        std::printf(
+            "  CPU per op 1T %.0f ns, 2T %.0f ns (%.2fx; 2 separate engines %.2fx); voluntary "
+            "switches per 1000 ops 1T %.2f, 2T %.2f\n",
+            one.cpu_ns_per_op(), two.cpu_ns_per_op(), two.cpu_ns_per_op() / one.cpu_ns_per_op(),
+            apart.cpu_ns_per_op() / one.cpu_ns_per_op(), one.switches_per_kop(),
+            two.switches_per_kop());
         print_holds(mode.c_str(), timed);
       }
     }

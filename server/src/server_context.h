@@ -7,8 +7,8 @@
 // shared side (fetch_and_use in flash_reader.h); every other engine,
 // ExtStore and crawler call holds the exclusive side. Critical sections copy
 // values out and never wait on IO. Counters are relaxed atomics (statistics
-// only). Lock order: the engine lock, then ConnRegistry's and PrefixStats'
-// mutexes (which never call into the engine).
+// only); those every request bumps are per-thread (per_thread_counter.h). Lock order: the engine
+// lock, then ConnRegistry's and PrefixStats' mutexes (which never call into the engine).
 #pragma once
 
 #include <atomic>
@@ -24,6 +24,7 @@
 #include "memext/engine.h"
 #include "memext/engine_lock.h"
 #include "memext/stats.h"
+#include "per_thread_counter.h"
 #include "prefix_stats.h"
 #include "request_recorder.h"
 
@@ -57,12 +58,14 @@ struct ServerCounters {
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> rejected_connections{0};
   std::atomic<uint64_t> connection_structures{0};
-  std::atomic<uint64_t> bytes_read{0};
-  std::atomic<uint64_t> bytes_written{0};
-  std::atomic<uint64_t> cmd_meta{0};
+  // Bumped by every read, write or meta command on every worker: per-thread
+  // stripes (memcached's per-thread stats), summed by `stats`.
+  PerThreadCounter bytes_read;
+  PerThreadCounter bytes_written;
+  PerThreadCounter cmd_meta;
   std::atomic<uint64_t> store_too_large{0};
   std::atomic<uint64_t> store_no_memory{0};
-  std::atomic<uint64_t> conn_yields{0};
+  PerThreadCounter conn_yields;
   std::atomic<uint64_t> idle_kicks{0};
   std::atomic<uint64_t> read_buf_oom{0};  // -o read_buf_mem_limit (buffer_budget.h)
   std::atomic<uint64_t> response_obj_oom{0};

@@ -168,7 +168,7 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     }
   }
   const ServerCounters& c = ctx.counters;
-  auto relaxed = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  auto relaxed = [](const auto& a) -> uint64_t { return a.load(std::memory_order_relaxed); };
   uint64_t base_total_connections, base_rejected, base_read, base_written, base_meta,
       base_too_large, base_no_memory, base_flush_refused, base_auth_cmds, base_auth_errors,
       base_read_buf_oom, base_response_obj_oom, base_listen_disabled, base_listen_disabled_us;

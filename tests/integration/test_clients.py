@@ -4,6 +4,7 @@ completely."""
 
 import shutil
 import subprocess
+import threading
 import unittest
 
 from pymemcache.client.base import Client
@@ -94,6 +95,47 @@ class StatsReset(ServerTestCase):
         c.get("a")
         self.assertEqual(c.stats("slabs")[b"1:get_hits"], 1)
         c.close()
+
+    # Gets on four connections at once run on the server's worker threads
+    # in parallel, each counting in its own per-thread stripe; `stats`
+    # and `stats reset` see their exact sum, before and after the reset.
+    def test_counts_from_many_threads_sum_exactly_across_a_reset(self):
+        setup = Client(("127.0.0.1", self.server.port), timeout=5)
+        keys = ["mt%d" % i for i in range(50)]
+        for k in keys:
+            self.assertTrue(setup.set(k, b"v" * 100, noreply=False))
+        ghosts = ["none%d" % i for i in range(10)]
+
+        def hammer(rounds):
+            def one():
+                c = Client(("127.0.0.1", self.server.port), timeout=30)
+                for _ in range(rounds):
+                    got = c.get_many(keys + ghosts)
+                    if len(got) != len(keys):
+                        errors.append(len(got))
+                c.close()
+            errors = []
+            threads = [threading.Thread(target=one) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
+            return 4 * rounds
+
+        def counts():
+            st = setup.stats()
+            per_class = sum(v for k, v in setup.stats("slabs").items()
+                            if k.endswith(b":get_hits"))
+            return (st[b"cmd_get"], st[b"get_hits"], st[b"get_misses"], per_class)
+
+        n = hammer(20)
+        self.assertEqual(counts(), (n * 60, n * 50, n * 10, n * 50))
+        self.roundtrip(b"stats reset\r\n", b"RESET\r\n")
+        self.assertEqual(counts(), (0, 0, 0, 0))
+        m = hammer(7)
+        self.assertEqual(counts(), (m * 60, m * 50, m * 10, m * 50))
+        setup.close()
 
 
 class AutomoveOff(ServerTestCase):

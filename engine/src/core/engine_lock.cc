@@ -53,18 +53,41 @@ void EngineLock::wait_for_readers() {
   }
 }
 
-void EngineLock::lock() {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+void EngineLock::lock_writers() {
+  // Try the mutex only while no writer is inside (a load of the flag stays
+  // in this core's cache; a failed trylock would pull the mutex's line
+  // away from the holder that is about to release it).
+  for (unsigned spins = 0; spins < kSpins; ++spins) {
+    if (!writer_.load(std::memory_order_relaxed) && pthread_mutex_trylock(&writers_) == 0) return;
+    cpu_relax();
+  }
   pthread_mutex_lock(&writers_);
+}
+
+void EngineLock::enter_exclusive() {
   writer_.store(true, std::memory_order_seq_cst);
   wait_for_readers();
   if (on_exclusive_ != nullptr) on_exclusive_(on_exclusive_arg_);
 }
 
+void EngineLock::lock() {
+  lock_writers();
+  enter_exclusive();
+}
+
 bool EngineLock::try_lock() {
   if (pthread_mutex_trylock(&writers_) != 0) return false;
-  writer_.store(true, std::memory_order_seq_cst);
-  wait_for_readers();
-  if (on_exclusive_ != nullptr) on_exclusive_(on_exclusive_arg_);
+  enter_exclusive();
   return true;
 }
 
@@ -80,9 +103,17 @@ void EngineLock::lock_shared() {
     slot.readers.fetch_add(1, std::memory_order_seq_cst);
     if (!writer_.load(std::memory_order_seq_cst)) return;
     slot.readers.fetch_sub(1, std::memory_order_release);
-    // Queue behind the writer instead of spinning on its flag.
-    pthread_mutex_lock(&writers_);
-    pthread_mutex_unlock(&writers_);
+    // Wait out a short writer on the flag (a load that stays in this core's
+    // cache until the writer clears it); a long one, on the writers' mutex.
+    unsigned spins = 0;
+    while (writer_.load(std::memory_order_relaxed) && spins < kSpins) {
+      cpu_relax();
+      ++spins;
+    }
+    if (spins == kSpins) {
+      pthread_mutex_lock(&writers_);
+      pthread_mutex_unlock(&writers_);
+    }
   }
 }
 

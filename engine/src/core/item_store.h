@@ -284,17 +284,21 @@ class ItemStore {
 
   EngineConfig config_;
   SlabClassTable classes_;
-  SlabAllocator slabs_;
-  KeyIndex index_;
+  alignas(64) SlabAllocator slabs_;
+  alignas(64) KeyIndex index_;
+  // Field layout: lines that every get reads (index_, pool_, locations_,
+  // the block from shared_gets_ to oldest_cas_) hold nothing that a store
+  // writes; the store-written fields start lines of their own (alignas),
+  // so a set on one core does not evict a get's lines on another.
   std::vector<std::unique_ptr<Item[]>> pool_;
   // Each record's chunk (for a chunked item, its header chunk), parallel to pool_.
   std::vector<std::unique_ptr<ChunkRef[]>> chunk_refs_;
-  uint32_t pool_used_ = 0;
+  alignas(64) uint32_t pool_used_ = 0;
   uint32_t free_records_ = kNoItem;
   uint64_t heap_bytes_ = 0;  // key/value buffers
   // Header locations, parallel to pool_: one array per pool page, allocated
   // when the page gets its first header (so RAM-only engines have none).
-  std::vector<std::unique_ptr<ExtLocation[]>> locations_;
+  alignas(64) std::vector<std::unique_ptr<ExtLocation[]>> locations_;
   uint64_t location_pages_ = 0;
   std::unordered_map<uint32_t, std::vector<ChunkCharge>> chunk_charges_;
   std::array<LruList, kMaxSlabClasses * kLruSegments> lrus_{};
@@ -303,24 +307,25 @@ class ItemStore {
   GlobalCounters counters_;
   // try_get_shared's counts (see core/shared_counters.h); stats() adds them
   // once a shared get has run.
-  mutable SharedGetCounters shared_gets_;
+  alignas(64) mutable SharedGetCounters shared_gets_;
   mutable std::atomic<bool> shared_gets_used_{false};
-  // The relinks shared gets left for the exclusive side (core/bump_queue.h).
-  mutable BumpQueue bumps_;
-  std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
   HeaderUnlinkListener* listener_ = nullptr;
   EventSink* events_ = nullptr;
-  // During store(request, prepared): where free_item hands the buffers it
-  // frees, so they are released after the lock.
-  PreparedStore* retire_to_ = nullptr;
-  // Set while meta_get repeats a lookup it has already reported.
-  bool quiet_lookups_ = false;
   rel_time_t now_ = 0;
-  uint64_t cas_id_ = 0;
   bool flush_pending_ = false;  // a flush_all has happened (memcached: oldest_live != 0)
   bool flush_by_time_ = false;  // oldest_live_ applies (false for a flush at time 0)
   rel_time_t oldest_live_ = 0;
   uint64_t oldest_cas_ = 0;
+  // The relinks shared gets left for the exclusive side (core/bump_queue.h).
+  mutable BumpQueue bumps_;
+  // Written by stores and background steps (see the layout note at pool_).
+  alignas(64) uint64_t cas_id_ = 0;
+  // During store(request, prepared): where free_item hands the buffers it
+  // frees, so they are released after the lock.
+  PreparedStore* retire_to_ = nullptr;
+  std::array<uint32_t, 2> pinned_{kNoItem, kNoItem};
+  // Set while meta_get repeats a lookup it has already reported.
+  bool quiet_lookups_ = false;
 
   friend class StorageHooks;
   friend class RestartCodec;

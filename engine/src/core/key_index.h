@@ -4,7 +4,7 @@
 // 8 bytes per slot (item number + 32 hash bits), linear probing, backward-
 // shift deletion, doubling at 3/4 load, so an item costs 8-16 bytes here.
 // Keys themselves live with the items; callers pass an equality predicate.
-// Not thread-safe.
+// Not thread-safe: find() may run on many threads while nothing writes.
 #pragma once
 
 #include <cstdint>
@@ -98,10 +98,13 @@ class KeyIndex {
   }
   void grow();
 
+  // Every lookup reads slots_ and mask_; every insert and erase writes
+  // count_: a line apart, so sets on one core do not evict the lookups'
+  // line from another's cache.
   std::vector<Slot> slots_;
   uint32_t mask_ = 0;
   uint32_t power_ = 0;
-  uint64_t count_ = 0;
+  alignas(64) uint64_t count_ = 0;
 };
 
 }  // namespace memext::core

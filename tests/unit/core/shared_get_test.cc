@@ -220,6 +220,74 @@ TEST_CASE("try_get_shared declines what it must not do under a shared lock") {
 
 namespace {
 
+// Item n's 48-byte record, to compare before and after a hit.
+std::string record_of(Engine& engine, std::string_view key) {
+  core::ItemStore& store = engine.internals();
+  const uint32_t n = store.find(key);
+  REQUIRE(n != core::kNoItem);
+  const core::Item& it = store.item(n);
+  return {reinterpret_cast<const char*>(&it), sizeof it};
+}
+
+}  // namespace
+
+// memcached's do_item_bump, segmented LRU: the first hit sets FETCHED, the
+// second ACTIVE and (outside COLD) the time; later hits write nothing at all
+// to the item, however old its time, so readers on many cores never dirty
+// the cache line of a hot item.
+TEST_CASE("a hit on an ACTIVE item writes nothing to it, shared or exclusive") {
+  Engine engine(small_config());
+  engine.set_time(kStartRelTime);
+  store(engine, StoreMode::kSet, "hot", "1");
+  engine.set_time(kStartRelTime + 5);
+  std::optional<GetResult> first = engine.try_get_shared("hot");
+  REQUIRE(first.has_value());
+  CHECK(first->info.last_access == kStartRelTime);  // FETCHED only
+  std::optional<GetResult> second = engine.try_get_shared("hot");
+  REQUIRE(second.has_value());
+  const GetResult third_view = *engine.try_get_shared("hot");
+  CHECK(third_view.info.active);
+  CHECK(third_view.info.last_access == kStartRelTime + 5);  // ACTIVE: time refreshed once
+  engine.set_time(kStartRelTime + 500);                     // far beyond ITEM_UPDATE_INTERVAL
+  const std::string before = record_of(engine, "hot");
+  for (int i = 0; i < 3; ++i) {
+    std::optional<GetResult> again = engine.try_get_shared("hot");
+    REQUIRE(again.has_value());
+    CHECK(again->info.last_access == kStartRelTime + 5);
+  }
+  CHECK(engine.get("hot").info.last_access == kStartRelTime + 5);
+  CHECK(record_of(engine, "hot") == before);
+  CHECK(engine.stats().get_hits == 7);
+}
+
+// memcached's do_item_update (flat LRU): a hit refreshes the time, and
+// relinks, only when it is older than ITEM_UPDATE_INTERVAL (60 s); a hit
+// inside the interval writes nothing once FETCHED is set. The shared path
+// serves those and declines the relinking ones to get().
+TEST_CASE("flat LRU: an item's time is refreshed only when older than ITEM_UPDATE_INTERVAL") {
+  EngineConfig config = small_config();
+  config.lru_segmented = false;
+  Engine engine(config);
+  engine.set_time(kStartRelTime);
+  store(engine, StoreMode::kSet, "k", "1");
+  engine.set_time(kStartRelTime + 30);
+  REQUIRE(engine.try_get_shared("k").has_value());  // sets FETCHED
+  const std::string fetched = record_of(engine, "k");
+  engine.set_time(kStartRelTime + 60);
+  std::optional<GetResult> inside = engine.try_get_shared("k");
+  REQUIRE(inside.has_value());
+  CHECK(inside->info.last_access == kStartRelTime);
+  CHECK(record_of(engine, "k") == fetched);
+  CHECK(engine.get("k").info.last_access == kStartRelTime);  // 60 s old: not older than 60
+  CHECK(record_of(engine, "k") == fetched);
+  engine.set_time(kStartRelTime + 61);
+  CHECK_FALSE(engine.try_get_shared("k").has_value());  // a relink: exclusive only
+  engine.get("k");
+  CHECK(engine.get("k").info.last_access == kStartRelTime + 61);
+}
+
+namespace {
+
 // Ten items of class 12, k0..k7 juggled down to COLD, each hit once.
 void fill_cold(Engine& engine) {
   engine.set_time(kStartRelTime);
