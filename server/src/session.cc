@@ -71,7 +71,8 @@ size_t Session::consume(std::string_view input) {
     }
     size_t line_end = static_cast<const char*>(nl) - rest.data();
     std::string_view line = rest.substr(0, line_end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // As memcached: a lone "\r" stays (a blank line is the command "\r").
+    if (line.size() > 1 && line.back() == '\r') line.remove_suffix(1);
     // memcached parses the line as a C string: a NUL ends the command.
     if (const void* nul = std::memchr(line.data(), '\0', line.size())) {
       line = line.substr(0, static_cast<const char*>(nul) - line.data());
