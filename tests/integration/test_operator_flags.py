@@ -375,6 +375,46 @@ class VeryVerboseStates(unittest.TestCase):
                 self.assertEqual(ours[name], other[name], name)
 
 
+class VeryVerboseCrawler(unittest.TestCase):
+    def test_crawler_lines_match_memcached(self):
+        # -vvv: the crawler thread's "Kicking LRU crawler off for LRU id" for
+        # each LRU a crawl starts (class | segment << 6), "Nothing left to
+        # crawl for id" as each ends, then "LRU crawler thread sleeping":
+        # the autocrawler's first crawl of every LRU, then a requested one.
+        # The order the LRUs end in is memcached's thread's to choose.
+        sleeping = "LRU crawler thread sleeping"
+        logs = []
+        for binary in BINARIES:
+            server = ServerProcess(("-vvv",), binary=binary)
+            self.addCleanup(server.stop)
+            wait_for_log(server, sleeping, 1, "autocrawl")
+            start = len(server.stderr_text())
+            c = server.connect()
+            c.send(b"lru_crawler crawl 1,2\r\n")
+            self.assertEqual(c.expect(b"OK\r\n"), b"OK\r\n")
+            wait_for_log(server, sleeping, 2, "requested crawl")
+            c.close()
+            text = server.stderr_text()
+            crawls = []
+            for part in (text[:start], text[start:]):
+                lines = part.split("\n")
+                kicked = [l for l in lines if l.startswith("Kicking ")]
+                ended = sorted(l for l in lines if l.startswith("Nothing left "))
+                crawls.append((kicked, ended, lines.count(sleeping)))
+            logs.append(crawls)
+        startup, requested = logs[0]
+        self.assertEqual(startup[0], ["Kicking LRU crawler off for LRU %d" % i
+                                      for i in range(1, 256)])
+        self.assertEqual(len(startup[1]), 255)
+        self.assertEqual(requested[0], ["Kicking LRU crawler off for LRU %d" % i
+                                        for i in (1, 2, 65, 66, 129, 130, 193, 194)])
+        self.assertEqual(requested[1], sorted("Nothing left to crawl for %d" % i
+                                              for i in (1, 2, 65, 66, 129, 130, 193, 194)))
+        self.assertEqual(requested[2], 1)
+        for other in logs[1:]:
+            self.assertEqual(other, logs[0])
+
+
 class ShutdownEnabled(unittest.TestCase):
     def test_shutdown_modes(self):
         for binary in BINARIES:

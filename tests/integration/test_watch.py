@@ -219,6 +219,28 @@ class SameLinesAsMemcached(unittest.TestCase):
         self.assertIn(b"type=eviction key=e0 fetch=no ttl=-1 la=L clsid=", logs[0][0])
 
 
+class CrawlerStatusLines(unittest.TestCase):
+    def test_autocrawler_lines_as_memcached(self):
+        # The autocrawler crawls every LRU a second after the start; at its
+        # next check it logs, per LRU (classes 1-63 HOT, then 0-63 WARM,
+        # COLD and TEMP), what it saw and when it crawls again. How many
+        # seconds the crawl took and ended ago depend on the machine's load.
+        logs = []
+        for binary in (MEMCACHED, None):
+            server = ServerProcess(binary=binary)
+            self.addCleanup(server.stop)
+            w, reply = start_watch(server, b"sysevents")
+            self.assertEqual(reply, b"OK\r\n")
+            lines = read_lines(w, 255, quiet=1.0)
+            w.close()
+            logs.append([re.sub(rb" since_run=\d+ (.*) elapsed=\d+ ", rb" since_run=S \1 elapsed=E ",
+                                mask(l)) for l in lines])
+        self.assertEqual(len(logs[0]), 255)
+        self.assertEqual(logs[0][0], b"ts=T gid=G type=lru_crawler crawler=1 lru=hot low_mark=1 "
+                         b"next_reclaims=0 since_run=S next_run=65 elapsed=E examined=0 reclaimed=0")
+        self.assertEqual(logs[1], logs[0])
+
+
 BATCHES = 60
 
 
