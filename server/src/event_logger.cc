@@ -286,6 +286,10 @@ void EventLogger::compaction(const CompactEvent& e) {
     case CompactStep::kEnd:
       log(log_stream::kSysevents, "type=compact_end id=%lu\n", page);
       break;
+    case CompactStep::kFragInfo:
+      log(log_stream::kSysevents, "type=compact_fraginfo ratio=%.2f bytes=%llu\n", e.frag_ratio,
+          static_cast<unsigned long long>(e.frag_limit));
+      break;
   }
 }
 

@@ -67,13 +67,17 @@ struct ItemLeaveEvent {
 };
 
 // The compactor's steps on one page (memcached's compact_* log lines).
-enum class CompactStep : uint8_t { kStart, kAbort, kReadStart, kReadEnd, kEnd };
+// kFragInfo: a check for a page to compact, with few pages free, sets its
+// fragmentation limit (live bytes under it make a page a candidate).
+enum class CompactStep : uint8_t { kStart, kAbort, kReadStart, kReadEnd, kEnd, kFragInfo };
 struct CompactEvent {
   CompactStep step = CompactStep::kStart;
   uint32_t page_id = 0;
   uint64_t version = 0;                         // kStart
   uint64_t offset = 0;                          // kReadStart, kReadEnd
   uint64_t rescues = 0, lost = 0, skipped = 0;  // kReadEnd: this region's
+  double frag_ratio = 0;                        // kFragInfo: of a page's size
+  uint64_t frag_limit = 0;                      // kFragInfo: in bytes
 };
 
 // What the autocrawler's scheduler saw of one LRU's finished crawl as it
