@@ -19,7 +19,7 @@ const char* state_name(TracedState state) {
 void ConnStateTrace::go(TracedState next) {
   if (next == state_) return;
   if (verbosity_.load(std::memory_order_relaxed) > 2) {
-    std::fprintf(stderr, "%d: going from %s to %s\n", fd_, state_name(state_), state_name(next));
+    std::fprintf(out_, "%d: going from %s to %s\n", fd_, state_name(state_), state_name(next));
   }
   state_ = next;
 }

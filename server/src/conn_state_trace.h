@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 
 namespace memext::server {
 
@@ -43,6 +44,8 @@ class ConnStateTrace {
   ConnStateTrace(const std::atomic<int>& verbosity, bool traced)
       : verbosity_(verbosity), on_(traced) {}
   void set_fd(int fd) { fd_ = fd; }
+  // Where the lines go (stderr; a test's file).
+  void set_output(std::FILE* out) { out_ = out; }
   // UDP requests have no connection states here.
   void disable() { on_ = false; }
   TracedState state() const { return state_; }
@@ -131,6 +134,7 @@ class ConnStateTrace {
   // memcached's response objects not yet written (its resp_head).
   bool responses_held_ = false;
   int fd_ = -1;
+  std::FILE* out_ = stderr;
 };
 
 }  // namespace memext::server
