@@ -39,7 +39,8 @@ Connection::Connection(ServerContext& ctx, FlashReader* reader, BufferBudget* bu
   ctx_.conns.add(status_);
   session_.set_log_id(status_->fd);
   ctx_.logger.conn_new(peer_.data(), static_cast<socklen_t>(peer_.size()), unix_peer_, status_->fd);
-  if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_new_connection(status_->fd);
+  if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2)
+    log_new_connection(status_->fd, ctx_.config.protocol);
 }
 
 Connection::~Connection() {
@@ -115,6 +116,7 @@ void Connection::read_more() {
     return;
   }
   input_.prepare_read(session_.bytes_wanted());
+  session_.trace().read_started();
   reading_ = true;
   if (tls_) {
     tls_->async_read_some(asio::buffer(input_.space(), input_.space_size()),
@@ -157,6 +159,7 @@ void Connection::received(const boost::system::error_code& ec, size_t bytes) {
     read_more();
     return;
   }
+  session_.trace().bytes_arrived();
   process();
 }
 
@@ -190,10 +193,12 @@ void Connection::process() {
         for (auto& read : reads) {
           read->keep_alive = self;
           read->done = [conn = this] {
-            if (--conn->pending_flash_ == 0)
+            if (--conn->pending_flash_ == 0) {
+              conn->session_.trace().flash_reads_done();
               conn->process();
-            else
+            } else {
               conn->write_ready();
+            }
           };
         }
         reader_->submit(reads);
@@ -396,7 +401,11 @@ void Connection::close(CloseReason reason) {
   session_.release_responses();
   // Before the descriptor can be reused by the next connection.
   ctx_.conns.remove(status_);
-  if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_connection_closed(status_->fd);
+  const bool verbose = ctx_.verbosity.load(std::memory_order_relaxed) >= 2;
+  if (verbose && watcher_) log_side_thread_close(status_->fd);
+  session_.trace().closing();
+  if (verbose) log_connection_closed(status_->fd);
+  session_.trace().closed();
   boost::system::error_code ignored;
   // TLS: the close_notify alert, when no read or write of the stream is in
   // flight (the non-blocking socket makes this one send and no wait).

@@ -180,7 +180,9 @@ void EventLogger::recompute_streams() {
     for (const auto& w : watchers_) streams |= w->streams;
   }
   watcher_streams_.store(streams, std::memory_order_relaxed);
-  if (stderr_lookups_.load(std::memory_order_relaxed)) streams |= log_stream::kFetchers;
+  if (stderr_lookups_.load(std::memory_order_relaxed)) {
+    streams |= log_stream::kFetchers | log_stream::kCrawlerProgress;
+  }
   set_streams(streams);
 }
 
@@ -277,12 +279,44 @@ void EventLogger::compaction(const CompactEvent& e) {
     case CompactStep::kEnd:
       log(log_stream::kSysevents, "type=compact_end id=%lu\n", page);
       break;
+    case CompactStep::kFragInfo:
+      log(log_stream::kSysevents, "type=compact_fraginfo ratio=%.2f bytes=%llu\n", e.frag_ratio,
+          static_cast<unsigned long long>(e.frag_limit));
+      break;
   }
 }
 
 void EventLogger::slab_move(uint32_t src_clsid, uint32_t dst_clsid) {
   log(log_stream::kSysevents, "type=slab_move src=%d dst=%d\n", static_cast<int>(src_clsid),
       static_cast<int>(dst_clsid));
+}
+
+void EventLogger::crawler_status(const CrawlerStatusEvent& e) {
+  static constexpr const char* kSegments[] = {"hot", "warm", "cold", "temp"};
+  log(log_stream::kSysevents,
+      "type=lru_crawler crawler=%u lru=%s low_mark=%llu next_reclaims=%llu since_run=%u "
+      "next_run=%u elapsed=%u examined=%llu reclaimed=%llu\n",
+      e.lru_id & 63, kSegments[(e.lru_id >> 6) & 3], static_cast<unsigned long long>(e.low_mark),
+      static_cast<unsigned long long>(e.next_reclaims), e.since_run, e.next_run, e.elapsed,
+      static_cast<unsigned long long>(e.examined), static_cast<unsigned long long>(e.reclaimed));
+}
+
+void EventLogger::crawler_started(uint32_t lru_id) {
+  if (stderr_lookups_.load(std::memory_order_relaxed)) {
+    std::fprintf(stderr, "Kicking LRU crawler off for LRU %u\n", lru_id);
+  }
+}
+
+void EventLogger::crawler_finished(uint32_t lru_id) {
+  if (stderr_lookups_.load(std::memory_order_relaxed)) {
+    std::fprintf(stderr, "Nothing left to crawl for %u\n", lru_id);
+  }
+}
+
+void EventLogger::crawler_idle() {
+  if (stderr_lookups_.load(std::memory_order_relaxed)) {
+    std::fprintf(stderr, "LRU crawler thread sleeping\n");
+  }
 }
 
 void EventLogger::conn_new(const sockaddr* addr, socklen_t len, bool unix_socket, int fd) {

@@ -77,7 +77,8 @@ class EventLogger final : public EventSink {
                   int fd);
 
   // -vvv: every key lookup also prints memcached's "> FOUND KEY k" or
-  // "> NOT FOUND k" on stderr, on the looking-up thread.
+  // "> NOT FOUND k" on stderr, on the looking-up thread, and the LRU
+  // crawler its "Kicking LRU crawler off ..." lines.
   void set_stderr_lookups(bool on);
   void item_get(const ItemGetEvent& event) override;
   void item_store(const ItemStoreEvent& event) override;
@@ -85,6 +86,11 @@ class EventLogger final : public EventSink {
   void extstore_write(const ItemLeaveEvent& event) override;
   void compaction(const CompactEvent& event) override;
   void slab_move(uint32_t src_clsid, uint32_t dst_clsid) override;
+  void crawler_status(const CrawlerStatusEvent& event) override;
+  // -vvv: memcached's crawler thread's stderr lines.
+  void crawler_started(uint32_t lru_id) override;
+  void crawler_finished(uint32_t lru_id) override;
+  void crawler_idle() override;
 
   // memcached's log_* stats.
   struct Counters {

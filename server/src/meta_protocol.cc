@@ -207,6 +207,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
     }
     return refuse("SERVER_ERROR object too large for cache\r\n");
   }
+  s.trace().value_wanted();
   if (rest.size() < data_len) {
     s.want_data(data_len);
     return Session::kNeedMore;

@@ -261,7 +261,7 @@ struct Server::Impl {
     status->state = ConnState::kListening;
     status->touch();
     ctx.conns.add(status);
-    if (config.verbose >= 2) log_listening(fd);
+    if (config.verbose >= 2) log_listening(fd, config.protocol);
   }
 
   Worker& pick_worker() {

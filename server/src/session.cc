@@ -33,6 +33,7 @@ size_t Session::consume(std::string_view input) {
   if (protocol_ == BindingProtocol::kAuto && !input.empty()) {
     protocol_ = static_cast<uint8_t>(input[0]) == kBinaryRequestMagic ? BindingProtocol::kBinary
                                                                       : BindingProtocol::kAscii;
+    if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_protocol(log_id_, binary());
   }
   if (protocol_ == BindingProtocol::kBinary) return binary_consume(*this, input);
   size_t pos = 0;
@@ -53,6 +54,7 @@ size_t Session::consume(std::string_view input) {
       swallow_ -= n;
       pos += n;
       if (swallow_ > 0) break;
+      trace_.swallow_done();
       continue;
     }
     std::string_view rest = input.substr(pos);
@@ -61,6 +63,7 @@ size_t Session::consume(std::string_view input) {
     if (nl == nullptr) {
       if (rest.size() > kMaxCommandLine &&
           (!starts_multiget(rest) || rest.size() > kMaxMultigetLine)) {
+        trace_.command_begins();
         closing_ = true;
         discard_output_ = true;
       }
@@ -68,7 +71,8 @@ size_t Session::consume(std::string_view input) {
     }
     size_t line_end = static_cast<const char*>(nl) - rest.data();
     std::string_view line = rest.substr(0, line_end);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // As memcached: a lone "\r" stays (a blank line is the command "\r").
+    if (line.size() > 1 && line.back() == '\r') line.remove_suffix(1);
     // memcached parses the line as a C string: a NUL ends the command.
     if (const void* nul = std::memchr(line.data(), '\0', line.size())) {
       line = line.substr(0, static_cast<const char*>(nul) - line.data());
@@ -83,6 +87,7 @@ size_t Session::consume(std::string_view input) {
       break;
     }
     begin_message();
+    trace_.command_begins();
     size_t used;
     if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
       used = dispatch_logged(line, after);
@@ -90,6 +95,7 @@ size_t Session::consume(std::string_view input) {
       used = dispatch(line, after);
     }
     noreply_ = false;
+    line_logged_ = used == kNeedMore;
     // A multiget of thousands of keys must not leave its token array to an
     // idle connection.
     if (tokens_.capacity() > kKeptTokens) std::vector<std::string_view>().swap(tokens_);
@@ -104,10 +110,30 @@ size_t Session::consume(std::string_view input) {
     }
     pos += line_end + 1 + used;
     ++commands_run_;
+    trace_command_end();
   }
   // memcached counts a yield after its R-th request even when no more wait.
   if (commands_run_ == budget && !closing_) yielded_ = true;
+  if (!closing_ && !dumping_ && !watcher_ && bytes_wanted_ == 0 && swallow_ == 0) {
+    if (yielded_) {
+      trace_.yielded(!flash_reads_.empty());
+    } else {
+      trace_.batch_done(pos < input.size(), !flash_reads_.empty());
+    }
+  }
   return pos;
+}
+
+void Session::trace_command_end() {
+  const bool at_once = std::exchange(respond_at_once_, false);
+  if (swallow_ > 0) {
+    trace_.swallow_begins();
+  } else if (watcher_ || dumping_) {
+    trace_.watching();
+  } else if (!discard_output_) {
+    // quit's response (none) is written before the connection closes.
+    trace_.command_done(at_once || closing_, !flash_reads_.empty());
+  }
 }
 
 bool Session::start_response() {
@@ -188,24 +214,23 @@ void Session::continue_dump() {
   if (!more) {
     out.append("END\r\n");
     dumping_ = false;
+    trace_.dump_done();
   }
 }
 
 size_t Session::dispatch_logged(std::string_view line, std::string_view rest) {
-  if (!protocol_logged_) {
-    protocol_logged_ = true;
-    log_protocol(log_id_);
-  }
-  log_command(log_id_, line);
+  // A storage command runs again once its data is in; it was logged the first time.
+  if (!line_logged_) log_command(log_id_, line);
   // Deque elements stay put: the reference survives later segments.
   std::string& out = responses_.text();
   const size_t start = out.size();
   const size_t used = dispatch(line, rest);
   // memcached logs a reply as it writes it: after `verbosity 1` no more.
-  if (used != kNeedMore && !tokens_.empty() &&
-      ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
+  // A watcher's OK goes out unlogged, as memcached's.
+  if (used != kNeedMore && !watcher_ && ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
     // A get that ran out of memory emptied `out`.
-    log_reply(log_id_, tokens_[0], std::string_view(out).substr(std::min(start, out.size())));
+    log_reply(log_id_, tokens_.empty() ? std::string_view() : tokens_[0],
+              std::string_view(out).substr(std::min(start, out.size())));
   }
   return used;
 }

@@ -26,11 +26,13 @@
 
 #include "ascii_auth.h"
 #include "buffer_budget.h"
+#include "conn_state_trace.h"
 #include "flash_reader.h"
 #include "memext/metadump.h"
 #include "response_queue.h"
 #include "sasl_auth.h"
 #include "server_context.h"
+#include "verbose_log.h"
 
 namespace memext::server {
 
@@ -49,6 +51,7 @@ class Session {
   explicit Session(ServerContext& ctx)
       : ctx_(ctx),
         protocol_(ctx.config.protocol),
+        trace_(ctx.verbosity, ctx.config.verbose >= 3),
         authenticated_(!ctx.config.sasl && ctx.auth_file == nullptr) {}
   ~Session() { release_responses(); }
   Session(const Session&) = delete;
@@ -85,7 +88,10 @@ class Session {
   // Commands run by the last consume().
   uint32_t commands_run() const { return commands_run_; }
   // UDP: responses are framed per response object (udp_listener.h).
-  void set_udp() { udp_ = true; }
+  void set_udp() {
+    udp_ = true;
+    trace_.disable();
+  }
   // Before each command: its response is a message of its own.
   void begin_message() {
     if (udp_) responses_.begin_message(false);
@@ -110,7 +116,14 @@ class Session {
 
   ServerContext& ctx() { return ctx_; }
   // The descriptor -vv log lines name.
-  void set_log_id(int fd) { log_id_ = fd; }
+  void set_log_id(int fd) {
+    log_id_ = fd;
+    trace_.set_fd(fd);
+  }
+  // -vvv: memcached's connection state lines (conn_state_trace.h).
+  ConnStateTrace& trace() { return trace_; }
+  // A get-family command: memcached writes its responses as soon as it ran.
+  void respond_at_once() { respond_at_once_ = true; }
   int log_id() const { return log_id_; }
   // -S or -Y: the connection has authenticated (always true without them).
   bool authenticated() const { return authenticated_; }
@@ -130,7 +143,11 @@ class Session {
   void set_bytes_wanted(size_t bytes) { bytes_wanted_ = bytes; }
   // Response text, dropped when the command said noreply.
   void reply(std::string_view text) {
-    if (!noreply_) responses_.append(text);
+    if (!noreply_) {
+      responses_.append(text);
+    } else if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) {
+      log_noreply(log_id_, text);
+    }
   }
   // Errors meta commands always send (memcached's out_errstring).
   void reply_error(std::string_view text) { responses_.append(text); }
@@ -164,6 +181,8 @@ class Session {
   void shutdown_command(const std::vector<std::string_view>& t);
   void watch_command(const std::vector<std::string_view>& t);
   size_t dispatch_logged(std::string_view line, std::string_view rest);
+  // -vvv: where memcached's state machine goes after the command that ran.
+  void trace_command_end();
   // -Y: the requests before the connection has authenticated; returns the
   // bytes used.
   size_t consume_unauthenticated(std::string_view input);
@@ -171,6 +190,7 @@ class Session {
   ServerContext& ctx_;
   BindingProtocol protocol_;
   ResponseQueue responses_;
+  ConnStateTrace trace_;
   std::vector<std::unique_ptr<PendingFlashRead>> flash_reads_;
   std::vector<std::string_view> tokens_;
   size_t swallow_ = 0;
@@ -181,7 +201,9 @@ class Session {
   bool noreply_ = false;
   bool dumping_ = false;
   bool yielded_ = false;
-  bool protocol_logged_ = false;
+  // -vv: the command line waiting for its data was logged already.
+  bool line_logged_ = false;
+  bool respond_at_once_ = false;
   int log_id_ = -1;
   uint32_t commands_run_ = 0;
   bool udp_ = false;

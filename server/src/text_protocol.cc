@@ -5,6 +5,7 @@
 #include "lock_holds.h"
 #include "memext/slabs.h"
 #include "parse_util.h"
+#include "verbose_log.h"
 
 namespace memext::server {
 namespace {
@@ -53,6 +54,7 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
   const Op trace_op =
       touch ? (return_cas ? Op::kGats : Op::kGat) : (return_cas ? Op::kGets : Op::kGet);
   SharedEngine& shared = s.ctx().engine;
+  const bool verbose = s.ctx().verbosity.load(std::memory_order_relaxed) >= 2;
   // One lock acquisition per key, as memcached takes one item lock per key.
   for (size_t i = first_key; i < t.size(); ++i) {
     std::string_view key = t[i];
@@ -67,6 +69,7 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
       s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
       if (f.kind == FetchKind::kMiss) return;
       found_size = f.info.value_len;
+      if (verbose) log_sending_key(s.log_id(), key);
       if (f.kind == FetchKind::kValue) {
         std::string& out = s.responses().text();
         append_value_line(out, key, f.info, return_cas);
@@ -83,6 +86,8 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
     s.ctx().recorder.record(trace_op, key, found_size, touch ? options.exptime : 0);
   }
   s.responses().append("END\r\n");
+  if (verbose) log_reply_line(s.log_id(), "END");
+  s.respond_at_once();
 }
 
 size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view rest) {
@@ -127,6 +132,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
     }
     return 0;
   }
+  s.trace().value_wanted();
   if (rest.size() < data_len) {
     s.want_data(data_len);
     return Session::kNeedMore;

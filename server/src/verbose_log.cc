@@ -9,22 +9,55 @@ void line(char direction, int fd, std::string_view text) {
   std::fprintf(stderr, "%c%d %.*s\n", direction, fd, static_cast<int>(text.size()), text.data());
 }
 
-}  // namespace
-
-void log_listening(int fd) {
-  std::fprintf(stderr, "<%d server listening (auto-negotiate)\n", fd);
+const char* protocol_text(BindingProtocol protocol) {
+  switch (protocol) {
+    case BindingProtocol::kAscii:
+      return "ascii";
+    case BindingProtocol::kBinary:
+      return "binary";
+    case BindingProtocol::kAuto:
+      break;
+  }
+  return "auto-negotiate";
 }
 
-void log_new_connection(int fd) {
-  std::fprintf(stderr, "<%d new auto-negotiating client connection\n", fd);
+}  // namespace
+
+void log_listening(int fd, BindingProtocol protocol) {
+  std::fprintf(stderr, "<%d server listening (%s)\n", fd, protocol_text(protocol));
+}
+
+void log_new_connection(int fd, BindingProtocol protocol) {
+  if (protocol == BindingProtocol::kAuto) {
+    std::fprintf(stderr, "<%d new auto-negotiating client connection\n", fd);
+  } else {
+    std::fprintf(stderr, "<%d new %s client connection.\n", fd, protocol_text(protocol));
+  }
 }
 
 void log_connection_closed(int fd) {
   std::fprintf(stderr, "<%d connection closed.\n", fd);
 }
 
-void log_protocol(int fd) {
-  std::fprintf(stderr, "%d: Client using the ascii protocol\n", fd);
+void log_side_thread_close(int fd) {
+  std::fprintf(stderr, "<%d connection closing from side thread.\n", fd);
+}
+
+void log_protocol(int fd, bool binary) {
+  std::fprintf(stderr, "%d: Client using the %s protocol\n", fd, binary ? "binary" : "ascii");
+}
+
+void log_noreply(int fd, std::string_view reply) {
+  if (reply.ends_with("\r\n")) reply.remove_suffix(2);
+  std::fprintf(stderr, ">%d NOREPLY %.*s\n", fd, static_cast<int>(reply.size()), reply.data());
+}
+
+void log_reply_line(int fd, std::string_view text) {
+  line('>', fd, text);
+}
+
+void log_sending_key(int fd, std::string_view key) {
+  std::fprintf(stderr, ">%d sending key %.*s\n", fd, static_cast<int>(key.size()), key.data());
 }
 
 void log_command(int fd, std::string_view text) {
@@ -32,11 +65,13 @@ void log_command(int fd, std::string_view text) {
 }
 
 void log_reply(int fd, std::string_view command, std::string_view reply) {
-  // memcached logs what its out_string sends; meta replies (but mn's, me's miss) and
+  // memcached logs what its out_string sends; meta replies (but mn's, me's
+  // miss and errors) and
   // stats listings go another way and are not logged; a stats command's one
   // status line (OK, RESET, an error) is.
   if (command.size() == 2 && command[0] == 'm' && command != "mn" &&
-      !(command == "me" && reply == "EN\r\n")) {
+      !(command == "me" && reply == "EN\r\n") && !reply.starts_with("CLIENT_ERROR ") &&
+      !reply.starts_with("SERVER_ERROR ")) {
     return;
   }
   if (command == "stats") {
@@ -57,8 +92,7 @@ void log_reply(int fd, std::string_view command, std::string_view reply) {
       return;
     }
     if (one.starts_with("VALUE ")) {
-      std::string_view key = one.substr(6, one.find(' ', 6) - 6);
-      std::fprintf(stderr, ">%d sending key %.*s\n", fd, static_cast<int>(key.size()), key.data());
+      // text_get logged "sending key" as it found the key (log_sending_key).
       // Skip the value's data line(s): the VALUE line says how long it is.
       size_t sp = one.rfind(' ');
       std::string_view rest = one.substr(sp + 1);
@@ -72,7 +106,8 @@ void log_reply(int fd, std::string_view command, std::string_view reply) {
         for (char c : len) bytes = bytes * 10 + static_cast<size_t>(c - '0');
       }
       reply.remove_prefix(bytes + 2 > reply.size() ? reply.size() : bytes + 2);
-    } else {
+    } else if (one != "END") {
+      // text_get logs END: after a flash hit it goes out in a later segment.
       line('>', fd, one);
     }
   }

@@ -6,6 +6,7 @@ port) are masked; a watcher that does not read is skipped, not waited for."""
 import re
 import shutil
 import socket
+import tempfile
 import time
 import unittest
 
@@ -217,6 +218,68 @@ class SameLinesAsMemcached(unittest.TestCase):
         self.assertGreater(len(logs[0]), 100)
         self.assertEqual(logs[1], logs[0])
         self.assertIn(b"type=eviction key=e0 fetch=no ttl=-1 la=L clsid=", logs[0][0])
+
+
+class CrawlerStatusLines(unittest.TestCase):
+    def test_autocrawler_lines_as_memcached(self):
+        # The autocrawler crawls every LRU a second after the start; at its
+        # next check it logs, per LRU (classes 1-63 HOT, then 0-63 WARM,
+        # COLD and TEMP), what it saw and when it crawls again. How many
+        # seconds the crawl took and ended ago depend on the machine's load.
+        logs = []
+        for binary in (MEMCACHED, None):
+            server = ServerProcess(binary=binary)
+            self.addCleanup(server.stop)
+            w, reply = start_watch(server, b"sysevents")
+            self.assertEqual(reply, b"OK\r\n")
+            lines = read_lines(w, 255, quiet=1.0)
+            w.close()
+            logs.append([re.sub(rb" since_run=\d+ (.*) elapsed=\d+ ", rb" since_run=S \1 elapsed=E ",
+                                mask(l)) for l in lines])
+        self.assertEqual(len(logs[0]), 255)
+        self.assertEqual(logs[0][0], b"ts=T gid=G type=lru_crawler crawler=1 lru=hot low_mark=1 "
+                         b"next_reclaims=0 since_run=S next_run=65 elapsed=E examined=0 reclaimed=0")
+        self.assertEqual(logs[1], logs[0])
+
+
+class CompactFragInfo(unittest.TestCase):
+    def test_fraginfo_lines_as_memcached(self):
+        # With few flash pages free, each compaction check logs the
+        # fragmentation limit it applies: max_frag (0.8) slewed by the free
+        # pages' share, and that share of a page in bytes. Which checks run
+        # depends on timing, so each server's lines are checked for it.
+        page = 2 << 20
+        pattern = re.compile(rb"^ts=T gid=G type=compact_fraginfo ratio=(\d\.\d\d) bytes=(\d+)$")
+        value = b"v" * 3000
+        for binary in (MEMCACHED, None):
+            with self.subTest(server=binary), tempfile.TemporaryDirectory() as d:
+                server = ServerProcess(["-m", "16", "-o", "ext_page_size=2,ext_wbuf_size=2,"
+                                        "ext_path=%s/f:16m,ext_item_age=0" % d], binary=binary)
+                self.addCleanup(server.stop)
+                w, reply = start_watch(server, b"sysevents")
+                self.assertEqual(reply, b"OK\r\n")
+                c = server.connect(timeout=30)
+                for step in (1, 2, 2, 2):
+                    for base in range(0, 6000, 500):
+                        c.send(b"".join(b"set k%d 0 0 3000 noreply\r\n%s\r\n" % (i, value)
+                                        for i in range(base, base + 500, step)) + b"mn\r\n")
+                        self.assertEqual(c.expect(b"MN\r\n"), b"MN\r\n")
+                c.close()
+                # The compactor checks every second while few pages are free.
+                lines = []
+                deadline = time.monotonic() + 60
+                while (not any(b"type=compact_fraginfo" in l for l in lines)
+                       and time.monotonic() < deadline):
+                    lines += [mask(l) for l in read_lines(w, 1, quiet=1.0)]
+                w.close()
+                frag = [pattern.match(l) for l in lines if b"type=compact_fraginfo" in l]
+                self.assertGreater(len(frag), 0, lines[:20])
+                for m in frag:
+                    self.assertIsNotNone(m, lines)
+                    ratio = float(m.group(1))
+                    # 8 pages: 0.8 * (1 - free / 8), free at most ext_compact_under (2).
+                    self.assertIn(m.group(1), (b"0.80", b"0.70", b"0.60"))
+                    self.assertAlmostEqual(int(m.group(2)) / page, ratio, delta=0.006)
 
 
 BATCHES = 60

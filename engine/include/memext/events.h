@@ -1,7 +1,7 @@
 // memext/events.h — what the engine reports as it works, for memcached's
 // `watch` log: every key lookup (memcached's do_item_get, which stores,
 // deletes, touches and incr/decr run too), every store, every eviction,
-// every extstore write and the compactor's progress.
+// every extstore write, the compactor's progress and the LRU crawler's.
 //
 // A server attaches one EventSink (Engine::set_event_sink) and turns the
 // streams it wants on and off; the engine calls the sink only for a wanted
@@ -30,6 +30,8 @@ inline constexpr uint32_t kRawcmds = 1u << 9;
 inline constexpr uint32_t kProxyreqs = 1u << 10;
 inline constexpr uint32_t kProxyevents = 1u << 11;
 inline constexpr uint32_t kProxyuser = 1u << 12;
+// memext's own: the LRU crawler's progress, for memcached's -vvv stderr lines.
+inline constexpr uint32_t kCrawlerProgress = 1u << 24;
 }  // namespace log_stream
 
 // memcached's was_found: what a lookup saw.
@@ -65,13 +67,30 @@ struct ItemLeaveEvent {
 };
 
 // The compactor's steps on one page (memcached's compact_* log lines).
-enum class CompactStep : uint8_t { kStart, kAbort, kReadStart, kReadEnd, kEnd };
+// kFragInfo: a check for a page to compact, with few pages free, sets its
+// fragmentation limit (live bytes under it make a page a candidate).
+enum class CompactStep : uint8_t { kStart, kAbort, kReadStart, kReadEnd, kEnd, kFragInfo };
 struct CompactEvent {
   CompactStep step = CompactStep::kStart;
   uint32_t page_id = 0;
   uint64_t version = 0;                         // kStart
   uint64_t offset = 0;                          // kReadStart, kReadEnd
   uint64_t rescues = 0, lost = 0, skipped = 0;  // kReadEnd: this region's
+  double frag_ratio = 0;                        // kFragInfo: of a page's size
+  uint64_t frag_limit = 0;                      // kFragInfo: in bytes
+};
+
+// What the autocrawler's scheduler saw of one LRU's finished crawl as it
+// set the next (memcached's lru_crawler sysevents line).
+struct CrawlerStatusEvent {
+  uint32_t lru_id = 0;  // class | segment << 6
+  uint64_t low_mark = 0;
+  uint64_t next_reclaims = 0;
+  uint32_t since_run = 0;  // seconds since the crawl ended
+  uint32_t next_run = 0;   // seconds until the next
+  uint32_t elapsed = 0;    // seconds the crawl took
+  uint64_t examined = 0;
+  uint64_t reclaimed = 0;
 };
 
 class EventSink {
@@ -88,6 +107,12 @@ class EventSink {
   virtual void extstore_write(const ItemLeaveEvent& event) = 0;
   virtual void compaction(const CompactEvent& event) = 0;
   virtual void slab_move(uint32_t src_clsid, uint32_t dst_clsid) = 0;
+  // kSysevents.
+  virtual void crawler_status(const CrawlerStatusEvent&) {}
+  // kCrawlerProgress: a crawl of LRU `lru_id` starts, ends; every crawl has ended.
+  virtual void crawler_started(uint32_t /*lru_id*/) {}
+  virtual void crawler_finished(uint32_t /*lru_id*/) {}
+  virtual void crawler_idle() {}
 
  protected:
   void set_streams(uint32_t streams) { streams_.store(streams, std::memory_order_relaxed); }

@@ -105,6 +105,7 @@ class LruCrawler {
     uint64_t noexp = 0;
     uint64_t reclaimed = 0;
     uint64_t seen = 0;
+    rel_time_t start_time = 0, end_time = 0;
     bool run_complete = false;
   };
   // One running LRU crawl (memcached's crawlers[id]).

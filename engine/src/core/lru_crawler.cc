@@ -116,8 +116,12 @@ int LruCrawler::start(const LruSet& todo, uint32_t remaining, Kind kind) {
     c = Crawl{};
     c.active = true;
     c.remaining = remaining;
+    if (kind == Kind::kAutoexpire) histograms_[id].start_time = now;
     active_.insert(std::upper_bound(active_.begin(), active_.end(), id), id);
     ++started;
+    if (EventSink* sink = engine_.internals().logging(log_stream::kCrawlerProgress)) {
+      sink->crawler_started(id);
+    }
   }
   if (started > 0) ++starts_;
   return started;
@@ -153,6 +157,18 @@ void LruCrawler::autoexpire_check() {
       wait = std::min(wait, kMaxMaintCrawlWait);
       next_crawls_[id] = now + wait + 5;
       s.run_complete = false;
+      if (EventSink* sink = store.logging(log_stream::kSysevents)) {
+        CrawlerStatusEvent event;
+        event.lru_id = id;
+        event.low_mark = low_watermark;
+        event.next_reclaims = available_reclaims;
+        event.since_run = now - s.end_time;
+        event.next_run = wait + 5;
+        event.elapsed = s.end_time - s.start_time;
+        event.examined = s.seen;
+        event.reclaimed = s.reclaimed;
+        sink->crawler_status(event);
+      }
     }
     if (now > next_crawls_[id]) {
       tocrawl_limit = std::max(tocrawl_limit, store.lru(class_of(id), segment_of(id)).count);
@@ -278,9 +294,16 @@ void LruCrawler::finish(uint32_t id) {
   t.reclaimed += c.reclaimed;
   t.unfetched += c.unfetched;
   t.checked += c.checked;
-  if (kind_ == Kind::kAutoexpire) histograms_[id].run_complete = true;
+  if (kind_ == Kind::kAutoexpire) {
+    histograms_[id].run_complete = true;
+    histograms_[id].end_time = engine_.internals().now();
+  }
   c.active = false;
   active_.erase(std::lower_bound(active_.begin(), active_.end(), id));
+  if (EventSink* sink = engine_.internals().logging(log_stream::kCrawlerProgress)) {
+    sink->crawler_finished(id);
+    if (active_.empty()) sink->crawler_idle();
+  }
 }
 
 void LruCrawler::add_stats(Stats& stats) const {

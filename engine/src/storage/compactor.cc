@@ -167,6 +167,10 @@ bool ExtStore::Impl::compact_check() {
     rate *= 1.0 - static_cast<double>(st.pages_free) / static_cast<double>(st.page_count);
   }
   const auto frag_limit = static_cast<uint64_t>(static_cast<double>(st.page_size) * rate);
+  CompactEvent fraginfo{CompactStep::kFragInfo};
+  fraginfo.frag_ratio = rate;
+  fraginfo.frag_limit = frag_limit;
+  log_compaction(fraginfo);
   uint64_t low_version = UINT64_MAX;
   uint64_t lowest_version = UINT64_MAX;
   uint32_t low_page = 0;
