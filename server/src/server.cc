@@ -480,10 +480,6 @@ Server::Server(const ServerConfig& config, std::optional<int64_t> restored_proce
       std::fprintf(stderr, "Starting LRU maintainer background thread\n");
     }
   }
-  s.bind_listeners();
-  s.client_limit = memcached_client_limit(config.max_connections, config.threads,
-                                          s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
-                                          config.engine.ext.paths.size());
   drop_privileges(config.user);
   // As memcached: after the privileges are dropped (the files are read as
   // the -u user), SASL before the auth file.
@@ -531,6 +527,14 @@ Server::Server(const ServerConfig& config, std::optional<int64_t> restored_proce
   if (s.shared.engine.config().slab_reassign) {
     s.rebalancer = std::make_unique<SlabRebalancer>(s.shared.engine);
   }
+  // Listening last, as memcached 1.6.18 (setuid, ext_path files, threads,
+  // then bind): the kernel completes connections on a bound socket before
+  // any accept, so a client must not reach a server whose store is not open
+  // yet (nor one that is about to fail to open it).
+  s.bind_listeners();
+  s.client_limit = memcached_client_limit(config.max_connections, config.threads,
+                                          s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
+                                          config.engine.ext.paths.size());
 }
 
 Server::~Server() = default;

@@ -368,7 +368,9 @@ class BinaryFlash(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
     def start(self, binary):
-        path = os.path.join(self.tmp, "flash-%d" % len(os.listdir(self.tmp)))
+        # A name of its own for each server's file, whatever either server
+        # has created by now (memcached on memext's file made bad-crc misses).
+        path = os.path.join(self.tmp, "flash-%s" % os.path.basename(binary or "memext-server"))
         server = ServerProcess(["-m", "8", "-o", "ext_path=%s:256m,ext_item_age=0,"
                                 "ext_item_size=512" % path], binary=binary)
         self.addCleanup(server.stop)

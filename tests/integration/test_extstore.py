@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from memext_harness import ServerProcess
+from memext_harness import ServerProcess, free_port
 
 
 def value_for(i, size):
@@ -194,6 +194,29 @@ class ExtstoreErrors(unittest.TestCase):
                     self.assertIn(path + ": open failed: No such file or directory", r.stderr)
                     self.assertIn("failed to initialize external storage", r.stderr)
                     self.assertNotIn("io_uring", r.stderr)
+
+    def test_no_listener_before_the_flash_files_are_open(self):
+        # memcached 1.6.18 opens its ext_path files before it binds (strace:
+        # setuid, open, bind, listen): a client that connects finds the store
+        # ready, and a store that cannot open never listened. memext-server
+        # once listened first: a test that named the next server's file by
+        # counting the files already there gave memcached memext's file, and
+        # memcached's writes turned memext's objects into bad-crc misses.
+        path = "/nonexistent-memext-dir/flash"
+        binaries = [os.environ.get("MEMEXT_SERVER", "memext-server")]
+        if shutil.which("memcached"):
+            binaries.append(shutil.which("memcached"))
+        for binary in binaries:
+            with self.subTest(binary=binary):
+                args = [binary, "-vv", "-p", str(free_port()), "-U", "0", "-l", "127.0.0.1",
+                        "-o", "ext_path=%s:64m" % path]
+                if os.geteuid() == 0:
+                    args += ["-u", "root"]
+                r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn("No such file or directory", r.stderr)
+                # -vv prints "<fd server listening" as each listener is bound.
+                self.assertNotIn("server listening", r.stderr)
 
     def test_failed_flash_writes_are_logged_rate_limited(self):
         # A filesystem that fills up: ext2 has no fallocate, so the flash file

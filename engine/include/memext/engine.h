@@ -130,6 +130,10 @@ struct GetResult {
   // non-const call on the engine. Empty in phantom mode.
   std::string_view value;
   ExtLocation location;  // kFlashHeader only
+  // kFlashHeader only: the CAS the flash object was written with, which a
+  // read checks (info.cas is the header's, which the slab page mover and a
+  // meta delete's invalidation renew, as memcached does).
+  uint64_t object_cas = 0;
 
   bool hit() const { return source != HitSource::kMiss; }
 };

@@ -102,6 +102,7 @@ GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
   if (it.flags & kHdr) {
     result.source = HitSource::kFlashHeader;
     result.location = location_of(n);
+    result.object_cas = object_cas_of(n);
   } else {
     result.source = HitSource::kRam;
     result.value = value_of(it);
@@ -183,6 +184,7 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   if (flags & kHdr) {
     result.source = HitSource::kFlashHeader;
     result.location = location_of(n);
+    result.object_cas = object_cas_of(n);
     return result;
   }
   result.source = HitSource::kRam;

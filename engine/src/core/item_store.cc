@@ -24,13 +24,18 @@ std::string_view ItemStore::value_of(const Item& it) const {
 }
 
 void ItemStore::set_location(uint32_t n, const ExtLocation& location) {
+  assert(locations_.size() > (n >> kPoolShift) && locations_[n >> kPoolShift] != nullptr);
+  locations_[n >> kPoolShift][n & kPoolMask].location = location;
+}
+
+void ItemStore::set_location(uint32_t n, const ExtLocation& location, uint64_t object_cas) {
   const uint32_t page = n >> kPoolShift;
   if (page >= locations_.size()) locations_.resize(page + 1);
   if (locations_[page] == nullptr) {
-    locations_[page] = std::make_unique<ExtLocation[]>(size_t{1} << kPoolShift);
+    locations_[page] = std::make_unique<HeaderRecord[]>(size_t{1} << kPoolShift);
     ++location_pages_;
   }
-  locations_[page][n & kPoolMask] = location;
+  locations_[page][n & kPoolMask] = HeaderRecord{location, object_cas};
 }
 
 uint64_t ItemStore::ntotal(const Item& it) const {
@@ -155,7 +160,7 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
   if (total > classes_.slab_chunk_max()) it.flags |= kChunked;
   if (header_item) {
     it.flags |= kHdr;
-    set_location(n, ExtLocation{});  // location_of may read it before the caller sets it
+    set_location(n, ExtLocation{}, 0);  // location_of may read it before the caller sets it
   }
   it.nkey = nkey;
   it.key_len = static_cast<uint8_t>(key.size());

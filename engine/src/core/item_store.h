@@ -189,13 +189,29 @@ class ItemStore {
     return {(flags_of(it) & kInlineKey) ? it.data.bytes : it.data.ptr, it.key_len};
   }
   std::string_view value_of(const Item& it) const;
+  // A header's entry in the location side table (location_bytes).
+  struct HeaderRecord {
+    ExtLocation location;
+    uint64_t object_cas = 0;
+  };
   // The flash location of header item n ({} for other items).
   ExtLocation location_of(uint32_t n) const {
     if (!(flags_of(item(n)) & kHdr)) return {};
-    return locations_[n >> kPoolShift][n & kPoolMask];
+    return locations_[n >> kPoolShift][n & kPoolMask].location;
   }
-  // Precondition: item n is a header (kHdr).
+  // The CAS header item n's flash object was written with (0 for other
+  // items): the header's own CAS moves on when the slab page mover relinks
+  // it or a meta delete invalidates it, as memcached's does, while the
+  // object keeps the one it was written with.
+  uint64_t object_cas_of(uint32_t n) const {
+    if (!(flags_of(item(n)) & kHdr)) return 0;
+    return locations_[n >> kPoolShift][n & kPoolMask].object_cas;
+  }
+  // Precondition: item n is a header (kHdr). The object moves (compaction),
+  // keeping its CAS.
   void set_location(uint32_t n, const ExtLocation& location);
+  // Precondition: item n is a header (kHdr). A new object.
+  void set_location(uint32_t n, const ExtLocation& location, uint64_t object_cas);
   // Bytes of the location side table (part of metadata_bytes).
   uint64_t location_bytes() const { return location_pages_ * kLocationPageBytes; }
   uint64_t ntotal(const Item& it) const;     // memcached's ITEM_ntotal
@@ -258,7 +274,7 @@ class ItemStore {
  private:
   static constexpr uint32_t kPoolShift = 16;
   static constexpr uint32_t kPoolMask = (1u << kPoolShift) - 1;
-  static constexpr uint64_t kLocationPageBytes = sizeof(ExtLocation) << kPoolShift;
+  static constexpr uint64_t kLocationPageBytes = sizeof(HeaderRecord) << kPoolShift;
   struct ChunkCharge {
     uint8_t clsid;
     uint32_t requested;
@@ -296,9 +312,10 @@ class ItemStore {
   alignas(64) uint32_t pool_used_ = 0;
   uint32_t free_records_ = kNoItem;
   uint64_t heap_bytes_ = 0;  // key/value buffers
-  // Header locations, parallel to pool_: one array per pool page, allocated
-  // when the page gets its first header (so RAM-only engines have none).
-  alignas(64) std::vector<std::unique_ptr<ExtLocation[]>> locations_;
+  // Header locations and object CASes, parallel to pool_: one array per
+  // pool page, allocated when the page gets its first header (so RAM-only
+  // engines have none).
+  alignas(64) std::vector<std::unique_ptr<HeaderRecord[]>> locations_;
   uint64_t location_pages_ = 0;
   std::unordered_map<uint32_t, std::vector<ChunkCharge>> chunk_charges_;
   std::array<LruList, kMaxSlabClasses * kLruSegments> lrus_{};

@@ -105,8 +105,8 @@ bool StorageHooks::replace_with_header(ItemHandle handle, const ExtLocation& loc
   header.nbytes = original.nbytes;        // memcached overloads nbytes with the flash item's
   header.key_flags = original.key_flags;  // kept for the recache, hidden from ItemInfo
   header.flash_flags = original.flags & (kFetched | kActive);
-  store_.set_location(hdr, location);
   const uint64_t cas = original.cas;
+  store_.set_location(hdr, location, cas);  // the flusher wrote the object with it
   // memcached's storage_write links a fresh header item: ITEM_FETCHED (and
   // ITEM_ACTIVE) of the RAM item are not carried over.
   store_.replace(handle, hdr);
@@ -134,13 +134,13 @@ void StorageHooks::headers_on_page(uint32_t page_id, uint32_t page_version,
   out->clear();
   constexpr uint32_t kPageRecords = uint32_t{1} << ItemStore::kPoolShift;
   for (uint32_t page = 0; page < store_.locations_.size(); ++page) {
-    const ExtLocation* locations = store_.locations_[page].get();
-    if (locations == nullptr) continue;  // no header was ever made in this pool page
+    const ItemStore::HeaderRecord* records = store_.locations_[page].get();
+    if (records == nullptr) continue;  // no header was ever made in this pool page
     const uint32_t first = page * kPageRecords;
     const uint32_t count = std::min(kPageRecords, store_.pool_used_ - first);
     for (uint32_t i = 0; i < count; ++i) {
       // Records that are not (or no longer) headers keep stale locations.
-      const ExtLocation& loc = locations[i];
+      const ExtLocation& loc = records[i].location;
       if (loc.page_id != page_id || loc.page_version != page_version) continue;
       const uint8_t flags = store_.item(first + i).flags;
       if ((flags & kLinked) && (flags & kHdr)) out->push_back({loc.offset, loc.len, first + i});

@@ -66,9 +66,10 @@ ReadOutcome ExtStore::Impl::finish_read(std::string_view key, const GetResult& h
       return miss(key, read.location, true);
     }
     // A valid object of this key that is not the header's (an older copy
-    // returned by a misdirected or lost IO) differs in its CAS.
+    // returned by a misdirected or lost IO) differs in the CAS it was written
+    // with (the header's own CAS may have moved on since: see object_cas).
     if (fields.key != key || fields.value_len != header.info.value_len ||
-        fields.cas != header.info.cas) {
+        fields.cas != header.object_cas) {
       return miss(key, read.location, false);
     }
     outcome.value = fields.value;
@@ -87,7 +88,7 @@ bool ExtStore::Impl::object_matches(std::string_view key, const GetResult& heade
   if (object == nullptr ||
       storage::decode_object(object, read.object_len, &fields) != storage::ObjectCheck::kOk ||
       fields.ntotal != read.object_len || fields.key != key ||
-      fields.value_len != header.info.value_len || fields.cas != header.info.cas) {
+      fields.value_len != header.info.value_len || fields.cas != header.object_cas) {
     return false;
   }
   outcome->value = fields.value;

@@ -16,7 +16,8 @@ using namespace memext::testing;
 
 namespace {
 
-// One table page: a location for each of the 65536 records of a pool page.
+// One table page: a location and object CAS for each of the 65536 records
+// of a pool page.
 constexpr uint64_t kTablePage = uint64_t{1} << 16;
 
 void phantom_set(Engine& engine, const std::string& key, uint32_t value_len) {
@@ -47,9 +48,9 @@ TEST_CASE("a header with an inline key costs one side-table entry and no heap bu
     REQUIRE(hooks.replace_with_header(hooks.find("k" + std::to_string(i)), location_for(i)));
   }
   // Same records, same index, keys still inline: only the table page is new.
-  CHECK(engine.internals().location_bytes() == kTablePage * sizeof(ExtLocation));
+  CHECK(engine.internals().location_bytes() == kTablePage * sizeof(ItemStore::HeaderRecord));
   CHECK(engine.metadata_bytes() - hooks.slab_allocator().bookkeeping_bytes() ==
-        ram_only + kTablePage * sizeof(ExtLocation));
+        ram_only + kTablePage * sizeof(ItemStore::HeaderRecord));
   for (int i = 0; i < 50; ++i) {
     const GetResult r = engine.get("k" + std::to_string(i));
     REQUIRE(r.source == HitSource::kFlashHeader);
@@ -69,7 +70,9 @@ TEST_CASE("locations of headers with heap keys survive rewrites and reach the li
   engine.set("short", value);
   const ExtLocation first{2, 3, 8192, 1000};
   const ExtLocation moved{5, 9, 0, 1000};
+  const uint64_t written_cas = engine.get(long_key).info.cas;
   REQUIRE(hooks.replace_with_header(hooks.find(long_key), first));
+  CHECK(engine.get(long_key).object_cas == written_cas);
   REQUIRE(hooks.replace_with_header(hooks.find("short"), location_for(1)));
   const ItemHandle h = hooks.find(long_key);
   CHECK(hooks.view(h).location == first);
@@ -78,6 +81,7 @@ TEST_CASE("locations of headers with heap keys survive rewrites and reach the li
   CHECK(hooks.rewrite_header(h, moved, first) == HeaderRewrite::kMismatch);
   CHECK(hooks.rewrite_header(h, first, moved) == HeaderRewrite::kRewritten);
   CHECK(engine.get(long_key).location == moved);
+  CHECK(engine.get(long_key).object_cas == written_cas);  // compaction copies the object
   CHECK(engine.get("short").location == location_for(1));
 
   // The record is freed by the delete; its handle no longer names a header.
