@@ -724,6 +724,59 @@ class BufferStats(unittest.TestCase):
                 self.assertEqual(other, mine, "-t %d" % threads)
 
 
+class PreallocatedMemory(unittest.TestCase):
+    """-L and -e preallocate as memcached 1.6.18: a slab page per class at
+    start (every class shows total_pages 1), -e also the rest of -m into the
+    global page pool; -m too small for a page per class is refused with
+    memcached's message and exit status 1."""
+
+    def layout(self, binary, args):
+        server = ServerProcess(args, binary=binary)
+        c = server.connect()
+        c.send(b"set a 0 0 5000\r\n" + b"v" * 5000 + b"\r\n")
+        self.assertEqual(c.expect(b"STORED\r\n"), b"STORED\r\n")
+        slabs = stats(c, b"slabs")
+        # Preallocated memory cannot be resized.
+        c.send(b"cache_memlimit 100\r\n")
+        memlimit = c.read_until(b"\r\n")
+        general = stats(c)
+        c.close()
+        self.assertEqual(server.stop(), 0)
+        pages = {k: v for k, v in slabs.items() if k.endswith(":total_pages")}
+        return (pages, slabs["active_slabs"], slabs["total_malloced"],
+                general["slab_global_page_pool"], general["limit_maxbytes"], memlimit)
+
+    def test_a_page_per_class_at_start(self):
+        with tempfile.TemporaryDirectory() as d:
+            cases = [("-L",), ("-L", "-m", "39", "-n", "200", "-f", "2"), ("-L", "-I", "4m"),
+                     ("-e", d + "/mem", "-m", "48")]
+            for args in cases:
+                seen = [self.layout(binary, args) for binary in BINARIES]
+                self.assertEqual(set(seen[0][0].values()), {"1"}, args)
+                for other in seen[1:]:
+                    self.assertEqual(other, seen[0], args)
+            # -e: all of -m malloced, what no class holds in the pool.
+            self.assertEqual(seen[0][2], str(48 << 20))
+            self.assertEqual(int(seen[0][3]), 48 - len(seen[0][0]))
+
+    def test_too_little_memory_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            for args in (["-L", "-m", "38"], ["-L", "-n", "200", "-f", "2", "-m", "11"],
+                         ["-e", d + "/mem", "-m", "16"]):
+                runs = []
+                for binary in BINARIES:
+                    cmd = [binary, "-p", str(free_port()), "-U", "0", "-l", "127.0.0.1"]
+                    if os.geteuid() == 0:
+                        cmd += ["-u", "root"]
+                    r = subprocess.run(cmd + args, capture_output=True, text=True, timeout=30)
+                    lines = [l for l in r.stderr.splitlines() if not l.startswith("[restart]")]
+                    runs.append((r.returncode, lines))
+                self.assertEqual(runs[0][0], 1, args)
+                self.assertIn("max memory must be at least", runs[0][1][-1])
+                for other in runs[1:]:
+                    self.assertEqual(other, runs[0], args)
+
+
 class ProcessFlags(unittest.TestCase):
     def run_both(self, args):
         return [subprocess.run([b, *args], capture_output=True, text=True, timeout=30)
