@@ -40,6 +40,8 @@ inline constexpr size_t kMaxCommandLine = 2048;
 // memext's cap on a multiget line still without newline (memcached grows its
 // buffer without a cap).
 inline constexpr size_t kMaxMultigetLine = 16u << 20;
+// Response objects a connection's list may keep room for while idle.
+inline constexpr size_t kKeptResponses = 64;
 
 class Session {
  public:
@@ -67,6 +69,11 @@ class Session {
       for (const BufferBudget::Response& r : responses_held_) budget_->give_response(r);
     }
     responses_held_.clear();
+    // A multiget of thousands of keys must not leave its list to an idle
+    // connection.
+    if (responses_held_.capacity() > kKeptResponses) {
+      std::vector<BufferBudget::Response>().swap(responses_held_);
+    }
   }
   // A multiget whose next key cannot start a response: as memcached, every
   // response not yet written is dropped, the flash reads queued for them
