@@ -246,7 +246,7 @@ void append_binary_header(std::string& out, uint8_t opcode, uint16_t status, uin
 size_t binary_consume(Session& s, std::string_view input) {
   size_t pos = 0;
   s.set_bytes_wanted(0);
-  while (!s.closing() && s.flash_reads().empty()) {
+  while (!s.closing() && s.flash_reads().empty() && s.may_run_request()) {
     if (s.swallowing()) {
       pos += s.swallow_from(input.substr(pos));
       if (s.swallowing()) break;
@@ -267,10 +267,15 @@ size_t binary_consume(Session& s, std::string_view input) {
       s.set_bytes_wanted(head);
       break;
     }
+    if (!s.begin_request()) break;
     s.begin_message();
     size_t used = dispatch(s, h, rest);
-    if (used == Session::kNeedMore) break;
+    if (used == Session::kNeedMore) {
+      s.request_waits();
+      break;
+    }
     pos += used;
+    s.request_ran();
   }
   return pos;
 }

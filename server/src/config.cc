@@ -338,6 +338,10 @@ CommandLineAction parse_command_line(int argc, const char* const* argv, ServerCo
   config.sasl = vm.count("enable-sasl") > 0;
   config.ascii_auth = vm.count("auth-file") > 0;
   apply_authentication_rules(config, !protocol.empty());
+  // memcached preallocates its item memory for -L and for -e's memory file,
+  // which also holds the rest of -m in the global page pool.
+  config.engine.slab_prealloc = config.ops.large_pages || !config.ops.memory_file.empty();
+  config.engine.slab_prefill_global = !config.ops.memory_file.empty();
   ConfigProblem problem = check_config(config.engine);
   if (!problem.memcached_line.empty()) {
     throw ConfigError::memcached(problem.memcached_line, problem.memcached_exit_status);

@@ -129,14 +129,11 @@ void Connection::read_more() {
 
 void Connection::received(const boost::system::error_code& ec, size_t bytes) {
   reading_ = false;
-  if (ec) {
-    close();
-    return;
-  }
-  ctx_.counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
-  // memcached takes a read buffer from its worker's cache to read into, and
-  // closes the connection when the cache is at read_buf_mem_limit.
-  if (budget_ != nullptr && !holds_read_buffer_ && !watcher_) {
+  // memcached takes a read buffer from its worker's cache before each read,
+  // the one that finds the peer gone too, and closes the connection when
+  // the cache is at read_buf_mem_limit.
+  if (budget_ != nullptr && !holds_read_buffer_ && !watcher_ && !closed_ &&
+      ec != asio::error::operation_aborted) {
     if (!budget_->take_read_buffer()) {
       ctx_.counters.read_buf_oom.fetch_add(1, std::memory_order_relaxed);
       close();
@@ -144,6 +141,11 @@ void Connection::received(const boost::system::error_code& ec, size_t bytes) {
     }
     holds_read_buffer_ = true;
   }
+  if (ec) {
+    close();
+    return;
+  }
+  ctx_.counters.bytes_read.fetch_add(bytes, std::memory_order_relaxed);
   input_.received(bytes);
   if (watcher_) {
     // A watcher's further input is ignored, as memcached's.

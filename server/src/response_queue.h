@@ -150,13 +150,15 @@ class ResponseQueue {
     spare_segments(std::move(segments_));
   }
   // Empties every segment not yet handed to a write (pending slots become
-  // empty ready ones); the segments stay, so references to them stay valid.
+  // empty ready ones, UDP messages not sent when empty); the segments stay,
+  // so references to them stay valid.
   void drop_unsent() {
     if (!segments_) return;
     for (Segment& s : *segments_) {
       if (s.sealed) continue;
       s.bytes.clear();
       s.ready = true;
+      s.keep_empty = false;
     }
   }
 

@@ -511,6 +511,7 @@ Server::Server(const ServerConfig& config, std::optional<int64_t> restored_proce
       w->reader = std::make_unique<FlashReader>(w->io, s.shared, paths, true);
       if (!w->reader->use_uring()) fallback = w->reader->fallback_reason();
     }
+    s.ctx.buffer_budgets.push_back(&w->budget);
     s.workers.push_back(std::move(w));
   }
   if (!fallback.empty()) {
@@ -556,7 +557,7 @@ void Server::run() {
   }
   if (s.unix_acceptor) s.accept_unix();
   if (s.udp) {
-    for (auto& w : s.workers) s.udp->start(w->io);
+    for (auto& w : s.workers) s.udp->start(w->io, &w->budget);
   }
   // The clock first, so the other steps of a wake-up see this second.
   s.steps.add([&s](Micros now) {

@@ -16,8 +16,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "auth_file.h"
+#include "buffer_budget.h"
 #include "config.h"
 #include "conn_registry.h"
 #include "event_logger.h"
@@ -109,6 +111,9 @@ struct ServerContext {
   // Called on a worker thread after a client connection is gone (the
   // listeners resume under no_maxconns_fast); set before the first accept.
   std::function<void()> connection_closed;
+  // Every worker's buffers, for the stats lines (filled before the workers
+  // start, read-only afterwards).
+  std::vector<const BufferBudget*> buffer_budgets;
   // `stats reset`: the engine keeps its counters, so the server remembers
   // their values at the reset and prints the difference. Guarded by
   // engine.mutex.
@@ -125,6 +130,10 @@ struct ServerContext {
   uint64_t reset_auth_errors = 0;
   uint64_t reset_read_buf_oom = 0;
   uint64_t reset_response_obj_oom = 0;
+  // memcached zeroes these thread stats too, though its responses and
+  // bundles stay: what is given back after the reset counts below zero.
+  uint64_t reset_response_obj_count = 0;
+  uint64_t reset_response_obj_bundles = 0;
   uint64_t reset_listen_disabled_num = 0;
   uint64_t reset_time_in_listen_disabled_us = 0;
 };

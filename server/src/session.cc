@@ -35,11 +35,15 @@ size_t Session::consume(std::string_view input) {
                                                                       : BindingProtocol::kAscii;
     if (ctx_.verbosity.load(std::memory_order_relaxed) >= 2) log_protocol(log_id_, binary());
   }
-  if (protocol_ == BindingProtocol::kBinary) return binary_consume(*this, input);
+  const uint32_t budget = ctx_.config.ops.reqs_per_event;
+  commands_run_ = 0;
+  if (protocol_ == BindingProtocol::kBinary) {
+    const size_t used = binary_consume(*this, input);
+    if (commands_run_ == budget && !closing_) yielded_ = true;
+    return used;
+  }
   size_t pos = 0;
   bytes_wanted_ = 0;
-  commands_run_ = 0;
-  const uint32_t budget = ctx_.config.ops.reqs_per_event;
   if (!authenticated_ && ctx_.auth_file != nullptr) {
     pos = consume_unauthenticated(input);
     if (!authenticated_ || closing_ || yielded_) return pos;
@@ -81,11 +85,7 @@ size_t Session::consume(std::string_view input) {
     noreply_ = false;
     // memcached starts a response object before it parses the command, and
     // closes the connection when it cannot.
-    if (!start_response()) {
-      closing_ = true;
-      discard_output_ = true;
-      break;
-    }
+    if (!begin_request()) break;
     begin_message();
     trace_.command_begins();
     size_t used;
@@ -100,11 +100,7 @@ size_t Session::consume(std::string_view input) {
     // idle connection.
     if (tokens_.capacity() > kKeptTokens) std::vector<std::string_view>().swap(tokens_);
     if (used == kNeedMore) {
-      // Taken again when the command runs with its data.
-      if (budget_ != nullptr) {
-        budget_->give_responses(1);
-        --responses_held_;
-      }
+      request_waits();
       bytes_wanted_ = line_end + 1 + data_wanted_;
       break;
     }
@@ -136,13 +132,34 @@ void Session::trace_command_end() {
   }
 }
 
+bool Session::may_run_request() {
+  if (commands_run_ < ctx_.config.ops.reqs_per_event) return true;
+  yielded_ = true;
+  return false;
+}
+
+bool Session::begin_request() {
+  if (start_response()) return true;
+  closing_ = true;
+  discard_output_ = true;
+  return false;
+}
+
+void Session::request_waits() {
+  // Taken again when the request runs whole.
+  if (budget_ == nullptr) return;
+  budget_->give_response(responses_held_.back());
+  responses_held_.pop_back();
+}
+
 bool Session::start_response() {
   if (budget_ == nullptr) return true;
-  if (!budget_->take_response()) {
+  BufferBudget::Response r;
+  if (!budget_->take_response(r)) {
     ctx_.counters.response_obj_oom.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  ++responses_held_;
+  responses_held_.push_back(r);
   return true;
 }
 
@@ -162,6 +179,8 @@ void Session::fail_get_out_of_memory() {
     discard_output_ = true;
     return;
   }
+  // UDP: the error is the one message sent.
+  begin_message();
   responses_.append("SERVER_ERROR out of memory writing get response\r\n");
 }
 

@@ -42,6 +42,8 @@ inline constexpr size_t kMaxCommandLine = 2048;
 // memext's cap on a multiget line still without newline (memcached grows its
 // buffer without a cap).
 inline constexpr size_t kMaxMultigetLine = 16u << 20;
+// Response objects a connection's list may keep room for while idle.
+inline constexpr size_t kKeptResponses = 64;
 
 class Session {
  public:
@@ -57,16 +59,24 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // The worker's read_buf_mem_limit (buffer_budget.h) the text and meta
-  // commands' response objects count against; none: not counted.
+  // The worker's buffers (buffer_budget.h) the response objects of every
+  // command count against; none: not counted.
   void set_budget(BufferBudget* budget) { budget_ = budget; }
   // memcached's resp_start: false (counted in response_obj_oom) when the
   // worker's budget is spent.
   bool start_response();
-  // Everything answered has been written: the response objects go back.
+  // Everything answered has been written: the response objects go back,
+  // oldest first as memcached frees them.
   void release_responses() {
-    if (budget_ != nullptr) budget_->give_responses(responses_held_);
-    responses_held_ = 0;
+    if (budget_ != nullptr) {
+      for (const BufferBudget::Response& r : responses_held_) budget_->give_response(r);
+    }
+    responses_held_.clear();
+    // A multiget of thousands of keys must not leave its list to an idle
+    // connection.
+    if (responses_held_.capacity() > kKeptResponses) {
+      std::vector<BufferBudget::Response>().swap(responses_held_);
+    }
   }
   // A multiget whose next key cannot start a response: as memcached, every
   // response not yet written is dropped, the flash reads queued for them
@@ -74,6 +84,17 @@ class Session {
   // out of memory writing get response` (the connection closes when even
   // that cannot start).
   void fail_get_out_of_memory();
+
+  // Binary requests (binary_protocol.cc) follow the text loop's rules.
+  // False once -R requests have run in this consume() (a yield).
+  bool may_run_request();
+  // memcached's resp_start before a request: false, and the connection
+  // closing unanswered, when the worker's buffers are spent.
+  bool begin_request();
+  // The request ran, or waits for the rest of its body (its response object
+  // goes back until then).
+  void request_ran() { ++commands_run_; }
+  void request_waits();
 
   // Consumes complete requests from the front of `input` and returns how many
   // bytes were used. Stops early when closing, or when a storage command's
@@ -209,7 +230,7 @@ class Session {
   bool udp_ = false;
   bool authenticated_;
   BufferBudget* budget_ = nullptr;
-  size_t responses_held_ = 0;
+  std::vector<BufferBudget::Response> responses_held_;
   Metadump dump_;
   AsciiAuthExchange ascii_auth_;
   SaslSession sasl_;

@@ -22,6 +22,19 @@
 namespace memext::server {
 namespace {
 
+// The workers' buffers summed, as memcached aggregates its threads' stats.
+BufferBudget::Snapshot buffer_totals(const ServerContext& ctx) {
+  BufferBudget::Snapshot sum;
+  for (const BufferBudget* budget : ctx.buffer_budgets) {
+    const BufferBudget::Snapshot one = budget->snapshot();
+    sum.buffers += one.buffers;
+    sum.free_buffers += one.free_buffers;
+    sum.responses += one.responses;
+    sum.bundles += one.bundles;
+  }
+  return sum;
+}
+
 class StatWriter {
  public:
   explicit StatWriter(std::string& out) : out_(out) {}
@@ -171,7 +184,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
   auto relaxed = [](const auto& a) -> uint64_t { return a.load(std::memory_order_relaxed); };
   uint64_t base_total_connections, base_rejected, base_read, base_written, base_meta,
       base_too_large, base_no_memory, base_flush_refused, base_auth_cmds, base_auth_errors,
-      base_read_buf_oom, base_response_obj_oom, base_listen_disabled, base_listen_disabled_us;
+      base_read_buf_oom, base_response_obj_oom, base_listen_disabled, base_listen_disabled_us,
+      base_response_obj_count, base_response_obj_bundles;
   {
     std::lock_guard lock(ctx.engine.mutex);
     base_total_connections = ctx.reset_total_connections;
@@ -186,6 +200,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     base_auth_errors = ctx.reset_auth_errors;
     base_read_buf_oom = ctx.reset_read_buf_oom;
     base_response_obj_oom = ctx.reset_response_obj_oom;
+    base_response_obj_count = ctx.reset_response_obj_count;
+    base_response_obj_bundles = ctx.reset_response_obj_bundles;
     base_listen_disabled = ctx.reset_listen_disabled_num;
     base_listen_disabled_us = ctx.reset_time_in_listen_disabled_us;
   }
@@ -212,12 +228,14 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
     w.add("rejected_connections", relaxed(c.rejected_connections) - base_rejected);
   }
   w.add("connection_structures", relaxed(c.connection_structures));
+  const BufferBudget::Snapshot buffers = buffer_totals(ctx);
   w.add("response_obj_oom", relaxed(c.response_obj_oom) - base_response_obj_oom);
-  w.add("response_obj_count", uint64_t{0});
-  w.add("response_obj_bytes", uint64_t{0});
-  w.add("read_buf_count", uint64_t{0});
-  w.add("read_buf_bytes", uint64_t{0});
-  w.add("read_buf_bytes_free", uint64_t{0});
+  w.add("response_obj_count", buffers.responses - base_response_obj_count);
+  w.add("response_obj_bytes",
+        (buffers.bundles - base_response_obj_bundles) * BufferBudget::kBufferBytes);
+  w.add("read_buf_count", buffers.buffers);
+  w.add("read_buf_bytes", buffers.buffers * BufferBudget::kBufferBytes);
+  w.add("read_buf_bytes_free", buffers.free_buffers * BufferBudget::kBufferBytes);
   w.add("read_buf_oom", relaxed(c.read_buf_oom) - base_read_buf_oom);
   w.add("reserved_fds", uint64_t{5} * ctx.config.threads);
   w.add("cmd_get", st.cmd_get);
@@ -580,6 +598,9 @@ void stats_command(Session& s, const std::vector<std::string_view>& t) {
     ctx.reset_auth_errors = c.auth_errors.load();
     ctx.reset_read_buf_oom = c.read_buf_oom.load();
     ctx.reset_response_obj_oom = c.response_obj_oom.load();
+    const BufferBudget::Snapshot buffers = buffer_totals(ctx);
+    ctx.reset_response_obj_count = buffers.responses;
+    ctx.reset_response_obj_bundles = buffers.bundles;
     ctx.reset_listen_disabled_num = c.listen_disabled_num.load();
     ctx.reset_time_in_listen_disabled_us = c.time_in_listen_disabled_us.load();
     ctx.prefix_stats.clear();

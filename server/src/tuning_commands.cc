@@ -241,8 +241,12 @@ void cache_memlimit_command(Session& s, const std::vector<std::string_view>& t) 
   } else {
     SharedEngine& shared = s.ctx().engine;
     std::lock_guard lock(shared.mutex);
-    set_memory_limit(shared.engine, uint64_t{megabytes} << 20);
-    s.reply("OK\r\n");
+    if (set_memory_limit(shared.engine, uint64_t{megabytes} << 20)) {
+      s.reply("OK\r\n");
+    } else {
+      // -L or -e: memcached cannot resize preallocated memory.
+      s.reply("MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+    }
   }
 }
 

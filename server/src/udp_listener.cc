@@ -52,7 +52,8 @@ void append_udp_datagrams(std::vector<std::string>& out, uint16_t request_id,
 // One worker's descriptor of one UDP socket: memcached's per-thread UDP
 // connection.
 struct UdpListener::Worker : std::enable_shared_from_this<UdpListener::Worker> {
-  Worker(asio::io_context& io, ServerContext& c, udp::socket& bound) : ctx(c), socket(io) {
+  Worker(asio::io_context& io, ServerContext& c, BufferBudget* b, udp::socket& bound)
+      : ctx(c), budget(b), socket(io) {
     const int fd = ::dup(bound.native_handle());
     if (fd < 0) throw std::runtime_error("dup of the UDP socket failed");
     boost::system::error_code ec;
@@ -83,6 +84,7 @@ struct UdpListener::Worker : std::enable_shared_from_this<UdpListener::Worker> {
   void received(const boost::system::error_code& ec, size_t n);
 
   ServerContext& ctx;
+  BufferBudget* budget;
   udp::socket socket;
   udp::endpoint peer;
   std::array<char, kUdpReadBuffer> buffer;
@@ -98,6 +100,7 @@ class UdpRequest : public std::enable_shared_from_this<UdpRequest> {
   UdpRequest(std::shared_ptr<UdpListener::Worker> worker, uint16_t id)
       : worker_(std::move(worker)), session_(worker_->ctx), id_(id), peer_(worker_->peer) {
     session_.set_udp();
+    session_.set_budget(worker_->budget);
   }
 
   void run(std::string_view input) {
@@ -189,9 +192,9 @@ UdpListener::~UdpListener() {
   for (auto& w : workers_) w->socket.close(ignored);
 }
 
-void UdpListener::start(asio::io_context& worker) {
+void UdpListener::start(asio::io_context& worker, BufferBudget* budget) {
   for (const auto& socket : sockets_) {
-    auto w = std::make_shared<Worker>(worker, ctx_, *socket);
+    auto w = std::make_shared<Worker>(worker, ctx_, budget, *socket);
     workers_.push_back(w);
     ServerCounters& c = ctx_.counters;
     c.curr_connections.fetch_add(1, std::memory_order_relaxed);

@@ -24,6 +24,7 @@
 #include <memory>
 #include <vector>
 
+#include "buffer_budget.h"
 #include "server_context.h"
 
 namespace memext::server {
@@ -42,8 +43,10 @@ class UdpListener {
   UdpListener(const UdpListener&) = delete;
   UdpListener& operator=(const UdpListener&) = delete;
 
-  // Starts reading every socket on a worker's io_context.
-  void start(boost::asio::io_context& worker);
+  // Starts reading every socket on a worker's io_context; the requests'
+  // response objects count against the worker's `budget` (which outlives
+  // the io_context's handlers).
+  void start(boost::asio::io_context& worker, BufferBudget* budget);
   // Closes the bound sockets; the workers' descriptors close with their
   // io_contexts (or the listener, once no worker runs).
   void close();

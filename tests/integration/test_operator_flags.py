@@ -8,13 +8,16 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import time
 import unittest
 
 import binary_client as bc
-from memext_harness import BothServers, Conn, ServerProcess, free_port, sanitizer_build
+from memext_harness import (BothServers, Conn, ServerProcess, free_port, free_udp_port,
+                            sanitizer_build)
 
 BINARY = os.environ.get("MEMEXT_SERVER", "memext-server")
 MEMCACHED = shutil.which("memcached")
@@ -665,6 +668,255 @@ class ReadBufMemLimit(unittest.TestCase):
                 self.assertEqual(c.read_until(b"END\r\n").count(b"VALUE "), len(flash))
                 c.close()
                 self.assertEqual(server.stop(), 0)
+
+
+BUFFER_STATS = ("response_obj_oom", "response_obj_count", "response_obj_bytes", "read_buf_count",
+                "read_buf_bytes", "read_buf_bytes_free", "read_buf_oom")
+
+
+def buffer_stats(conn):
+    s = stats(conn)
+    return {k: s[k] for k in BUFFER_STATS + ("conn_yields",)}
+
+
+def wait_connections(server, conn, count):
+    """Waits until the server has closed all but `count` client connections."""
+    deadline = time.monotonic() + 60
+    while int(stats(conn)["curr_connections"]) != count:
+        if time.monotonic() > deadline:
+            raise AssertionError("connections still open")
+        time.sleep(0.05)
+
+
+def udp_request(port, payload, rid=7):
+    """The datagrams' payloads answering one UDP request, until none for 1 s."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.sendto(struct.pack(">HHHH", rid, 0, 1, 0) + payload, ("127.0.0.1", port))
+        u.settimeout(1.0)
+        out = []
+        try:
+            while True:
+                out.append(u.recv(70000)[8:])
+        except socket.timeout:
+            return out
+
+
+class ReadBufMemLimitOtherTransports(unittest.TestCase):
+    """-o read_buf_mem_limit=1 -t 1 (64 buffers) for binary requests and UDP,
+    as memcached 1.6.18: a binary request that finds no response object
+    closes its connection, a UDP multiget past the limit answers one
+    datagram of SERVER_ERROR; every buffer stat the same on both servers."""
+
+    ARGS = ("-t", "1", "-o", "read_buf_mem_limit=1")
+
+    def test_binary_connections_past_the_limit_are_closed(self):
+        seen = []
+        get = bc.request(bc.GETK, b"k", opaque=5)
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(self.ARGS, binary=binary)
+                held = []
+                for _ in range(64):
+                    h = server.connect()
+                    h.send(get[:10])
+                    held.append(h)
+                server_read_everything(server, held)
+                probe = server.connect()
+                probe.send(bc.request(bc.NOOP))
+                outcome = [probe.is_closed()]
+                held[63].send(get[10:])
+                outcome.append(held[63].is_closed())
+                held[0].send(get[10:])
+                outcome.append(bc.Response(held[0].expect(b"x" * 25)).status)
+                c = server.connect()
+                outcome.append(buffer_stats(c))
+                seen.append(outcome)
+                self.assertEqual(outcome[:3], [True, True, 1])  # closed, closed, not found
+                self.assertEqual(outcome[3]["read_buf_oom"], "1")
+                self.assertEqual(outcome[3]["response_obj_oom"], "1")
+                for h in held + [probe, c]:
+                    h.close()
+                self.assertEqual(server.stop(), 0)
+        self.assertEqual(seen[1:], seen[:1] * (len(seen) - 1))
+
+    def test_binary_pipeline_holds_responses_until_it_yields(self):
+        # memcached writes (and frees) the responses every -R requests, or
+        # when the 16 KB read has been parsed: 1,000 quiet gets pass.
+        seen = []
+        keys = [b"k%d" % i for i in range(1000)]
+        for args in ((), ("-R", "5000")):
+            for binary in BINARIES:
+                with self.subTest(server=binary, args=args):
+                    server = ServerProcess(self.ARGS + args, binary=binary)
+                    c = server.connect()
+                    c.send(b"set k7 0 0 1\r\nx\r\n")
+                    self.assertEqual(c.expect(b"STORED\r\n"), b"STORED\r\n")
+                    b = server.connect()
+                    b.send(b"".join(bc.request(bc.GETKQ, k, opaque=i) for i, k in enumerate(keys))
+                           + bc.sentinel())
+                    reply = b.expect(b"x" * (25 + 2 + 4) + b"x" * 24)
+                    s = buffer_stats(c)
+                    seen.append((args, reply, s))
+                    self.assertEqual(s["response_obj_oom"], "0")
+                    b.close()
+                    c.close()
+                    self.assertEqual(server.stop(), 0)
+        self.assertEqual(seen[1:2], seen[:1])
+        self.assertEqual(seen[3:], seen[2:3])
+        # -R 5000: a 16 KB read's requests (about 600) hold their responses.
+        self.assertGreater(int(seen[-1][2]["read_buf_count"]), 40)
+
+    def test_udp_multiget_out_of_memory(self):
+        seen = []
+        keys = b" ".join(b"k%d" % i for i in range(900))
+        for binary in BINARIES:
+            with self.subTest(server=binary):
+                server = ServerProcess(self.ARGS, binary=binary, udp_port=free_udp_port())
+                c = server.connect()
+                c.send(b"set k1 0 0 1\r\nx\r\n")
+                self.assertEqual(c.expect(b"STORED\r\n"), b"STORED\r\n")
+                replies = [udp_request(server.udp_port, b"get k1\r\n"),
+                           udp_request(server.udp_port, b"version\r\nget " + keys + b"\r\n"),
+                           udp_request(server.udp_port, b"get k1 k2\r\n")]
+                seen.append((replies, buffer_stats(c)))
+                self.assertEqual(replies[1], [b"SERVER_ERROR out of memory writing get response\r\n"])
+                self.assertEqual(seen[-1][1]["response_obj_oom"], "1")
+                c.close()
+                self.assertEqual(server.stop(), 0)
+        self.assertEqual(seen[1:], seen[:1] * (len(seen) - 1))
+
+
+class BufferStats(unittest.TestCase):
+    """`stats` read_buf_* and response_obj_* count memcached's per-worker
+    buffer caches: buffers ever allocated (a free list keeps them), those
+    free, response objects live and their 13-object bundles (each worker
+    keeps its last). Connections go to workers round robin, so every step
+    is deterministic; both servers must show the same values."""
+
+    @staticmethod
+    def settled(c):
+        """The stats once other connections' responses have gone back (only
+        the asking command's is live) and two readings agree."""
+        deadline = time.monotonic() + 60
+        last = buffer_stats(c)
+        while True:
+            now = buffer_stats(c)
+            if now == last and now["response_obj_count"] == "1":
+                return now
+            if time.monotonic() > deadline:
+                raise AssertionError("buffer stats did not settle: %r" % now)
+            last = now
+            time.sleep(0.05)
+
+    def steps(self, binary, threads):
+        server = ServerProcess(("-t", str(threads)), binary=binary)
+        out = []
+        c = server.connect()
+        # The harness's probe connection has been closed (its read of EOF
+        # took a buffer too).
+        wait_connections(server, c, 1)
+        out.append(self.settled(c))
+        c.send(b"set a 0 0 1\r\nx\r\nget a\r\n")
+        self.assertEqual(c.expect(b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"),
+                         b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n")
+        out.append(self.settled(c))
+        many = [server.connect() for _ in range(10)]
+        for m in many:
+            m.send(b"version\r\n")
+            self.assertTrue(m.expect(b"VERSION 1.6.18\r\n").startswith(b"VERSION"))
+        out.append(self.settled(c))
+        for m in many:
+            m.send(b"get partial")
+        server_read_everything(server, many)
+        out.append(self.settled(c))
+        for m in many:
+            m.close()
+        wait_connections(server, c, 1)
+        out.append(self.settled(c))
+        c.send(b"get " + b" ".join(b"k%d" % i for i in range(100)) + b" a\r\n")
+        self.assertEqual(c.expect(b"VALUE a 0 1\r\nx\r\nEND\r\n"), b"VALUE a 0 1\r\nx\r\nEND\r\n")
+        out.append(self.settled(c))
+        c.send(b"stats reset\r\n")
+        self.assertEqual(c.expect(b"RESET\r\n"), b"RESET\r\n")
+        out.append(buffer_stats(c))
+        c.close()
+        self.assertEqual(server.stop(), 0)
+        for step in out:
+            del step["conn_yields"]
+        return out
+
+    def test_same_values_after_the_same_exchanges(self):
+        for threads in (1, 4):
+            seen = [self.steps(binary, threads) for binary in BINARIES]
+            mine = seen[0]
+            # One client: its read buffer and the stats command's response.
+            self.assertEqual(mine[0]["response_obj_count"], "1")
+            self.assertEqual(mine[0]["response_obj_bytes"], "16384")
+            # Ten connections holding unread input hold ten more buffers,
+            # free again once they close; a 101-key get takes 8 bundles.
+            self.assertEqual(int(mine[3]["read_buf_count"]) - int(mine[2]["read_buf_count"]),
+                             10 - int(mine[2]["read_buf_bytes_free"]) // 16384)
+            self.assertEqual(int(mine[4]["read_buf_bytes_free"]) -
+                             int(mine[3]["read_buf_bytes_free"]), 10 * 16384)
+            # `stats reset` zeroes the response counters, not the buffers.
+            self.assertEqual((mine[6]["response_obj_count"], mine[6]["response_obj_bytes"]),
+                             ("0", "0"))
+            self.assertEqual(mine[6]["read_buf_count"], mine[5]["read_buf_count"])
+            for other in seen[1:]:
+                self.assertEqual(other, mine, "-t %d" % threads)
+
+
+class PreallocatedMemory(unittest.TestCase):
+    """-L and -e preallocate as memcached 1.6.18: a slab page per class at
+    start (every class shows total_pages 1), -e also the rest of -m into the
+    global page pool; -m too small for a page per class is refused with
+    memcached's message and exit status 1."""
+
+    def layout(self, binary, args):
+        server = ServerProcess(args, binary=binary)
+        c = server.connect()
+        c.send(b"set a 0 0 5000\r\n" + b"v" * 5000 + b"\r\n")
+        self.assertEqual(c.expect(b"STORED\r\n"), b"STORED\r\n")
+        slabs = stats(c, b"slabs")
+        # Preallocated memory cannot be resized.
+        c.send(b"cache_memlimit 100\r\n")
+        memlimit = c.read_until(b"\r\n")
+        general = stats(c)
+        c.close()
+        self.assertEqual(server.stop(), 0)
+        pages = {k: v for k, v in slabs.items() if k.endswith(":total_pages")}
+        return (pages, slabs["active_slabs"], slabs["total_malloced"],
+                general["slab_global_page_pool"], general["limit_maxbytes"], memlimit)
+
+    def test_a_page_per_class_at_start(self):
+        with tempfile.TemporaryDirectory() as d:
+            cases = [("-L",), ("-L", "-m", "39", "-n", "200", "-f", "2"), ("-L", "-I", "4m"),
+                     ("-e", d + "/mem", "-m", "48")]
+            for args in cases:
+                seen = [self.layout(binary, args) for binary in BINARIES]
+                self.assertEqual(set(seen[0][0].values()), {"1"}, args)
+                for other in seen[1:]:
+                    self.assertEqual(other, seen[0], args)
+            # -e: all of -m malloced, what no class holds in the pool.
+            self.assertEqual(seen[0][2], str(48 << 20))
+            self.assertEqual(int(seen[0][3]), 48 - len(seen[0][0]))
+
+    def test_too_little_memory_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            for args in (["-L", "-m", "38"], ["-L", "-n", "200", "-f", "2", "-m", "11"],
+                         ["-e", d + "/mem", "-m", "16"]):
+                runs = []
+                for binary in BINARIES:
+                    cmd = [binary, "-p", str(free_port()), "-U", "0", "-l", "127.0.0.1"]
+                    if os.geteuid() == 0:
+                        cmd += ["-u", "root"]
+                    r = subprocess.run(cmd + args, capture_output=True, text=True, timeout=30)
+                    lines = [l for l in r.stderr.splitlines() if not l.startswith("[restart]")]
+                    runs.append((r.returncode, lines))
+                self.assertEqual(runs[0][0], 1, args)
+                self.assertIn("max memory must be at least", runs[0][1][-1])
+                for other in runs[1:]:
+                    self.assertEqual(other, runs[0], args)
 
 
 class ProcessFlags(unittest.TestCase):

@@ -60,7 +60,14 @@ struct EngineConfig {
   uint32_t slab_page_size = 1u << 20;   // memcached's fixed 1 MB page
   uint32_t slab_chunk_max = 1u << 19;   // -o slab_chunk_max (given in KB)
   bool evict_to_free = true;            // -M turns this off (OOM instead)
-  bool use_cas = true;                  // -C turns this off
+  // memcached's preallocated item memory (-L, and -e's memory file): one
+  // slab page per class at start (slabs_preallocate), which needs -m to
+  // hold them all (check_config); slab_prefill_global also puts the rest
+  // of -m into the global page pool (slabs_prefill_global, as -e does and
+  // as ext_path always does).
+  bool slab_prealloc = false;
+  bool slab_prefill_global = false;
+  bool use_cas = true;  // -C turns this off
 
   // Segmented LRU (memcached's -o lru_maintainer defaults).
   bool lru_segmented = true;     // -o no_lru_maintainer / no_lru_segmented = flat

@@ -54,6 +54,19 @@ class SlabClassTable {
   const SlabClassInfo& operator[](uint32_t id) const { return classes_[id]; }
   uint32_t slab_page_size() const { return slab_page_size_; }
   uint32_t slab_chunk_max() const { return slab_chunk_max_; }
+  // The bytes of one page of class `id` (memcached's do_slabs_newslab): a
+  // full slab_page_size, unless the largest chunk size is the page size;
+  // then perslab * size.
+  uint64_t page_bytes(uint32_t id) const {
+    if (slab_chunk_max_ != slab_page_size_) return slab_page_size_;
+    return uint64_t{classes_[id].size} * classes_[id].perslab;
+  }
+  // What preallocating one page per class takes (slab_prealloc).
+  uint64_t prealloc_bytes() const {
+    uint64_t sum = 0;
+    for (uint32_t id = 1; id <= largest_; ++id) sum += page_bytes(id);
+    return sum;
+  }
 
  private:
   std::vector<SlabClassInfo> classes_;  // index 0 unused, like memcached

@@ -39,8 +39,9 @@ void set_slab_automove(Engine& engine, uint32_t mode);
 void set_slab_automove_ratio(Engine& engine, double ratio);
 
 // memcached's slabs_adjust_mem_limit (`cache_memlimit`): slab classes may grow
-// to the new limit; pages in the global pool above it are given back.
-void set_memory_limit(Engine& engine, uint64_t bytes);
+// to the new limit; pages in the global pool above it are given back. False
+// (nothing changed) when the item memory was preallocated (slab_prealloc).
+bool set_memory_limit(Engine& engine, uint64_t bytes);
 
 // memcached's reassign_result_type.
 enum class SlabReassignResult : uint8_t {

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <string>
 
+#include "memext/slabs.h"
+
 namespace memext {
 
 namespace {
@@ -447,6 +449,20 @@ ConfigProblem check_config(const EngineConfig& c) {
     return same("-I (item_size_max: " + num(c.item_size_max) +
                     ") cannot be larger than ext_wbuf_size: " + num(c.ext.wbuf_size),
                 64);
+  }
+  if (c.slab_prealloc && c.memory_limit != 0) {
+    const SlabClassTable classes(c);
+    if (classes.prealloc_bytes() > c.memory_limit) {
+      // memcached names the class count as the megabytes needed.
+      return refused(
+          "preallocating a slab page for each of the " + num(classes.largest()) +
+              " slab classes (-L, -e) takes " + num(classes.prealloc_bytes()) +
+              " bytes, more than -m (" + num(c.memory_limit) + " bytes)",
+          "Error while preallocating slab memory!\nIf using -L or other prealloc options, max "
+          "memory must be at least " +
+              num(classes.largest()) + " megabytes.",
+          1);
+    }
   }
   return {};
 }

@@ -12,15 +12,24 @@ SlabAllocator::SlabAllocator(const EngineConfig& config, const SlabClassTable& c
       state_(kMaxSlabClasses),
       page_lists_(kMaxSlabClasses),
       free_lists_(kMaxSlabClasses) {
-  // memcached's do_slabs_newslab: pages are a full slab_page_size unless the
-  // page holds exactly one largest chunk size, then perslab * size.
-  full_pages_ = classes.slab_chunk_max() != classes.slab_page_size();
-  // memcached with extstore calls slabs_prefill_global(): all of -m is
-  // malloced up front into the global page pool, which the classes (and
-  // the extstore slab automover) then draw from.
-  if (config.ext.enabled()) {
-    while (mem_malloced_ < mem_limit_) {
-      mem_malloced_ += classes.slab_page_size();
+  // memcached's slabs_preallocate (-L, -e): a page for every class from the
+  // preallocated memory, which check_config made sure holds them.
+  if (config.slab_prealloc) {
+    assert(mem_limit_ == 0 || classes.prealloc_bytes() <= mem_limit_);
+    for (uint32_t id = 1; id <= classes.largest(); ++id) {
+      mem_malloced_ += classes.page_bytes(id);
+      assign_page(malloc_page(), id);
+    }
+  }
+  // memcached with extstore or -e calls slabs_prefill_global(): the rest
+  // of -m is malloced up front into the global page pool, which the classes
+  // (and the extstore slab automover) then draw from. Preallocated memory
+  // runs out at -m; plain malloc may overshoot it by part of a page.
+  if (config.ext.enabled() || config.slab_prefill_global) {
+    const uint64_t page = classes.slab_page_size();
+    while (mem_malloced_ < mem_limit_ &&
+           (!config.slab_prealloc || mem_malloced_ + page <= mem_limit_)) {
+      mem_malloced_ += page;
       pool_.push_back(malloc_page());
     }
     mem_limit_reached_ = true;  // as slabs_prefill_global leaves it
@@ -54,8 +63,7 @@ void SlabAllocator::assign_page(uint32_t page, uint32_t id) {
 
 bool SlabAllocator::new_page(uint32_t id) {
   const ClassState& cls = state_[id];
-  const uint64_t len =
-      full_pages_ ? classes_.slab_page_size() : uint64_t{classes_[id].size} * classes_[id].perslab;
+  const uint64_t len = classes_.page_bytes(id);
   if (mem_limit_ != 0 && mem_malloced_ + len > mem_limit_ && cls.pages > 0 && pool_.empty()) {
     mem_limit_reached_ = true;
     return false;

@@ -158,7 +158,6 @@ class SlabAllocator {
   const SlabClassTable& classes_;
   uint64_t mem_limit_;
   bool release_pages_;
-  bool full_pages_ = true;
   std::vector<ClassState> state_;
   std::vector<std::vector<uint32_t>> page_lists_;  // per class: slab_list order
   std::vector<std::vector<ChunkRef>> free_lists_;  // per class: top is the head

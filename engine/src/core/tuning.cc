@@ -36,10 +36,12 @@ void set_slab_automove_ratio(Engine& engine, double ratio) {
   core::StorageHooks(engine).mutable_config().slab_automove_ratio = ratio;
 }
 
-void set_memory_limit(Engine& engine, uint64_t bytes) {
+bool set_memory_limit(Engine& engine, uint64_t bytes) {
   core::StorageHooks hooks(engine);
+  if (hooks.mutable_config().slab_prealloc) return false;
   hooks.mutable_config().memory_limit = bytes;
   hooks.slab_allocator().set_mem_limit(bytes);
+  return true;
 }
 
 SlabReassignResult reassign_slab_page(Engine& engine, int32_t src, int32_t dst) {

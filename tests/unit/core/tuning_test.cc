@@ -6,7 +6,9 @@
 #include <string>
 
 #include "memext/lru_maintainer.h"
+#include "memext/options.h"
 #include "memext/slab_rebalancer.h"
+#include "memext/slabs.h"
 #include "memext/tuning.h"
 #include "test_helpers.h"
 
@@ -213,4 +215,34 @@ TEST_CASE("lru temp_ttl sends short-TTL items to the TEMP LRU until switched off
   CHECK(store(engine, StoreMode::kSet, "short2", "x", 0, 0, 50).result == StoreResult::kStored);
   const Stats temp_off = engine.stats();
   CHECK(items_of(temp_off, 1)->number_temp == 1);
+}
+
+TEST_CASE("slab_prealloc: a page per class at start, -m fixed; prefill puts the rest in the pool") {
+  EngineConfig config = small_config(64);
+  config.slab_prealloc = true;
+  const SlabClassTable classes(config);
+  REQUIRE(classes.largest() == 39);
+  {
+    Engine engine(config);
+    const Stats st = engine.stats();
+    CHECK(st.total_malloced == classes.prealloc_bytes());
+    CHECK(st.slab_global_page_pool == 0);
+    // memcached cannot resize preallocated memory.
+    CHECK_FALSE(set_memory_limit(engine, 128u << 20));
+    CHECK(engine.config().memory_limit == (64u << 20));
+  }
+  config.slab_prefill_global = true;
+  Engine engine(config);
+  const Stats st = engine.stats();
+  CHECK(st.total_malloced == (64u << 20));
+  CHECK(st.slab_global_page_pool == 64 - 39);
+  // -m below a page per class is refused, in memcached's words.
+  config.memory_limit = 38u << 20;
+  const ConfigProblem problem = check_config(config);
+  CHECK(problem.memcached_line ==
+        "Error while preallocating slab memory!\nIf using -L or other prealloc options, max "
+        "memory must be at least 39 megabytes.");
+  CHECK(problem.memcached_exit_status == 1);
+  config.memory_limit = 39u << 20;
+  CHECK(check_config(config).empty());
 }

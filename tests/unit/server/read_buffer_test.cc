@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "buffer_budget.h"
 #include "read_buffer.h"
@@ -125,19 +126,20 @@ TEST_CASE("read_buf_mem_limit: a worker's share in 16 KB buffers, 13 responses a
   // 1 MB on one thread: 64 buffers; a held read buffer leaves 63 x 13.
   BufferBudget one(1 << 20, 1);
   CHECK(one.take_read_buffer());
-  size_t responses = 0;
-  while (one.take_response()) ++responses;
-  CHECK(responses == 63 * 13);
-  one.give_responses(responses);
+  std::vector<BufferBudget::Response> held;
+  BufferBudget::Response r;
+  while (one.take_response(r)) held.push_back(r);
+  CHECK(held.size() == 63 * 13);
+  for (const auto& h : held) one.give_response(h);
   one.give_read_buffer();
   // Four threads share it: 16 each.
   BufferBudget quarter(1 << 20, 4);
   size_t buffers = 0;
   while (quarter.take_read_buffer()) ++buffers;
   CHECK(buffers == 16);
-  CHECK_FALSE(quarter.take_response());
+  CHECK_FALSE(quarter.take_response(r));
   quarter.give_read_buffer();
-  CHECK(quarter.take_response());
+  CHECK(quarter.take_response(r));
   // A share under one buffer is still one; no limit takes anything.
   BufferBudget tiny(1 << 20, 256);
   CHECK(tiny.take_read_buffer());
@@ -146,4 +148,46 @@ TEST_CASE("read_buf_mem_limit: a worker's share in 16 KB buffers, 13 responses a
   bool all_taken = true;
   for (int i = 0; i < 10000; ++i) all_taken = unlimited.take_read_buffer() && all_taken;
   CHECK(all_taken);
+}
+
+TEST_CASE("buffers given back stay allocated on the free list; the last bundle stays") {
+  BufferBudget b(0, 1);
+  CHECK(b.take_read_buffer());
+  CHECK(b.take_read_buffer());
+  b.give_read_buffer();
+  auto s = b.snapshot();
+  CHECK(s.buffers == 2);
+  CHECK(s.free_buffers == 1);
+  // 27 responses: three bundles, the free buffer reused for the first.
+  std::vector<BufferBudget::Response> held(27);
+  for (auto& r : held) REQUIRE(b.take_response(r));
+  s = b.snapshot();
+  CHECK(s.responses == 27);
+  CHECK(s.bundles == 3);
+  CHECK(s.buffers == 4);
+  CHECK(s.free_buffers == 0);
+  // Oldest first: the two full bundles go back, the open one stays.
+  for (const auto& r : held) b.give_response(r);
+  s = b.snapshot();
+  CHECK(s.responses == 0);
+  CHECK(s.bundles == 1);
+  CHECK(s.free_buffers == 2);
+  // The kept bundle is filled again from its first slot.
+  BufferBudget::Response r;
+  REQUIRE(b.take_response(r));
+  CHECK(r.slot == 0);
+  b.give_response(r);
+}
+
+TEST_CASE("a full bundle with a slot given back is filled before a new one is taken") {
+  BufferBudget b(0, 1);
+  std::vector<BufferBudget::Response> held(14);
+  for (auto& r : held) REQUIRE(b.take_response(r));
+  CHECK(b.snapshot().bundles == 2);
+  b.give_response(held[3]);  // the first bundle is listed again, at the head
+  BufferBudget::Response r;
+  REQUIRE(b.take_response(r));
+  CHECK(r.bundle == held[3].bundle);
+  CHECK(r.slot == held[3].slot);
+  CHECK(b.snapshot().bundles == 2);
 }
