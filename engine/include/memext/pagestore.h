@@ -298,6 +298,12 @@ class PageStore {
   size_t poll_flushes(bool wait);
   unsigned flushes_in_flight() const { return flushing_; }
 
+  // memcached's maintenance pass as the compactor signals it before every
+  // sleep: with no default page free, the oldest full page that returns to
+  // the default free list is evicted, so writers find a free page waiting.
+  // Returns whether a page was evicted.
+  bool run_maintenance() { return evict_oldest(); }
+
   PageStoreStats stats() const;
   PageData page_data(uint32_t page_id) const;
   std::vector<PageData> all_page_data() const;

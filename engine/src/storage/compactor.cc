@@ -21,6 +21,27 @@ Micros ExtStore::Impl::compactor_step(Micros now) {
 }
 
 CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
+  CompactorRead read = compactor_wake(now);
+  if (!read.wanted) read.next = compactor_sleep_until(now, read.next);
+  return read;
+}
+
+Micros ExtStore::Impl::compactor_finish(Micros now, const CompactorRead& read, int64_t io_result) {
+  return compactor_sleep_until(now, compactor_read_done(now, read, io_result));
+}
+
+Micros ExtStore::Impl::compactor_sleep_until(Micros now, Micros next) {
+  // A rescue waiting on a busy wbuf (1 ms) or a sliced region (at once) is
+  // still inside the same wake-up.
+  if (next - now < kMinStorageCompactSleep) return next;
+  // With no default page free, memcached's maintenance thread evicts the
+  // oldest page now rather than when a writer next needs one, so a page the
+  // compactor would move next is often gone first.
+  store->run_maintenance();
+  return next;
+}
+
+CompactorRead ExtStore::Impl::compactor_wake(Micros now) {
   // Rescues need free wbufs; finished writes give theirs back.
   reap_flushes(false);
   if (!compacting && compact_check()) {
@@ -73,7 +94,8 @@ CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
   return read;
 }
 
-Micros ExtStore::Impl::compactor_finish(Micros now, const CompactorRead& read, int64_t io_result) {
+Micros ExtStore::Impl::compactor_read_done(Micros now, const CompactorRead& read,
+                                           int64_t io_result) {
   assert(read.wanted && compacting && !region_loaded);
   const bool same = store->finish_read(read.plan);
   // The lock was released during the read: the page may have been evicted
@@ -149,6 +171,9 @@ void ExtStore::Impl::log_compaction(const CompactEvent& event) {
 // Compacts only when few pages are free; then picks the oldest page whose
 // live bytes are under the fragmentation limit, or with drop_unread and very
 // few free pages the oldest page outright. lowttl pages are left to expire.
+// (memcached picks from the page data of its last maintenance pass, which
+// may still list the page that pass evicted; the read then aborts. Live data
+// skips that wasted wake-up.)
 bool ExtStore::Impl::compact_check() {
   const PageStoreStats st = store->stats();
   if (st.pages_used == 0 || st.pages_free > config.compact_under) return false;

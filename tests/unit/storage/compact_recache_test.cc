@@ -329,6 +329,29 @@ TEST_CASE("the compactor sleeps ext_max_sleep when idle and 10 ms while compacti
   CHECK(rig.ext().compacting());
 }
 
+TEST_CASE(
+    "with no default page free, a compactor wake-up evicts the oldest page as memcached's "
+    "maintenance pass does") {
+  Rig rig(RigDevice::kMemory);
+  fill_flash_pages(rig, 24 * 7);  // every usable page full, none free yet
+  PageStoreStats st = rig.ext().stats().store;
+  REQUIRE(st.pages_free == 0);
+  REQUIRE(st.page_evictions == 0);
+  // Nothing is fragmented enough to compact: the wake-up ends in a sleep,
+  // and before it the maintenance pass frees a page for the next writer.
+  const Micros now = rig.micros();
+  CHECK(rig.ext().compactor_step(now) > now);
+  CHECK_FALSE(rig.ext().compacting());
+  st = rig.ext().stats().store;
+  CHECK(st.page_evictions == 1);
+  CHECK(st.pages_free == 1);
+  CHECK(rig.read_is(key_for(0), "<miss>"));  // page 1, the oldest
+  CHECK(rig.read_is(key_for(24), value_for(24, 10000)));
+  // With a page free again the next wake-up evicts nothing.
+  rig.ext().compactor_step(now + rig.ext().config().max_sleep_us * 3);
+  CHECK(rig.ext().stats().store.page_evictions == 1);
+}
+
 namespace {
 
 // Starts the compaction of page 1 with only the first region's 6 objects
