@@ -171,9 +171,10 @@ void ExtStore::Impl::log_compaction(const CompactEvent& event) {
 // Compacts only when few pages are free; then picks the oldest page whose
 // live bytes are under the fragmentation limit, or with drop_unread and very
 // few free pages the oldest page outright. lowttl pages are left to expire.
-// (memcached picks from the page data of its last maintenance pass, which
-// may still list the page that pass evicted; the read then aborts. Live data
-// skips that wasted wake-up.)
+// The free pages are counted now, but the pages are those of the last
+// maintenance pass, as memcached's: a page that pass evicted may be picked
+// (its first read misses and the compaction aborts), and one that fell
+// under the limit since waits for the next pass.
 bool ExtStore::Impl::compact_check() {
   const PageStoreStats st = store->stats();
   if (st.pages_used == 0 || st.pages_free > config.compact_under) return false;
@@ -188,7 +189,7 @@ bool ExtStore::Impl::compact_check() {
   uint64_t lowest_version = UINT64_MAX;
   uint32_t low_page = 0;
   uint32_t lowest_page = 0;
-  const std::vector<PageData> pages = store->all_page_data();
+  const std::vector<PageData>& pages = store->maintenance_page_data();
   for (uint32_t id = 0; id < pages.size(); ++id) {
     const PageData& p = pages[id];
     if (!p.compactable() || p.bucket == static_cast<uint8_t>(PageBucket::kLowTtl)) continue;
