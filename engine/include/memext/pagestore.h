@@ -304,7 +304,10 @@ class PageStore {
   // the page it evicts is still listed), then, with no default page free,
   // evicts the oldest full page that returns to the default free list, so
   // writers find a free page waiting. Returns whether a page was evicted.
-  bool run_maintenance();
+  // Without record_pages the record is left as it was: a compactor in the
+  // middle of a page picks none until a pass after it has finished, and a
+  // record costs a copy of every page's data.
+  bool run_maintenance(bool record_pages = true);
   // The page data as the last maintenance pass saw it: memcached's
   // compactor picks its page from this (extstore_get_page_data), not from
   // the live pages, so the page the pass evicted may be picked (its read

@@ -143,8 +143,8 @@ uint32_t PageStore::allocate_page(unsigned bucket, unsigned free_bucket) {
   return id;
 }
 
-bool PageStore::run_maintenance() {
-  record_page_data();
+bool PageStore::run_maintenance(bool record_pages) {
+  if (record_pages) record_page_data();
   return evict_oldest();
 }
 

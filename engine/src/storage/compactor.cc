@@ -36,8 +36,10 @@ Micros ExtStore::Impl::compactor_sleep_until(Micros now, Micros next) {
   if (next - now < kMinStorageCompactSleep) return next;
   // With no default page free, memcached's maintenance thread evicts the
   // oldest page now rather than when a writer next needs one, so a page the
-  // compactor would move next is often gone first.
-  store->run_maintenance();
+  // compactor would move next is often gone first. The pass's record of the
+  // pages is what the next check picks from; none is made while a page is
+  // being compacted (a pass at its end comes before the next check).
+  store->run_maintenance(!compacting);
   return next;
 }
 
