@@ -160,22 +160,25 @@ class CeilingAndPlanTest(unittest.TestCase):
 
     def test_plan_search_picks_the_ext_item_age_that_works(self):
         # ext_item_age=0 writes each item to flash as soon as it reaches the
-        # COLD LRU; the 4 MB flash (1 MB pages: 3 usable, ~2,700 items) holds
-        # a quarter of the 10,000-key loop, so every item is overwritten on
-        # flash before its next get: no hits at any RAM. ext_item_age=60 is
-        # longer than a round (10 s): items go to flash only when RAM runs out,
-        # 12 MB holds the loop (bisection 16 -> 8 -> 12 with --refine 2).
-        # The search starts at the bad value and must leave it.
+        # COLD LRU; the 5 MB flash (1 MB pages: 4 usable, one of them kept
+        # free by memcached's maintenance pass, ~2,700 items) holds a quarter
+        # of the 10,000-key loop, so every item is overwritten on flash before
+        # its next get: no hits at any RAM. ext_item_age=60 is longer than a
+        # round (10 s): items go to flash only when RAM runs out, and at
+        # 12 MB the ~2,000 that do fit on the flash (bisection 16 -> 8 -> 12
+        # with --refine 2; a 4 MB flash keeps two pages of objects, too few,
+        # and then only 16 MB meets). The search starts at the bad value and
+        # must leave it.
         out = os.path.join(self.tmp.name, "plan-item-age.json")
         r = run("plan", self.trace, "--target", "hit_ratio>=0.7", "--fill-on-miss", "on",
-                "-o", "ext_page_size=1,ext_wbuf_size=1", "--ram", "16,32", "--flash", "4m",
+                "-o", "ext_page_size=1,ext_wbuf_size=1", "--ram", "16,32", "--flash", "5m",
                 "--refine", "2", "--search", "ext_item_age=0,60", "--out", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         plan = json.loads(load(out))
         rec = plan["recommendation"]
         self.assertIsNotNone(rec, r.stdout)
         self.assertEqual(rec["settings"], {"ext_item_age": "60"})
-        self.assertIn("ext_path=/var/lib/memcached/extstore:4m,ext_item_age=60",
+        self.assertIn("ext_path=/var/lib/memcached/extstore:5m,ext_item_age=60",
                       rec["command_line"])
         self.assertIn(rec["command_line"] + "\n", r.stdout)
         self.assertIn(rec["ram_mb"], (11, 12))

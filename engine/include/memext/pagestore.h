@@ -303,6 +303,22 @@ class PageStore {
   size_t poll_flushes(bool wait);
   unsigned flushes_in_flight() const { return flushing_; }
 
+  // memcached's maintenance pass (extstore_maint_thread), as the compactor
+  // signals it before every sleep and a writer finding no page free does:
+  // it records the page data the compactor picks from (before evicting, so
+  // the page it evicts is still listed), then, with no default page free,
+  // evicts the oldest full page that returns to the default free list, so
+  // writers find a free page waiting. Returns whether a page was evicted.
+  // Without record_pages the record is left as it was: a compactor in the
+  // middle of a page picks none until a pass after it has finished, and a
+  // record costs a copy of every page's data.
+  bool run_maintenance(bool record_pages = true);
+  // The page data as the last maintenance pass saw it: memcached's
+  // compactor picks its page from this (extstore_get_page_data), not from
+  // the live pages, so the page the pass evicted may be picked (its read
+  // then misses) and bytes deleted since are not seen yet.
+  const std::vector<PageData>& maintenance_page_data() const { return maint_pages_; }
+
   PageStoreStats stats() const;
   PageData page_data(uint32_t page_id) const;
   std::vector<PageData> all_page_data() const;
@@ -352,6 +368,10 @@ class PageStore {
   uint32_t allocate_page(unsigned bucket, unsigned free_bucket);
   uint32_t pop_free(unsigned free_bucket);
   bool evict_oldest();
+  // The pass's record of the pages; memcached also runs it when a delete
+  // empties a page and when the compactor closes one (the pass frees those
+  // pages; here they are freed at once and only the record is due).
+  void record_page_data();
   uint32_t take_wbuf();
   void release_wbuf(uint32_t index);
   bool flush_wbuf(uint32_t page_id);
@@ -382,6 +402,7 @@ class PageStore {
   uint64_t pages_free_ = 0;
   bool stores_data_;
   PageStoreStats counters_;
+  std::vector<PageData> maint_pages_;
   // objects_read and bytes_read counted by prepare_read_shared.
   struct SharedReadCounts;
   std::unique_ptr<SharedReadCounts> shared_reads_;

@@ -103,6 +103,7 @@ PageStore::PageStore(const PageStoreConfig& config)
     ++pages_free_;
   }
   bucket_page_.assign(config.bucket_count, kNoPage);
+  record_page_data();  // extstore_init runs the pass once
 }
 
 PageStore::~PageStore() {
@@ -128,7 +129,7 @@ uint32_t PageStore::pop_free(unsigned free_bucket) {
 
 uint32_t PageStore::allocate_page(unsigned bucket, unsigned free_bucket) {
   uint32_t id = pop_free(free_bucket);
-  if (id == kNoPage && evict_oldest()) id = pop_free(free_bucket);
+  if (id == kNoPage && run_maintenance()) id = pop_free(free_bucket);
   if (id == kNoPage) return kNoPage;
   Page& p = pages_[id];
   p.version = next_version_++;
@@ -141,6 +142,16 @@ uint32_t PageStore::allocate_page(unsigned bucket, unsigned free_bucket) {
   ++counters_.page_allocs;
   bucket_page_[bucket] = id;
   return id;
+}
+
+bool PageStore::run_maintenance(bool record_pages) {
+  if (record_pages) record_page_data();
+  return evict_oldest();
+}
+
+void PageStore::record_page_data() {
+  maint_pages_.resize(pages_.size());
+  for (uint32_t id = 0; id < pages_.size(); ++id) maint_pages_[id] = page_data(id);
 }
 
 // memcached's maintenance thread evicts only to refill the default free
@@ -378,7 +389,10 @@ bool PageStore::delete_objects(uint32_t page_id, uint64_t page_version, uint32_t
   p.obj_count -= objects_removed;
   counters_.bytes_used -= bytes_removed;
   counters_.objects_used -= objects_removed;
-  if (p.obj_count == 0) maybe_free(page_id);
+  if (p.obj_count == 0) {
+    maybe_free(page_id);
+    record_page_data();
+  }
   return true;
 }
 
@@ -400,6 +414,7 @@ void PageStore::close_page(uint32_t page_id, uint64_t page_version) {
   }
   if (bucket_page_[p.bucket] == page_id) bucket_page_[p.bucket] = kNoPage;
   settle(page_id);
+  record_page_data();
 }
 
 const PageStore::Wbuf* PageStore::wbuf_holding(const Page& page, uint32_t page_id,

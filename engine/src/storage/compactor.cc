@@ -21,6 +21,29 @@ Micros ExtStore::Impl::compactor_step(Micros now) {
 }
 
 CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
+  CompactorRead read = compactor_wake(now);
+  if (!read.wanted) read.next = compactor_sleep_until(now, read.next);
+  return read;
+}
+
+Micros ExtStore::Impl::compactor_finish(Micros now, const CompactorRead& read, int64_t io_result) {
+  return compactor_sleep_until(now, compactor_read_done(now, read, io_result));
+}
+
+Micros ExtStore::Impl::compactor_sleep_until(Micros now, Micros next) {
+  // A rescue waiting on a busy wbuf (1 ms) or a sliced region (at once) is
+  // still inside the same wake-up.
+  if (next - now < kMinStorageCompactSleep) return next;
+  // With no default page free, memcached's maintenance thread evicts the
+  // oldest page now rather than when a writer next needs one, so a page the
+  // compactor would move next is often gone first. The pass's record of the
+  // pages is what the next check picks from; none is made while a page is
+  // being compacted (a pass at its end comes before the next check).
+  store->run_maintenance(!compacting);
+  return next;
+}
+
+CompactorRead ExtStore::Impl::compactor_wake(Micros now) {
   // Rescues need free wbufs; finished writes give theirs back.
   reap_flushes(false);
   if (!compacting && compact_check()) {
@@ -86,7 +109,8 @@ CompactorRead ExtStore::Impl::compactor_begin(Micros now) {
   return read;
 }
 
-Micros ExtStore::Impl::compactor_finish(Micros now, const CompactorRead& read, int64_t io_result) {
+Micros ExtStore::Impl::compactor_read_done(Micros now, const CompactorRead& read,
+                                           int64_t io_result) {
   assert(read.wanted && compacting && !region_loaded);
   const bool same = store->finish_read(read.plan);
   // The lock was released during the read: the page may have been evicted
@@ -157,6 +181,10 @@ void ExtStore::Impl::log_compaction(const CompactEvent& event) {
 // Compacts only when few pages are free; then picks the oldest page whose
 // live bytes are under the fragmentation limit, or with drop_unread and very
 // few free pages the oldest page outright. lowttl pages are left to expire.
+// The free pages are counted now, but the pages are those of the last
+// maintenance pass, as memcached's: a page that pass evicted may be picked
+// (its first read misses and the compaction aborts), and one that fell
+// under the limit since waits for the next pass.
 bool ExtStore::Impl::compact_check() {
   const PageStoreStats st = store->stats();
   if (st.pages_used == 0 || st.pages_free > config.compact_under) return false;
@@ -175,7 +203,7 @@ bool ExtStore::Impl::compact_check() {
   uint64_t lowest_version = UINT64_MAX;
   uint32_t low_page = 0;
   uint32_t lowest_page = 0;
-  const std::vector<PageData> pages = store->all_page_data();
+  const std::vector<PageData>& pages = store->maintenance_page_data();
   for (uint32_t id = 0; id < pages.size(); ++id) {
     const PageData& p = pages[id];
     if (!p.compactable() || p.bucket == static_cast<uint8_t>(PageBucket::kLowTtl)) continue;

@@ -72,6 +72,11 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   Micros compactor_step(Micros now);
   CompactorRead compactor_begin(Micros now);
   Micros compactor_finish(Micros now, const CompactorRead& read, int64_t io_result);
+  CompactorRead compactor_wake(Micros now);
+  Micros compactor_read_done(Micros now, const CompactorRead& read, int64_t io_result);
+  // What the thread does before each sleep (extstore_run_maint): the store's
+  // maintenance pass. Not on the short 1 ms waits inside a rescue.
+  Micros compactor_sleep_until(Micros now, Micros next);
   bool compact_check();
   // After the region at compact_offset was loaded (or could not be): rescue
   // its objects, move on, and say when to run next.

@@ -86,10 +86,13 @@ TEST_CASE("the slewed policy lowers the fragmentation limit by the free pages; f
     CAPTURE(static_cast<int>(policy));
     EngineConfig config = rig_engine_config(false);
     config.ext.frag_policy = policy;
+    // 9 pages, 8 usable: the compact bucket's page leaves one free, so the
+    // compactor's maintenance pass evicts nothing.
+    config.ext.paths[0].size_bytes = 9 * kExtPage;
     Rig rig(RigDevice::kMemory, config);
-    fill(rig, 0, 24 * 6);  // 6 of 7 pages; 1 free
+    fill(rig, 0, 24 * 6);  // 6 of 8 pages; 2 free (ext_compact_under 9/4 = 2)
     // Page 1 keeps 19 of 24 objects (~191 KB of 256 KB): under the fixed
-    // limit (0.8 x 256 KB = 205 KB), over the slewed one (x 7/8 = 179 KB).
+    // limit (0.8 x 256 KB = 205 KB), over the slewed one (x 7/9 = 159 KB).
     for (int i = 0; i < 5; ++i) REQUIRE(rig.engine().remove(key_for(i)) == DeleteResult::kDeleted);
     const int compacted = rig.compact();
     const ExtStoreStats st = rig.ext().stats();

@@ -324,9 +324,76 @@ TEST_CASE("the compactor sleeps ext_max_sleep when idle and 10 ms while compacti
   CHECK(rig.ext().compactor_step(now) >= now + rig.ext().config().max_sleep_us);
   fill(rig, 0, 24 * 6);
   for (int i = 0; i < 20; ++i) REQUIRE(rig.engine().remove(key_for(i)) == DeleteResult::kDeleted);
-  const Micros t = rig.micros();
+  const Micros t = rig.compactor_sleep();
   CHECK(rig.ext().compactor_step(t) == t + kMinStorageCompactSleep);
   CHECK(rig.ext().compacting());
+}
+
+TEST_CASE(
+    "with no default page free, a compactor wake-up evicts the oldest page as memcached's "
+    "maintenance pass does") {
+  Rig rig(RigDevice::kMemory);
+  fill_flash_pages(rig, 24 * 7);  // every usable page full, none free yet
+  PageStoreStats st = rig.ext().stats().store;
+  REQUIRE(st.pages_free == 0);
+  REQUIRE(st.page_evictions == 0);
+  // Nothing is fragmented enough to compact: the wake-up ends in a sleep,
+  // and before it the maintenance pass frees a page for the next writer.
+  const Micros now = rig.micros();
+  CHECK(rig.ext().compactor_step(now) > now);
+  CHECK_FALSE(rig.ext().compacting());
+  st = rig.ext().stats().store;
+  CHECK(st.page_evictions == 1);
+  CHECK(st.pages_free == 1);
+  CHECK(rig.read_is(key_for(0), "<miss>"));  // page 1, the oldest
+  CHECK(rig.read_is(key_for(24), value_for(24, 10000)));
+  // With a page free again the next wake-up evicts nothing.
+  rig.ext().compactor_step(now + rig.ext().config().max_sleep_us * 3);
+  CHECK(rig.ext().stats().store.page_evictions == 1);
+}
+
+TEST_CASE(
+    "the compactor picks from the maintenance pass's page data: the page that pass evicted, "
+    "then the next") {
+  Rig rig(RigDevice::kMemory);
+  fill_flash_pages(rig, 24 * 7);  // pages 1-7 full, none free
+  // Pages 1 and 2 keep 4 objects each: both under the fragmentation limit.
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(rig.engine().remove(key_for(i)) == DeleteResult::kDeleted);
+    REQUIRE(rig.engine().remove(key_for(24 + i)) == DeleteResult::kDeleted);
+  }
+  // The pass before the sleep lists pages 1-7, then evicts page 1.
+  const Micros t = rig.compactor_sleep();
+  REQUIRE(rig.ext().stats().store.page_evictions == 1);
+  // The wake-up picks page 1 from that list; its read misses and the
+  // compaction ends at once with nothing moved (memcached's abort).
+  CHECK(rig.ext().compactor_step(t) == t + kMinStorageCompactSleep);
+  CHECK_FALSE(rig.ext().compacting());
+  CHECK(rig.ext().stats().compact_rescues == 0);
+  // The next pass no longer lists it: page 2 is compacted.
+  CHECK(rig.ext().compactor_step(t + kMinStorageCompactSleep) > t);
+  CHECK(rig.ext().compacting());
+  rig.compact();
+  const ExtStoreStats st = rig.ext().stats();
+  CHECK(st.compact_rescues == 4);
+  CHECK(st.store.page_evictions == 1);
+  for (int i = 20; i < 24; ++i) CHECK(rig.read_is(key_for(i), "<miss>"));
+  for (int i = 44; i < 48; ++i) CHECK(rig.read_is(key_for(i), value_for(i, 10000)));
+}
+
+TEST_CASE("a page that falls under the fragmentation limit waits for the next maintenance pass") {
+  Rig rig(RigDevice::kMemory);
+  fill_flash_pages(rig, 24 * 6);     // one page free: compaction may run
+  Micros t = rig.compactor_sleep();  // the pass sees six full pages
+  for (int i = 0; i < 20; ++i) REQUIRE(rig.engine().remove(key_for(i)) == DeleteResult::kDeleted);
+  // Page 1 is thin now, but the page data is the pass's.
+  t = rig.ext().compactor_step(t);
+  CHECK_FALSE(rig.ext().compacting());
+  rig.ext().compactor_step(t);
+  CHECK(rig.ext().compacting());
+  rig.compact();
+  CHECK(rig.ext().stats().compact_rescues == 4);
+  for (int i = 20; i < 24; ++i) CHECK(rig.read_is(key_for(i), value_for(i, 10000)));
 }
 
 namespace {
@@ -336,7 +403,7 @@ namespace {
 CompactorRead begin_thin_page(Rig& rig) {
   fill(rig, 0, 24 * 6);
   for (int i = 6; i < 24; ++i) REQUIRE(rig.engine().remove(key_for(i)) == DeleteResult::kDeleted);
-  CompactorRead read = rig.ext().compactor_begin(rig.micros());
+  CompactorRead read = rig.ext().compactor_begin(rig.compactor_sleep());
   REQUIRE(read.wanted);
   REQUIRE(rig.ext().compacting());
   CHECK(read.plan.page_id == 1);
@@ -400,7 +467,7 @@ TEST_CASE("rescue_slice_bytes walks a region a slice per step, rescuing the same
   Rig rig(RigDevice::kMemory, rig_engine_config(false), RigFlush::kDefault, 8, 20'000);
   fill(rig, 0, 24 * 6);
   for (int i = 6; i < 24; ++i) REQUIRE(rig.engine().remove(key_for(i)) == DeleteResult::kDeleted);
-  const Micros now = rig.micros();
+  const Micros now = rig.compactor_sleep();
   // The first step reads the region; the rescues wait for the next wake-up.
   CHECK(rig.ext().compactor_step(now) == now + kMinStorageCompactSleep);
   CHECK(rig.ext().stats().compact_rescues == 0);

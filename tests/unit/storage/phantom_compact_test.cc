@@ -75,6 +75,11 @@ Outcome run(Rig& rig) {
 TEST_CASE("phantom compaction agrees with real mode when keys die or move while it runs") {
   EngineConfig config = rig_engine_config(false);
   config.ext.recache_rate = 0;
+  // Two pages more than the five filled and compaction from three free, so
+  // no page is evicted (the compactor's maintenance pass evicts the oldest
+  // once none is free) while the first page is compacted.
+  config.ext.paths[0].size_bytes = 9 * kExtPage;
+  config.ext.compact_under = 3;
   Rig real(RigDevice::kMemory, config, RigFlush::kSync);
   Rig phantom(RigDevice::kPhantom, config, RigFlush::kSync);
   REQUIRE(phantom.phantom());
