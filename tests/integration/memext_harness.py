@@ -82,8 +82,11 @@ class ServerProcess:
     def stderr_text(self):
         if self.stderr.closed:
             return self.stderr_cache
-        self.stderr.seek(0)
-        return self.stderr.read().decode(errors="replace")
+        # pread: the server writes through the same open file, so moving its
+        # offset (seek + read) would make the server's next line overwrite
+        # the start of the file.
+        fd = self.stderr.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def sanitizer_report(self):
         """The AddressSanitizer / UBSan / ThreadSanitizer report on the
