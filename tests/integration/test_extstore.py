@@ -174,24 +174,31 @@ class ExtstoreFlash(unittest.TestCase):
 class ExtstoreErrors(unittest.TestCase):
     """What the operator is told when the flash tier cannot be used."""
 
-    def test_missing_directory_names_the_real_cause_and_fails_like_memcached(self):
-        path = "/nonexistent-memext-dir/flash"
+    MISSING = "/nonexistent-memext-dir/flash"
+
+    def start_without_flash(self, *extra):
+        """Each server (memext, then memcached when installed) started on an
+        ext_path in a missing directory: (binary, its CompletedProcess)."""
         binaries = [os.environ.get("MEMEXT_SERVER", "memext-server")]
         if shutil.which("memcached"):
             binaries.append(shutil.which("memcached"))
         for binary in binaries:
+            args = [binary, *extra, "-U", "0", "-l", "127.0.0.1",
+                    "-o", "ext_path=%s:64m" % self.MISSING]
+            if os.geteuid() == 0:
+                args += ["-u", "root"]
+            yield binary, subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+    def test_missing_directory_names_the_real_cause_and_fails_like_memcached(self):
+        for n, (binary, r) in enumerate(self.start_without_flash("-p", "0")):
             with self.subTest(binary=binary):
-                args = [binary, "-p", "0", "-U", "0", "-l", "127.0.0.1",
-                        "-o", "ext_path=%s:64m" % path]
-                if os.geteuid() == 0:
-                    args += ["-u", "root"]
-                r = subprocess.run(args, capture_output=True, text=True, timeout=60)
                 # memcached 1.6.18: "extstore open: No such file or directory",
                 # "Failed to initialize external storage: failed to open file", status 1.
                 self.assertEqual(r.returncode, 1, r.stderr)
                 self.assertIn("No such file or directory", r.stderr)
-                if binary == binaries[0]:
-                    self.assertIn(path + ": open failed: No such file or directory", r.stderr)
+                if n == 0:
+                    self.assertIn(self.MISSING + ": open failed: No such file or directory",
+                                  r.stderr)
                     self.assertIn("failed to initialize external storage", r.stderr)
                     self.assertNotIn("io_uring", r.stderr)
 
@@ -202,17 +209,8 @@ class ExtstoreErrors(unittest.TestCase):
         # once listened first: a test that named the next server's file by
         # counting the files already there gave memcached memext's file, and
         # memcached's writes turned memext's objects into bad-crc misses.
-        path = "/nonexistent-memext-dir/flash"
-        binaries = [os.environ.get("MEMEXT_SERVER", "memext-server")]
-        if shutil.which("memcached"):
-            binaries.append(shutil.which("memcached"))
-        for binary in binaries:
+        for binary, r in self.start_without_flash("-vv", "-p", str(free_port())):
             with self.subTest(binary=binary):
-                args = [binary, "-vv", "-p", str(free_port()), "-U", "0", "-l", "127.0.0.1",
-                        "-o", "ext_path=%s:64m" % path]
-                if os.geteuid() == 0:
-                    args += ["-u", "root"]
-                r = subprocess.run(args, capture_output=True, text=True, timeout=60)
                 self.assertEqual(r.returncode, 1, r.stderr)
                 self.assertIn("No such file or directory", r.stderr)
                 # -vv prints "<fd server listening" as each listener is bound.
