@@ -533,6 +533,8 @@ Server::Server(const ServerConfig& config, std::optional<int64_t> restored_proce
   // any accept, so a client must not reach a server whose store is not open
   // yet (nor one that is about to fail to open it).
   s.bind_listeners();
+  s.ctx.listening_conns = s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0);
+  s.ctx.counters.total_connections.fetch_add(s.ctx.listening_conns, std::memory_order_relaxed);
   s.client_limit = memcached_client_limit(config.max_connections, config.threads,
                                           s.tcp_acceptors.size() + (s.unix_acceptor ? 1 : 0),
                                           config.engine.ext.paths.size());

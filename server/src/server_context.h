@@ -114,6 +114,9 @@ struct ServerContext {
   // Every worker's buffers, for the stats lines (filled before the workers
   // start, read-only afterwards).
   std::vector<const BufferBudget*> buffer_budgets;
+  // memcached counts its listening sockets as connections: in
+  // total_connections, and in curr_connections less one. Set at start.
+  uint32_t listening_conns = 0;
   // `stats reset`: the engine keeps its counters, so the server remembers
   // their values at the reset and prints the difference. Guarded by
   // engine.mutex.

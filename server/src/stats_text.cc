@@ -2,8 +2,8 @@
 
 #include <sys/resource.h>
 #include <unistd.h>
-#include <cassert>
 
+#include <algorithm>
 #include <boost/version.hpp>
 #include <cassert>
 #include <cinttypes>
@@ -222,7 +222,8 @@ void general_stats(ServerContext& ctx, StatWriter& w) {
                 static_cast<long>(usage.ru_stime.tv_usec));
   w.add("rusage_system", std::string_view(buf));
   w.add("max_connections", ctx.config.max_connections);
-  w.add("curr_connections", relaxed(c.curr_connections));
+  w.add("curr_connections", std::max<int64_t>(0, static_cast<int64_t>(relaxed(c.curr_connections)) +
+                                                     ctx.listening_conns - 1));
   w.add("total_connections", relaxed(c.total_connections) - base_total_connections);
   if (ctx.config.ops.maxconns_fast) {
     w.add("rejected_connections", relaxed(c.rejected_connections) - base_rejected);

@@ -467,6 +467,32 @@ class IdleTimeout(BothServers):
                 self.assertEqual(stats(fresh, b"settings")["idle_timeout"], "1")
 
 
+class ConnectionCounts(unittest.TestCase):
+    def test_listeners_count_as_connections(self):
+        # memcached counts each listening socket and each worker's UDP
+        # socket as a connection: all of them in total_connections, and
+        # curr_connections less one.
+        configs = [(), ("-l", "127.0.0.2"), ("-t", "3", "-U", str(free_udp_port()))]
+        for args in configs:
+            seen = []
+            for binary in BINARIES:
+                with self.subTest(server=binary, args=args):
+                    server = ServerProcess(args, binary=binary)
+                    c = server.connect()
+                    deadline = time.monotonic() + 10
+                    while True:
+                        st = stats(c)
+                        counts = int(st["curr_connections"]), int(st["total_connections"])
+                        # The harness's start-up probe, once its close is seen.
+                        if counts[0] == counts[1] - 2 or time.monotonic() > deadline:
+                            break
+                        time.sleep(0.05)
+                    seen.append(counts)
+                    c.close()
+                    self.assertEqual(server.stop(), 0)
+            self.assertEqual(seen[0], seen[-1], args)
+
+
 class ConnectionLimits(unittest.TestCase):
     """-c admits exactly memcached's count of clients (memcached refuses a
     socket by its descriptor number), refusing the rest at accept with its
