@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/write.hpp>
@@ -226,15 +227,26 @@ struct Server::Impl {
       const std::string port =
           std::to_string(spec.port ? *spec.port : (config.port < 0 ? 0 : config.port));
       boost::system::error_code ec;
-      auto results = spec.host.empty()
-                         ? resolver.resolve("0.0.0.0", port, asio::ip::tcp::resolver::passive, ec)
-                         : resolver.resolve(spec.host, port, asio::ip::tcp::resolver::passive, ec);
-      if (ec) throw std::runtime_error("-l " + addr + ": " + ec.message());
-      for (const auto& entry : results) {
+      std::vector<asio::ip::tcp::endpoint> endpoints;
+      if (spec.host.empty()) {
+        // As memcached with no -l: every IPv4 address, then every IPv6 one
+        // (a v6-only socket), when the host has IPv6 at all.
+        const auto tcp_port = static_cast<uint16_t>(std::stoi(port));
+        endpoints.emplace_back(asio::ip::address_v4::any(), tcp_port);
+        endpoints.emplace_back(asio::ip::address_v6::any(), tcp_port);
+      } else {
+        auto results = resolver.resolve(spec.host, port, asio::ip::tcp::resolver::passive, ec);
+        if (ec) throw std::runtime_error("-l " + addr + ": " + ec.message());
+        for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+      }
+      for (const auto& endpoint : endpoints) {
         auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(background);
-        acceptor->open(entry.endpoint().protocol());
+        acceptor->open(endpoint.protocol(), ec);
+        if (ec && spec.host.empty() && endpoint.address().is_v6()) continue;  // no IPv6 here
+        if (ec) throw std::runtime_error("-l " + addr + ": " + ec.message());
+        if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
         acceptor->set_option(asio::socket_base::reuse_address(true));
-        acceptor->bind(entry.endpoint(), ec);
+        acceptor->bind(endpoint, ec);
         if (ec) {
           throw std::runtime_error("failed to listen on TCP port " + std::to_string(config.port) +
                                    ": " + ec.message());

@@ -467,6 +467,18 @@ class IdleTimeout(BothServers):
                 self.assertEqual(stats(fresh, b"settings")["idle_timeout"], "1")
 
 
+def read_port_file(path):
+    """MEMCACHED_PORT_FILENAME's text, once the server has renamed it into
+    place (it writes the file after it listens)."""
+    deadline = time.monotonic() + 20
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise AssertionError("no port file " + path)
+        time.sleep(0.02)
+    with open(path) as f:
+        return f.read()
+
+
 class ConnectionCounts(unittest.TestCase):
     def test_listeners_count_as_connections(self):
         # memcached counts each listening socket and each worker's UDP
@@ -1003,10 +1015,40 @@ class ProcessFlags(unittest.TestCase):
                 finally:
                     del os.environ["MEMCACHED_PORT_FILENAME"]
                 try:
-                    with open(path) as f:
-                        self.assertEqual(f.read(), "TCP INET: %d\n" % server.port)
+                    self.assertEqual(read_port_file(path), "TCP INET: %d\n" % server.port)
                 finally:
                     self.assertEqual(server.stop(), 0)
+
+    def test_no_listen_address_listens_on_ipv4_and_ipv6(self):
+        # Without -l memcached binds 0.0.0.0, then [::] (v6-only); both count
+        # as connections in stats and both are in the port file.
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        seen = []
+        for binary in BINARIES:
+            with self.subTest(server=binary), tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "ports")
+                port = free_port()
+                args = [binary, "-p", str(port), "-U", "0"]
+                if os.geteuid() == 0:
+                    args += ["-u", "root"]
+                proc = subprocess.Popen(args, env=dict(os.environ, MEMCACHED_PORT_FILENAME=path),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    ports = read_port_file(path)
+                    c = Conn(port, 5.0, host="::1")
+                    st = stats(c)
+                    seen.append((ports.replace(str(port), "P"), st["curr_connections"],
+                                 st["total_connections"]))
+                    c.close()
+                finally:
+                    proc.terminate()
+                    self.assertEqual(proc.wait(timeout=30), 0)
+        self.assertEqual(seen[0], ("TCP INET: P\nTCP INET6: P\n", "2", "3"))
+        self.assertEqual(seen[0], seen[-1])
 
     def test_lock_memory_and_large_pages_start(self):
         args = ["-L"]
