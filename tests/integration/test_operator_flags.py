@@ -583,6 +583,18 @@ class ConnectionLimits(unittest.TestCase):
             self.assertEqual(other, seen[0])
 
 
+def hold_unfinished(server, partial, count=64):
+    """`count` connections that each sent `partial` (an unfinished request),
+    once the server has read it all: each holds a read buffer."""
+    held = []
+    for _ in range(count):
+        h = server.connect()
+        h.send(partial)
+        held.append(h)
+    server_read_everything(server, held)
+    return held
+
+
 def server_read_everything(server, conns):
     """Waits until the server has read all the clients have sent (its side
     of each connection has an empty receive queue in /proc/net/tcp)."""
@@ -646,12 +658,7 @@ class ReadBufMemLimit(unittest.TestCase):
             with self.subTest(server=binary):
                 server = ServerProcess(self.ARGS, binary=binary)
                 # 64 connections each hold a read buffer with an unfinished line.
-                held = []
-                for _ in range(64):
-                    h = server.connect()
-                    h.send(b"get partial")
-                    held.append(h)
-                server_read_everything(server, held)
+                held = hold_unfinished(server, b"get partial")
                 probe = server.connect()
                 probe.send(b"version\r\n")
                 self.assertTrue(probe.is_closed(), "no read buffer: closed (read_buf_oom)")
@@ -753,12 +760,7 @@ class ReadBufMemLimitOtherTransports(unittest.TestCase):
         for binary in BINARIES:
             with self.subTest(server=binary):
                 server = ServerProcess(self.ARGS, binary=binary)
-                held = []
-                for _ in range(64):
-                    h = server.connect()
-                    h.send(get[:10])
-                    held.append(h)
-                server_read_everything(server, held)
+                held = hold_unfinished(server, get[:10])
                 probe = server.connect()
                 probe.send(bc.request(bc.NOOP))
                 outcome = [probe.is_closed()]
