@@ -294,9 +294,10 @@ class Engine {
   // gets): the same result, items and counts as store() when it needs
   // nothing a shared get could see half-done, else nullopt: call
   // store(request, prepared) under the exclusive side then. It declines
-  // append/prepend, ms I, a key held by a flash header, an allocation whose
-  // tail pull meets a header (items it evicted before that stay evicted, as
-  // they would in store()), a watcher attached, a pool or hash table that
+  // append/prepend, ms I, the unlink of a flash header that is the last
+  // object of its page (the key's own, or one its allocation would evict:
+  // items evicted before that stay evicted, as they would in store()), a
+  // watcher attached, a pool or hash table that
   // would grow, too many records waiting to be recycled. Records it unlinks
   // stay readable until the next exclusive holder's catch_up().
   std::optional<StoreOutcome> try_store_concurrent(const StoreRequest& request,

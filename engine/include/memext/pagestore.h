@@ -259,6 +259,13 @@ class PageStore {
   // extstore_delete: count objects of bytes total left page_id. False (and
   // nothing changes) when the version does not match or the page is closed.
   bool delete_objects(uint32_t page_id, uint64_t page_version, uint32_t count, uint64_t bytes);
+  // Whether delete_objects(page_id, page_version, 1, ...) leaves the page as
+  // shared reads see it: it changes nothing (a stale version, a free or
+  // closed page), or the page keeps an object, so it cannot start waiting
+  // to be freed. Such a delete may run beside the shared side (a concurrent
+  // store's header unlink); obj_count, the one field of it that
+  // unpin_needs_exclusive reads, is written atomically.
+  bool delete_keeps_page(uint32_t page_id, uint64_t page_version) const;
   // extstore_check: true while the page still has this version.
   bool check(uint32_t page_id, uint64_t page_version) const;
   // extstore_close_page: the compactor is done with the page; it is freed

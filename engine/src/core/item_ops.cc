@@ -224,8 +224,8 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
                                                             PreparedStore& prepared) {
   // What store() does when it needs nothing shared gets could be reading
   // half-changed: no new pool page or hash table growth (readers index
-  // both), no flash header unlinked (page state that shared flash reads
-  // use), no append/prepend (two allocations) or stale store, no watcher
+  // both), no flash page emptied by a header's unlink (page state that
+  // shared flash reads use), no append/prepend (two allocations) or stale store, no watcher
   // (its lines are written in lock order). Records it frees wait in
   // retired_ until the next exclusive holder; when too many wait, decline.
   if (request.mode == StoreMode::kAppend || request.mode == StoreMode::kPrepend ||
@@ -241,7 +241,7 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
   if (!index_.has_room_for_insert()) return std::nullopt;
   if (retired_.size() >= kMaxRetired || retired_bytes_ >= kMaxRetiredBytes) return std::nullopt;
   const uint32_t existing = find(request.key);
-  if (existing != kNoItem && (flags_of(item(existing)) & kHdr)) return std::nullopt;
+  if (existing != kNoItem && !unlink_beside_readers(existing)) return std::nullopt;
   concurrent_stores_seen_ = true;
   concurrent_ = true;
   declined_ = false;
@@ -323,6 +323,17 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
     if (new_n != kNoItem && prebuilt != nullptr) prepared->buffer_ = nullptr;  // the item's now
   }
   if (declined_) return outcome;  // try_store_concurrent repeats it exclusively
+  if (concurrent_ && new_n != kNoItem) {
+    // The allocation's evictions may have left the old header the last
+    // object of its page: its unlink is the exclusive side's then. The new
+    // item goes (its buffer with it: the retry builds its own).
+    const uint32_t old_n = find(key);
+    if (old_n != kNoItem && !unlink_beside_readers(old_n)) {
+      free_item(new_n);
+      declined_ = true;
+      return outcome;
+    }
+  }
   if (new_n == kNoItem) {
     // memcached drops the old value when a set cannot be stored, so a
     // failed set never leaves stale data behind.

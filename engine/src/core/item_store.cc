@@ -345,6 +345,11 @@ uint32_t ItemStore::find(std::string_view key) const {
   });
 }
 
+bool ItemStore::unlink_beside_readers(uint32_t n) const {
+  if (!(flags_of(item(n)) & kHdr) || listener_ == nullptr) return true;
+  return listener_->unlink_beside_readers(location_of(n));
+}
+
 bool ItemStore::header_valid(uint32_t n) const {
   return listener_ == nullptr || listener_->header_valid(location_of(n));
 }

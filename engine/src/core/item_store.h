@@ -287,6 +287,10 @@ class ItemStore {
   ItemLeaveEvent leave_event(uint32_t n) const;
   // Whether header item n's flash copy still exists (true without a listener).
   bool header_valid(uint32_t n) const;
+  // Whether unlinking item n may happen in a concurrent store: not a
+  // header, or a header whose unlink leaves shared flash reads' page state
+  // alone (HeaderUnlinkListener::unlink_beside_readers).
+  bool unlink_beside_readers(uint32_t n) const;
 
   // Items that lru_pull_tail must skip (memcached's refcount > 1).
   void pin(uint32_t n) { pinned_[pinned_[0] == kNoItem ? 0 : 1] = n; }

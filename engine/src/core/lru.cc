@@ -47,9 +47,10 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
     }
     const uint8_t it_flags = flags_of(it);
     const bool expired = (it.exptime != 0 && it.exptime < now_) || is_flushed(it);
-    // A header's unlink changes flash page state that shared flash reads
-    // use: only the exclusive side may do it.
-    if (concurrent_ && (it_flags & kHdr) && (expired || (flags & kPullEvict))) {
+    // A header's unlink that would empty its flash page changes state that
+    // shared flash reads use: only the exclusive side may do it.
+    if (concurrent_ && (it_flags & kHdr) && (expired || (flags & kPullEvict)) &&
+        !unlink_beside_readers(search)) {
       declined_ = true;
       return removed;
     }

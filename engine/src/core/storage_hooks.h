@@ -31,6 +31,9 @@ class HeaderUnlinkListener {
  public:
   virtual void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) = 0;
   virtual bool header_valid(const ExtLocation& location) const = 0;
+  // Whether on_header_unlinked(location) may run beside shared flash reads
+  // (ItemStore::try_store_concurrent): it leaves their page state alone.
+  virtual bool unlink_beside_readers(const ExtLocation& location) const = 0;
 
  protected:
   ~HeaderUnlinkListener() = default;

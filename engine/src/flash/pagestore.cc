@@ -386,7 +386,8 @@ bool PageStore::delete_objects(uint32_t page_id, uint64_t page_version, uint32_t
   const uint64_t bytes_removed = std::min(bytes, p.bytes_used);
   const uint64_t objects_removed = std::min<uint64_t>(count, p.obj_count);
   p.bytes_used -= bytes_removed;
-  p.obj_count -= objects_removed;
+  std::atomic_ref<uint64_t>(p.obj_count)
+      .store(p.obj_count - objects_removed, std::memory_order_relaxed);
   counters_.bytes_used -= bytes_removed;
   counters_.objects_used -= objects_removed;
   if (p.obj_count == 0) {
@@ -394,6 +395,12 @@ bool PageStore::delete_objects(uint32_t page_id, uint64_t page_version, uint32_t
     record_page_data();
   }
   return true;
+}
+
+bool PageStore::delete_keeps_page(uint32_t page_id, uint64_t page_version) const {
+  if (page_id >= pages_.size()) return true;
+  const Page& p = pages_[page_id];
+  return p.free || p.closed || p.version != page_version || p.obj_count > 1;
 }
 
 bool PageStore::check(uint32_t page_id, uint64_t page_version) const {
@@ -515,7 +522,11 @@ void PageStore::add_shared_read_counts(PageStoreStats* st) const {
 bool PageStore::unpin_needs_exclusive(const ReadPlan& plan) const {
   assert(plan.source == ReadSource::kDevice && plan.page_id < pages_.size());
   const Page& p = pages_[plan.page_id];
-  return p.free || (!p.active && (p.obj_count == 0 || p.closed));
+  // obj_count: a concurrent store's delete may lower it beside this read,
+  // never to 0 (delete_keeps_page).
+  const uint64_t objects =
+      std::atomic_ref<const uint64_t>(p.obj_count).load(std::memory_order_relaxed);
+  return p.free || (!p.active && (objects == 0 || p.closed));
 }
 
 void PageStore::unpin_shared(const ReadPlan& plan) {

@@ -99,6 +99,10 @@ void ExtStore::Impl::on_header_unlinked(const ExtLocation& location, uint64_t nt
   store->delete_objects(location.page_id, location.page_version, 1, ntotal);
 }
 
+bool ExtStore::Impl::unlink_beside_readers(const ExtLocation& location) const {
+  return store->delete_keeps_page(location.page_id, location.page_version);
+}
+
 bool ExtStore::Impl::header_valid(const ExtLocation& location) const {
   return store->check(location.page_id, location.page_version);
 }

@@ -34,6 +34,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
 
   void on_header_unlinked(const ExtLocation& location, uint64_t ntotal) override;
   bool header_valid(const ExtLocation& location) const override;
+  bool unlink_beside_readers(const ExtLocation& location) const override;
 
   // ---- flusher (flusher.cc) ----
   Micros flusher_step(Micros now);

@@ -51,6 +51,7 @@ struct RecordingListener : core::HeaderUnlinkListener {
     sizes.push_back(ntotal);
   }
   bool header_valid(const ExtLocation&) const override { return true; }
+  bool unlink_beside_readers(const ExtLocation&) const override { return true; }
 };
 
 }  // namespace memext::testing
