@@ -436,15 +436,23 @@ const PageStore::Wbuf* PageStore::wbuf_holding(const Page& page, uint32_t page_i
   return found;
 }
 
+PageStore::Page* PageStore::open_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
+                                      uint32_t len, ReadPlan* plan) {
+  plan->page_id = page_id;
+  plan->page_version = page_version;
+  plan->len = len;
+  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return nullptr;
+  Page& p = pages_[page_id];
+  if (p.free || p.closed || p.version != page_version) return nullptr;
+  return &p;
+}
+
 ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                  uint32_t len) {
   ReadPlan plan;
-  plan.page_id = page_id;
-  plan.page_version = page_version;
-  plan.len = len;
-  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return plan;
-  Page& p = pages_[page_id];
-  if (p.free || p.closed || p.version != page_version) return plan;
+  Page* const page = open_read(page_id, page_version, offset, len, &plan);
+  if (page == nullptr) return plan;
+  Page& p = *page;
   const Wbuf* w = p.active ? wbuf_holding(p, page_id, offset) : nullptr;
   if (p.active && offset + len > p.allocated) return plan;  // never handed out
   if (w != nullptr) {
@@ -491,12 +499,9 @@ bool PageStore::finish_read(const ReadPlan& plan) {
 ReadPlan PageStore::prepare_read_shared(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                         uint32_t len) {
   ReadPlan plan;
-  plan.page_id = page_id;
-  plan.page_version = page_version;
-  plan.len = len;
-  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return plan;
-  Page& p = pages_[page_id];
-  if (p.free || p.closed || p.version != page_version) return plan;
+  Page* const page = open_read(page_id, page_version, offset, len, &plan);
+  if (page == nullptr) return plan;
+  Page& p = *page;
   if (p.active && (offset + len > p.allocated || wbuf_holding(p, page_id, offset) != nullptr)) {
     return plan;
   }
