@@ -158,14 +158,16 @@ class ValidateTest(unittest.TestCase):
             "requests": 10000, "keys": 4000, "zipf_alpha": 0, "key_size": 20,
             "value_size": 4000, "ops": {"get": 1}, "rate": 20000, "seed": 3})
         for server, doc in self.run_on_both(["-m", "64"], trace, "--speed", "max",
-                                            "--fill-on-miss", "on", "--", "-m", "4",
-                                            expect=1):
+                                            "--fill-on-miss", "on", "--server-idle", "7",
+                                            "--", "-m", "4", expect=1):
             self.assertFalse(doc["within_thresholds"])
             self.assertIn("ram_evictions", doc["outside"])
             self.assertIn("miss_ratio", doc["outside"])
             self.assertEqual(doc["metrics"]["ram_evictions"]["live"], 0)
             self.assertEqual(doc["server"]["settings"]["maxbytes"], str(64 << 20))
             self.assertIn("-m 4", doc["simulator"]["command"])
+            self.assertIn("--idle-before 7.0", doc["simulator"]["command"])
+            self.assertEqual(doc["simulator"]["idle_before_s"], 7.0)
 
     def test_errors_exit_2(self):
         r = sim("validate", "nonexistent.mxt", "--server", "127.0.0.1:1")
@@ -177,6 +179,9 @@ class ValidateTest(unittest.TestCase):
         r = sim("validate", "x.mxt", "--server", "h:1", "--speed", "fast")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--speed 'fast'", r.stderr)
+        r = sim("validate", "x.mxt", "--server", "h:1", "--server-idle", "-3")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--server-idle '-3' is not a number of seconds (allowed: 0..86400)", r.stderr)
         server = ServerProcess(["-m", "64"])
         try:
             tiny = os.path.join(os.path.dirname(__file__), "..", "..", "traces", "samples",

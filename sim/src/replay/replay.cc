@@ -77,6 +77,7 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
   }
   interval_ns_ = static_cast<uint64_t>(std::llround(options_.interval_s * 1e9));
   if (interval_ns_ == 0) interval_ns_ = 1;
+  idle_before_ns_ = static_cast<uint64_t>(std::llround(options_.idle_before_s * 1e9));
   if (options_.warmup_requests != 0) {
     // Counted in the trace's requests: a --sample R replay sees R of them.
     warmup_requests_ = std::max<uint64_t>(
@@ -84,7 +85,8 @@ Replayer::Replayer(const SimOptions& options, bool fill_on_miss_default) : optio
                std::llround(static_cast<double>(options_.warmup_requests) * options_.sample_rate)));
     warmup_done_ = false;
   } else if (options_.warmup_s > 0) {
-    warmup_ns_ = static_cast<uint64_t>(std::llround(options_.warmup_s * options_.time_scale * 1e9));
+    warmup_ns_ = idle_before_ns_ +
+                 static_cast<uint64_t>(std::llround(options_.warmup_s * options_.time_scale * 1e9));
     warmup_done_ = false;
   }
 }

@@ -263,7 +263,8 @@ class Replayer {
   bool stopped_on_malformed_ = false;
   uint64_t trace_requests_ = 0;  // requests read from the trace (run()'s --max-requests)
   uint64_t first_trace_ns_ = 0;
-  uint64_t last_trace_ns_ = 0;  // latest trace time seen
+  uint64_t idle_before_ns_ = 0;  // --idle-before: the first request's virtual time
+  uint64_t last_trace_ns_ = 0;   // latest trace time seen
   uint64_t now_ns_ = 0;
   uint64_t idle_since_ns_ = 0;  // virtual time of the request before the latest
   // The first gap over kTimeJumpWarnNs: replayed record number, trace times.

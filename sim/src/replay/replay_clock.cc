@@ -33,6 +33,8 @@ uint64_t Replayer::virtual_ns(uint64_t trace_ns) {
     t = scaled > static_cast<double>(kMaxReplayVirtualNs) ? kMaxReplayVirtualNs + 1
                                                           : static_cast<uint64_t>(scaled);
   }
+  // The background threads start at 0, the requests after the idle prelude.
+  t += idle_before_ns_;
   if (t <= kMaxReplayVirtualNs) return t;
   if (clock_.requests_clamped++ == 0) {
     first_clamped_record_ = counters_.records + 1;

@@ -156,6 +156,11 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     if (!parse_double(value, &out->time_scale) || out->time_scale <= 0 || out->time_scale > 1e9) {
       return "--time-scale '" + std::string(value) + "' must be a number > 0 and <= 1e9";
     }
+  } else if (name == "idle-before") {
+    if (!parse_double(value, &out->idle_before_s) || out->idle_before_s < 0 ||
+        out->idle_before_s > 86400) {
+      return "--idle-before '" + std::string(value) + "' must be seconds, 0 to 86400";
+    }
   } else if (name == "fill-on-miss") {
     if (value == "on") {
       out->fill_on_miss = FillOnMiss::kOn;
@@ -204,8 +209,9 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
 // the others): the parser asks for a value only for a name listed here, so an
 // unknown option is called unknown rather than short of a value.
 constexpr std::string_view kReplayValueOptions[] = {
-    "format", "device",       "seed",   "interval",    "time-scale", "fill-on-miss", "progress",
-    "out",    "max-requests", "sample", "sample-seed", "warmup",     "arrival",      "flusher-cost",
+    "format",       "device",   "seed",    "interval",     "time-scale",
+    "fill-on-miss", "progress", "out",     "max-requests", "sample",
+    "sample-seed",  "warmup",   "arrival", "flusher-cost", "idle-before",
 };
 
 bool is_replay_value_option(std::string_view name) {
@@ -385,6 +391,11 @@ std::string sim_options_help() {
       "  --seed N                    seed for every random choice (default 1)\n"
       "  --interval SECONDS          time-series interval in trace time (default 60)\n"
       "  --time-scale X              multiply trace time by X (default 1)\n"
+      "  --idle-before SECONDS       the server's background threads run idle this long\n"
+      "                              before the first request, as a live server started\n"
+      "                              that long before its load (default 0; validate: the\n"
+      "                              server's uptime): their idle backoffs delay the first\n"
+      "                              flushes of a write storm\n"
       "  --fill-on-miss on|off|auto  set the traced size after a get miss (default auto:\n"
       "                              on for oracle, which records no writes, and kvcache,\n"
       "                              a look-aside cache whose fills after misses are not\n"

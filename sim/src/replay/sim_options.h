@@ -52,6 +52,12 @@ struct SimOptions {
   uint32_t flusher_ns_per_object = kFlusherNsPerObject;
   uint32_t flusher_ns_per_kib = kFlusherNsPerKib;
 
+  // --idle-before: seconds the server's background threads ran idle before
+  // the first request (a live server started that long before the trace):
+  // the first request runs at this virtual time, the threads from 0, so
+  // their idle backoffs have grown as a live server's have.
+  double idle_before_s = 0;
+
   uint64_t seed = 1;
   double interval_s = 60;
   double time_scale = 1;

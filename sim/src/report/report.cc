@@ -240,6 +240,7 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"fill_on_miss", fill_on_miss_name(o.fill_on_miss)},
       {"fill_on_miss_effective", replay.fill_on_miss()},
       {"time_scale", o.time_scale},
+      {"idle_before_s", o.idle_before_s},
       {"flusher_cost",
        {{"ns_per_object", o.flusher_ns_per_object}, {"ns_per_kib", o.flusher_ns_per_kib}}},
       {"interval_s", o.interval_s},

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -87,6 +89,11 @@ std::string apply_option(std::string_view name, std::string_view value, Validate
              "server's flash is a real file, the simulator's a model of a drive)";
     }
     o->device = std::string(value);
+  } else if (name == "server-idle") {
+    if (!parse_double(value, number) || !(number >= 0) || number > 86400) {
+      return bad + " is not a number of seconds (allowed: 0..86400)";
+    }
+    o->server_idle_s = number;
   } else if (name == "max-ratio-delta") {
     if (!parse_double(value, number) || !(number >= 0) || number > 100) {
       return bad + " is not a number of points (allowed: 0..100)";
@@ -203,6 +210,7 @@ int run(const ValidateOptions& o) {
   // before sending anything.
   const StatMap settings = parse_stat_lines(fetch_stats(o.host, o.port, "stats settings"));
   const StatMap before = parse_stat_lines(fetch_stats(o.host, o.port, "stats"));
+  const auto before_at = std::chrono::steady_clock::now();
   const ServerFlags server = server_flags(settings, before, kModelledExtPath);
   if (!server.error.empty()) {
     print_stderr("cannot simulate " + o.host + ":" + o.port + ": " + server.error);
@@ -238,6 +246,23 @@ int run(const ValidateOptions& o) {
                                    "--fill-on-miss", fill ? "on" : "off",
                                    "--device",       o.device,
                                    "--seed",         std::to_string(o.seed)};
+  // How long the server's background threads idled before the load: their
+  // backoffs then delay its first flushes (README.md, "Background pacing").
+  // memcached's uptime is whole seconds since start + 2 (its clock starts at
+  // 62, uptime = clock - 60); the middle of that second, plus the time spent
+  // here since asking.
+  double idle = o.server_idle_s;
+  if (idle < 0) {
+    uint64_t uptime = 0;
+    idle = 0;
+    if (parse_int(stat_or(before, "uptime", ""), uptime) && uptime >= 2) {
+      idle = static_cast<double>(uptime - 2) + 0.5 +
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - before_at).count();
+    }
+  }
+  char idle_text[32];
+  std::snprintf(idle_text, sizeof idle_text, "%.1f", idle);
+  args.insert(args.end(), {"--idle-before", idle_text});
   const std::vector<std::string> flags = simulator_flags(server.flags, o.sim_flags);
   args.insert(args.end(), flags.begin(), flags.end());
   std::vector<const char*> argv;
@@ -336,6 +361,7 @@ int run(const ValidateOptions& o) {
           {"server_flags", server.flags},
           {"user_flags", o.sim_flags},
           {"device", o.device},
+          {"idle_before_s", std::stod(idle_text)},
           {"fill_on_miss", fill},
           {"recorded", o.recorded_path.empty() ? nlohmann::json() : nlohmann::json(recorded)},
           {"totals", report["totals"]}}},
@@ -424,6 +450,10 @@ std::string validate_help() {
          "  --fill-on-miss on|off|auto\n"
          "                           set after a get miss (default auto: as replay does for\n"
          "                           the format: on for oracle and kvcache, else off)\n"
+         "  --server-idle S          seconds the server ran before the first request (the\n"
+         "                           simulator's --idle-before; default: from its uptime,\n"
+         "                           +-0.5 s): an idle server's background threads have\n"
+         "                           backed off, which delays its first flushes\n"
          "  --device SPEC            the simulator's drive model (default model:nvme-gen4;\n"
          "                           model[:PRESET][,key=value...], see replay --help)\n"
          "  --max-ratio-delta P      largest |predicted - live| of a ratio, in points\n"

@@ -26,6 +26,9 @@ struct ValidateOptions {
   uint64_t seed = 1;
   FillOnMiss fill_on_miss = FillOnMiss::kAuto;
   std::string device = "model:nvme-gen4";
+  // --server-idle: how long the server ran before the first request (the
+  // simulator's --idle-before); negative: from its `stats` uptime.
+  double server_idle_s = -1;
   Thresholds thresholds;
   std::string out_path;
   std::string recorded_path;  // empty: a temporary file

@@ -299,6 +299,41 @@ TEST_CASE("flash: a real file and the model size a trace's items alike (its key 
 namespace memext {
 using namespace replay_test;
 
+TEST_CASE("flash: a write storm on a server that idled first loses keys to RAM evictions") {
+  // 60,000 sets of 16,000 random 4 KB keys at 50,000 a second into -m 8. A
+  // server whose threads idled 5 s first (--idle-before) has backed off:
+  // its LRU maintainer sleeps for long, so no item reaches COLD for the
+  // flusher while the value class takes every page; the headers' class is
+  // left with one page (10,922 headers), so the storm evicts values
+  // unflushed and headers (keys lost) as memcached 1.6.18 did in issue 14's
+  // storm. Started with the load, it keeps every key.
+  std::vector<TraceRequest> trace;
+  uint64_t x = 12345;
+  for (uint64_t i = 1; i <= 60'000; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    trace.push_back(req(i * 20'000, Op::kSet, 1 + (x >> 33) % 16'000, 4096));
+  }
+  const std::vector<std::string> flags = {
+      "-m", "8", "-o",
+      "ext_path=/sim/flash:256m,ext_page_size=8,ext_wbuf_size=2,ext_item_size=64,ext_item_age=0"};
+  std::vector<std::string> idle_flags = flags;
+  idle_flags.insert(idle_flags.end(), {"--idle-before", "5"});
+  auto fresh = replay(trace, flags);
+  auto idled = replay(trace, idle_flags);
+  const Stats fresh_stats = fresh->engine_stats();
+  const Stats idled_stats = idled->engine_stats();
+  CAPTURE(fresh_stats.evictions);
+  CAPTURE(idled_stats.evictions);
+  CAPTURE(fresh_stats.curr_items);
+  CAPTURE(idled_stats.curr_items);
+  CHECK(fresh_stats.evictions == 0);
+  CHECK(fresh_stats.curr_items > 15'000);
+  CHECK(idled_stats.evictions > 10'000);
+  CHECK(idled_stats.curr_items < 11'500);
+  // The first request ran after the idle prelude, in virtual time.
+  CHECK(idled->duration_ns() >= fresh->duration_ns() + 5 * kSec);
+}
+
 TEST_CASE("flash: a write storm faster than the modelled flusher evicts unflushed items") {
   // 20,000 distinct 4 KB keys, 500,000 sets a second (issue 14's write
   // storm, shortened): the default flusher (2 us + 1.4 us per KiB an object)

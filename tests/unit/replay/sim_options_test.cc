@@ -58,6 +58,16 @@ TEST_CASE("--flusher-cost sets the modelled flusher's CPU time, defaulting to th
   }
 }
 
+TEST_CASE("--idle-before sets the idle stretch before the first request") {
+  CHECK(options_from({"t.mxt"}).idle_before_s == 0);
+  CHECK(options_from({"t.mxt", "--idle-before", "2.5"}).idle_before_s == 2.5);
+  for (const char* bad : {"soon", "-1", "86401"}) {
+    CAPTURE(bad);
+    CHECK(parse_error({"t", "--idle-before", bad}).find("must be seconds, 0 to 86400") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("bad arguments are named with what is allowed") {
   CHECK(parse_error({"t", "--fill-on-miss", "maybe"}).find("allowed: on, off, auto") !=
         std::string::npos);
