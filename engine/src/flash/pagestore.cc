@@ -450,18 +450,17 @@ PageStore::Page* PageStore::open_read(uint32_t page_id, uint64_t page_version, u
 ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                  uint32_t len) {
   ReadPlan plan;
-  Page* const page = open_read(page_id, page_version, offset, len, &plan);
-  if (page == nullptr) return plan;
-  Page& p = *page;
-  const Wbuf* w = p.active ? wbuf_holding(p, page_id, offset) : nullptr;
-  if (p.active && offset + len > p.allocated) return plan;  // never handed out
+  Page* const p = open_read(page_id, page_version, offset, len, &plan);
+  if (p == nullptr) return plan;
+  const Wbuf* w = p->active ? wbuf_holding(*p, page_id, offset) : nullptr;
+  if (p->active && offset + len > p->allocated) return plan;  // never handed out
   if (w != nullptr) {
     if (offset + len > w->page_offset + w->used) return plan;  // nothing was written there
     plan.source = ReadSource::kWbuf;
     plan.wbuf_data = w->mem.data() == nullptr ? nullptr : w->mem.data() + (offset - w->page_offset);
   } else {
-    plan_device_read(p, offset, &plan);
-    pins(p).fetch_add(1, std::memory_order_relaxed);
+    plan_device_read(*p, offset, &plan);
+    pins(*p).fetch_add(1, std::memory_order_relaxed);
   }
   ++counters_.objects_read;
   counters_.bytes_read += len;
@@ -499,14 +498,13 @@ bool PageStore::finish_read(const ReadPlan& plan) {
 ReadPlan PageStore::prepare_read_shared(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                         uint32_t len) {
   ReadPlan plan;
-  Page* const page = open_read(page_id, page_version, offset, len, &plan);
-  if (page == nullptr) return plan;
-  Page& p = *page;
-  if (p.active && (offset + len > p.allocated || wbuf_holding(p, page_id, offset) != nullptr)) {
+  Page* const p = open_read(page_id, page_version, offset, len, &plan);
+  if (p == nullptr) return plan;
+  if (p->active && (offset + len > p->allocated || wbuf_holding(*p, page_id, offset) != nullptr)) {
     return plan;
   }
-  plan_device_read(p, offset, &plan);
-  pins(p).fetch_add(1, std::memory_order_relaxed);
+  plan_device_read(*p, offset, &plan);
+  pins(*p).fetch_add(1, std::memory_order_relaxed);
   shared_reads_->counts.add(SharedReadCounts::kObjectsRead);
   shared_reads_->counts.add(SharedReadCounts::kBytesRead, len);
   return plan;
