@@ -176,8 +176,10 @@ struct StoreRequest {
   uint32_t client_flags = 0;
   int64_t exptime = 0;  // client form (see Engine::realtime)
   uint64_t cas = 0;     // kCas: required compare value; other modes: 0 = no compare
-  // Phantom mode: the key length to account when the key bytes given are a
-  // stand-in (a trace's 8-byte id for a 40-byte key). 0 = key.size().
+  // The key length to account when the key bytes given are a stand-in (a
+  // trace's 8-byte id for a 40-byte key): the item is sized, in RAM and on
+  // flash, as if its key had this length, in phantom and real mode alike.
+  // 0 = key.size().
   uint8_t accounted_key_len = 0;
   // false for a store the client did not ask for as such (the initial value
   // binary incr/decr create): memcached counts no cmd_set for it.

@@ -391,6 +391,11 @@ class PageStore {
   static std::atomic_ref<uint32_t> pins(Page& page) { return std::atomic_ref(page.refcount); }
   // A kDevice plan for a live, non-buffered object of `page` (no pin taken).
   void plan_device_read(const Page& page, uint32_t offset, ReadPlan* plan) const;
+  // The opening of prepare_read and prepare_read_shared: names the read in
+  // *plan (still kMiss) and returns its page, or null when the range is not
+  // within a page or the page is free, closed or of another version.
+  Page* open_read(uint32_t page_id, uint64_t page_version, uint32_t offset, uint32_t len,
+                  ReadPlan* plan);
 
   std::vector<Page> pages_;
   std::vector<Device*> devices_;

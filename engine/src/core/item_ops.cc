@@ -27,6 +27,14 @@ ItemInfo info_of(const Item& it, const ItemStore& store) {
   return info;
 }
 
+// The key length an item is sized by: the caller's accounted length for a
+// stand-in key (the simulator's 8-byte trace id for a 40-byte key), in
+// phantom and real mode alike, so that both size a trace's items the same.
+uint8_t accounted_nkey(const StoreRequest& request) {
+  return request.accounted_key_len != 0 ? request.accounted_key_len
+                                        : static_cast<uint8_t>(request.key.size());
+}
+
 // memcached's safe_strtoull on an item's value (strtoull base 10, then a
 // space or the end): leading whitespace and a sign are accepted, a negative
 // result is refused. The "\r\n" after the value ends the number.
@@ -272,7 +280,7 @@ PreparedStore ItemStore::prepare_store(const StoreRequest& request) const {
   if (config_.phantom || key.empty() || key.size() > kKeyMaxLength) return prepared;
   if (value.empty() && key.size() <= kInlineKeyMax) return prepared;  // an inline key
   if (value.size() + 2 > UINT32_MAX ||
-      classes_.clsid(item_total_size(static_cast<uint8_t>(key.size()),
+      classes_.clsid(item_total_size(accounted_nkey(request),
                                      static_cast<uint32_t>(value.size() + 2), request.client_flags,
                                      config_.use_cas)) == 0) {
     return prepared;
@@ -302,9 +310,7 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
   assert(concurrent_ || !bumps_.pending());
   StoreOutcome outcome;
   const std::string_view key = request.key;
-  const uint8_t nkey = (config_.phantom && request.accounted_key_len != 0)
-                           ? request.accounted_key_len
-                           : static_cast<uint8_t>(key.size());
+  const uint8_t nkey = accounted_nkey(request);
   const uint64_t value_len = config_.phantom ? request.value_len : request.value.size();
   const bool too_large =
       key.empty() || key.size() > kKeyMaxLength || value_len + 2 > UINT32_MAX ||

@@ -443,24 +443,31 @@ const PageStore::Wbuf* PageStore::wbuf_holding(const Page& page, uint32_t page_i
   return found;
 }
 
+PageStore::Page* PageStore::open_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
+                                      uint32_t len, ReadPlan* plan) {
+  plan->page_id = page_id;
+  plan->page_version = page_version;
+  plan->len = len;
+  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return nullptr;
+  Page& p = pages_[page_id];
+  if (p.free || p.closed || p.version != page_version) return nullptr;
+  return &p;
+}
+
 ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                  uint32_t len) {
   ReadPlan plan;
-  plan.page_id = page_id;
-  plan.page_version = page_version;
-  plan.len = len;
-  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return plan;
-  Page& p = pages_[page_id];
-  if (p.free || p.closed || p.version != page_version) return plan;
-  const Wbuf* w = p.active ? wbuf_holding(p, page_id, offset) : nullptr;
-  if (p.active && offset + len > p.allocated) return plan;  // never handed out
+  Page* const p = open_read(page_id, page_version, offset, len, &plan);
+  if (p == nullptr) return plan;
+  const Wbuf* w = p->active ? wbuf_holding(*p, page_id, offset) : nullptr;
+  if (p->active && offset + len > p->allocated) return plan;  // never handed out
   if (w != nullptr) {
     if (offset + len > w->page_offset + w->used) return plan;  // nothing was written there
     plan.source = ReadSource::kWbuf;
     plan.wbuf_data = w->mem.data() == nullptr ? nullptr : w->mem.data() + (offset - w->page_offset);
   } else {
-    plan_device_read(p, offset, &plan);
-    pins(p).fetch_add(1, std::memory_order_relaxed);
+    plan_device_read(*p, offset, &plan);
+    pins(*p).fetch_add(1, std::memory_order_relaxed);
   }
   ++counters_.objects_read;
   counters_.bytes_read += len;
@@ -498,17 +505,13 @@ bool PageStore::finish_read(const ReadPlan& plan) {
 ReadPlan PageStore::prepare_read_shared(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                         uint32_t len) {
   ReadPlan plan;
-  plan.page_id = page_id;
-  plan.page_version = page_version;
-  plan.len = len;
-  if (page_id >= pages_.size() || len == 0 || uint64_t{offset} + len > page_size_) return plan;
-  Page& p = pages_[page_id];
-  if (p.free || p.closed || p.version != page_version) return plan;
-  if (p.active && (offset + len > p.allocated || wbuf_holding(p, page_id, offset) != nullptr)) {
+  Page* const p = open_read(page_id, page_version, offset, len, &plan);
+  if (p == nullptr) return plan;
+  if (p->active && (offset + len > p->allocated || wbuf_holding(*p, page_id, offset) != nullptr)) {
     return plan;
   }
-  plan_device_read(p, offset, &plan);
-  pins(p).fetch_add(1, std::memory_order_relaxed);
+  plan_device_read(*p, offset, &plan);
+  pins(*p).fetch_add(1, std::memory_order_relaxed);
   shared_reads_->counts.add(SharedReadCounts::kObjectsRead);
   shared_reads_->counts.add(SharedReadCounts::kBytesRead, len);
   return plan;

@@ -5,16 +5,17 @@
 
 namespace memext {
 
-FlashRead ExtStore::Impl::plan_read(std::string_view key, const GetResult& header) {
-  ++counters.get_extstore;
-  const ExtLocation& loc = header.location;
+namespace {
+
+// The FlashRead for the page store's plan of a read of the object at loc:
+// its kind, and for a device read the aligned range to read.
+FlashRead flash_read_of(const ExtLocation& loc, const ReadPlan& plan) {
   FlashRead read;
   read.location = loc;
   read.object_len = loc.len;
-  read.plan = store->prepare_read(loc.page_id, loc.page_version, loc.offset, loc.len);
-  switch (read.plan.source) {
+  read.plan = plan;
+  switch (plan.source) {
     case ReadSource::kMiss:
-      miss(key, loc, false);
       read.kind = FlashReadKind::kMiss;
       break;
     case ReadSource::kWbuf:
@@ -22,13 +23,24 @@ FlashRead ExtStore::Impl::plan_read(std::string_view key, const GetResult& heade
       break;
     case ReadSource::kDevice:
       read.kind = FlashReadKind::kDevice;
-      read.device = read.plan.device;
-      read.file_index = read.plan.file;
-      read.offset = read.plan.aligned_offset;
-      read.length = read.plan.aligned_len;
-      read.skip = read.plan.skip;
+      read.device = plan.device;
+      read.file_index = plan.file;
+      read.offset = plan.aligned_offset;
+      read.length = plan.aligned_len;
+      read.skip = plan.skip;
       break;
   }
+  return read;
+}
+
+}  // namespace
+
+FlashRead ExtStore::Impl::plan_read(std::string_view key, const GetResult& header) {
+  ++counters.get_extstore;
+  const ExtLocation& loc = header.location;
+  const FlashRead read =
+      flash_read_of(loc, store->prepare_read(loc.page_id, loc.page_version, loc.offset, loc.len));
+  if (read.kind == FlashReadKind::kMiss) miss(key, loc, false);
   return read;
 }
 
@@ -99,19 +111,11 @@ std::optional<FlashRead> ExtStore::Impl::try_plan_read_shared(std::string_view k
                                                               const GetResult& header) {
   (void)key;
   const ExtLocation& loc = header.location;
-  FlashRead read;
-  read.location = loc;
-  read.object_len = loc.len;
-  read.plan = store->prepare_read_shared(loc.page_id, loc.page_version, loc.offset, loc.len);
-  if (read.plan.source != ReadSource::kDevice) return std::nullopt;
+  const ReadPlan plan =
+      store->prepare_read_shared(loc.page_id, loc.page_version, loc.offset, loc.len);
+  if (plan.source != ReadSource::kDevice) return std::nullopt;
   shared_get_extstore.add(0);
-  read.kind = FlashReadKind::kDevice;
-  read.device = read.plan.device;
-  read.file_index = read.plan.file;
-  read.offset = read.plan.aligned_offset;
-  read.length = read.plan.aligned_len;
-  read.skip = read.plan.skip;
-  return read;
+  return flash_read_of(loc, plan);
 }
 
 // Each check finish_read makes, in an order that leaves nothing to undo:

@@ -108,6 +108,7 @@ void apply_sample_scaling(SimOptions* options) {
   sample.rate = options->sample_rate;
   sample.seed = options->sample_seed;
   sample.full = options->engine;
+  sample.full_model = options->model;
   sample.rules.clear();
   if (options->sample_rate >= 1) return;
   if (options->trace_path != "-") {
@@ -134,6 +135,11 @@ void apply_sample_scaling(SimOptions* options) {
     sample.rules.push_back("flusher cost x 1/R: " + std::to_string(options->flusher_ns_per_object) +
                            " ns per object, " + std::to_string(options->flusher_ns_per_kib) +
                            " ns per KiB (R of the objects a second, each unscaled)");
+  }
+  if (options->engine.ext.enabled() && options->device_kind == SimDeviceKind::kModel) {
+    options->model = scale_model(sample.full_model, options->sample_rate, sample.full.ext.wbuf_size,
+                                 options->engine.ext.wbuf_size, &sample.rules);
+    options->model_spec = format_ssd_model_spec(options->model);
   }
   if (const std::string error = validate_config(options->engine); !error.empty()) {
     throw std::invalid_argument("--sample " + std::to_string(options->sample_rate) +

@@ -32,6 +32,9 @@ uint64_t ext_page_total(const SimOptions& options);
 //   ext_path_one_page       one page in all: memcached writes nothing to flash
 //   sample_items_chunked    --sample R: the sample's largest items exceed the
 //                           scaled slab page's share and are stored chunked
+//   sample_drive_units      --sample R on a model SSD of N units: its share,
+//                           N x R units, runs on one unit or on a whole number
+//                           of them stretched by over 10%; latencies are off
 std::vector<ReplayWarning> config_warnings(const SimOptions& options);
 
 }  // namespace memext

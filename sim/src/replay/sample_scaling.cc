@@ -251,6 +251,43 @@ EngineConfig scale_config(const EngineConfig& full, double rate, const SamplePro
   return c;
 }
 
+SsdModelParams scale_model(const SsdModelParams& full, double rate, uint64_t full_wbuf,
+                           uint64_t sampled_wbuf, std::vector<std::string>* rules) {
+  assert(rate > 0 && full_wbuf != 0 && sampled_wbuf != 0);
+  SsdModelParams m = full;
+  if (rate >= 1) return m;
+  const double share_units = static_cast<double>(full.units) * rate;
+  m.units = static_cast<uint32_t>(std::max(1.0, std::round(share_units)));
+  const double stretch = static_cast<double>(m.units) / share_units;
+  m.read_us = full.read_us * stretch;
+  m.write_us = full.write_us * stretch;
+  m.unit_read_mb_per_s = full.unit_read_mb_per_s / stretch;
+  m.unit_write_mb_per_s = full.unit_write_mb_per_s / stretch;
+  const auto cap = [](uint64_t per_second, double share) -> uint64_t {
+    if (per_second == 0) return 0;  // no cap
+    return std::max<uint64_t>(
+        static_cast<uint64_t>(std::llround(static_cast<double>(per_second) * share)), 1);
+  };
+  const double write_share =
+      rate * static_cast<double>(full_wbuf) / static_cast<double>(sampled_wbuf);
+  m.read_iops = cap(full.read_iops, rate);
+  m.write_iops = cap(full.write_iops, write_share);
+  m.read_mb_per_s = full.read_mb_per_s * rate;
+  m.write_mb_per_s = full.write_mb_per_s * rate;
+  if (full.queue_depth != 0) m.queue_depth = static_cast<uint32_t>(cap(full.queue_depth, rate));
+  char stretch_text[48] = "";
+  if (stretch != 1) {
+    std::snprintf(stretch_text, sizeof stretch_text, ", service times x %.4g", stretch);
+  }
+  rules->push_back("model SSD: the sample's x" + std::to_string(rate) + " share of the drive, " +
+                   std::to_string(m.units) + " of its " + std::to_string(full.units) + " units" +
+                   stretch_text +
+                   " (so R of the IO a second keeps it as busy and reads wait as long), read "
+                   "caps and write bandwidth x R, write IOPS x " +
+                   std::to_string(write_share) + " (the sample's share of the wbuf writes)");
+  return m;
+}
+
 nlohmann::json sample_scaling_json(const SampleScaling& s, const EngineConfig& scaled) {
   nlohmann::json j{
       {"rate", s.rate},

@@ -9,7 +9,8 @@
 // ext_drop_under page counts mean the same), and a write buffer never shrinks
 // below the largest item the sample brings (memcached's -I <= ext_wbuf_size,
 // with -I and slab_chunk_max lowered only as far as leaves every slab class
-// the sample uses unchanged).
+// the sample uses unchanged). The model SSD shrinks to the sample's share of
+// the drive (scale_model).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "memext/config.h"
+#include "ssd/ssd_presets.h"
 
 namespace memext {
 
@@ -41,8 +43,9 @@ SampleProfile profile_sample(TraceReader& reader, double rate, uint64_t seed,
 struct SampleScaling {
   double rate = 1;
   uint64_t seed = 0;
-  EngineConfig full;      // the configuration as given
-  bool profiled = false;  // a first pass measured the sample (not for stdin)
+  EngineConfig full;          // the configuration as given
+  SsdModelParams full_model;  // the model SSD as given (--device model:...)
+  bool profiled = false;      // a first pass measured the sample (not for stdin)
   SampleProfile profile;
   std::vector<std::string> rules;  // each rule that changed a size, in words
 };
@@ -55,6 +58,19 @@ struct SampleScaling {
 // filling).
 EngineConfig scale_config(const EngineConfig& full, double rate, const SampleProfile* profile,
                           std::vector<std::string>* rules, uint64_t io_alignment = 4096);
+
+// The model SSD for a sampled replay: the sample's share of `full`, so that
+// R of the IO a second keeps it as busy as the full replay keeps `full` and
+// reads queue as long. Units x R (each unit keeps its own speed: a unit sees
+// the IO a full replay's unit sees, and the wait behind it); the read caps
+// and the write bandwidth cap x R; the write IOPS cap x the sample's share
+// of the wbuf writes (R x full_wbuf / sampled_wbuf: the flusher writes as
+// many, R times smaller, write buffers a second). Units are whole: when
+// units x R is not, every service time is stretched by units' / (units x R)
+// so the busy time still matches (a single read then takes that much more or
+// less than on the full drive). Appends the rule to *rules.
+SsdModelParams scale_model(const SsdModelParams& full, double rate, uint64_t full_wbuf,
+                           uint64_t sampled_wbuf, std::vector<std::string>* rules);
 
 // report inputs.sample: rate, the full and scaled sizes, the rules applied.
 nlohmann::json sample_scaling_json(const SampleScaling& scaling, const EngineConfig& scaled);

@@ -3,6 +3,7 @@
 // latency shows through (service time at low load, queueing at high load).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -240,6 +241,59 @@ TEST_CASE("flash on a real file: values written and read back with their crc") {
   CHECK(report["device"]["bytes_written"] == 2 * (1u << 20));
 }
 
+TEST_CASE("flash: a real file and the model size a trace's items alike (its key lengths)") {
+  // 3,000 keys of 40 bytes (the replay's stand-in key is the 8-byte id),
+  // each set twice with values of 700 to 2,650 bytes, then read: 10 MB
+  // through 5 usable 1 MB pages, so pages are evicted and compacted. Gets
+  // are 1 ms apart and every IO is done long before the next request, so
+  // the model's virtual IO time changes nothing here. File mode sized each
+  // item by the 8-byte stand-in (32 bytes less than the model), so more
+  // fitted a page: 2,392 flash hits against the model's 1,866.
+  std::vector<TraceRequest> trace;
+  uint64_t t = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (uint64_t k = 1; k <= 3000; ++k) {
+      const auto value = static_cast<uint32_t>(700 + (k * 7 + round * 13) % 40 * 50);
+      trace.push_back(req(t += kMs, Op::kSet, k, value, 0, 40));
+    }
+  }
+  for (uint64_t k = 1; k <= 3000; ++k) {
+    trace.push_back(req(t += kMs, Op::kGet, k * 7 % 3000 + 1, 0, 0, 40));
+  }
+  TempDir dir;
+  const std::string flags = "no_lru_maintainer,ext_path=" + dir.file("flash.dat") +
+                            ":6m,ext_page_size=1,ext_wbuf_size=1,ext_item_age=0";
+  auto model = replay(trace, {"-o", flags});
+  auto file = replay(trace, {"-o", flags, "--device", "file"});
+  REQUIRE_FALSE(file->engine().config().phantom);
+  const Stats m = model->engine_stats();
+  const Stats f = file->engine_stats();
+  CHECK(model->counters().hits_flash > 1000);
+  CHECK(model->counters().misses > 100);
+  CHECK(f.curr_items == m.curr_items);
+  CHECK(f.bytes == m.bytes);
+  CHECK(f.evictions == m.evictions);
+  CHECK(file->counters().hits_ram == model->counters().hits_ram);
+  CHECK(file->counters().hits_flash == model->counters().hits_flash);
+  CHECK(file->counters().misses == model->counters().misses);
+  const auto flash_report = [](const Replayer& r) {
+    nlohmann::json report;
+    report["totals"]["hits_flash"] = r.counters().hits_flash;
+    r.flash()->add_report(report, r.duration_ns());
+    return report;
+  };
+  const nlohmann::json mr = flash_report(*model);
+  const nlohmann::json fr = flash_report(*file);
+  CHECK(fr["extstore"]["badcrc_from_extstore"] == 0);
+  for (const char* name :
+       {"extstore_objects_written", "extstore_bytes_written", "extstore_page_evictions",
+        "extstore_compact_rescues", "miss_from_extstore"}) {
+    CAPTURE(name);
+    CHECK(fr["extstore"][name] == mr["extstore"][name]);
+  }
+  CHECK(mr["extstore"]["extstore_page_evictions"].get<uint64_t>() > 0);
+}
+
 }  // namespace memext
 
 namespace memext {
@@ -327,6 +381,107 @@ TEST_CASE("flash: a write storm faster than the modelled flusher evicts unflushe
   CHECK(scaled > 0.6 * full_share);
   CHECK(scaled < 1.4 * full_share);
   CHECK(unscaled < 0.2 * full_share);
+}
+
+}  // namespace memext
+
+namespace memext {
+using namespace replay_test;
+
+namespace {
+
+// Issue 14's sampled drive: 20,000 keys of 4 KB set over a second, then
+// 50,000 gets of uniformly drawn keys at Poisson times, 100,000 a second, on
+// a 20-unit PCIe 3 model: a read takes ~90 us, so the units are ~55% busy and
+// reads queue behind each other.
+std::vector<TraceRequest> busy_drive_trace() {
+  uint64_t state = 14;
+  const auto next = [&state] {  // splitmix64: the same draws on every platform
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  constexpr uint64_t kKeys = 20'000;
+  std::vector<TraceRequest> trace;
+  for (uint64_t k = 1; k <= kKeys; ++k) trace.push_back(req(k * 50'000, Op::kSet, k, 4096));
+  double t = 1.1e9;
+  for (int i = 0; i < 50'000; ++i) {
+    const double u = (static_cast<double>(next() >> 11) + 0.5) / 9007199254740992.0;
+    t += -std::log(u) * 10'000;  // mean gap 10 us
+    trace.push_back(req(static_cast<uint64_t>(t), Op::kGet, 1 + next() % kKeys, 4096));
+  }
+  return trace;
+}
+
+struct DriveFigures {
+  uint64_t flash_reads = 0;
+  double latency_mean_ns = 0;
+  double latency_p90_ns = 0;
+  double utilization = 0;
+  bool units_warning = false;  // sample_drive_units
+};
+
+DriveFigures drive_figures(const std::vector<TraceRequest>& trace, const std::string& sample) {
+  TempDir dir;
+  const std::string path = write_trace(dir, trace);
+  std::vector<std::string> args = {path, "--device", "model:nvme-gen3,units=20", "-o",
+                                   "no_lru_maintainer,ext_path=/sim/flash:256m,ext_page_size=8,"
+                                   "ext_wbuf_size=2,ext_item_age=0"};
+  if (!sample.empty()) args.insert(args.end(), {"--sample", sample});
+  SimOptions options = options_from(args);
+  apply_sample_scaling(&options);
+  auto reader = open_trace(path);
+  Replayer r(options, false);
+  r.run(*reader);
+  const nlohmann::json report = build_report(r, *reader);
+  DriveFigures f;
+  f.flash_reads = r.flash_latency().count();
+  f.latency_mean_ns = r.flash_latency().mean();
+  f.latency_p90_ns = static_cast<double>(r.flash_latency().percentile(0.9));
+  f.utilization = report["device"]["model"][0]["utilization"].get<double>();
+  for (const ReplayWarning& w : r.warnings()) f.units_warning |= w.code == "sample_drive_units";
+  return f;
+}
+
+// a within `tolerance` of b, relatively (doctest's Approx adds 1 to the scale,
+// so small values like a utilization would pass far apart).
+bool near(double a, double b, double tolerance) {
+  return std::abs(a / b - 1) < tolerance;
+}
+
+}  // namespace
+
+TEST_CASE("flash: a sampled replay models the full replay's drive (latency, busy time)") {
+  // --sample 0.1 brings a tenth of the reads and writes a second: on the
+  // full drive its units were a tenth as busy and reads hardly queued (mean
+  // latency 1.05 x service where the full replay's was 1.6 x). It runs on
+  // its share of the drive instead: 2 of the 20 units.
+  const std::vector<TraceRequest> trace = busy_drive_trace();
+  const DriveFigures full = drive_figures(trace, "");
+  const DriveFigures sampled = drive_figures(trace, "0.1");
+  CAPTURE(full.flash_reads);
+  CAPTURE(full.latency_mean_ns);
+  CAPTURE(full.latency_p90_ns);
+  CAPTURE(full.utilization);
+  CAPTURE(sampled.flash_reads);
+  CAPTURE(sampled.latency_mean_ns);
+  CAPTURE(sampled.latency_p90_ns);
+  CAPTURE(sampled.utilization);
+  REQUIRE(full.flash_reads > 40'000);
+  REQUIRE(sampled.flash_reads > 3'000);
+  CHECK(full.utilization > 0.15);
+  CHECK(near(sampled.utilization, full.utilization, 0.1));
+  CHECK(near(sampled.latency_mean_ns, full.latency_mean_ns, 0.1));
+  CHECK(near(sampled.latency_p90_ns, full.latency_p90_ns, 0.15));
+  CHECK_FALSE(sampled.units_warning);
+
+  // 0.08 of 20 units is 1.6, run as 2 units each 1.25 x slower: the busy
+  // time matches, latencies do not (mean +29%), and the replay says so.
+  const DriveFigures stretched = drive_figures(trace, "0.08");
+  CAPTURE(stretched.latency_mean_ns);
+  CHECK(near(stretched.utilization, full.utilization, 0.1));
+  CHECK(stretched.units_warning);
 }
 
 }  // namespace memext
