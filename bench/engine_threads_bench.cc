@@ -16,7 +16,10 @@
 //           item from COLD to WARM queues the move (GetOptions::
 //           defer_relink) for the next exclusive holder instead of declining;
 //           a set builds its item's buffer before the lock
-//           (Engine::prepare_store) and frees replaced ones after it.
+//           (Engine::prepare_store) and frees replaced ones after it;
+//   stage4  the server's path now: as stage3, and a set runs beside the
+//           shared gets (Engine::try_store_concurrent under EngineLock's
+//           mutator side), exclusive only when the engine declines it.
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
 // is the exclusive hold time per unit of wall time. --get-kind mg makes
@@ -66,7 +69,7 @@ struct Options {
   uint64_t ram_mb = 128;       // RAM-only cells: everything fits
   uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
   std::string dir = "/dev/shm";
-  std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3"};
+  std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3", "stage4"};
   bool ram = true;
   bool flash = true;
   std::string get_kind = "get";  // get, mg or mg-exclusive
@@ -121,14 +124,17 @@ enum Hold : int {
   kFlashPlan,
   kFlashFinish,
   kBackground,
+  kSetConcurrent,
   kHolds
 };
-// Holds on the shared side (the serial fraction leaves them out).
+// Holds beside the shared side (the serial fraction leaves them out; a
+// concurrent set is serial only with other sets).
 bool shared_hold(int kind) {
-  return kind == kGetShared || kind == kFlashFinishShared;
+  return kind == kGetShared || kind == kFlashFinishShared || kind == kSetConcurrent;
 }
-const char* const kHoldNames[kHolds] = {"get (shared)", "finish (shared)", "get (exclusive)", "set",
-                                        "flash plan",   "flash finish",    "background step"};
+const char* const kHoldNames[kHolds] = {
+    "get (shared)", "finish (shared)", "get (exclusive)", "set",
+    "flash plan",   "flash finish",    "background step", "set (concurrent)"};
 
 // alignas: the two threads' results must not share a cache line, or the
 // bench itself would add the contention it measures.
@@ -213,12 +219,14 @@ class BenchLock {
   void lock() { shared_ ? engine_lock_.lock() : (void)pthread_mutex_lock(&mutex_); }
   void unlock() { shared_ ? engine_lock_.unlock() : (void)pthread_mutex_unlock(&mutex_); }
   void lock_shared() { engine_lock_.lock_shared(); }
-  // stage3: the server's hook (server_context.h), applying deferred bumps.
-  void apply_bumps_of(Engine& engine) {
-    engine_lock_.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->apply_deferred_bumps(); },
-                                  &engine);
+  // stage3 and stage4: the server's hook (server_context.h), applying
+  // deferred bumps and recycling what concurrent sets retired.
+  void catch_up_with(Engine& engine) {
+    engine_lock_.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->catch_up(); }, &engine);
   }
   void unlock_shared() { engine_lock_.unlock_shared(); }
+  void lock_mutator() { engine_lock_.lock_mutator(); }
+  void unlock_mutator() { engine_lock_.unlock_mutator(); }
 
  private:
   bool shared_;
@@ -232,6 +240,7 @@ struct Bench {
   bool shared_mode;
   bool shared_flash;
   bool stage3;
+  bool concurrent_sets;
   BenchLock lock;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<ExtStore> ext;
@@ -245,8 +254,9 @@ struct Bench {
       : o(options),
         flash(with_flash),
         shared_mode(mode != "mutex"),
-        shared_flash(with_flash && (mode == "shared2" || mode == "stage3")),
-        stage3(mode == "stage3"),
+        shared_flash(with_flash && (mode == "shared2" || mode == "stage3" || mode == "stage4")),
+        stage3(mode == "stage3" || mode == "stage4"),
+        concurrent_sets(mode == "stage4"),
         lock(shared_mode),
         value(options.value_bytes, 'v') {
     EngineConfig config;
@@ -261,7 +271,7 @@ struct Bench {
     }
     engine = std::make_unique<Engine>(config);
     engine->set_time(100);
-    if (stage3) lock.apply_bumps_of(*engine);
+    if (stage3) lock.catch_up_with(*engine);
     lru = std::make_unique<LruMaintainer>(*engine);
     if (flash) {
       ExtStoreOptions sync;  // flushes finish inside the step: the file is complete for preads
@@ -389,6 +399,16 @@ struct Bench {
           request.value = value;
           PreparedStore prepared;
           if (stage3) prepared = engine->prepare_store(request);
+          if (concurrent_sets) {
+            HoldTimer t(time_holds, r, kSetConcurrent);
+            lock.lock_mutator();
+            const bool done = engine->try_store_concurrent(request, prepared).has_value();
+            lock.unlock_mutator();
+            if (done) {
+              ++r.ops;
+              continue;
+            }
+          }
           HoldTimer t(time_holds, r, kSet);
           std::lock_guard held(lock);
           engine->store(request, prepared);
@@ -464,11 +484,12 @@ void print_holds(const char* label, const Cell& c) {
 int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
-      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode mutex|shared|shared2|stage3]\n"
+      "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
+      "mutex|shared|shared2|stage3|stage4]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
-      "  file in DIR, default /dev/shm), each mode (default all three) in one run; each cell\n"
+      "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
       "  runs S seconds (default 2). Prints ops/s ratios 2T/1T, the share of gets served\n"
       "  from flash, CPU time and voluntary context switches per op (CPU per op rises with\n"
       "  cache-line contention whatever else loads the machine), and lock hold times with\n"
@@ -531,9 +552,9 @@ int main(int argc, char** argv) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
         const std::string m = argv[++i];
-        if (m != "mutex" && m != "shared" && m != "shared2" && m != "stage3") {
+        if (m != "mutex" && m != "shared" && m != "shared2" && m != "stage3" && m != "stage4") {
           throw std::invalid_argument("--mode: '" + m +
-                                      "' is not mutex, shared, shared2 or stage3");
+                                      "' is not mutex, shared, shared2, stage3 or stage4");
         }
         if (!mode_given) o.modes.clear();
         mode_given = true;

@@ -4,9 +4,10 @@
 #   2. an AddressSanitizer + UBSan build with clang in build-asan/ (libFuzzer
 #      instrumentation too, no benchmarks) and its unit and integration
 #      tests, leak checker on, undefined behaviour fatal;
-#   3. a ThreadSanitizer build with clang in build-tsan/ (memext-server only)
-#      and the integration tests that need only the server (label `server`),
-#      including many clients at once across RAM and flash;
+#   3. a ThreadSanitizer build with clang in build-tsan/ (memext-server and
+#      test_concurrency only), the integration tests that need only the
+#      server (label `server`), including many clients at once across RAM
+#      and flash, and the engine's concurrency unit tests;
 #   4. each fuzz target of build-asan/ for FUZZ_SECONDS (default 20) from
 #      its seed corpus (tests/fuzz/run_fuzzers.sh).
 # Both sanitizer trees keep assert() on (MEMEXT_ASSERTS): the preconditions
@@ -43,10 +44,12 @@ ASAN_OPTIONS=detect_leaks=1 \
 step "thread sanitizer build (clang, memext-server)"
 cmake -S . -B build-tsan -DCMAKE_CXX_COMPILER=clang++ -DMEMEXT_TSAN=ON -DMEMEXT_ASSERTS=ON \
   -DMEMEXT_BUILD_BENCH=OFF
-cmake --build build-tsan -j2 --target memext-server
-step "thread sanitizer tests: the server's integration tests"
+cmake --build build-tsan -j2 --target memext-server test_concurrency
+step "thread sanitizer tests: the server's integration tests, the engine's concurrency tests"
 # A race is reported on the server's stderr, which fails the suite (harness).
 TSAN_OPTIONS=second_deadlock_stack=1 ctest --test-dir build-tsan --output-on-failure -L server
+TSAN_OPTIONS=second_deadlock_stack=1 ctest --test-dir build-tsan --output-on-failure \
+  -R '^concurrency$'
 
 step "fuzzers, ${fuzz_seconds}s each"
 bash tests/fuzz/run_fuzzers.sh build-asan "$fuzz_seconds"

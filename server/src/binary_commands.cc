@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine_store.h"
 #include "memext/slabs.h"
 #include "session.h"
 #include "stats_text.h"
@@ -230,14 +231,7 @@ void binary_store(Session& s, const BinaryRequest& r) {
   }
   ServerContext& ctx = s.ctx();
   ctx.recorder.record(store_op(request.mode), r.key, request.value_len, request.exptime);
-  // The item's buffer is built before the lock, and what the store frees is
-  // released when `prepared` dies, after it.
-  PreparedStore prepared = ctx.engine.engine.prepare_store(request);
-  StoreOutcome outcome;
-  {
-    std::lock_guard lock(ctx.engine.mutex);
-    outcome = ctx.engine.engine.store(request, prepared);
-  }
+  const StoreOutcome outcome = store_on_engine(ctx.engine, request);
   uint16_t refused = kStatusNotStored;
   if (request.mode == StoreMode::kAdd) refused = kStatusKeyExists;
   if (request.mode == StoreMode::kReplace) refused = kStatusKeyNotFound;

@@ -19,7 +19,8 @@ constexpr std::array<std::string_view, kHolderKinds> kNames = {"set",
                                                                "lru_maintainer",
                                                                "crawler",
                                                                "clock",
-                                                               "rebalancer"};
+                                                               "rebalancer",
+                                                               "set_concurrent"};
 
 // Bucket b covers [lower(b), lower(b + 1)): below 4 ns one bucket per value,
 // above that 4 per power of two.

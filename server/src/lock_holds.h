@@ -34,8 +34,9 @@ enum class Holder : uint8_t {
   kCrawler,
   kClock,  // the one-second clock and write-error check
   kRebalancer,
+  kSetConcurrent,  // a store beside the shared gets (EngineLock's mutator side)
 };
-inline constexpr size_t kHolderKinds = 11;
+inline constexpr size_t kHolderKinds = 12;
 
 std::string_view holder_name(Holder kind);
 
@@ -86,10 +87,11 @@ constexpr bool lock_hold_stats_enabled() {
 #endif
 }
 
-// Holds one side of `lock` for its lifetime (exclusive unless `shared`),
-// timing the wait and the hold as `kind` into `stats` when
-// lock_hold_stats_enabled().
-template <bool Shared>
+enum class LockSide { kShared, kMutator, kExclusive };
+
+// Holds one side of `lock` for its lifetime, timing the wait and the hold
+// as `kind` into `stats` when lock_hold_stats_enabled().
+template <LockSide Side>
 class TimedSection {
  public:
   TimedSection(EngineLock& lock, Holder kind, LockHoldStats& stats = lock_hold_stats())
@@ -99,8 +101,10 @@ class TimedSection {
       stats_ = &stats;
       requested_ = std::chrono::steady_clock::now();
     }
-    if constexpr (Shared) {
+    if constexpr (Side == LockSide::kShared) {
       lock_.lock_shared();
+    } else if constexpr (Side == LockSide::kMutator) {
+      lock_.lock_mutator();
     } else {
       lock_.lock();
     }
@@ -108,8 +112,10 @@ class TimedSection {
   }
   ~TimedSection() {
     if constexpr (lock_hold_stats_enabled()) released_ = std::chrono::steady_clock::now();
-    if constexpr (Shared) {
+    if constexpr (Side == LockSide::kShared) {
       lock_.unlock_shared();
+    } else if constexpr (Side == LockSide::kMutator) {
+      lock_.unlock_mutator();
     } else {
       lock_.unlock();
     }
@@ -129,7 +135,8 @@ class TimedSection {
   LockHoldStats* stats_ = nullptr;
   std::chrono::steady_clock::time_point requested_, acquired_, released_;
 };
-using ExclusiveSection = TimedSection<false>;
-using SharedSection = TimedSection<true>;
+using ExclusiveSection = TimedSection<LockSide::kExclusive>;
+using MutatorSection = TimedSection<LockSide::kMutator>;
+using SharedSection = TimedSection<LockSide::kShared>;
 
 }  // namespace memext::server

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "engine_store.h"
 #include "memext/slabs.h"
 #include "meta_request.h"
 #include "parse_util.h"
@@ -241,14 +242,7 @@ size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {
   request.value_len = static_cast<uint32_t>(vlen);
   // memcached 1.6.18 parses N but an append or prepend to a missing item
   // stays NS (its protocol.txt describes an autovivify it does not do).
-  // The item's buffer is built before the lock, and what the store frees is
-  // released when `prepared` dies, after it.
-  PreparedStore prepared = ctx.engine.engine.prepare_store(request);
-  StoreOutcome outcome;
-  {
-    std::lock_guard lock(ctx.engine.mutex);
-    outcome = ctx.engine.engine.store(request, prepared);
-  }
+  const StoreOutcome outcome = store_on_engine(ctx.engine, request);
   std::string out;
   switch (outcome.result) {
     case StoreResult::kStored:

@@ -4,7 +4,8 @@
 //
 // Thread-safety: SharedEngine::mutex is the EngineLock (memext/engine_lock.h,
 // design in engine/README.md). Gets try Engine::try_get_shared under its
-// shared side (fetch_and_use in flash_reader.h); every other engine,
+// shared side (fetch_and_use in flash_reader.h), stores try
+// Engine::try_store_concurrent under its mutator side; every other engine,
 // ExtStore and crawler call holds the exclusive side. Critical sections copy
 // values out and never wait on IO. Counters are relaxed atomics (statistics
 // only); those every request bumps are per-thread (per_thread_counter.h). Lock order: the engine
@@ -41,10 +42,10 @@ class TlsContext;
 
 struct SharedEngine {
   explicit SharedEngine(const EngineConfig& config) : engine(config) {
-    // Shared gets queue their COLD -> WARM moves (GetOptions::defer_relink);
-    // every exclusive acquisition applies them first.
-    mutex.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->apply_deferred_bumps(); },
-                           &engine);
+    // Shared gets queue their COLD -> WARM moves (GetOptions::defer_relink)
+    // and concurrent stores retire records; every exclusive acquisition
+    // catches up with both first.
+    mutex.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->catch_up(); }, &engine);
   }
   EngineLock mutex;
   Engine engine;

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "engine_store.h"
 #include "lock_holds.h"
 #include "memext/slabs.h"
 #include "parse_util.h"
@@ -150,14 +151,7 @@ size_t text_store(Session& s, const Tokens& t, StoreMode mode, std::string_view 
   request.client_flags = flags;
   request.exptime = exptime;
   request.cas = cas;
-  // The item's buffer is built before the lock, and what the store frees is
-  // released when `prepared` dies, after it.
-  PreparedStore prepared = ctx.engine.engine.prepare_store(request);
-  StoreOutcome outcome;
-  {
-    ExclusiveSection lock(ctx.engine.mutex, Holder::kSet);
-    outcome = ctx.engine.engine.store(request, prepared);
-  }
+  const StoreOutcome outcome = store_on_engine(ctx.engine, request);
   switch (outcome.result) {
     case StoreResult::kStored:
       s.reply("STORED\r\n");

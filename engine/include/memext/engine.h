@@ -25,9 +25,14 @@
 //                   once: it reads items, the hash table and the clock, sets
 //                   an item's FETCHED/ACTIVE bits and time atomically, and
 //                   adds to per-thread counter stripes (core/shared_counters.h);
+//   mutator side    try_store_concurrent(), one thread at a time, beside the
+//                   shared side: it writes items, LRU links, slab accounting
+//                   and counters no shared get reads, publishes a new item
+//                   by its hash slot, and leaves the records it unlinks for
+//                   the next exclusive holder;
 //   exclusive side  every other call, background steps included, each
-//                   acquisition starting with apply_deferred_bumps() (the
-//                   lock's on-exclusive hook) when shared gets defer moves.
+//                   acquisition starting with catch_up() (the lock's
+//                   on-exclusive hook): queued moves, retired records.
 // prepare_store() needs no lock (it reads only the config); the
 // PreparedStore it returns is the calling thread's.
 // try_get_shared() declines (nullopt) whenever the get would write anything
@@ -293,6 +298,25 @@ class Engine {
   // as store(request).
   PreparedStore prepare_store(const StoreRequest& request) const;
   StoreOutcome store(const StoreRequest& request, PreparedStore& prepared);
+
+  // store(request, prepared) for a caller holding EngineLock's mutator side
+  // (lock_mutator: one such caller at a time, beside any number of shared
+  // gets): the same result, items and counts as store() when it needs
+  // nothing a shared get could see half-done, else nullopt: call
+  // store(request, prepared) under the exclusive side then. It declines
+  // append/prepend, ms I, a key held by a flash header, an allocation whose
+  // tail pull meets a header (items it evicted before that stay evicted, as
+  // they would in store()), a watcher attached, a pool or hash table that
+  // would grow, too many records waiting to be recycled. Records it unlinks
+  // stay readable until the next exclusive holder's catch_up().
+  std::optional<StoreOutcome> try_store_concurrent(const StoreRequest& request,
+                                                   PreparedStore& prepared);
+
+  // What shared and mutator holders leave for the exclusive side:
+  // apply_deferred_bumps(), then the records try_store_concurrent unlinked
+  // go back to the pool. Precondition: as apply_deferred_bumps(); the
+  // EngineLock's on-exclusive hook.
+  void catch_up();
 
   TouchResult touch(std::string_view key, int64_t exptime);
 

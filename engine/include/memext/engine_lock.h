@@ -17,9 +17,15 @@
 // 10% sets most gets on a second core would otherwise pay it. The flag,
 // the mutex and each slot have cache lines of their own, so the lines a
 // reader touches (its slot, the flag) change only when a writer comes.
+// A third side, the mutator's, admits one thread at a time beside the
+// readers (a set that changes only what readers do not read, or publishes
+// by one atomic store: Engine::try_store_concurrent). Mutators queue on a
+// mutex of their own, which the exclusive side takes first too, so a
+// mutator never meets the writer flag and an exclusive holder excludes all.
 // See engine/README.md for the locking design.
 //
-// Lock order (outermost first): EngineLock, then the server's own mutexes
+// Lock order (outermost first): EngineLock (inside it: the mutators' mutex,
+// then the writers' mutex), then the server's own mutexes
 // (ConnRegistry, PrefixStats) which never call into the engine. Inside the
 // engine there are no further locks: under the shared side the engine only
 // reads, and writes relaxed atomics: counters in per-thread stripes, an
@@ -50,10 +56,15 @@ class EngineLock {
   bool try_lock();
   void unlock();
 
-  // Shared: only other shared holders. Not recursive; a thread holding the
-  // exclusive side must not take the shared one.
+  // Shared: only other shared holders and a mutator. Not recursive; a
+  // thread holding the exclusive side must not take the shared one.
   void lock_shared();
   void unlock_shared();
+
+  // Mutator: beside shared holders, never beside another mutator or an
+  // exclusive holder. A mutator that must go exclusive releases first.
+  void lock_mutator();
+  void unlock_mutator();
 
   // Runs hook(arg) each time a thread takes the exclusive side, after the
   // readers have left and before lock()/try_lock() return: the engine's
@@ -79,6 +90,9 @@ class EngineLock {
   };
   Slot& my_slot();
   void wait_for_readers();
+  static void lock_spinning(pthread_mutex_t& mutex, const std::atomic<bool>* busy);
+  void lock_mutators();
+  void unlock_mutators();
   void lock_writers();
   void enter_exclusive();
 
@@ -91,6 +105,10 @@ class EngineLock {
   // (The class's alignment pads its end to a whole line, so whatever
   // follows the lock in its owner does not share the mutex's line.)
   alignas(64) pthread_mutex_t writers_;
+  // Taken by every mutator and, before writers_, every exclusive holder;
+  // the flag says it is held, for waiters to spin on without writing.
+  alignas(64) pthread_mutex_t mutators_;
+  std::atomic<bool> mutators_held_{false};
 };
 
 }  // namespace memext

@@ -58,6 +58,15 @@ StoreOutcome Engine::store(const StoreRequest& request, PreparedStore& prepared)
   return store_->store(request, prepared);
 }
 
+std::optional<StoreOutcome> Engine::try_store_concurrent(const StoreRequest& request,
+                                                         PreparedStore& prepared) {
+  return store_->try_store_concurrent(request, prepared);
+}
+
+void Engine::catch_up() {
+  store_->catch_up();
+}
+
 PreparedStore::~PreparedStore() {
   release();
 }

@@ -23,10 +23,12 @@ EngineLock::EngineLock() {
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
   pthread_mutex_init(&writers_, &attr);
+  pthread_mutex_init(&mutators_, &attr);
   pthread_mutexattr_destroy(&attr);
 }
 
 EngineLock::~EngineLock() {
+  pthread_mutex_destroy(&mutators_);
   pthread_mutex_destroy(&writers_);
 }
 
@@ -63,15 +65,33 @@ inline void cpu_relax() {
 
 }  // namespace
 
-void EngineLock::lock_writers() {
-  // Try the mutex only while no writer is inside (a load of the flag stays
-  // in this core's cache; a failed trylock would pull the mutex's line
-  // away from the holder that is about to release it).
+void EngineLock::lock_spinning(pthread_mutex_t& mutex, const std::atomic<bool>* busy) {
+  // Try the mutex only while `busy` says no holder is inside (a load of
+  // the flag stays in this core's cache; a failed trylock would pull the
+  // mutex's line away from the holder that is about to release it).
   for (unsigned spins = 0; spins < kSpins; ++spins) {
-    if (!writer_.load(std::memory_order_relaxed) && pthread_mutex_trylock(&writers_) == 0) return;
+    if ((busy == nullptr || !busy->load(std::memory_order_relaxed)) &&
+        pthread_mutex_trylock(&mutex) == 0) {
+      return;
+    }
     cpu_relax();
   }
-  pthread_mutex_lock(&writers_);
+  pthread_mutex_lock(&mutex);
+}
+
+void EngineLock::lock_mutators() {
+  lock_spinning(mutators_, &mutators_held_);
+  mutators_held_.store(true, std::memory_order_relaxed);
+}
+
+void EngineLock::unlock_mutators() {
+  mutators_held_.store(false, std::memory_order_relaxed);
+  pthread_mutex_unlock(&mutators_);
+}
+
+void EngineLock::lock_writers() {
+  lock_mutators();
+  lock_spinning(writers_, &writer_);
 }
 
 void EngineLock::enter_exclusive() {
@@ -86,7 +106,12 @@ void EngineLock::lock() {
 }
 
 bool EngineLock::try_lock() {
-  if (pthread_mutex_trylock(&writers_) != 0) return false;
+  if (pthread_mutex_trylock(&mutators_) != 0) return false;
+  mutators_held_.store(true, std::memory_order_relaxed);
+  if (pthread_mutex_trylock(&writers_) != 0) {
+    unlock_mutators();
+    return false;
+  }
   enter_exclusive();
   return true;
 }
@@ -95,6 +120,19 @@ void EngineLock::unlock() {
   assert(writer_.load(std::memory_order_relaxed));
   writer_.store(false, std::memory_order_release);
   pthread_mutex_unlock(&writers_);
+  unlock_mutators();
+}
+
+void EngineLock::lock_mutator() {
+  lock_mutators();
+  // No writer can be inside or come (it would hold mutators_ first), so
+  // this never waits; the slot keeps a later writer out until unlock.
+  lock_shared();
+}
+
+void EngineLock::unlock_mutator() {
+  unlock_shared();
+  unlock_mutators();
 }
 
 void EngineLock::lock_shared() {

@@ -17,7 +17,7 @@ ItemInfo info_of(const Item& it, const ItemStore& store) {
   info.cas = it.cas;
   info.value_len = it.nbytes - 2;
   info.slab_class = it.clsid;
-  info.lru = static_cast<LruSegment>(it.lru);
+  info.lru = lru_of(it);
   const uint8_t flags = flags_of(it);
   info.fetched = (flags & kFetched) != 0;
   info.active = (flags & kActive) != 0;
@@ -122,7 +122,15 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   if (options.touch) return std::nullopt;
   // A `watch fetchers` watcher sees every lookup: get() logs it.
   if (logging(log_stream::kFetchers) != nullptr) return std::nullopt;
-  const uint32_t n = find(key);
+  // A miss beside a concurrent store's unlink may be false (KeyIndex): look
+  // again, a few times, then leave it to the exclusive side.
+  uint32_t n = kNoItem;
+  for (int tries = 0;; ++tries) {
+    const uint64_t version = index_.version();
+    n = find(key);
+    if (n != kNoItem || index_.missed_reliably(version)) break;
+    if (tries == 3) return std::nullopt;
+  }
   if (n == kNoItem && options.meta && options.vivify) return std::nullopt;  // N links an item
   SharedGetCounters::Stripe& counts = shared_gets_.mine();
   if (!shared_gets_used_.load(std::memory_order_relaxed)) {
@@ -142,7 +150,8 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   const uint8_t flags = __atomic_load_n(&it.flags, __ATOMIC_ACQUIRE);
   if ((flags & kHdr) && !flash_headers) return std::nullopt;
   if (is_flushed(it) || (it.exptime != 0 && it.exptime <= now_)) return std::nullopt;
-  const bool in_cold = static_cast<LruSegment>(it.lru) == LruSegment::kCold;
+  const LruSegment segment = lru_of(it);
+  const bool in_cold = segment == LruSegment::kCold;
   // COLD and ACTIVE: its move to WARM is still queued (get() would find it
   // in WARM); the exclusive side applies the queue first.
   if (config_.lru_segmented && in_cold && (flags & kActive)) return std::nullopt;
@@ -208,7 +217,7 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
     if (__atomic_fetch_or(&it.flags, set_flags, __ATOMIC_RELEASE) & set_flags) return std::nullopt;
   }
   SharedGetCounters::add(counts.cmd_get);
-  SharedGetCounters::add(counts.lru_hits[lru_id(it.clsid, static_cast<LruSegment>(it.lru))]);
+  SharedGetCounters::add(counts.lru_hits[lru_id(it.clsid, segment)]);
   SharedGetCounters::add(counts.class_get_hits[it.clsid]);
   if (flags & kHdr) {
     result.source = HitSource::kFlashHeader;
@@ -223,13 +232,52 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
 
 void ItemStore::apply_deferred_bumps() {
   bumps_.drain([this](uint32_t n) {
-    // Nothing but shared gets ran since the get queued it: the item is still
-    // linked, in COLD and ACTIVE, and update() moves it as bump() would have.
-    [[maybe_unused]] const Item& it = item(n);
-    assert((it.flags & kLinked) && (it.flags & kActive));
-    assert(static_cast<LruSegment>(it.lru) == LruSegment::kCold);
+    // With only shared gets since the get queued it, the item is still
+    // linked, in COLD and ACTIVE, and update() moves it as bump() would
+    // have. A concurrent store may have evicted or replaced it since (its
+    // record waits in retired_, recycled only after this drain), or moved
+    // it already (add's update): update() then does what is left, if
+    // anything, as memcached's maintainer finds a bumped item gone.
+    assert(concurrent_stores_seen_ || ((item(n).flags & kLinked) && (item(n).flags & kActive) &&
+                                       static_cast<LruSegment>(item(n).lru) == LruSegment::kCold));
     update(n);
   });
+}
+
+void ItemStore::catch_up() {
+  apply_deferred_bumps();
+  recycle_retired();
+}
+
+std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& request,
+                                                            PreparedStore& prepared) {
+  // What store() does when it needs nothing shared gets could be reading
+  // half-changed: no new pool page or hash table growth (readers index
+  // both), no flash header unlinked (page state that shared flash reads
+  // use), no append/prepend (two allocations) or stale store, no watcher
+  // (its lines are written in lock order). Records it frees wait in
+  // retired_ until the next exclusive holder; when too many wait, decline.
+  if (request.mode == StoreMode::kAppend || request.mode == StoreMode::kPrepend ||
+      request.invalidate) {
+    return std::nullopt;
+  }
+  if (events_ != nullptr &&
+      (events_->wants(log_stream::kFetchers) || events_->wants(log_stream::kMutations) ||
+       events_->wants(log_stream::kEvictions))) {
+    return std::nullopt;
+  }
+  if (free_records_ == kNoItem && (pool_used_ >> kPoolShift) >= pool_.size()) return std::nullopt;
+  if (!index_.has_room_for_insert()) return std::nullopt;
+  if (retired_.size() >= kMaxRetired || retired_bytes_ >= kMaxRetiredBytes) return std::nullopt;
+  const uint32_t existing = find(request.key);
+  if (existing != kNoItem && (flags_of(item(existing)) & kHdr)) return std::nullopt;
+  concurrent_stores_seen_ = true;
+  concurrent_ = true;
+  declined_ = false;
+  const StoreOutcome outcome = store_item(request, &prepared);
+  concurrent_ = false;
+  if (declined_) return std::nullopt;
+  return outcome;
 }
 
 TouchResult ItemStore::touch(std::string_view key, int64_t exptime) {
@@ -278,7 +326,9 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
 }
 
 StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* prepared) {
-  assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
+  // Precondition: deferred bumps applied (apply_deferred_bumps), unless
+  // this is a concurrent store beside the shared gets that queue them.
+  assert(concurrent_ || !bumps_.pending());
   StoreOutcome outcome;
   const std::string_view key = request.key;
   const uint8_t nkey = (config_.phantom && request.accounted_key_len != 0)
@@ -301,6 +351,7 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
                        static_cast<uint32_t>(value_len + 2), false, prebuilt);
     if (new_n != kNoItem && prebuilt != nullptr) prepared->buffer_ = nullptr;  // the item's now
   }
+  if (declined_) return outcome;  // try_store_concurrent repeats it exclusively
   if (new_n == kNoItem) {
     // memcached drops the old value when a set cannot be stored, so a
     // failed set never leaves stale data behind.
@@ -354,7 +405,7 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
                                     built.exptime != 0 ? built.exptime - now_ : 0, built.clsid,
                                     built.nbytes - 2});
   }
-  if (!(item(new_n).flags & kLinked)) free_item(new_n);
+  if (!(flags_of(item(new_n)) & kLinked)) free_item(new_n);
   return outcome;
 }
 
@@ -382,7 +433,7 @@ StoreResult ItemStore::store_existing(const StoreRequest& request, uint32_t new_
     case StoreMode::kAppend:
     case StoreMode::kPrepend: {
       if (cas_given && !cas_match) return StoreResult::kExists;
-      if (old_it.flags & kHdr) return StoreResult::kNotStored;  // not on flash items
+      if (flags_of(old_it) & kHdr) return StoreResult::kNotStored;  // not on flash items
       const Item& add_it = item(new_n);
       const uint32_t nbytes = add_it.nbytes + old_it.nbytes - 2;
       pin(old_n);

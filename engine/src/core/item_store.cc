@@ -43,12 +43,12 @@ uint64_t ItemStore::ntotal(const Item& it) const {
 }
 
 uint64_t ItemStore::lru_bytes(const Item& it) const {
-  if (it.flags & kHdr) return ntotal(it) - it.nbytes + kItemHdrDataSize;
+  if (flags_of(it) & kHdr) return ntotal(it) - it.nbytes + kItemHdrDataSize;
   return ntotal(it);
 }
 
 uint32_t ItemStore::charged_bytes(const Item& it) const {
-  const uint32_t charged = (it.flags & kHdr) ? kItemHdrDataSize : it.nbytes;
+  const uint32_t charged = (flags_of(it) & kHdr) ? kItemHdrDataSize : it.nbytes;
   return static_cast<uint32_t>(item_total_size(it.nkey, charged, it.client_flags, config_.use_cas));
 }
 
@@ -61,6 +61,8 @@ uint32_t ItemStore::new_record() {
   // Slots name items by record number, with kDataChunkBit and two markers
   // above: numbers stay below 2^31.
   assert(pool_used_ < kDataChunkBit);
+  // Precondition: a concurrent store never grows the pool (readers index it).
+  assert(!concurrent_ || (pool_used_ >> kPoolShift) < pool_.size());
   if ((pool_used_ >> kPoolShift) >= pool_.size()) {
     pool_.push_back(std::make_unique<Item[]>(size_t{1} << kPoolShift));
     chunk_refs_.push_back(std::make_unique<ChunkRef[]>(size_t{1} << kPoolShift));
@@ -78,10 +80,12 @@ ChunkRef ItemStore::alloc_pull(uint32_t requested, uint32_t clsid, uint32_t owne
     ref = slabs_.alloc(clsid, requested, owner);
     if (ref.valid()) break;
     if (pull_tail(clsid, LruSegment::kCold, 0, kPullEvict, 0, nullptr) <= 0) {
-      if (!config_.lru_segmented) break;
+      if (declined_ || !config_.lru_segmented) break;
       pull_tail(clsid, LruSegment::kHot, 0, 0, 0, nullptr);
     }
+    if (declined_) break;
   }
+  if (declined_) ref = ChunkRef{};
   if (round > 0) lru_counters_[lru_id(clsid, LruSegment::kHot)].direct_reclaims += round;
   return ref;
 }
@@ -141,7 +145,7 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
     ok = chunk_ref(n).valid();
   }
   if (!ok) {
-    lru_counters_[lru_id(id, LruSegment::kHot)].outofmemory++;
+    if (!declined_) lru_counters_[lru_id(id, LruSegment::kHot)].outofmemory++;
     item(n).next = free_records_;
     free_records_ = n;
     return kNoItem;
@@ -185,8 +189,9 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
 
 void ItemStore::free_item(uint32_t n) {
   Item& it = item(n);
+  const uint8_t flags = flags_of(it);
   // A chunk the page mover claimed (evicting the item) is not freed again.
-  if (it.flags & kChunked) {
+  if (flags & kChunked) {
     auto found = chunk_charges_.find(n);
     for (const ChunkCharge& c : found->second) {
       if (c.ref.valid()) slabs_.free(c.clsid, c.ref, c.requested);
@@ -196,8 +201,19 @@ void ItemStore::free_item(uint32_t n) {
     slabs_.free(it.clsid, chunk_ref(n), charged_bytes(it));
   }
   chunk_ref(n) = ChunkRef{};
-  if (!(it.flags & kInlineKey)) {
-    const size_t payload_len = ((it.flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
+  if (concurrent_) {
+    // A shared get may still be reading the record and its buffer: both
+    // wait for the next exclusive holder (recycle_retired).
+    if (!(flags & kInlineKey)) {
+      const size_t payload_len = ((flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
+      heap_bytes_ -= it.key_len + payload_len;
+      retired_bytes_ += it.key_len + payload_len;
+    }
+    retired_.push_back(n);
+    return;
+  }
+  if (!(flags & kInlineKey)) {
+    const size_t payload_len = ((flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
     heap_bytes_ -= it.key_len + payload_len;
     if (retire_to_ != nullptr && retire_to_->retired_count_ < PreparedStore::kMaxRetired) {
       retire_to_->retired_[retire_to_->retired_count_++] = it.data.ptr;
@@ -234,39 +250,77 @@ void ItemStore::unlink_q(uint32_t n) {
   list.bytes -= lru_bytes(it);
 }
 
-void ItemStore::link(uint32_t n) {
+void ItemStore::attach(uint32_t n) {
   Item& it = item(n);
-  it.flags |= kLinked;
-  it.time = now_;
+  add_flags(it, kLinked);
+  set_time_of(it, now_);
   counters_.curr_bytes += ntotal(it);
   counters_.curr_items++;
   counters_.total_items++;
-  if (it.flags & kHdr) {
+  if (flags_of(it) & kHdr) {
     counters_.header_items++;
     counters_.header_chunk_bytes += classes_[it.clsid].size;
   }
   it.cas = config_.use_cas ? next_cas() : 0;
-  index_.insert(hash_key(key_of(it)), n);
+}
+
+void ItemStore::detach(uint32_t n) {
+  Item& it = item(n);
+  clear_flags(it, kLinked);
+  counters_.curr_bytes -= ntotal(it);
+  counters_.curr_items--;
+  const bool header = (flags_of(it) & kHdr) != 0;
+  if (header) {
+    counters_.header_items--;
+    counters_.header_chunk_bytes -= classes_[it.clsid].size;
+  }
+  unlink_q(n);
+  if (header && listener_ != nullptr) listener_->on_header_unlinked(location_of(n), ntotal(it));
+}
+
+void ItemStore::link(uint32_t n) {
+  // Precondition: a concurrent store never grows the table (readers probe it).
+  assert(!concurrent_ || index_.has_room_for_insert());
+  attach(n);
+  index_.insert(hash_key(key_of(item(n))), n);
   link_q(n);
 }
 
 void ItemStore::unlink(uint32_t n) {
-  Item& it = item(n);
-  if (it.flags & kLinked) {
-    it.flags &= ~kLinked;
-    counters_.curr_bytes -= ntotal(it);
-    counters_.curr_items--;
-    if (it.flags & kHdr) {
-      counters_.header_items--;
-      counters_.header_chunk_bytes -= classes_[it.clsid].size;
-    }
-    index_.erase(hash_key(key_of(it)), n);
-    unlink_q(n);
-    if ((it.flags & kHdr) && listener_ != nullptr) {
-      listener_->on_header_unlinked(location_of(n), ntotal(it));
-    }
+  if (flags_of(item(n)) & kLinked) {
+    index_.erase(hash_key(key_of(item(n))), n);
+    detach(n);
   }
   free_item(n);
+}
+
+void ItemStore::replace(uint32_t old_n, uint32_t new_n) {
+  if (!(flags_of(item(old_n)) & kLinked)) {
+    unlink(old_n);
+    link(new_n);
+    return;
+  }
+  // The new item takes the old one's hash slot, so a get beside a
+  // concurrent store finds one of the two, never neither; counts, CAS and
+  // LRU order are unlink-then-link's.
+  const uint64_t hash = hash_key(key_of(item(old_n)));
+  attach(new_n);
+  index_.replace(hash, old_n, new_n);
+  detach(old_n);
+  link_q(new_n);
+  free_item(old_n);
+}
+
+void ItemStore::recycle_retired() {
+  for (const uint32_t n : retired_) {
+    Item& it = item(n);
+    if (!(it.flags & kInlineKey)) delete[] it.data.ptr;
+    it = Item{};
+    it.next = free_records_;
+    free_records_ = n;
+  }
+  retired_.clear();
+  retired_bytes_ = 0;
 }
 
 uint32_t ItemStore::find(std::string_view key) const {
@@ -337,9 +391,9 @@ ItemLeaveEvent ItemStore::leave_event(uint32_t n) const {
   const Item& it = item(n);
   ItemLeaveEvent event;
   event.key = key_of(it);
-  event.fetched = (it.flags & kFetched) != 0;
+  event.fetched = (flags_of(it) & kFetched) != 0;
   event.ttl = it.exptime > 0 ? int64_t{it.exptime} - int64_t{now_} : -1;
-  event.last_access = now_ - it.time;
+  event.last_access = now_ - time_of(it);
   event.clsid = it.clsid;
   event.value_len = it.nbytes - 2;
   return event;
@@ -370,21 +424,22 @@ void ItemStore::bump(uint32_t n) {
 
 void ItemStore::update(uint32_t n) {
   Item& it = item(n);
-  if (!(it.flags & kLinked)) return;
+  const uint8_t flags = flags_of(it);
+  if (!(flags & kLinked)) return;
   const rel_time_t stale_before = now_ - kItemUpdateInterval;
   if (config_.lru_segmented) {
-    if (static_cast<LruSegment>(it.lru) == LruSegment::kCold && (it.flags & kActive)) {
-      it.time = now_;
+    if (lru_of(it) == LruSegment::kCold && (flags & kActive)) {
+      set_time_of(it, now_);
       unlink_q(n);
-      it.lru = static_cast<uint8_t>(LruSegment::kWarm);
-      it.flags &= ~kActive;
+      set_lru(it, LruSegment::kWarm);
+      clear_flags(it, kActive);
       link_q(n);
       lru_counters_[lru_id(it.clsid, LruSegment::kWarm)].moves_to_warm++;
-    } else if (it.time < stale_before) {
-      it.time = now_;
+    } else if (time_of(it) < stale_before) {
+      set_time_of(it, now_);
     }
-  } else if (it.time < stale_before) {
-    it.time = now_;
+  } else if (time_of(it) < stale_before) {
+    set_time_of(it, now_);
     unlink_q(n);
     link_q(n);
   }

@@ -9,7 +9,8 @@
 // location lives in a side table by item number, so a header with an inline
 // key costs no heap allocation. Thread-safety: that of memext::Engine
 // (engine.h): try_get_shared may run on many threads at once, under the
-// shared side of the driver's EngineLock; everything else runs alone.
+// shared side of the driver's EngineLock, and try_store_concurrent on one
+// thread beside them (the lock's mutator side); everything else runs alone.
 #pragma once
 
 #include <array>
@@ -95,6 +96,25 @@ inline uint8_t flags_of(const Item& it) {
 inline rel_time_t time_of(const Item& it) {
   return __atomic_load_n(&it.time, __ATOMIC_RELAXED);
 }
+// The writes of those two fields, and of Item::lru (which a shared get reads
+// while a concurrent store's tail pull moves the item), on items a shared
+// get may be reading: a read-modify-write keeps the bits a get sets at the
+// same moment.
+inline void add_flags(Item& it, uint8_t bits) {
+  __atomic_fetch_or(&it.flags, bits, __ATOMIC_RELAXED);
+}
+inline void clear_flags(Item& it, uint8_t bits) {
+  __atomic_fetch_and(&it.flags, static_cast<uint8_t>(~bits), __ATOMIC_RELAXED);
+}
+inline void set_time_of(Item& it, rel_time_t time) {
+  __atomic_store_n(&it.time, time, __ATOMIC_RELAXED);
+}
+inline LruSegment lru_of(const Item& it) {
+  return static_cast<LruSegment>(__atomic_load_n(&it.lru, __ATOMIC_RELAXED));
+}
+inline void set_lru(Item& it, LruSegment segment) {
+  __atomic_store_n(&it.lru, static_cast<uint8_t>(segment), __ATOMIC_RELAXED);
+}
 
 inline constexpr uint32_t kLruSegments = 4;
 inline uint32_t lru_id(uint32_t clsid, LruSegment segment) {
@@ -156,6 +176,10 @@ class ItemStore {
   // Engine::prepare_store and the store that uses it.
   PreparedStore prepare_store(const StoreRequest& request) const;
   StoreOutcome store(const StoreRequest& request, PreparedStore& prepared);
+  // Engine::try_store_concurrent and Engine::catch_up.
+  std::optional<StoreOutcome> try_store_concurrent(const StoreRequest& request,
+                                                   PreparedStore& prepared);
+  void catch_up();
   TouchResult touch(std::string_view key, int64_t exptime);
   DeltaOutcome delta(std::string_view key, bool incr, uint64_t delta, uint64_t cas,
                      bool count_miss = true);
@@ -226,13 +250,10 @@ class ItemStore {
   // buffer); nullptr = allocate one.
   uint32_t alloc_item(std::string_view key, uint8_t nkey, uint32_t client_flags, rel_time_t exptime,
                       uint32_t nbytes, bool header_item, char* prebuilt = nullptr);
-  void free_item(uint32_t n);  // unlinked item back to the pool and slabs
-  void link(uint32_t n);       // do_item_link: new CAS, hash, LRU head
-  void unlink(uint32_t n);     // do_item_unlink (+ header listener) and free
-  void replace(uint32_t old_n, uint32_t new_n) {
-    unlink(old_n);
-    link(new_n);
-  }
+  void free_item(uint32_t n);                    // unlinked item back to the pool and slabs
+  void link(uint32_t n);                         // do_item_link: new CAS, hash, LRU head
+  void unlink(uint32_t n);                       // do_item_unlink (+ header listener) and free
+  void replace(uint32_t old_n, uint32_t new_n);  // unlink + link, sharing the hash slot
   // memcached's do_item_get: a live item or kNoItem, unlinking expired and
   // flushed ones (get_expired / get_flushed); `bump` = do_item_bump.
   // Every call is a lookup memcached logs (fetchers stream).
@@ -282,6 +303,12 @@ class ItemStore {
   };
 
   uint32_t new_record();
+  // link() and unlink() less the hash table and (unlink) the free.
+  void attach(uint32_t n);
+  void detach(uint32_t n);
+  // The records concurrent stores unlinked, back to the pool. Precondition:
+  // the exclusive side is held (no shared get can still be reading them).
+  void recycle_retired();
   ChunkRef& chunk_ref(uint32_t n) { return chunk_refs_[n >> kPoolShift][n & kPoolMask]; }
   // The bytes item n's (non-chunked) chunk is charged for.
   uint32_t charged_bytes(const Item& it) const;
@@ -337,6 +364,18 @@ class ItemStore {
   mutable BumpQueue bumps_;
   // Written by stores and background steps (see the layout note at pool_).
   alignas(64) uint64_t cas_id_ = 0;
+  // try_store_concurrent: set while it runs; set when it met something only
+  // the exclusive side may do; whether it ever ran (loosens an assert).
+  bool concurrent_ = false;
+  bool declined_ = false;
+  bool concurrent_stores_seen_ = false;
+  // Records (with their buffers) concurrent stores unlinked: shared gets may
+  // still read them until the next exclusive holder recycles them. Bounded,
+  // so a burst of stores without an exclusive holder costs little memory.
+  static constexpr size_t kMaxRetired = 4096;
+  static constexpr uint64_t kMaxRetiredBytes = 16 << 20;
+  std::vector<uint32_t> retired_;
+  uint64_t retired_bytes_ = 0;
   // During store(request, prepared): where free_item hands the buffers it
   // frees, so they are released after the lock.
   PreparedStore* retire_to_ = nullptr;

@@ -1,37 +1,53 @@
 #include "core/key_index.h"
 
+#include <cassert>
+
 namespace memext::core {
 
 void KeyIndex::erase(uint64_t hash, uint32_t item) {
   uint32_t hole = static_cast<uint32_t>(hash) & mask_;
-  while (slots_[hole].item != item) hole = (hole + 1) & mask_;
+  while (item_of(slots_[hole]) != item) hole = (hole + 1) & mask_;
+  // Odd while entries move (see the file comment).
+  const uint64_t version = version_.load(std::memory_order_relaxed);
+  version_.store(version + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
   // Backward-shift: pull later entries of the probe run into the hole so
   // lookups never stop early at a gap.
   uint32_t next = hole;
   for (;;) {
     next = (next + 1) & mask_;
-    const Slot& candidate = slots_[next];
-    if (candidate.item == kNoItem) break;
-    const uint32_t home = candidate.tag & mask_;
+    const uint64_t candidate = slots_[next];
+    if (item_of(candidate) == kNoItem) break;
+    const uint32_t home = tag_of(candidate) & mask_;
     const bool home_in_gap =
         (hole <= next) ? (home <= hole || home > next) : (home <= hole && home > next);
     if (home_in_gap) {
-      slots_[hole] = candidate;
+      store(hole, candidate);
       hole = next;
     }
   }
-  slots_[hole] = Slot{};
+  store(hole, kEmpty);
+  version_.store(version + 2, std::memory_order_release);
   --count_;
 }
 
+void KeyIndex::replace(uint64_t hash, uint32_t old_item, uint32_t new_item) {
+  uint32_t i = static_cast<uint32_t>(hash) & mask_;
+  while (item_of(slots_[i]) != old_item) {
+    assert(item_of(slots_[i]) != kNoItem);  // Precondition: old_item is present
+    i = (i + 1) & mask_;
+  }
+  store(i, make_slot(new_item, tag_of(slots_[i])));
+}
+
 void KeyIndex::grow() {
-  std::vector<Slot> old;
+  std::vector<uint64_t> old;
   old.swap(slots_);
-  slots_.assign(old.size() * 2, Slot{});
+  slots_.assign(old.size() * 2, kEmpty);
   mask_ = static_cast<uint32_t>(slots_.size() - 1);
   ++power_;
-  for (const Slot& slot : old) {
-    if (slot.item != kNoItem) place(slot.tag, slot.item);
+  for (const uint64_t slot : old) {
+    if (item_of(slot) != kNoItem) place(tag_of(slot), item_of(slot));
   }
 }
 

@@ -4,9 +4,21 @@
 // 8 bytes per slot (item number + 32 hash bits), linear probing, backward-
 // shift deletion, doubling at 3/4 load, so an item costs 8-16 bytes here.
 // Keys themselves live with the items; callers pass an equality predicate.
-// Not thread-safe: find() may run on many threads while nothing writes.
+//
+// Thread-safety: one writer at a time (the exclusive side, or the one
+// concurrent store the EngineLock's mutator side admits), and any number
+// of find() calls beside it. A slot is one 64-bit word, loaded and stored
+// atomically, and a new item is published by the release store of its slot,
+// so a lookup that sees the slot sees the item's fields. A hit is always
+// right; a miss beside a writer may be false, because backward shift moves
+// a later entry into a slot the lookup already passed: erase() is a
+// seqlock writer (version_ odd while it shifts), and a lookup that missed
+// checks with missed_reliably() that no erase overlapped it. replace()
+// swaps one item for another in its slot, so the key is never absent.
+// insert() beside lookups must not grow the table (has_room_for_insert()).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -43,7 +55,7 @@ inline uint64_t hash_key(std::string_view key) {
 
 class KeyIndex {
  public:
-  explicit KeyIndex(uint32_t initial_power = 16) : slots_(size_t{1} << initial_power) {
+  explicit KeyIndex(uint32_t initial_power = 16) : slots_(size_t{1} << initial_power, kEmpty) {
     mask_ = static_cast<uint32_t>(slots_.size() - 1);
     power_ = initial_power;
   }
@@ -54,10 +66,18 @@ class KeyIndex {
   uint32_t find(uint64_t hash, Matches&& matches) const {
     const uint32_t tag = static_cast<uint32_t>(hash);
     for (uint32_t i = tag & mask_;; i = (i + 1) & mask_) {
-      const Slot& slot = slots_[i];
-      if (slot.item == kNoItem) return kNoItem;
-      if (slot.tag == tag && matches(slot.item)) return slot.item;
+      const uint64_t slot = load(i);
+      if (item_of(slot) == kNoItem) return kNoItem;
+      if (tag_of(slot) == tag && matches(item_of(slot))) return item_of(slot);
     }
+  }
+
+  // For a lookup beside a writer: take a version before find(), and after a
+  // miss ask whether it stands (no erase overlapped it); if not, look again.
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  bool missed_reliably(uint64_t version_before) const {
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return (version_before & 1) == 0 && version_.load(std::memory_order_relaxed) == version_before;
   }
 
   // Starts loading the slot `hash` probes first.
@@ -67,13 +87,16 @@ class KeyIndex {
   // The item in the slot `hash` probes first if its tag matches, else
   // kNoItem: the likely answer of find, for prefetching its record.
   uint32_t first_candidate(uint64_t hash) const {
-    const Slot& slot = slots_[static_cast<uint32_t>(hash) & mask_];
-    return slot.tag == static_cast<uint32_t>(hash) ? slot.item : kNoItem;
+    const uint64_t slot = load(static_cast<uint32_t>(hash) & mask_);
+    return tag_of(slot) == static_cast<uint32_t>(hash) ? item_of(slot) : kNoItem;
   }
+
+  // Whether insert() can place one more item without growing the table.
+  bool has_room_for_insert() const { return (count_ + 1) * 4 <= slots_.size() * 3; }
 
   // Precondition: no item with this key is present.
   void insert(uint64_t hash, uint32_t item) {
-    if ((count_ + 1) * 4 > slots_.size() * 3) grow();
+    if (!has_room_for_insert()) grow();
     place(static_cast<uint32_t>(hash), item);
     ++count_;
   }
@@ -81,30 +104,42 @@ class KeyIndex {
   // Removes `item`, which must be present under `hash`.
   void erase(uint64_t hash, uint32_t item);
 
+  // Puts `new_item` in the slot of `old_item`, which must be present under
+  // `hash` (the two items share the key).
+  void replace(uint64_t hash, uint32_t old_item, uint32_t new_item);
+
   uint32_t power() const { return power_; }
-  uint64_t bytes() const { return slots_.capacity() * sizeof(Slot); }
+  uint64_t bytes() const { return slots_.capacity() * sizeof(uint64_t); }
   uint64_t size() const { return count_; }
 
  private:
-  struct Slot {
-    uint32_t item = kNoItem;
-    uint32_t tag = 0;
-  };
+  // A slot: the item number in the low half, the hash tag in the high half.
+  static constexpr uint64_t kEmpty = kNoItem;
+  static uint32_t item_of(uint64_t slot) { return static_cast<uint32_t>(slot); }
+  static uint32_t tag_of(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
+  static uint64_t make_slot(uint32_t item, uint32_t tag) { return uint64_t{tag} << 32 | item; }
+  uint64_t load(uint32_t i) const {
+    return std::atomic_ref<const uint64_t>(slots_[i]).load(std::memory_order_acquire);
+  }
+  void store(uint32_t i, uint64_t slot) {
+    std::atomic_ref<uint64_t>(slots_[i]).store(slot, std::memory_order_release);
+  }
 
   void place(uint32_t tag, uint32_t item) {
     uint32_t i = tag & mask_;
-    while (slots_[i].item != kNoItem) i = (i + 1) & mask_;
-    slots_[i] = Slot{item, tag};
+    while (item_of(slots_[i]) != kNoItem) i = (i + 1) & mask_;
+    store(i, make_slot(item, tag));
   }
   void grow();
 
   // Every lookup reads slots_ and mask_; every insert and erase writes
-  // count_: a line apart, so sets on one core do not evict the lookups'
-  // line from another's cache.
-  std::vector<Slot> slots_;
+  // count_ and version_: a line apart, so sets on one core do not evict the
+  // lookups' line from another's cache.
+  std::vector<uint64_t> slots_;
   uint32_t mask_ = 0;
   uint32_t power_ = 0;
   alignas(64) uint64_t count_ = 0;
+  std::atomic<uint64_t> version_{0};
 };
 
 }  // namespace memext::core

@@ -22,7 +22,9 @@ rel_time_t scaled_age(rel_time_t age, double factor) {
 
 int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_bytes, uint8_t flags,
                          rel_time_t max_age, uint32_t* returned) {
-  assert(!bumps_.pending());  // Precondition: deferred bumps applied (apply_deferred_bumps)
+  // Precondition: deferred bumps applied (apply_deferred_bumps), unless a
+  // concurrent store runs beside the shared gets that queue them.
+  assert(concurrent_ || !bumps_.pending());
   if (clsid == 0) return 0;
   const uint32_t id = lru_id(clsid, segment);
   LruCounters& stats = lru_counters_[id];
@@ -43,9 +45,17 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
       stats.lrutail_reflocked++;
       continue;
     }
-    if ((it.exptime != 0 && it.exptime < now_) || is_flushed(it)) {
+    const uint8_t it_flags = flags_of(it);
+    const bool expired = (it.exptime != 0 && it.exptime < now_) || is_flushed(it);
+    // A header's unlink changes flash page state that shared flash reads
+    // use: only the exclusive side may do it.
+    if (concurrent_ && (it_flags & kHdr) && (expired || (flags & kPullEvict))) {
+      declined_ = true;
+      return removed;
+    }
+    if (expired) {
       stats.reclaimed++;
-      if (!(it.flags & kFetched)) stats.expired_unfetched++;
+      if (!(it_flags & kFetched)) stats.expired_unfetched++;
       unlink(search);
       removed++;
       continue;
@@ -57,8 +67,8 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
         [[fallthrough]];
       case LruSegment::kWarm:
         if (limit == 0) limit = total_bytes * config_.warm_lru_pct / 100;
-        if (it.flags & kActive) {
-          it.flags &= ~kActive;
+        if (it_flags & kActive) {
+          clear_flags(it, kActive);
           removed++;
           if (segment == LruSegment::kWarm) {
             stats.moves_within_lru++;
@@ -71,7 +81,7 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
             unlink_q(search);
             stop = search;
           }
-        } else if (lrus_[id].bytes > limit || now_ - it.time > max_age) {
+        } else if (lrus_[id].bytes > limit || now_ - time_of(it) > max_age) {
           stats.moves_to_cold++;
           move = true;
           move_to = LruSegment::kCold;
@@ -87,10 +97,10 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
         if (flags & kPullEvict) {
           if (!config_.evict_to_free) break;
           stats.evicted++;
-          stats.evicted_time = now_ - it.time;
+          stats.evicted_time = now_ - time_of(it);
           if (it.exptime != 0) stats.evicted_nonzero++;
-          if (!(it.flags & kFetched)) stats.evicted_unfetched++;
-          if (it.flags & kActive) stats.evicted_active++;
+          if (!(it_flags & kFetched)) stats.evicted_unfetched++;
+          if (it_flags & kActive) stats.evicted_active++;
           if (EventSink* sink = logging(log_stream::kEvictions))
             sink->eviction(leave_event(search));
           unlink(search);
@@ -98,9 +108,9 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
           evicted = true;
         } else if (flags & kPullReturnItem) {
           *returned = search;
-        } else if ((it.flags & kActive) && config_.lru_segmented) {
+        } else if ((it_flags & kActive) && config_.lru_segmented) {
           stats.moves_to_warm++;
-          it.flags &= ~kActive;
+          clear_flags(it, kActive);
           move = true;
           move_to = LruSegment::kWarm;
           unlink_q(search);
@@ -115,7 +125,7 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
     if (stop != kNoItem) break;
   }
   if (stop != kNoItem && move) {
-    item(stop).lru = static_cast<uint8_t>(move_to);
+    set_lru(item(stop), move_to);
     link_q(stop);
   }
   return removed;
@@ -136,7 +146,7 @@ int ItemStore::juggle(uint32_t clsid) {
   if (config_.lru_segmented) {
     const LruList& cold = lrus_[lru_id(clsid, LruSegment::kCold)];
     rel_time_t cold_age = 0;
-    if (cold.tail != kNoItem) cold_age = now_ - item(cold.tail).time;
+    if (cold.tail != kNoItem) cold_age = now_ - time_of(item(cold.tail));
     total_bytes = cold.bytes + lrus_[lru_id(clsid, LruSegment::kHot)].bytes +
                   lrus_[lru_id(clsid, LruSegment::kWarm)].bytes;
     hot_age = scaled_age(cold_age, config_.hot_max_factor);

@@ -1,0 +1,24 @@
+#include "engine_store.h"
+
+#include <optional>
+
+#include "lock_holds.h"
+#include "server_context.h"
+
+namespace memext::server {
+
+StoreOutcome store_on_engine(SharedEngine& engine, const StoreRequest& request) {
+  // What the store frees is released when `prepared` dies, after the lock.
+  PreparedStore prepared = engine.engine.prepare_store(request);
+  {
+    MutatorSection lock(engine.mutex, Holder::kSetConcurrent);
+    if (std::optional<StoreOutcome> outcome =
+            engine.engine.try_store_concurrent(request, prepared)) {
+      return *outcome;
+    }
+  }
+  ExclusiveSection lock(engine.mutex, Holder::kSet);
+  return engine.engine.store(request, prepared);
+}
+
+}  // namespace memext::server
