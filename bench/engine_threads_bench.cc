@@ -22,7 +22,10 @@
 //           mutator side), exclusive only when the engine declines it.
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
-// is the exclusive hold time per unit of wall time. Never run by ctest.
+// is the exclusive hold time per unit of wall time. --get-kind mg makes
+// every get a meta get (`mg key v`: GetOptions::meta), served like get;
+// mg-exclusive takes them under the exclusive side only, as the server did
+// before mg used the shared side. Never run by ctest.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -69,6 +72,7 @@ struct Options {
   std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3", "stage4"};
   bool ram = true;
   bool flash = true;
+  std::string get_kind = "get";  // get, mg or mg-exclusive
 };
 
 // What each thread does, fixed in advance so the timed loop only runs ops.
@@ -307,9 +311,10 @@ struct Bench {
     GetResult header;
     bool planned = false;
     bool have_header = false;
-    if (shared_mode) {
+    GetOptions options;
+    options.meta = o.get_kind != "get";
+    if (shared_mode && o.get_kind != "mg-exclusive") {
       HoldTimer t(time_holds, r, kGetShared);
-      GetOptions options;
       options.defer_relink = stage3;
       std::shared_lock held(lock);
       if (std::optional<GetResult> g = engine->try_get_shared(key, options, shared_flash)) {
@@ -330,7 +335,7 @@ struct Bench {
     if (!planned) {
       HoldTimer t(time_holds, r, kGetExclusive);
       std::lock_guard held(lock);
-      if (!have_header) header = engine->get(key);
+      if (!have_header) header = engine->get(key, options);
       if (header.source == HitSource::kRam) {
         out.assign(header.value);
         ++r.hits;
@@ -481,7 +486,7 @@ int usage(const char* argv0, int rc) {
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
       "mutex|shared|shared2|stage3|stage4]\n"
-      "          [--tier ram|flash|both]\n"
+      "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
@@ -489,7 +494,9 @@ int usage(const char* argv0, int rc) {
       "  from flash, CPU time and voluntary context switches per op (CPU per op rises with\n"
       "  cache-line contention whatever else loads the machine), and lock hold times with\n"
       "  an Amdahl estimate for 16 and 64 threads. --tier picks the RAM-only cells, the\n"
-      "  flash cells or both (default).\n",
+      "  flash cells or both (default). --get-kind mg issues the gets as meta gets\n"
+      "  (mg key v), mg-exclusive as meta gets under the exclusive side only (the\n"
+      "  server before mg took the shared side); default get.\n",
       argv0);
   return rc;
 }
@@ -535,6 +542,12 @@ int main(int argc, char** argv) {
         }
         o.ram = t != "flash";
         o.flash = t != "ram";
+      } else if (arg == "--get-kind" && i + 1 < argc) {
+        o.get_kind = argv[++i];
+        if (o.get_kind != "get" && o.get_kind != "mg" && o.get_kind != "mg-exclusive") {
+          throw std::invalid_argument("--get-kind: '" + o.get_kind +
+                                      "' is not get, mg or mg-exclusive");
+        }
       } else if (arg == "--dir" && i + 1 < argc) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
@@ -557,8 +570,8 @@ int main(int argc, char** argv) {
   }
   std::vector<Script> scripts;
   for (int t = 0; t < 2; ++t) scripts.push_back(make_script(o, 1000 + t, 1u << 20));
-  std::printf("%u keys x %u B, get ratio %.2f, Zipf %.2f, %.1f s per cell\n", o.keys, o.value_bytes,
-              o.get_ratio, o.skew, o.seconds);
+  std::printf("%u keys x %u B, get ratio %.2f (as %s), Zipf %.2f, %.1f s per cell\n", o.keys,
+              o.value_bytes, o.get_ratio, o.get_kind.c_str(), o.skew, o.seconds);
   try {
     for (const bool flash : {false, true}) {
       if (!(flash ? o.flash : o.ram)) continue;

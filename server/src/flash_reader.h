@@ -83,6 +83,10 @@ struct Fetch {
   std::string_view value;
   // kDeferred: the device read to submit; the caller fills slot and texts.
   std::unique_ptr<PendingFlashRead> pending;
+  // fetch_and_use: its `use` runs under the shared side (else the exclusive
+  // one), so a step it takes next must be the shared variant (ExtStore::
+  // try_abort_read_shared).
+  bool shared = false;
 };
 
 // Precondition: shared.mutex is held. Engine get (with `options`), and for a
@@ -117,12 +121,14 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
     if (r && r->source == HitSource::kFlashHeader) {
       if (std::optional<memext::FlashRead> plan = shared.flash->try_plan_read_shared(key, *r)) {
         Fetch f = deferred_fetch(key, *r, *plan);
+        f.shared = true;
         use(f);
         return;
       }
       header = std::move(r);
     } else if (r) {
       Fetch f;
+      f.shared = true;
       if (r->source == HitSource::kRam) {
         f.kind = FetchKind::kValue;
         f.info = r->info;

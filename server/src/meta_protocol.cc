@@ -1,6 +1,7 @@
 #include "meta_protocol.h"
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "engine_store.h"
@@ -12,55 +13,15 @@
 namespace memext::server {
 namespace {
 
-void meta_get(Session& s, const Tokens& t) {
-  MetaRequest req;
-  if (!parse_request(s, t, MetaCommand::kGet, req)) return;
-  if (opaque_too_long(req)) {
-    s.reply_error("CLIENT_ERROR opaque token too long\r\n");
-    return;
-  }
+// mg's reply line up to its value: VA/HD and the return flags in request
+// order. Precondition: a side of the engine lock is held (`info` and the
+// clock are read as of this request).
+std::string meta_get_head(const Engine& engine, const MetaRequest& req, const ItemInfo& info) {
   const MetaFlags& f = req.flags;
   const MetaValues& v = req.values;
-  GetOptions options;
-  options.meta = true;
-  options.bump = !f.has('u');
-  options.touch = f.has('T');
-  options.exptime = v.ttl;
-  options.vivify = f.has('N');
-  options.vivify_exptime = v.vivify_ttl;
-  options.recache = f.has('R');
-  options.recache_exptime = v.recache_ttl;
-  bool seen_touch = false;
-  for (char flag : f.order) {
-    if (flag == 'T') seen_touch = true;
-    if (flag == 'R') options.touch_before_recache = seen_touch;
-    if (flag == 'N') options.touch_after_vivify = !seen_touch;
-  }
-  const bool quiet = f.has('q');
-  // Recorded when the function returns, after the engine lock is released.
-  struct RecordOnExit {
-    Session& s;
-    const MetaRequest& req;
-    bool touch;
-    int64_t ttl;
-    uint32_t size = 0;
-    ~RecordOnExit() { s.ctx().recorder.record(touch ? Op::kGat : Op::kGet, req.key, size, ttl); }
-  } recorded{s, req, options.touch, options.touch ? int64_t{v.ttl} : 0};
-  SharedEngine& shared = s.ctx().engine;
-  std::lock_guard lock(shared.mutex);
-  Engine& engine = shared.engine;
   const rel_time_t now = engine.current_time();
-  Fetch fetch = fetch_locked(shared, req.key, options);
-  if (fetch.kind != FetchKind::kMiss) recorded.size = fetch.info.value_len;
-  const std::string miss = echoed_status("EN", req);
-  if (fetch.kind == FetchKind::kMiss) {
-    if (!quiet) s.responses().append(miss);
-    return;
-  }
-  const ItemInfo& info = fetch.info;
   std::string head;
-  const bool value = f.has('v');
-  if (value) {
+  if (f.has('v')) {
     head.append("VA ");
     append_uint(head, info.value_len);
   } else {
@@ -112,28 +73,86 @@ void meta_get(Session& s, const Tokens& t) {
   if (info.stale) head.append(" X");
   if (info.won) head.append(" W");
   head.append("\r\n");
-  if (fetch.kind == FetchKind::kValue) {
-    std::string& out = s.responses().text();
-    out.append(head);
-    if (value) {
-      out.append(fetch.value);
-      out.append("\r\n");
+  return head;
+}
+
+// mg under the shared side of the engine lock when the engine can serve it
+// there (Engine::try_get_shared: no T, no N on a miss, no recache token
+// won; its flash read planned, finished or aborted by the ExtStore's
+// shared variants), else under the exclusive side, as text get does.
+void meta_get(Session& s, const Tokens& t) {
+  MetaRequest req;
+  if (!parse_request(s, t, MetaCommand::kGet, req)) return;
+  if (opaque_too_long(req)) {
+    s.reply_error("CLIENT_ERROR opaque token too long\r\n");
+    return;
+  }
+  const MetaFlags& f = req.flags;
+  const MetaValues& v = req.values;
+  GetOptions options;
+  options.meta = true;
+  options.bump = !f.has('u');
+  options.touch = f.has('T');
+  options.exptime = v.ttl;
+  options.vivify = f.has('N');
+  options.vivify_exptime = v.vivify_ttl;
+  options.recache = f.has('R');
+  options.recache_exptime = v.recache_ttl;
+  options.reports_last_access = f.has('l');
+  bool seen_touch = false;
+  for (char flag : f.order) {
+    if (flag == 'T') seen_touch = true;
+    if (flag == 'R') options.touch_before_recache = seen_touch;
+    if (flag == 'N') options.touch_after_vivify = !seen_touch;
+  }
+  const bool quiet = f.has('q');
+  const bool value = f.has('v');
+  const std::string miss = echoed_status("EN", req);
+  SharedEngine& shared = s.ctx().engine;
+  uint32_t found_size = 0;
+  // A plan made under the shared side whose abort may free its page.
+  std::optional<memext::FlashRead> abort_exclusively;
+  fetch_and_use(shared, req.key, options, [&](Fetch& fetch) {
+    if (fetch.kind == FetchKind::kMiss) {
+      if (!quiet) s.responses().append(miss);
+      return;
     }
-    return;
+    found_size = fetch.info.value_len;
+    std::string head = meta_get_head(shared.engine, req, fetch.info);
+    if (fetch.kind == FetchKind::kValue) {
+      std::string& out = s.responses().text();
+      out.append(head);
+      if (value) {
+        out.append(fetch.value);
+        out.append("\r\n");
+      }
+      return;
+    }
+    if (!value) {
+      // The header alone answers: the item is there; no need to read flash.
+      s.responses().append(head);
+      const memext::FlashRead& plan = fetch.pending->plan;
+      if (!fetch.shared) {
+        shared.flash->abort_read(plan);
+      } else if (!shared.flash->try_abort_read_shared(plan)) {
+        abort_exclusively = plan;
+      }
+      PendingFlashRead::recycle(std::move(fetch.pending));
+      return;
+    }
+    PendingFlashRead& read = *fetch.pending;
+    read.prefix = std::move(head);
+    read.suffix = "\r\n";
+    read.on_miss = quiet ? "" : miss;
+    read.slot = &s.responses().reserve();
+    s.queue_flash_read(std::move(fetch.pending));
+  });
+  if (abort_exclusively) {
+    ExclusiveSection lock(shared.mutex, Holder::kGet);
+    shared.flash->abort_read(*abort_exclusively);
   }
-  PendingFlashRead& read = *fetch.pending;
-  read.prefix = std::move(head);
-  read.suffix = value ? "\r\n" : "";
-  read.on_miss = quiet ? "" : miss;
-  if (!value) {
-    // The header alone answers: the item is there; no need to read flash.
-    std::string& out = s.responses().text();
-    out.append(read.prefix);
-    if (shared.flash != nullptr) shared.flash->abort_read(read.plan);
-    return;
-  }
-  read.slot = &s.responses().reserve();
-  s.queue_flash_read(std::move(fetch.pending));
+  s.ctx().recorder.record(options.touch ? Op::kGat : Op::kGet, req.key, found_size,
+                          options.touch ? int64_t{v.ttl} : 0);
 }
 
 size_t meta_set(Session& s, const Tokens& t, std::string_view rest) {

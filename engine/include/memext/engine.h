@@ -166,6 +166,12 @@ struct GetOptions {
   // Engine::apply_deferred_bumps on every exclusive acquisition
   // (EngineLock::set_on_exclusive).
   bool defer_relink = false;
+
+  // try_get_shared only: the caller reports info.last_access (mg's l
+  // flag), so the hit declines where a concurrent second hit could be
+  // refreshing the time (segmented LRU, outside COLD, not yet ACTIVE).
+  // Everywhere else the time it reads is the one get() would report.
+  bool reports_last_access = false;
 };
 
 struct StoreRequest {
@@ -261,8 +267,12 @@ class Engine {
   // the file comment): the same result and counts as get() when the get
   // changes nothing but counters and the item's FETCHED/ACTIVE bits and time
   // (a miss, or a hit whose bump needs no relink), else nullopt with nothing
-  // done or counted (gat, meta, expired or flushed, a COLD hit moving to
-  // WARM, a watcher attached): call get() under the exclusive side then.
+  // done or counted (gat, expired or flushed, a COLD hit moving to WARM, a
+  // watcher attached, a concurrent hit that set the same bit first): call
+  // get() under the exclusive side then. A meta get (options.meta) is served
+  // when it writes no meta state: no T (touch), no N on a miss (vivify), no
+  // recache token won (R, or a stale item's first sight); its info carries
+  // exptime_before, stale and token_sent as get() fills them.
   // A flash header is declined too unless `flash_headers`: then it is a
   // kFlashHeader hit, counted and bumped as get() would, whose read the
   // caller goes on with through ExtStore::try_plan_read_shared (or

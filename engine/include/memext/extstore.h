@@ -43,7 +43,7 @@
 //
 // Thread-safety: every call, steps included, runs under the exclusive side
 // of the caller's EngineLock (or on the engine's thread), except
-// try_plan_read_shared and try_finish_read_shared, which run under its
+// try_plan_read_shared, try_finish_read_shared and try_abort_read_shared, which run under its
 // shared side, on any number of threads at once; the ExtStore has no lock
 // of its own. What the shared side writes: page pins (PageStore, atomic),
 // counter stripes (core/shared_counters.h) and the recache counter (an
@@ -314,6 +314,11 @@ class ExtStore {
   std::optional<ReadOutcome> try_finish_read_shared(std::string_view key, const GetResult& header,
                                                     const FlashRead& read, const char* buffer,
                                                     int64_t io_result);
+  // abort_read under the shared side for a kDevice plan (mg without v
+  // answers from the header alone): unpins the page and counts
+  // get_aborted_extstore as abort_read does. False, with nothing done, when
+  // the unpin could free the page: call abort_read under the exclusive side.
+  bool try_abort_read_shared(const FlashRead& read);
   // plan_read + synchronous device read + finish_read, into an internal
   // buffer (the value is valid until the next call). For tests and tools.
   ReadOutcome read_sync(std::string_view key, const GetResult& header);

@@ -121,13 +121,13 @@ GetResult ItemStore::get(std::string_view key, const GetOptions& options) {
 std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const GetOptions& options,
                                                    bool flash_headers) const {
   // What get() does, without the writes that need the exclusive lock: no gat
-  // (exptime), no meta (tokens), no unlink of an expired or flushed item, no
-  // relink (a COLD hit moving to WARM, a flat LRU's refresh), and a flash
-  // header only for a caller that goes on with its read (ExtStore's shared
-  // read path). Everything else read here, the header's location included,
-  // is written only under the exclusive lock; flags and time are written
-  // here too, atomically (see flags_of).
-  if (options.touch || options.meta) return std::nullopt;
+  // (exptime), no meta state (a vivified item, a recache token), no unlink
+  // of an expired or flushed item, no relink (a COLD hit moving to WARM, a
+  // flat LRU's refresh), and a flash header only for a caller that goes on
+  // with its read (ExtStore's shared read path). Everything else read here,
+  // the header's location included, is written only under the exclusive
+  // lock; flags and time are written here too, atomically (see flags_of).
+  if (options.touch) return std::nullopt;
   // A `watch fetchers` watcher sees every lookup: get() logs it.
   if (logging(log_stream::kFetchers) != nullptr) return std::nullopt;
   // A miss beside a concurrent store's unlink may be false (KeyIndex): look
@@ -139,6 +139,7 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
     if (n != kNoItem || index_.missed_reliably(version)) break;
     if (tries == 3) return std::nullopt;
   }
+  if (n == kNoItem && options.meta && options.vivify) return std::nullopt;  // N links an item
   SharedGetCounters::Stripe& counts = shared_gets_.mine();
   if (!shared_gets_used_.load(std::memory_order_relaxed)) {
     shared_gets_used_.store(true, std::memory_order_relaxed);
@@ -152,7 +153,9 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   // const_cast: the item's flags and time are the shared path's to write
   // (atomically), as memcached's item lock lets a get set them.
   Item& it = const_cast<Item&>(item(n));
-  const uint8_t flags = flags_of(it);
+  // Acquire: a second hit refreshes the time before it releases ACTIVE
+  // (below), so seeing ACTIVE here means seeing that time.
+  const uint8_t flags = __atomic_load_n(&it.flags, __ATOMIC_ACQUIRE);
   if ((flags & kHdr) && !flash_headers) return std::nullopt;
   if (is_flushed(it) || (it.exptime != 0 && it.exptime <= now_)) return std::nullopt;
   const LruSegment segment = lru_of(it);
@@ -160,6 +163,19 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   // COLD and ACTIVE: its move to WARM is still queued (get() would find it
   // in WARM); the exclusive side applies the queue first.
   if (config_.lru_segmented && in_cold && (flags & kActive)) return std::nullopt;
+  // meta_get's token rules: the first request to see a stale item, or one
+  // whose R finds the item expiring before its token, wins the recache
+  // token, which is a write.
+  if (options.meta && !(flags & kTokenSent)) {
+    if (flags & kStale) return std::nullopt;
+    if (options.recache && it.exptime != 0 && it.exptime < realtime(options.recache_exptime)) {
+      return std::nullopt;
+    }
+  }
+  // Until ACTIVE is set a concurrent second hit may be writing the time.
+  if (options.reports_last_access && config_.lru_segmented && !in_cold && !(flags & kActive)) {
+    return std::nullopt;
+  }
   // bump()'s writes, where they need no relink.
   uint8_t set_flags = 0;
   bool refresh_time = false;
@@ -184,6 +200,14 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
     }
   }
   result.info = info_of(it, *this);
+  // The bits this hit's transition was chosen from: the state before it.
+  result.info.fetched = (flags & kFetched) != 0;
+  result.info.active = (flags & kActive) != 0;
+  if (options.meta) {
+    result.info.exptime_before = it.exptime;
+    result.info.stale = (flags & kStale) != 0;
+    result.info.token_sent = (flags & kTokenSent) != 0;
+  }
   if (defer_move) {
     // ACTIVE first, as lru_bump_async's caller does: it claims the move, so
     // a concurrent second hit declines instead of queueing it twice.
@@ -193,8 +217,13 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
       return std::nullopt;
     }
   }
-  if (set_flags != 0) __atomic_fetch_or(&it.flags, set_flags, __ATOMIC_RELAXED);
-  if (refresh_time) __atomic_store_n(&it.time, now_, __ATOMIC_RELAXED);
+  if (set_flags != 0) {
+    // The time before the ACTIVE bit that publishes it. A concurrent hit
+    // that set the bit first made this transition (and wrote the same
+    // time): this hit is the next one, which get() decides.
+    if (refresh_time) __atomic_store_n(&it.time, now_, __ATOMIC_RELAXED);
+    if (__atomic_fetch_or(&it.flags, set_flags, __ATOMIC_RELEASE) & set_flags) return std::nullopt;
+  }
   SharedGetCounters::add(counts.cmd_get);
   SharedGetCounters::add(counts.lru_hits[lru_id(it.clsid, segment)]);
   SharedGetCounters::add(counts.class_get_hits[it.clsid]);

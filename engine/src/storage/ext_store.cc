@@ -182,7 +182,8 @@ std::string ExtStore::Impl::set_option(std::string_view name, std::string_view v
 
 ExtStoreStats ExtStore::Impl::stats(bool include_pages) const {
   ExtStoreStats st = counters;
-  st.get_extstore += shared_get_extstore.sum(0);
+  st.get_extstore += shared_get_extstore.sum(kSharedGetExtstore);
+  st.get_aborted_extstore += shared_get_extstore.sum(kSharedGetAborted);
   st.store = store->stats();
   if (include_pages) st.pages = store->all_page_data();
   return st;
@@ -226,6 +227,9 @@ std::optional<ReadOutcome> ExtStore::try_finish_read_shared(std::string_view key
                                                             const FlashRead& read,
                                                             const char* buffer, int64_t io_result) {
   return impl_->try_finish_read_shared(key, header, read, buffer, io_result);
+}
+bool ExtStore::try_abort_read_shared(const FlashRead& read) {
+  return impl_->try_abort_read_shared(read);
 }
 ReadOutcome ExtStore::read_sync(std::string_view key, const GetResult& header) {
   return impl_->read_sync(key, header);

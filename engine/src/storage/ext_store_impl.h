@@ -50,6 +50,7 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   ReadOutcome finish_read(std::string_view key, const GetResult& header, const FlashRead& read,
                           const char* buffer, int64_t io_result);
   void abort_read(const FlashRead& read);
+  bool try_abort_read_shared(const FlashRead& read);
   std::optional<FlashRead> try_plan_read_shared(std::string_view key, const GetResult& header);
   std::optional<ReadOutcome> try_finish_read_shared(std::string_view key, const GetResult& header,
                                                     const FlashRead& read, const char* buffer,
@@ -150,8 +151,11 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // memcached keeps one per connection. Atomic: the shared side advances
   // it too (skip_recache_shared).
   std::atomic<uint64_t> recache_counter{0};
-  // get_extstore counted under the shared side (stats() adds it).
-  core::StripedCounters<1> shared_get_extstore;
+  // get_extstore and get_aborted_extstore counted under the shared side
+  // (stats() adds them).
+  static constexpr size_t kSharedGetExtstore = 0;
+  static constexpr size_t kSharedGetAborted = 1;
+  core::StripedCounters<2> shared_get_extstore;
   AlignedBuffer read_buf;
 
   ExtStoreStats counters;  // the worker and compactor counters only

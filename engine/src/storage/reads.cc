@@ -114,7 +114,7 @@ std::optional<FlashRead> ExtStore::Impl::try_plan_read_shared(std::string_view k
   const ReadPlan plan =
       store->prepare_read_shared(loc.page_id, loc.page_version, loc.offset, loc.len);
   if (plan.source != ReadSource::kDevice) return std::nullopt;
-  shared_get_extstore.add(0);
+  shared_get_extstore.add(kSharedGetExtstore);
   return flash_read_of(loc, plan);
 }
 
@@ -184,6 +184,13 @@ void ExtStore::Impl::abort_read(const FlashRead& read) {
   if (read.kind == FlashReadKind::kMiss) return;
   if (read.kind == FlashReadKind::kDevice) store->finish_read(read.plan);
   ++counters.get_aborted_extstore;
+}
+
+bool ExtStore::Impl::try_abort_read_shared(const FlashRead& read) {
+  if (read.kind != FlashReadKind::kDevice || store->unpin_needs_exclusive(read.plan)) return false;
+  store->unpin_shared(read.plan);
+  shared_get_extstore.add(kSharedGetAborted);
+  return true;
 }
 
 ReadOutcome ExtStore::Impl::read_sync(std::string_view key, const GetResult& header) {

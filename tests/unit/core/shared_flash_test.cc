@@ -4,6 +4,8 @@
 // and falls back to get/plan_read/finish_read must see every answer, item
 // state and stat exactly as a driver that only takes the exclusive path;
 // every decline leaves nothing done; concurrent readers lose no count.
+// Meta gets too: mg's options, stale headers and their tokens, and mg
+// without v, which aborts its planned read (try_abort_read_shared).
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -92,10 +94,16 @@ struct FlashRig {
 };
 
 struct Answer {
-  int kind = 0;  // 0 miss, 1 RAM, 2 flash hit, 3 flash miss, 4 bad crc
+  int kind = 0;  // 0 miss, 1 RAM, 2 flash hit, 3 flash miss, 4 bad crc, 5 header (read aborted)
   std::string value;
   uint64_t cas = 0;
   uint32_t flags = 0;
+  // A meta get's view of the header (mg's h, l, Z, X, W).
+  bool fetched = false;
+  rel_time_t last_access = 0;
+  bool token_sent = false;
+  bool stale = false;
+  bool won = false;
   friend bool operator==(const Answer&, const Answer&) = default;
 };
 
@@ -111,6 +119,7 @@ struct Outstanding {
 struct Tally {
   uint64_t shared_gets = 0, shared_plans = 0, shared_finishes = 0;
   uint64_t plan_declines = 0, finish_declines = 0;
+  uint64_t meta_shared_gets = 0, shared_aborts = 0, abort_declines = 0;
 };
 
 Answer flash_answer(const ReadOutcome& o) {
@@ -124,23 +133,36 @@ Answer flash_answer(const ReadOutcome& o) {
 
 // A seeded mix of gets, sets and deletes over keys that move between RAM
 // and flash, the background steps (flusher, compactor, LRU) between them,
-// and flash reads finished some operations after they were planned.
-std::vector<Answer> run(FlashRig& rig, bool shared, Tally& tally) {
+// and flash reads finished some operations after they were planned. With
+// `meta`, half the gets are meta gets (some without v: the read planned and
+// aborted) and some deletes md I's invalidations.
+std::vector<Answer> run(FlashRig& rig, bool shared, Tally& tally, bool meta = false) {
   std::mt19937_64 rng(23);
   std::vector<Answer> answers;
   std::deque<Outstanding> in_flight;
   AlignedBuffer buf;
   auto finish = [&](Outstanding& o) {
     const int64_t rc = rig.read(o.plan, buf);
+    // The meta view was the get's; the read fills in the rest.
+    auto fill = [&](const ReadOutcome& outcome) {
+      const Answer head = answers[o.slot];
+      Answer& a = answers[o.slot];
+      a = flash_answer(outcome);
+      a.fetched = head.fetched;
+      a.last_access = head.last_access;
+      a.token_sent = head.token_sent;
+      a.stale = head.stale;
+      a.won = head.won;
+    };
     if (shared) {
       if (auto out = rig.ext->try_finish_read_shared(o.key, o.header, o.plan, buf.data(), rc)) {
         ++tally.shared_finishes;
-        answers[o.slot] = flash_answer(*out);
+        fill(*out);
         return;
       }
       ++tally.finish_declines;
     }
-    answers[o.slot] = flash_answer(rig.ext->finish_read(o.key, o.header, o.plan, buf.data(), rc));
+    fill(rig.ext->finish_read(o.key, o.header, o.plan, buf.data(), rc));
   };
   for (int i = 0; i < 12000; ++i) {
     if (i % 200 == 199) {
@@ -165,16 +187,40 @@ std::vector<Answer> run(FlashRig& rig, bool shared, Tally& tally) {
       continue;
     }
     if (op < 24) {
-      rig.engine->remove(key);
+      if (meta && (r >> 40) % 2 == 0) {
+        rig.engine->invalidate(key, 0, false, 0);
+      } else {
+        rig.engine->remove(key);
+      }
       continue;
+    }
+    GetOptions options;
+    const bool meta_get = meta && (r >> 41) % 2 == 0;
+    const bool wants_value = !meta_get || (r >> 42) % 2 == 0;
+    if (meta_get) {
+      options.meta = true;
+      options.bump = (r >> 43) % 8 != 0;
+      options.reports_last_access = (r >> 44) % 2 == 0;
+      if ((r >> 45) % 8 == 0) {
+        options.recache = true;
+        options.recache_exptime = 30;
+      }
     }
     std::optional<GetResult> got;
     if (shared) {
-      got = rig.engine->try_get_shared(key, {}, true);
+      got = rig.engine->try_get_shared(key, options, true);
       if (got) ++tally.shared_gets;
+      if (got && meta_get) ++tally.meta_shared_gets;
     }
-    if (!got) got = rig.engine->get(key);
+    if (!got) got = rig.engine->get(key, options);
     Answer a;
+    if (meta_get) {
+      a.fetched = got->info.fetched;
+      a.last_access = got->info.last_access;
+      a.token_sent = got->info.token_sent;
+      a.stale = got->info.stale;
+      a.won = got->info.won;
+    }
     if (got->source != HitSource::kFlashHeader) {
       a.kind = got->source == HitSource::kRam ? 1 : 0;
       a.value.assign(got->value);
@@ -199,7 +245,29 @@ std::vector<Answer> run(FlashRig& rig, bool shared, Tally& tally) {
       continue;
     }
     if (plan->kind == FlashReadKind::kBuffered) {
+      const Answer head = answers.back();
       answers.back() = flash_answer(rig.ext->finish_read(key, *got, *plan, nullptr, 0));
+      if (!wants_value) answers.back().value.clear();
+      answers.back().fetched = head.fetched;
+      answers.back().last_access = head.last_access;
+      answers.back().token_sent = head.token_sent;
+      answers.back().stale = head.stale;
+      answers.back().won = head.won;
+      continue;
+    }
+    if (!wants_value) {
+      // mg without v: the header answers; the planned read is dropped.
+      answers.back().kind = 5;
+      answers.back().cas = got->info.cas;
+      answers.back().flags = got->info.client_flags;
+      if (shared) {
+        if (rig.ext->try_abort_read_shared(*plan)) {
+          ++tally.shared_aborts;
+          continue;
+        }
+        ++tally.abort_declines;
+      }
+      rig.ext->abort_read(*plan);
       continue;
     }
     in_flight.push_back({key, *got, *plan, answers.size() - 1, static_cast<int>((r >> 56) % 6)});
@@ -234,6 +302,32 @@ TEST_CASE("shared flash reads answer and count as the exclusive path does") {
   const ExtStoreStats st = plain.ext->stats(false);
   CHECK(st.recache_from_extstore > 0);
   CHECK(st.store.page_reclaims > 0);
+  CHECK(plain.stats_json() == tried.stats_json());
+}
+
+TEST_CASE("shared meta gets of flash headers answer and count as the exclusive path does") {
+  FlashRig plain("meta_plain");
+  FlashRig tried("meta_tried");
+  Tally none;
+  Tally tally;
+  const std::vector<Answer> a = run(plain, false, none, true);
+  const std::vector<Answer> b = run(tried, true, tally, true);
+  REQUIRE(a.size() == b.size());
+  size_t differing = 0;
+  size_t aborted = 0;
+  size_t stale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    differing += a[i] == b[i] ? 0 : 1;
+    aborted += a[i].kind == 5 ? 1 : 0;
+    stale += a[i].stale ? 1 : 0;
+  }
+  CHECK(differing == 0);
+  CHECK(aborted > 200);
+  CHECK(stale > 20);
+  CHECK(tally.meta_shared_gets > 500);
+  CHECK(tally.shared_aborts > 100);
+  CHECK(tally.shared_finishes > 200);
+  CHECK(plain.ext->stats(false).get_aborted_extstore > 200);
   CHECK(plain.stats_json() == tried.stats_json());
 }
 
@@ -309,6 +403,7 @@ TEST_CASE("shared flash reads decline what needs the exclusive side, with nothin
   CHECK(rig.ext->stats(false).store.page_reclaims == reclaims);  // pinned: not freed yet
   unchanged(
       [&] { CHECK_FALSE(rig.ext->try_finish_read_shared(on_device, *hd, *plan, buf.data(), rc)); });
+  unchanged([&] { CHECK_FALSE(rig.ext->try_abort_read_shared(*plan)); });
   const ReadOutcome done = rig.ext->finish_read(on_device, *hd, *plan, buf.data(), rc);
   CHECK(done.hit());
   CHECK(rig.ext->stats(false).store.page_reclaims == reclaims + 1);

@@ -3,8 +3,10 @@
 // see every answer, every item's state and every stat exactly as a driver
 // that only calls get(), also when it defers COLD -> WARM moves
 // (GetOptions::defer_relink) and applies them before each exclusive call as
-// the EngineLock's hook does; across threads, readers and writers under the
-// EngineLock must lose no count.
+// the EngineLock's hook does, and for meta gets (mg's options, stale items
+// and recache tokens); across threads, readers and writers under the
+// EngineLock must lose no count, and concurrent hits on one item must
+// answer and leave it as some order of them one at a time would.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +39,13 @@ struct Answer {
   bool fetched = false;
   bool active = false;
   LruSegment lru = LruSegment::kHot;
+  // What mg reports besides (t, and the Z/X/W/N state).
+  rel_time_t exptime = 0;
+  rel_time_t exptime_before = 0;
+  bool stale = false;
+  bool token_sent = false;
+  bool won = false;
+  bool vivified = false;
   friend bool operator==(const Answer&, const Answer&) = default;
 };
 
@@ -49,6 +58,12 @@ Answer answer_of(const GetResult& r) {
   a.fetched = r.info.fetched;
   a.active = r.info.active;
   a.lru = r.info.lru;
+  a.exptime = r.info.exptime;
+  a.exptime_before = r.info.exptime_before;
+  a.stale = r.info.stale;
+  a.token_sent = r.info.token_sent;
+  a.won = r.info.won;
+  a.vivified = r.info.vivified;
   return a;
 }
 
@@ -56,6 +71,9 @@ struct Run {
   std::vector<Answer> answers;
   uint64_t served_shared = 0;
   uint64_t deferred_moves = 0;  // shared COLD hits whose move to WARM was queued
+  uint64_t meta_gets = 0;
+  uint64_t meta_served_shared = 0;
+  uint64_t meta_tokens_seen_shared = 0;  // served shared with Z (a token already sent)
 };
 
 enum class Path { kExclusive, kShared, kDeferred };
@@ -80,10 +98,36 @@ std::string item_state(Engine& engine) {
   return out;
 }
 
+enum class Mix { kGets, kMeta };
+
+// mg's engine options for a random flag set: u (peek), l (the last access
+// reported), T (touch), N (vivify), R (recache), as meta_get sets them.
+GetOptions meta_options(uint64_t r, bool bump) {
+  GetOptions options;
+  options.meta = true;
+  options.bump = bump;
+  options.reports_last_access = (r >> 12) % 2 == 0;
+  const unsigned pick = (r >> 14) % 16;
+  if (pick == 0) {
+    options.touch = true;
+    options.exptime = 300;
+  }
+  if (pick == 1 || pick == 2) {
+    options.vivify = true;
+    options.vivify_exptime = pick == 1 ? 0 : 40;
+  }
+  if (pick >= 3 && pick <= 5) {
+    options.recache = true;
+    options.recache_exptime = 10 + static_cast<int64_t>((r >> 18) % 90);
+  }
+  return options;
+}
+
 // A seeded mix of gets (plain, peek, gat), sets (and adds, replaces,
 // appends) with and without TTLs, deletes and a flush, over a cache small enough to evict, with the
-// clock moving past item update intervals and expiries.
-Run run(Engine& engine, Path path) {
+// clock moving past item update intervals and expiries. Mix::kMeta makes
+// most gets meta gets and some deletes md I's invalidations.
+Run run(Engine& engine, Path path, Mix mix = Mix::kGets) {
   std::mt19937_64 rng(11);
   Run out;
   rel_time_t now = kStartRelTime;
@@ -125,7 +169,11 @@ Run run(Engine& engine, Path path) {
       continue;
     }
     if (op < 17) {
-      engine.remove(key);
+      if (mix == Mix::kMeta && (r >> 36) % 2 == 0) {
+        engine.invalidate(key, 0, (r >> 37) % 2 == 0, 60);
+      } else {
+        engine.remove(key);
+      }
       continue;
     }
     GetOptions options;
@@ -134,10 +182,17 @@ Run run(Engine& engine, Path path) {
       options.touch = true;
       options.exptime = 500;
     }
+    const bool meta = mix == Mix::kMeta && (r >> 60) % 4 != 0;
+    if (meta) {
+      options = meta_options(r, op >= 20);
+      ++out.meta_gets;
+    }
     if (shared) {
       options.defer_relink = path == Path::kDeferred;
       if (std::optional<GetResult> g = engine.try_get_shared(key, options)) {
         ++out.served_shared;
+        if (meta) ++out.meta_served_shared;
+        if (meta && g->info.token_sent) ++out.meta_tokens_seen_shared;
         // A second hit in COLD: its move to WARM was queued.
         if (engine.config().lru_segmented && options.bump && g->hit() &&
             g->info.lru == LruSegment::kCold && g->info.fetched && !g->info.active) {
@@ -155,11 +210,11 @@ Run run(Engine& engine, Path path) {
 }
 
 // Returns the run of `path` (for the caller's checks on the deferral).
-Run check_same(const EngineConfig& config, Path path) {
+Run check_same(const EngineConfig& config, Path path, Mix mix = Mix::kGets) {
   Engine plain(config);
   Engine tried(config);
-  const Run a = run(plain, Path::kExclusive);
-  const Run b = run(tried, path);
+  const Run a = run(plain, Path::kExclusive, mix);
+  const Run b = run(tried, path, mix);
   REQUIRE(a.answers.size() == b.answers.size());
   size_t differing = 0;
   for (size_t i = 0; i < a.answers.size(); ++i) differing += a.answers[i] == b.answers[i] ? 0 : 1;
@@ -199,6 +254,21 @@ TEST_CASE("try_get_shared answers and counts as get() does, flat LRU") {
   check_same(config, Path::kDeferred);  // a flat LRU's relink is never deferred
 }
 
+TEST_CASE("meta gets under the shared lock answer, count and leave items as get() does") {
+  for (Path path : {Path::kShared, Path::kDeferred}) {
+    const Run meta = check_same(small_config(2), path, Mix::kMeta);
+    // Meta gets were served shared, a token already sent among them, and
+    // the writing ones (T, N on a miss, a token won) declined.
+    CHECK(meta.meta_served_shared > meta.meta_gets / 2);
+    CHECK(meta.meta_served_shared < meta.meta_gets);
+    CHECK(meta.meta_tokens_seen_shared > 10);
+  }
+  EngineConfig flat = small_config(2);
+  flat.lru_segmented = false;
+  flat.lru_maintainer = false;
+  check_same(flat, Path::kShared, Mix::kMeta);
+}
+
 TEST_CASE("try_get_shared declines what it must not do under a shared lock") {
   Engine engine(small_config());
   engine.set_time(kStartRelTime);
@@ -208,7 +278,41 @@ TEST_CASE("try_get_shared declines what it must not do under a shared lock") {
   CHECK_FALSE(engine.try_get_shared("a", touch).has_value());
   GetOptions meta;
   meta.meta = true;
+  // mg's T writes the exptime; N links an item on a miss (not on a hit).
+  GetOptions meta_touch = meta;
+  meta_touch.touch = true;
+  CHECK_FALSE(engine.try_get_shared("a", meta_touch).has_value());
+  GetOptions vivify = meta;
+  vivify.vivify = true;
+  CHECK_FALSE(engine.try_get_shared("absent", vivify).has_value());
+  CHECK(engine.try_get_shared("a", vivify).has_value());
+  // A stale item hands its token to the first mg that sees it: that one
+  // declines; once the token is sent, mg is served and reports it (Z, X).
+  REQUIRE(engine.invalidate("a", 0, false, 0) == DeleteResult::kDeleted);
   CHECK_FALSE(engine.try_get_shared("a", meta).has_value());
+  CHECK(engine.get("a", meta).info.won);
+  std::optional<GetResult> later = engine.try_get_shared("a", meta);
+  REQUIRE(later.has_value());
+  CHECK(later->info.stale);
+  CHECK(later->info.token_sent);
+  CHECK_FALSE(later->info.won);
+  // R wins the token when the item expires before R's TTL.
+  store(engine, StoreMode::kSet, "r", "1", 0, 0, 100);
+  GetOptions recache = meta;
+  recache.recache = true;
+  recache.recache_exptime = 30;
+  CHECK(engine.try_get_shared("r", recache).has_value());  // 100 s left: no win
+  recache.recache_exptime = 200;
+  CHECK_FALSE(engine.try_get_shared("r", recache).has_value());
+  CHECK(engine.get("r", recache).info.won);
+  // The time a concurrent second hit may be refreshing: not yet ACTIVE.
+  store(engine, StoreMode::kSet, "l", "1");
+  GetOptions last = meta;
+  last.reports_last_access = true;
+  CHECK_FALSE(engine.try_get_shared("l", last).has_value());
+  engine.get("l");
+  engine.get("l");  // FETCHED, then ACTIVE
+  CHECK(engine.try_get_shared("l", last).has_value());
   store(engine, StoreMode::kSet, "gone", "1", 0, 0, 5);
   engine.set_time(kStartRelTime + 10);
   const uint64_t expired_before = engine.stats().get_expired;
@@ -449,4 +553,94 @@ TEST_CASE("gets under the shared lock beside sets under the exclusive one lose n
 
 TEST_CASE("deferred COLD -> WARM moves across threads lose no count and no link") {
   hammer(true);
+}
+
+namespace {
+
+// Items set and never read, then four threads each hitting every one of
+// them once, as close together as the threads run, shared first and get()
+// under the exclusive side when declined. Done one at a time, the hits on
+// an item are its first (FETCHED), second (ACTIVE) and later ones, so
+// exactly one of them may answer "not fetched before" and one "fetched,
+// not active", and the item ends ACTIVE: two first hits both setting
+// FETCHED, or two second hits, would not be such an order.
+void hit_fresh_items_together(bool reports_last_access) {
+  Engine engine(small_config(8));
+  engine.set_time(kStartRelTime);
+  constexpr int kItems = 20000;
+  // The threads meet every kStride items, so they hit each item close together.
+  constexpr int kStride = 16;
+  constexpr int kThreads = 4;
+  for (int k = 0; k < kItems; ++k) {
+    store(engine, StoreMode::kSet, "k" + std::to_string(k), "v");
+    // HOT, where a second hit refreshes the time (no move to WARM).
+    REQUIRE(engine.internals().item(engine.internals().find("k" + std::to_string(k))).lru ==
+            static_cast<uint8_t>(LruSegment::kHot));
+  }
+  engine.set_time(kStartRelTime + 10);
+  EngineLock lock;
+  lock.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->apply_deferred_bumps(); }, &engine);
+  std::vector<std::vector<uint8_t>> seen(kThreads, std::vector<uint8_t>(kItems));
+  std::vector<std::vector<rel_time_t>> last(kThreads, std::vector<rel_time_t>(kItems));
+  // A spinning barrier (a sleeping one wakes the threads too far apart).
+  std::atomic<int> arrived{0};
+  auto meet = [&](int round) {
+    arrived.fetch_add(1);
+    while (arrived.load() < kThreads * (round + 1)) std::this_thread::yield();
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      GetOptions options;
+      options.meta = true;
+      options.defer_relink = true;
+      options.reports_last_access = reports_last_access;
+      for (int k = 0; k < kItems; ++k) {
+        if (k % kStride == 0) meet(k / kStride);
+        const std::string key = "k" + std::to_string(k);
+        std::optional<GetResult> g;
+        {
+          std::shared_lock held(lock);
+          g = engine.try_get_shared(key, options);
+        }
+        if (!g) {
+          std::lock_guard held(lock);
+          g = engine.get(key, options);
+        }
+        REQUIRE(g->hit());
+        seen[t][k] = static_cast<uint8_t>((g->info.fetched ? 1 : 0) + (g->info.active ? 2 : 0));
+        last[t][k] = g->info.last_access;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::lock_guard held(lock);
+  int wrong = 0;
+  for (int k = 0; k < kItems; ++k) {
+    int first = 0, second = 0;
+    for (int t = 0; t < kThreads; ++t) {
+      first += seen[t][k] == 0 ? 1 : 0;
+      second += seen[t][k] == 1 ? 1 : 0;
+      // The time before the second hit is the set's; after it, the hit's
+      // (exact where the caller says it reports it).
+      const rel_time_t expected = seen[t][k] == 3 ? kStartRelTime + 10 : kStartRelTime;
+      if (reports_last_access && last[t][k] != expected) ++wrong;
+    }
+    if (first != 1 || second != 1) ++wrong;
+    const core::Item& it =
+        engine.internals().item(engine.internals().find("k" + std::to_string(k)));
+    if (!(it.flags & core::kActive) || it.time != kStartRelTime + 10) ++wrong;
+  }
+  CHECK(wrong == 0);
+  check_lists(engine);
+}
+
+}  // namespace
+
+TEST_CASE("concurrent hits on one item answer and leave it as hits one at a time do") {
+  // Twice each: how close the threads run depends on the machine's load.
+  for (int round = 0; round < 2; ++round) {
+    hit_fresh_items_together(false);
+    hit_fresh_items_together(true);
+  }
 }
