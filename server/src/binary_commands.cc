@@ -156,7 +156,7 @@ void binary_get(Session& s, const BinaryRequest& r) {
   }
   SharedEngine& shared = s.ctx().engine;
   uint32_t found_size = 0;
-  fetch_and_use(shared, r.key, options, [&](Fetch& f) {
+  fetch_and_use(shared, r.key, options, s.recache_counter(), [&](Fetch& f) {
     if (f.kind == FetchKind::kMiss) {
       s.responses().append(miss_bytes(r, return_key));
       return;

@@ -17,7 +17,8 @@ namespace asio = boost::asio;
 
 namespace memext::server {
 
-Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options) {
+Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options,
+                   uint64_t* recache_counter) {
   assert(shared.mutex.exclusive_held());
   Fetch f;
   GetResult r = shared.engine.get(key, options);
@@ -29,15 +30,17 @@ Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions&
     return f;
   }
   if (shared.flash == nullptr) return f;
-  return plan_locked(shared, key, r);
+  return plan_locked(shared, key, r, recache_counter);
 }
 
-Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& header) {
+Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& header,
+                  uint64_t* recache_counter) {
   assert(shared.mutex.exclusive_held());
   assert(header.source == HitSource::kFlashHeader && shared.flash != nullptr);
   Fetch f;
   memext::FlashRead plan = shared.flash->plan_read(key, header);
   if (plan.kind == FlashReadKind::kMiss) return f;
+  plan.recache_counter = recache_counter;
   if (plan.kind == FlashReadKind::kBuffered) {
     ReadOutcome outcome = shared.flash->finish_read(key, header, plan, nullptr, 0);
     if (!outcome.hit()) return f;

@@ -91,13 +91,16 @@ struct Fetch {
 
 // Precondition: shared.mutex is held. Engine get (with `options`), and for a
 // flash header the read plan: a page that is gone is a miss, a write-buffer
-// object is a value now, a device object is deferred.
-Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options);
+// object is a value now, a device object is deferred. `recache_counter`:
+// the connection's (FlashRead::recache_counter), or nullptr.
+Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options,
+                   uint64_t* recache_counter = nullptr);
 
 // Precondition: the exclusive side of shared.mutex is held. The read plan of
 // a flash header an earlier get returned (counted already), as fetch_locked
 // goes on after its get.
-Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& header);
+Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& header,
+                  uint64_t* recache_counter = nullptr);
 
 // A deferred fetch of a planned device read.
 Fetch deferred_fetch(std::string_view key, const GetResult& header, const memext::FlashRead& plan);
@@ -107,10 +110,12 @@ Fetch deferred_fetch(std::string_view key, const GetResult& header, const memext
 // header whose device read ExtStore::try_plan_read_shared can plan), else
 // under the exclusive side: fetch_locked, or plan_locked for a header the
 // shared side counted but could not plan. `use(Fetch&)` runs while that side
-// is still held: a kValue's value is valid only until it returns.
+// is still held: a kValue's value is valid only until it returns. A flash
+// hit takes its recache turn from `recache_counter`, the connection's
+// (memcached counts per connection), which must outlive the read.
 template <class Use>
 void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions& options,
-                   Use&& use) {
+                   uint64_t* recache_counter, Use&& use) {
   std::optional<GetResult> header;
   {
     GetOptions shared_options = options;
@@ -120,6 +125,7 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
         shared.engine.try_get_shared(key, shared_options, shared.flash != nullptr);
     if (r && r->source == HitSource::kFlashHeader) {
       if (std::optional<memext::FlashRead> plan = shared.flash->try_plan_read_shared(key, *r)) {
+        plan->recache_counter = recache_counter;
         Fetch f = deferred_fetch(key, *r, *plan);
         f.shared = true;
         use(f);
@@ -139,7 +145,8 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
     }
   }
   ExclusiveSection lock(shared.mutex, Holder::kGet);
-  Fetch f = header ? plan_locked(shared, key, *header) : fetch_locked(shared, key, options);
+  Fetch f = header ? plan_locked(shared, key, *header, recache_counter)
+                   : fetch_locked(shared, key, options, recache_counter);
   use(f);
 }
 

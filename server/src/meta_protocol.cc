@@ -112,7 +112,7 @@ void meta_get(Session& s, const Tokens& t) {
   uint32_t found_size = 0;
   // A plan made under the shared side whose abort may free its page.
   std::optional<memext::FlashRead> abort_exclusively;
-  fetch_and_use(shared, req.key, options, [&](Fetch& fetch) {
+  fetch_and_use(shared, req.key, options, s.recache_counter(), [&](Fetch& fetch) {
     if (fetch.kind == FetchKind::kMiss) {
       if (!quiet) s.responses().append(miss);
       return;

@@ -179,6 +179,10 @@ class Session {
   void queue_flash_read(std::unique_ptr<PendingFlashRead> read) {
     flash_reads_.push_back(std::move(read));
   }
+  // This connection's recache turns (memcached's c->recache_counter), for
+  // fetch_and_use: its flash reads finish on its thread, and the connection
+  // outlives them (PendingFlashRead::keep_alive).
+  uint64_t* recache_counter() { return &recache_counter_; }
 
   // `lru_crawler metadump`: the dump runs in batches between writes, and no
   // further command runs until it has ended (memcached hands the connection
@@ -213,6 +217,7 @@ class Session {
   ResponseQueue responses_;
   ConnStateTrace trace_;
   std::vector<std::unique_ptr<PendingFlashRead>> flash_reads_;
+  uint64_t recache_counter_ = 0;
   std::vector<std::string_view> tokens_;
   size_t swallow_ = 0;
   size_t bytes_wanted_ = 0;

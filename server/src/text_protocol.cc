@@ -66,7 +66,7 @@ void text_get(Session& s, const Tokens& t, bool return_cas, bool touch) {
     }
     s.begin_key_message(i == first_key);
     uint32_t found_size = 0;
-    fetch_and_use(shared, key, options, [&](Fetch& f) {
+    fetch_and_use(shared, key, options, s.recache_counter(), [&](Fetch& f) {
       s.ctx().prefix_stats.record_get(key, f.kind != FetchKind::kMiss);
       if (f.kind == FetchKind::kMiss) return;
       found_size = f.info.value_len;

@@ -46,13 +46,13 @@
 // try_plan_read_shared, try_finish_read_shared and try_abort_read_shared, which run under its
 // shared side, on any number of threads at once; the ExtStore has no lock
 // of its own. What the shared side writes: page pins (PageStore, atomic),
-// counter stripes (core/shared_counters.h) and the recache counter (an
-// atomic advanced by compare-exchange, so the exclusive and shared paths
-// count the same sequence). The Engine and the devices are the caller's and must outlive the
-// ExtStore; nothing but the ExtStore may submit IO on the devices (readers
-// use their own devices on the same files, see FlashRead). Foreground calls
-// (plan_read, finish_read, engine ops reaching the unlink listener) never
-// touch a device.
+// counter stripes (core/shared_counters.h) and the read's recache counter
+// (FlashRead::recache_counter, the connection's, advanced only on its
+// thread; or the store's own, an atomic advanced by compare-exchange), so
+// the exclusive and shared paths count the same sequence. The Engine and the devices are the
+// caller's and must outlive the ExtStore; nothing but the ExtStore may submit IO on the devices
+// (readers use their own devices on the same files, see FlashRead). Foreground calls (plan_read,
+// finish_read, engine ops reaching the unlink listener) never touch a device.
 //
 // Locking rule: no device IO under the engine lock. Every IO takes the
 // plan -> IO -> finish shape, the IO outside the lock:
@@ -139,6 +139,12 @@ struct FlashRead {
   uint32_t skip = 0;
   uint32_t object_len = 0;
   ReadPlan plan;  // the page store's pin on the page
+  // The recache turn counter this read's hit advances: memcached keeps one
+  // per connection (c->recache_counter), so a driver with connections sets
+  // its connection's here after planning (only that connection's thread may
+  // then finish the read); nullptr = the store's own, one for all (the
+  // simulator replays as one client).
+  uint64_t* recache_counter = nullptr;
 };
 
 enum class ReadStatus : uint8_t {
@@ -321,7 +327,9 @@ class ExtStore {
   bool try_abort_read_shared(const FlashRead& read);
   // plan_read + synchronous device read + finish_read, into an internal
   // buffer (the value is valid until the next call). For tests and tools.
-  ReadOutcome read_sync(std::string_view key, const GetResult& header);
+  // `recache_counter`: the reader's own (FlashRead::recache_counter).
+  ReadOutcome read_sync(std::string_view key, const GetResult& header,
+                        uint64_t* recache_counter = nullptr);
 
   // True while a page is being compacted (between its first and last region).
   bool compacting() const;

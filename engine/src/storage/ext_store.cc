@@ -231,8 +231,9 @@ std::optional<ReadOutcome> ExtStore::try_finish_read_shared(std::string_view key
 bool ExtStore::try_abort_read_shared(const FlashRead& read) {
   return impl_->try_abort_read_shared(read);
 }
-ReadOutcome ExtStore::read_sync(std::string_view key, const GetResult& header) {
-  return impl_->read_sync(key, header);
+ReadOutcome ExtStore::read_sync(std::string_view key, const GetResult& header,
+                                uint64_t* recache_counter) {
+  return impl_->read_sync(key, header, recache_counter);
 }
 bool ExtStore::compacting() const {
   return impl_->compacting;

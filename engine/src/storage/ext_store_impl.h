@@ -61,14 +61,15 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   // The shared side's turn of the recache counter for a candidate: advances
   // it when this hit is not the one to recache; false (unchanged) when it is,
   // which only finish_read under the exclusive side may do.
-  bool skip_recache_shared();
+  bool skip_recache_shared(const FlashRead& read);
   // The hit's object as finish_read checks it; false for anything finish_read
   // would count as a miss.
   bool object_matches(std::string_view key, const GetResult& header, const FlashRead& read,
                       const char* object, ReadOutcome* outcome) const;
-  ReadOutcome read_sync(std::string_view key, const GetResult& header);
+  ReadOutcome read_sync(std::string_view key, const GetResult& header, uint64_t* recache_counter);
   ReadOutcome miss(std::string_view key, const ExtLocation& location, bool badcrc);
-  void maybe_recache(std::string_view key, const GetResult& header, ReadOutcome& outcome);
+  void maybe_recache(std::string_view key, const GetResult& header, const FlashRead& read,
+                     ReadOutcome& outcome);
 
   // ---- compactor (compactor.cc) ----
   Micros compactor_step(Micros now);
@@ -148,8 +149,9 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   std::vector<core::PageObject> phantom_objects;
   size_t phantom_pos = 0;
 
-  // memcached keeps one per connection. Atomic: the shared side advances
-  // it too (skip_recache_shared).
+  // The recache turns of reads without a counter of their own
+  // (FlashRead::recache_counter). Atomic: the shared side advances it too
+  // (skip_recache_shared).
   std::atomic<uint64_t> recache_counter{0};
   // get_extstore and get_aborted_extstore counted under the shared side
   // (stats() adds them).

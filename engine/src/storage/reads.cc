@@ -88,7 +88,7 @@ ReadOutcome ExtStore::Impl::finish_read(std::string_view key, const GetResult& h
   }
   outcome.status = ReadStatus::kHit;
   outcome.info = header.info;
-  maybe_recache(key, header, outcome);
+  maybe_recache(key, header, read, outcome);
   return outcome;
 }
 
@@ -134,7 +134,7 @@ std::optional<ReadOutcome> ExtStore::Impl::try_finish_read_shared(std::string_vi
   const char* object = buffer == nullptr ? nullptr : buffer + read.skip;
   if (!object_matches(key, header, read, object, &outcome)) return std::nullopt;
   if (store->unpin_needs_exclusive(read.plan)) return std::nullopt;
-  if (recache_candidate(header) && !skip_recache_shared()) return std::nullopt;
+  if (recache_candidate(header) && !skip_recache_shared(read)) return std::nullopt;
   store->unpin_shared(read.plan);
   outcome.status = ReadStatus::kHit;
   outcome.info = header.info;
@@ -158,7 +158,13 @@ bool ExtStore::Impl::recache_candidate(const GetResult& header) const {
   return time > static_cast<rel_time_t>(now - kItemUpdateInterval);
 }
 
-bool ExtStore::Impl::skip_recache_shared() {
+bool ExtStore::Impl::skip_recache_shared(const FlashRead& read) {
+  if (read.recache_counter != nullptr) {
+    // The connection's own: only its thread finishes its reads.
+    if (*read.recache_counter % config.recache_rate == 0) return false;
+    ++*read.recache_counter;
+    return true;
+  }
   uint64_t seen = recache_counter.load(std::memory_order_relaxed);
   while (seen % config.recache_rate != 0) {
     if (recache_counter.compare_exchange_weak(seen, seen + 1, std::memory_order_relaxed)) {
@@ -169,9 +175,12 @@ bool ExtStore::Impl::skip_recache_shared() {
 }
 
 void ExtStore::Impl::maybe_recache(std::string_view key, const GetResult& header,
-                                   ReadOutcome& outcome) {
+                                   const FlashRead& read, ReadOutcome& outcome) {
   if (!recache_candidate(header)) return;
-  if (recache_counter.fetch_add(1, std::memory_order_relaxed) % config.recache_rate != 0) return;
+  const uint64_t turn = read.recache_counter != nullptr
+                            ? (*read.recache_counter)++
+                            : recache_counter.fetch_add(1, std::memory_order_relaxed);
+  if (turn % config.recache_rate != 0) return;
   const core::RecacheResult r =
       engine.hooks().replace_header_with_item(key, header.location, outcome.value);
   if (r == core::RecacheResult::kRecached) {
@@ -193,8 +202,10 @@ bool ExtStore::Impl::try_abort_read_shared(const FlashRead& read) {
   return true;
 }
 
-ReadOutcome ExtStore::Impl::read_sync(std::string_view key, const GetResult& header) {
-  const FlashRead read = plan_read(key, header);
+ReadOutcome ExtStore::Impl::read_sync(std::string_view key, const GetResult& header,
+                                      uint64_t* recache_counter) {
+  FlashRead read = plan_read(key, header);
+  read.recache_counter = recache_counter;
   if (read.kind != FlashReadKind::kDevice) return finish_read(key, header, read, nullptr, 0);
   char* buffer = stores_data ? scratch(read.length) : nullptr;
   IoRequest req{IoOp::kRead, read.offset, read.length, buffer};

@@ -203,6 +203,42 @@ TEST_CASE("recache honours ext_recache_rate") {
   CHECK(recached == 2);
 }
 
+TEST_CASE("recache turns are counted per reader (memcached's per-connection counter)") {
+  // Two connections reading three candidates each at ext_recache_rate 4:
+  // each connection's counter starts at 0, so each recaches its first
+  // (memcached's c->recache_counter): reads 1 and 4. One counter for all
+  // (reads without one, the simulator's) recaches turns 0 and 4: reads 1
+  // and 5.
+  EngineConfig config = rig_engine_config(false);
+  config.ext.recache_rate = 4;
+  for (const bool per_connection : {true, false}) {
+    CAPTURE(per_connection);
+    Rig rig(RigDevice::kMemory, config);
+    for (int i = 0; i < 6; ++i)
+      REQUIRE(rig.set(key_for(i), value_for(i, 2000)).result == StoreResult::kStored);
+    rig.flush_all_to_flash();
+    for (int i = 0; i < 6; ++i) rig.read(key_for(i));  // FETCHED
+    uint64_t connection[2] = {0, 0};
+    std::vector<bool> recached;
+    for (int i = 0; i < 6; ++i) {
+      const GetResult header = rig.engine().get(key_for(i));
+      REQUIRE(header.source == HitSource::kFlashHeader);
+      const ReadOutcome outcome =
+          rig.ext().read_sync(key_for(i), header, per_connection ? &connection[i / 3] : nullptr);
+      CHECK(outcome.hit());
+      recached.push_back(outcome.recached);
+    }
+    if (per_connection) {
+      CHECK(recached == std::vector<bool>{true, false, false, true, false, false});
+      CHECK(connection[0] == 3);
+      CHECK(connection[1] == 3);
+    } else {
+      CHECK(recached == std::vector<bool>{true, false, false, false, true, false});
+    }
+    CHECK(rig.ext().stats().recache_from_extstore == 2);
+  }
+}
+
 TEST_CASE("set_option applies memcached's extstore settings and names bad input") {
   Rig rig(RigDevice::kMemory);
   ExtStore& ext = rig.ext();
