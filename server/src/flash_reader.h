@@ -94,13 +94,13 @@ struct Fetch {
 // object is a value now, a device object is deferred. `recache_counter`:
 // the connection's (FlashRead::recache_counter), or nullptr.
 Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions& options,
-                   uint64_t* recache_counter = nullptr);
+                   uint64_t* recache_counter);
 
 // Precondition: the exclusive side of shared.mutex is held. The read plan of
 // a flash header an earlier get returned (counted already), as fetch_locked
 // goes on after its get.
 Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& header,
-                  uint64_t* recache_counter = nullptr);
+                  uint64_t* recache_counter);
 
 // A deferred fetch of a planned device read.
 Fetch deferred_fetch(std::string_view key, const GetResult& header, const memext::FlashRead& plan);

@@ -262,16 +262,15 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
   // What store() does when it needs nothing shared gets could be reading
   // half-changed: no new pool page or hash table growth (readers index
   // both), no flash page emptied by a header's unlink (page state that
-  // shared flash reads use), no append/prepend (two allocations) or stale store, no watcher
-  // (its lines are written in lock order). Records it frees wait in
-  // retired_ until the next exclusive holder; when too many wait, decline.
+  // shared flash reads use), no append/prepend (two allocations) or stale
+  // store, no watcher (its lines are written in lock order). Records it
+  // frees wait in retired_ until the next exclusive holder; when too many
+  // wait, decline.
   if (request.mode == StoreMode::kAppend || request.mode == StoreMode::kPrepend ||
       request.invalidate) {
     return std::nullopt;
   }
-  if (events_ != nullptr &&
-      (events_->wants(log_stream::kFetchers) || events_->wants(log_stream::kMutations) ||
-       events_->wants(log_stream::kEvictions))) {
+  if (logging(log_stream::kFetchers | log_stream::kMutations | log_stream::kEvictions) != nullptr) {
     return std::nullopt;
   }
   if (free_records_ == kNoItem && (pool_used_ >> kPoolShift) >= pool_.size()) return std::nullopt;
@@ -358,13 +357,14 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
     if (new_n != kNoItem && prebuilt != nullptr) prepared->buffer_ = nullptr;  // the item's now
   }
   if (declined_) return outcome;  // try_store_concurrent repeats it exclusively
-  if (concurrent_ && new_n != kNoItem) {
+  if (concurrent_) {
     // The allocation's evictions may have left the old header the last
-    // object of its page: its unlink is the exclusive side's then. The new
-    // item goes (its buffer with it: the retry builds its own).
+    // object of its page, and every path below (a replace, or a failed
+    // set's unlink) may unlink it: that is the exclusive side's then. The
+    // new item goes (its buffer with it: the retry builds its own).
     const uint32_t old_n = find(key);
     if (old_n != kNoItem && !unlink_beside_readers(old_n)) {
-      free_item(new_n);
+      if (new_n != kNoItem) free_item(new_n);
       declined_ = true;
       return outcome;
     }

@@ -146,8 +146,7 @@ uint32_t ItemStore::alloc_item(std::string_view key, uint8_t nkey, uint32_t clie
   }
   if (!ok) {
     if (!declined_) lru_counters_[lru_id(id, LruSegment::kHot)].outofmemory++;
-    item(n).next = free_records_;
-    free_records_ = n;
+    free_record(n);
     return kNoItem;
   }
 
@@ -201,28 +200,30 @@ void ItemStore::free_item(uint32_t n) {
     slabs_.free(it.clsid, chunk_ref(n), charged_bytes(it));
   }
   chunk_ref(n) = ChunkRef{};
+  const bool heap_buffer = !(flags & kInlineKey);
+  const size_t payload_len = ((flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
+  const uint64_t buffer_bytes = heap_buffer ? it.key_len + payload_len : 0;
+  heap_bytes_ -= buffer_bytes;
   if (concurrent_) {
     // A shared get may still be reading the record and its buffer: both
     // wait for the next exclusive holder (recycle_retired).
-    if (!(flags & kInlineKey)) {
-      const size_t payload_len = ((flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
-      heap_bytes_ -= it.key_len + payload_len;
-      retired_bytes_ += it.key_len + payload_len;
-    }
+    retired_bytes_ += buffer_bytes;
     retired_.push_back(n);
     return;
   }
-  if (!(flags & kInlineKey)) {
-    const size_t payload_len = ((flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2;
-    heap_bytes_ -= it.key_len + payload_len;
+  if (heap_buffer) {
     if (retire_to_ != nullptr && retire_to_->retired_count_ < PreparedStore::kMaxRetired) {
       retire_to_->retired_[retire_to_->retired_count_++] = it.data.ptr;
     } else {
       delete[] it.data.ptr;
     }
   }
-  it = Item{};
-  it.next = free_records_;
+  free_record(n);
+}
+
+void ItemStore::free_record(uint32_t n) {
+  item(n) = Item{};
+  item(n).next = free_records_;
   free_records_ = n;
 }
 
@@ -313,11 +314,8 @@ void ItemStore::replace(uint32_t old_n, uint32_t new_n) {
 
 void ItemStore::recycle_retired() {
   for (const uint32_t n : retired_) {
-    Item& it = item(n);
-    if (!(it.flags & kInlineKey)) delete[] it.data.ptr;
-    it = Item{};
-    it.next = free_records_;
-    free_records_ = n;
+    if (!(item(n).flags & kInlineKey)) delete[] item(n).data.ptr;
+    free_record(n);
   }
   retired_.clear();
   retired_bytes_ = 0;

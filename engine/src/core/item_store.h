@@ -279,9 +279,9 @@ class ItemStore {
   const LruList& lru(uint32_t clsid, LruSegment s) const { return lrus_[lru_id(clsid, s)]; }
   void set_header_listener(HeaderUnlinkListener* listener) { listener_ = listener; }
   void set_event_sink(EventSink* sink) { events_ = sink; }
-  // The sink when it wants `stream` now, else nullptr.
-  EventSink* logging(uint32_t stream) const {
-    return events_ != nullptr && events_->wants(stream) ? events_ : nullptr;
+  // The sink when it wants any of `streams` (log_stream bits) now, else nullptr.
+  EventSink* logging(uint32_t streams) const {
+    return events_ != nullptr && events_->wants(streams) ? events_ : nullptr;
   }
   // memcached's eviction / extwrite log fields of item n.
   ItemLeaveEvent leave_event(uint32_t n) const;
@@ -307,6 +307,8 @@ class ItemStore {
   };
 
   uint32_t new_record();
+  // Record n, cleared, back on the free list (its buffer is the caller's).
+  void free_record(uint32_t n);
   // link() and unlink() less the hash table and (unlink) the free.
   void attach(uint32_t n);
   void detach(uint32_t n);
