@@ -14,6 +14,9 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
   core::StorageHooks& hooks = engine.hooks();
   const SlabClassTable& classes = hooks.slab_classes();
   const uint8_t min_class = std::max<uint8_t>(1, classes.clsid(config.item_size));
+  const bool pace_1618 = options.flusher_pacing == FlusherPacing::k1_6_18;
+  const Micros sleep_min = pace_1618 ? kWriteSleepMin1618 : kWriteSleepMin;
+  if (counter == 0) write_sleep = sleep_min;
   bool do_sleep = true;
   bool have_pressure = false;
   storage::SlabPressure pressure;
@@ -23,7 +26,11 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
   write_sleep = std::min<Micros>(write_sleep, config.max_sleep_us);
 
   for (uint32_t x = min_class; x <= classes.largest(); ++x) {
-    if (backoff[x] != 0 && counter % backoff[x] != 0) continue;
+    if (backoff[x] != 0 && counter % backoff[x] != 0) {
+      // 1.6.18: long sleeps mean classes are retried sooner.
+      if (pace_1618 && write_sleep > 10 * kWriteSleepMin1618) backoff[x] /= 2;
+      continue;
+    }
     bool did_move = false;
     // An empty COLD LRU cannot give an item; skipping the slab look is only
     // a shortcut to the same outcome.
@@ -59,21 +66,30 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
         moved_bytes += ntotal;
         did_move = true;
         do_sleep = false;
-        if (write_sleep > kWriteSleepMin) write_sleep /= 2;
+        if (write_sleep > sleep_min) write_sleep /= 2;
         if (new_wbuf && !first) break;
         first = false;
       }
     }
-    backoff[x] = did_move ? 1 : backoff[x] + 1;
+    if (pace_1618) {
+      if (!did_move) {
+        ++backoff[x];
+      } else if (backoff[x] != 0) {
+        backoff[x] = 1;
+      }
+    } else {
+      backoff[x] = did_move ? 1 : backoff[x] + 1;
+    }
   }
 
   // The thread was busy this long moving objects (see ExtStoreOptions).
   const Micros busy = static_cast<Micros>((moved_objects * options.flusher_ns_per_object +
                                            moved_bytes * options.flusher_ns_per_kib / 1024 + 999) /
                                           1000);
+  if (pace_1618) do_sleep = true;  // 1.6.18's thread sleeps after every pass
   if (!do_sleep) return now + busy;
-  // Only back off other classes while at least one class is flushing.
-  backoff.fill(1);
+  // 1.6.20: only back off other classes while at least one class is flushing.
+  if (!pace_1618) backoff.fill(1);
   const Micros wake = now + busy + write_sleep;
   ++write_sleep;
   return wake;
