@@ -49,6 +49,7 @@ struct Options {
   std::string memcached = "/usr/bin/memcached";
   double seconds = 60;
   double warmup = 3;
+  double idle = 0;
   unsigned keys = 30000;
   unsigned value = 4096;
   unsigned rounds = 2;
@@ -66,11 +67,15 @@ int usage(const char* argv0, int code) {
   std::fprintf(code == 0 ? stdout : stderr,
                "usage: %s [--memext PATH] [--memcached PATH] [--seconds S] [--warmup S]\n"
                "          [--keys N] [--value BYTES] [--rounds N] [--threads N] [-m MB]\n"
-               "          [--ext OPTIONS] [--dir DIR] [--holds] [--memext-only]\n"
+               "          [--ext OPTIONS] [--dir DIR] [--idle S] [--holds] [--memext-only]\n"
                "Get latency (every request timed) while a second client overwrites keys flat\n"
                "out, memext-server and memcached with the same flags, rounds alternating.\n"
                "  --ext     the -o string; {path} becomes a file in --dir (default\n"
                "            %s)\n"
+               "  --idle    seconds each server sits idle after it starts, before the\n"
+               "            writer (default 0): an idle server's background threads back\n"
+               "            off, and how long decides whether the storm starves the item\n"
+               "            headers' slab class and misses (issue 14)\n"
                "  --holds   print memext-server's stderr (its lock-hold report when built\n"
                "            with -DMEMEXT_LOCK_HOLD_STATS=ON)\n",
                argv0, Options().ext.c_str());
@@ -298,6 +303,7 @@ RunResult run_server(const std::string& binary, const std::string& name, const O
   RunResult result;
   try {
     ::close(connect_to(port));
+    std::this_thread::sleep_for(std::chrono::duration<double>(opt.idle));
     result.load_before = load_average();
     std::atomic<bool> stop{false};
     std::thread writer(writer_loop, port, std::cref(opt), std::cref(stop), &result.sets_sent);
@@ -385,6 +391,10 @@ bool parse_args(int argc, char** argv, Options* opt, int* exit_code) {
         const double s = std::stod(v);
         if (!(s > 0)) throw std::invalid_argument("not positive");
         (arg == "--seconds" ? opt->seconds : opt->warmup) = s;
+      } else if (arg == "--idle") {
+        const double s = std::stod(v);
+        if (!(s >= 0) || s > 3600) throw std::invalid_argument("out of range");
+        opt->idle = s;
       } else if (arg == "--keys" || arg == "--value" || arg == "--rounds" || arg == "--threads") {
         const unsigned long n = std::stoul(v);
         if (n == 0 || n > 100'000'000) throw std::invalid_argument("out of range");
@@ -399,7 +409,8 @@ bool parse_args(int argc, char** argv, Options* opt, int* exit_code) {
         return false;
       }
     } catch (const std::exception&) {
-      std::fprintf(stderr, "%s %s: expected a positive number\n", arg.c_str(), v.c_str());
+      std::fprintf(stderr, "%s %s: expected %s\n", arg.c_str(), v.c_str(),
+                   arg == "--idle" ? "seconds from 0 to 3600" : "a positive number");
       *exit_code = 2;
       return false;
     }
@@ -420,9 +431,11 @@ int main(int argc, char** argv) {
   Options opt;
   int exit_code = 0;
   if (!parse_args(argc, argv, &opt, &exit_code)) return exit_code;
-  std::printf("flags: -m %s -t %u -o %s; %u keys x %u B; %.0f s timed after %.0f s warm-up\n",
-              opt.memory.c_str(), opt.threads, opt.ext.c_str(), opt.keys, opt.value, opt.seconds,
-              opt.warmup);
+  std::printf(
+      "flags: -m %s -t %u -o %s; %u keys x %u B; %.0f s timed after %.0f s warm-up, "
+      "servers idle %.1f s first\n",
+      opt.memory.c_str(), opt.threads, opt.ext.c_str(), opt.keys, opt.value, opt.seconds,
+      opt.warmup, opt.idle);
   try {
     for (unsigned round = 0; round < opt.rounds; ++round) {
       std::printf("round %u\n", round + 1);

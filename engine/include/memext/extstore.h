@@ -197,6 +197,13 @@ struct ExtStoreOptions {
   // memcached's compactor thread walks it). Bounds how long one step holds
   // the caller's lock: memcached holds only an item lock per object.
   uint32_t rescue_slice_bytes = 0;
+  // A flusher step moves at most about this many bytes of objects (it stops
+  // after the object that reaches it), then asks to run again at once and
+  // goes on with the same pass (0: a whole pass in one step, as the
+  // simulator runs it). Bounds how long one step holds the caller's lock:
+  // a pass fills up to a wbuf per class under it, and memcached's write
+  // thread holds only an item lock per object.
+  uint32_t flusher_slice_bytes = 0;
   // async_flush: memcached's one wbuf per page (PageStoreConfig::
   // one_flush_per_page): a bucket whose full wbuf is being written takes no
   // writes until it completes, which paces the flusher by the device.
@@ -236,8 +243,13 @@ struct CompactorRead {
 inline constexpr ExtStoreOptions kAsyncFlush{true, 8};
 // The server's: async flushes whose writes run on an IO thread per device, so
 // a step holding the engine lock never enters the kernel for IO nor waits,
-// and compactor steps that rescue from 256 KB of a region at a time.
-inline constexpr ExtStoreOptions kIoThread{true, 8, true, 256 * 1024};
+// compactor steps that rescue from 256 KB of a region at a time, and flusher
+// steps that move 64 KB of objects at a time (every hold ~tens of µs).
+inline constexpr ExtStoreOptions kIoThread{.async_flush = true,
+                                           .max_flushing_wbufs = 8,
+                                           .io_thread = true,
+                                           .rescue_slice_bytes = 256 * 1024,
+                                           .flusher_slice_bytes = 64 * 1024};
 
 // Which device open_ext_store() creates for each ext_path.
 enum class ExtDeviceKind : uint8_t { kMemory, kFile, kUring };

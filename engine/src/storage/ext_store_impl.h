@@ -123,6 +123,24 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   std::array<uint32_t, kMaxSlabClasses> backoff{};
   uint32_t counter = 0;
   Micros write_sleep = kWriteSleepMin;
+  // One pass of its outer loop, kept between steps when
+  // ExtStoreOptions::flusher_slice_bytes ends a step inside the pass.
+  struct FlusherPass {
+    bool running = false;
+    uint32_t clsid = 0;     // the class being moved from
+    bool in_class = false;  // clsid's fields below are set
+    bool moving = false;    // clsid's COLD LRU had a tail to move
+    bool first = true;
+    bool did_move = false;
+    uint64_t target = 0;
+    uint64_t chunks_free = 0;
+    bool have_pressure = false;
+    storage::SlabPressure pressure;
+    bool do_sleep = true;
+    uint64_t moved_objects = 0;
+    uint64_t moved_bytes = 0;
+  };
+  FlusherPass flusher_pass;
 
   // storage_compact_thread's locals.
   Micros compact_sleep = 0;

@@ -9,85 +9,92 @@
 namespace memext {
 
 Micros ExtStore::Impl::flusher_step(Micros now) {
-  // Finished wbuf writes give their buffers back before new ones are needed.
-  reap_flushes(false);
   core::StorageHooks& hooks = engine.hooks();
   const SlabClassTable& classes = hooks.slab_classes();
-  const uint8_t min_class = std::max<uint8_t>(1, classes.clsid(config.item_size));
+  FlusherPass& pass = flusher_pass;
   const bool pace_1618 = options.flusher_pacing == FlusherPacing::k1_6_18;
   const Micros sleep_min = pace_1618 ? kWriteSleepMin1618 : kWriteSleepMin;
-  if (counter == 0) write_sleep = sleep_min;
-  bool do_sleep = true;
-  bool have_pressure = false;
-  storage::SlabPressure pressure;
-  uint64_t moved_objects = 0;
-  uint64_t moved_bytes = 0;
-  ++counter;
-  write_sleep = std::min<Micros>(write_sleep, config.max_sleep_us);
-
-  for (uint32_t x = min_class; x <= classes.largest(); ++x) {
-    if (backoff[x] != 0 && counter % backoff[x] != 0) {
-      // 1.6.18: long sleeps mean classes are retried sooner.
-      if (pace_1618 && write_sleep > 10 * kWriteSleepMin1618) backoff[x] /= 2;
-      continue;
-    }
-    bool did_move = false;
-    // An empty COLD LRU cannot give an item; skipping the slab look is only
-    // a shortcut to the same outcome.
-    if (hooks.cold_tail(static_cast<uint8_t>(x)) != core::kNoHandle) {
-      uint64_t target = 0;
-      uint64_t chunks_free = 0;
+  if (counter == 0 && !pass.running) write_sleep = sleep_min;
+  if (!pass.running) {
+    // Finished wbuf writes give their buffers back before new ones are needed.
+    reap_flushes(false);
+    pass = FlusherPass{};
+    pass.running = true;
+    pass.clsid = std::max<uint8_t>(1, classes.clsid(config.item_size));
+    ++counter;
+    write_sleep = std::min<Micros>(write_sleep, config.max_sleep_us);
+  }
+  uint64_t slice_bytes = 0;
+  for (; pass.clsid <= classes.largest(); ++pass.clsid, pass.in_class = false) {
+    const auto x = static_cast<uint8_t>(pass.clsid);
+    if (!pass.in_class) {
+      if (backoff[x] != 0 && counter % backoff[x] != 0) {
+        // 1.6.18: long sleeps mean classes are retried sooner.
+        if (pace_1618 && write_sleep > 10 * kWriteSleepMin1618) backoff[x] /= 2;
+        continue;
+      }
+      pass.in_class = true;
+      pass.did_move = false;
+      pass.first = true;
+      // An empty COLD LRU cannot give an item; skipping the slab look is only
+      // a shortcut to the same outcome.
+      pass.moving = hooks.cold_tail(x) != core::kNoHandle;
+      pass.target = 0;
+      pass.chunks_free = 0;
       // With ext_item_age 0 every age qualifies, so the slab look (the costly
       // part of an idle pass) cannot change the outcome and is skipped.
-      if (config.item_age != 0) {
-        if (!have_pressure) {
-          pressure = engine.slab_pressure(config.slab_automove_freeratio);
-          have_pressure = true;
+      if (pass.moving && config.item_age != 0) {
+        if (!pass.have_pressure) {
+          pass.pressure = engine.slab_pressure(config.slab_automove_freeratio);
+          pass.have_pressure = true;
         }
-        target = uint64_t{classes[x].perslab} * pressure.target_pages();
-        chunks_free = hooks.free_chunks(static_cast<uint8_t>(x));
-      }
-      bool first = true;
-      // As storage_write_thread: move COLD tails until a write is refused
-      // (the item is not old enough, or its bucket's wbuf is full and being
-      // written). A synchronous store never refuses for a full wbuf, so there
-      // the loop ends once a write opened a new wbuf.
-      while (true) {
-        // Low on chunks with no spare pages: push items out regardless of age.
-        const uint32_t item_age = chunks_free < target ? 0 : config.item_age;
-        bool new_wbuf = false;
-        uint32_t ntotal = 0;
-        if (write_cold_tail(static_cast<uint8_t>(x), item_age, &new_wbuf, &ntotal) !=
-            Move::kMoved) {
-          break;
-        }
-        ++chunks_free;
-        ++moved_objects;
-        moved_bytes += ntotal;
-        did_move = true;
-        do_sleep = false;
-        if (write_sleep > sleep_min) write_sleep /= 2;
-        if (new_wbuf && !first) break;
-        first = false;
+        pass.target = uint64_t{classes[x].perslab} * pass.pressure.target_pages();
+        pass.chunks_free = hooks.free_chunks(x);
       }
     }
+    // As storage_write_thread: move COLD tails until a write is refused
+    // (the item is not old enough, or its bucket's wbuf is full and being
+    // written). A synchronous store never refuses for a full wbuf, so there
+    // the loop ends once a write opened a new wbuf.
+    while (pass.moving) {
+      // The slice is used up: the rest of the pass is the next call's.
+      if (options.flusher_slice_bytes != 0 && slice_bytes >= options.flusher_slice_bytes) {
+        return now;
+      }
+      // Low on chunks with no spare pages: push items out regardless of age.
+      const uint32_t item_age = pass.chunks_free < pass.target ? 0 : config.item_age;
+      bool new_wbuf = false;
+      uint32_t ntotal = 0;
+      if (write_cold_tail(x, item_age, &new_wbuf, &ntotal) != Move::kMoved) break;
+      ++pass.chunks_free;
+      ++pass.moved_objects;
+      pass.moved_bytes += ntotal;
+      slice_bytes += ntotal;
+      pass.did_move = true;
+      pass.do_sleep = false;
+      if (write_sleep > sleep_min) write_sleep /= 2;
+      if (new_wbuf && !pass.first) break;
+      pass.first = false;
+    }
     if (pace_1618) {
-      if (!did_move) {
+      if (!pass.did_move) {
         ++backoff[x];
       } else if (backoff[x] != 0) {
         backoff[x] = 1;
       }
     } else {
-      backoff[x] = did_move ? 1 : backoff[x] + 1;
+      backoff[x] = pass.did_move ? 1 : backoff[x] + 1;
     }
   }
+  pass.running = false;
 
   // The thread was busy this long moving objects (see ExtStoreOptions).
-  const Micros busy = static_cast<Micros>((moved_objects * options.flusher_ns_per_object +
-                                           moved_bytes * options.flusher_ns_per_kib / 1024 + 999) /
-                                          1000);
-  if (pace_1618) do_sleep = true;  // 1.6.18's thread sleeps after every pass
-  if (!do_sleep) return now + busy;
+  const Micros busy =
+      static_cast<Micros>((pass.moved_objects * options.flusher_ns_per_object +
+                           pass.moved_bytes * options.flusher_ns_per_kib / 1024 + 999) /
+                          1000);
+  if (pace_1618) pass.do_sleep = true;  // 1.6.18's thread sleeps after every pass
+  if (!pass.do_sleep) return now + busy;
   // 1.6.20: only back off other classes while at least one class is flushing.
   if (!pace_1618) backoff.fill(1);
   const Micros wake = now + busy + write_sleep;

@@ -3,7 +3,9 @@
 // that leaves items in COLD to be evicted from RAM unflushed, as memcached's
 // storage_write_thread falls behind; a slower storm loses none.
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "storage_rig.h"
 
@@ -68,30 +70,73 @@ TEST_CASE(
   CHECK(slow.written > 17'000);
 }
 
-TEST_CASE("a moving flusher step wakes after its modelled cost, an idle one after its sleep") {
-  EngineConfig config = rig_engine_config(true);
-  config.phantom = true;
-  Engine engine(config);
-  LruMaintainer lru(engine);
-  PhantomDevice device(config.ext.paths[0].size_bytes);
-  ExtStoreOptions options;
-  options.flusher_ns_per_object = 10'000;
-  options.flusher_ns_per_kib = 0;
-  ExtStore ext(engine, config.ext, {&device}, options);
-  engine.set_time(100);
-  for (int i = 0; i < 10; ++i) {
-    StoreRequest r;
-    const std::string key = key_for(i);
-    r.key = key;
-    r.value_len = 1000;
-    REQUIRE(engine.store(r).result == StoreResult::kStored);
+namespace {
+
+// Ten 1000-byte items in COLD, ready to flush, behind a flusher that costs
+// 10 us an object; `slice_bytes` is ExtStoreOptions::flusher_slice_bytes.
+struct TenColdItems {
+  explicit TenColdItems(uint32_t slice_bytes) {
+    config.phantom = true;
+    engine = std::make_unique<Engine>(config);
+    lru = std::make_unique<LruMaintainer>(*engine);
+    ExtStoreOptions options;
+    options.flusher_ns_per_object = 10'000;
+    options.flusher_ns_per_kib = 0;
+    options.flusher_slice_bytes = slice_bytes;
+    ext = std::make_unique<ExtStore>(*engine, config.ext, std::vector<Device*>{&device}, options);
+    engine->set_time(100);
+    for (int i = 0; i < 10; ++i) {
+      StoreRequest r;
+      const std::string key = key_for(i);
+      r.key = key;
+      r.value_len = 1000;
+      REQUIRE(engine->store(r).result == StoreResult::kStored);
+    }
+    engine->set_time(102);
+    for (int i = 0; i < 50; ++i) lru->step(now += 1000);
   }
-  engine.set_time(102);
+  uint64_t written() const { return ext->stats(false).store.objects_written; }
+
+  EngineConfig config = rig_engine_config(true);
+  PhantomDevice device{config.ext.paths[0].size_bytes};
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<LruMaintainer> lru;
+  std::unique_ptr<ExtStore> ext;
   Micros now = 102'000'000;
-  for (int i = 0; i < 50; ++i) lru.step(now += 1000);
-  CHECK(ext.flusher_step(now) == now + 10 * 10);  // ten objects at 10 us
-  CHECK(ext.stats(false).store.objects_written == 10);
-  CHECK(ext.flusher_step(now) == now + kWriteSleepMin);
+};
+
+}  // namespace
+
+TEST_CASE("a moving flusher step wakes after its modelled cost, an idle one after its sleep") {
+  TenColdItems t(0);
+  CHECK(t.ext->flusher_step(t.now) == t.now + 10 * 10);  // ten objects at 10 us
+  CHECK(t.written() == 10);
+  CHECK(t.ext->flusher_step(t.now) == t.now + kWriteSleepMin);
+}
+
+TEST_CASE("flusher_slice_bytes ends a step after its slice and goes on with the same pass") {
+  // Each object is a little over 1000 bytes: a 2500-byte slice ends a step
+  // after the object that reaches it, the third.
+  TenColdItems t(2500);
+  for (uint64_t written : {3, 6, 9}) {
+    CHECK(t.ext->flusher_step(t.now) == t.now);  // more of the pass: again at once
+    CHECK(t.written() == written);
+  }
+  // The pass ends with its tenth object and wakes after all ten's cost, as
+  // the whole pass in one step does.
+  CHECK(t.ext->flusher_step(t.now) == t.now + 10 * 10);
+  CHECK(t.written() == 10);
+  CHECK(t.ext->flusher_step(t.now) == t.now + kWriteSleepMin);
+  TenColdItems whole(0);
+  whole.ext->flusher_step(whole.now);
+  CHECK(t.engine->stats().evictions == whole.engine->stats().evictions);
+  CHECK(t.ext->stats(false).store.bytes_written == whole.ext->stats(false).store.bytes_written);
+  for (int i = 0; i < 10; ++i) {
+    const GetResult a = t.engine->get(key_for(i));
+    const GetResult b = whole.engine->get(key_for(i));
+    CHECK(a.source == HitSource::kFlashHeader);
+    CHECK(a.location.offset == b.location.offset);
+  }
 }
 
 // memcached 1.6.18's storage_write_thread sleeps after every pass, from
