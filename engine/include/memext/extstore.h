@@ -103,8 +103,19 @@ namespace memext {
 
 class Device;
 
-// memcached's WRITE_SLEEP_MIN and MIN_STORAGE_COMPACT_SLEEP.
+// memcached's WRITE_SLEEP_MIN (1.6.20; 1.6.18's) and MIN_STORAGE_COMPACT_SLEEP.
 inline constexpr Micros kWriteSleepMin = 200;
+inline constexpr Micros kWriteSleepMin1618 = 500;
+
+// Whose storage_write_thread the write flusher paces itself as. 1.6.20 (the
+// seed): a pass that moved anything runs the next at once, and only then are
+// classes that gave nothing backed off. 1.6.18: every pass sleeps (500 us,
+// +1 a pass, halved by each move while above 500), a class that gave nothing
+// is looked at every Nth pass, N growing by one each time it gives nothing
+// (halved at each skip while the sleep is above 5 ms), so with values spread
+// over many slab classes items wait longer in COLD, get more RAM hits and
+// are more often overwritten before they reach flash.
+enum class FlusherPacing : uint8_t { k1_6_20, k1_6_18 };
 inline constexpr Micros kMinStorageCompactSleep = 10'000;
 // storage_compact_readback's tries of a rescue write refused while the
 // compact bucket's wbuf is being written, and its sleep between them.
@@ -206,6 +217,7 @@ struct ExtStoreOptions {
   // real clock it is a floor under the time the step really took. 0: free.
   uint32_t flusher_ns_per_object = kFlusherNsPerObject;
   uint32_t flusher_ns_per_kib = kFlusherNsPerKib;
+  FlusherPacing flusher_pacing = FlusherPacing::k1_6_20;
 };
 
 // A compactor step split around its device read, for a caller that does the

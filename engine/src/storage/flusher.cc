@@ -12,6 +12,9 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
   core::StorageHooks& hooks = engine.hooks();
   const SlabClassTable& classes = hooks.slab_classes();
   FlusherPass& pass = flusher_pass;
+  const bool pace_1618 = options.flusher_pacing == FlusherPacing::k1_6_18;
+  const Micros sleep_min = pace_1618 ? kWriteSleepMin1618 : kWriteSleepMin;
+  if (counter == 0 && !pass.running) write_sleep = sleep_min;
   if (!pass.running) {
     // Finished wbuf writes give their buffers back before new ones are needed.
     reap_flushes(false);
@@ -25,7 +28,11 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
   for (; pass.clsid <= classes.largest(); ++pass.clsid, pass.in_class = false) {
     const auto x = static_cast<uint8_t>(pass.clsid);
     if (!pass.in_class) {
-      if (backoff[x] != 0 && counter % backoff[x] != 0) continue;
+      if (backoff[x] != 0 && counter % backoff[x] != 0) {
+        // 1.6.18: long sleeps mean classes are retried sooner.
+        if (pace_1618 && write_sleep > 10 * kWriteSleepMin1618) backoff[x] /= 2;
+        continue;
+      }
       pass.in_class = true;
       pass.did_move = false;
       pass.first = true;
@@ -65,11 +72,19 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
       slice_bytes += ntotal;
       pass.did_move = true;
       pass.do_sleep = false;
-      if (write_sleep > kWriteSleepMin) write_sleep /= 2;
+      if (write_sleep > sleep_min) write_sleep /= 2;
       if (new_wbuf && !pass.first) break;
       pass.first = false;
     }
-    backoff[x] = pass.did_move ? 1 : backoff[x] + 1;
+    if (pace_1618) {
+      if (!pass.did_move) {
+        ++backoff[x];
+      } else if (backoff[x] != 0) {
+        backoff[x] = 1;
+      }
+    } else {
+      backoff[x] = pass.did_move ? 1 : backoff[x] + 1;
+    }
   }
   pass.running = false;
 
@@ -78,9 +93,10 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
       static_cast<Micros>((pass.moved_objects * options.flusher_ns_per_object +
                            pass.moved_bytes * options.flusher_ns_per_kib / 1024 + 999) /
                           1000);
+  if (pace_1618) pass.do_sleep = true;  // 1.6.18's thread sleeps after every pass
   if (!pass.do_sleep) return now + busy;
-  // Only back off other classes while at least one class is flushing.
-  backoff.fill(1);
+  // 1.6.20: only back off other classes while at least one class is flushing.
+  if (!pace_1618) backoff.fill(1);
   const Micros wake = now + busy + write_sleep;
   ++write_sleep;
   return wake;

@@ -109,6 +109,7 @@ FlashTier::FlashTier(Engine& engine, const SimOptions& options)
   store_options.async_flush = m.model;
   store_options.flusher_ns_per_object = options.flusher_ns_per_object;
   store_options.flusher_ns_per_kib = options.flusher_ns_per_kib;
+  store_options.flusher_pacing = options.flusher_pacing;
   m.store = std::make_unique<ExtStore>(engine, ext, devices, store_options);
 }
 

@@ -195,6 +195,15 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
     return parse_warmup(value, out);
   } else if (name == "flusher-cost") {
     return parse_flusher_cost(value, out);
+  } else if (name == "flusher-pacing") {
+    if (value == "1.6.20") {
+      out->flusher_pacing = FlusherPacing::k1_6_20;
+    } else if (value == "1.6.18") {
+      out->flusher_pacing = FlusherPacing::k1_6_18;
+    } else {
+      return "--flusher-pacing '" + std::string(value) +
+             "' is not allowed (allowed: 1.6.20, 1.6.18)";
+    }
   } else if (name == "max-requests") {
     if (!parse_u64(value, &out->max_requests)) {
       return "--max-requests '" + std::string(value) + "' is not an unsigned integer";
@@ -209,9 +218,9 @@ std::string apply_replay_option(std::string_view name, std::string_view value, S
 // the others): the parser asks for a value only for a name listed here, so an
 // unknown option is called unknown rather than short of a value.
 constexpr std::string_view kReplayValueOptions[] = {
-    "format",       "device",   "seed",    "interval",     "time-scale",
-    "fill-on-miss", "progress", "out",     "max-requests", "sample",
-    "sample-seed",  "warmup",   "arrival", "flusher-cost", "idle-before",
+    "format",   "device",       "seed",         "interval",       "time-scale",  "fill-on-miss",
+    "progress", "out",          "max-requests", "sample",         "sample-seed", "warmup",
+    "arrival",  "flusher-cost", "idle-before",  "flusher-pacing",
 };
 
 bool is_replay_value_option(std::string_view name) {
@@ -388,6 +397,11 @@ std::string sim_options_help() {
       ",\n"
       "                              measured by bench/flusher_cost_bench; 0 = free): a\n"
       "                              write storm faster than that evicts unflushed items\n"
+      "  --flusher-pacing 1.6.20|1.6.18\n"
+      "                              pace the write flusher as memcached 1.6.20's\n"
+      "                              storage_write_thread (default) or 1.6.18's (sleeps\n"
+      "                              after every pass, backs off idle classes; validate\n"
+      "                              picks it from the server's version)\n"
       "  --seed N                    seed for every random choice (default 1)\n"
       "  --interval SECONDS          time-series interval in trace time (default 60)\n"
       "  --time-scale X              multiply trace time by X (default 1)\n"

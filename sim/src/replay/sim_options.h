@@ -51,6 +51,8 @@ struct SimOptions {
   // and per KiB of it (ExtStoreOptions; 0,0 is a flusher that costs nothing).
   uint32_t flusher_ns_per_object = kFlusherNsPerObject;
   uint32_t flusher_ns_per_kib = kFlusherNsPerKib;
+  // --flusher-pacing: whose storage_write_thread the flusher paces itself as.
+  FlusherPacing flusher_pacing = FlusherPacing::k1_6_20;
 
   // --idle-before: seconds the server's background threads ran idle before
   // the first request (a live server started that long before the trace):

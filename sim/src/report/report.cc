@@ -243,6 +243,7 @@ nlohmann::json build_report(const Replayer& replay, const TraceReader& trace) {
       {"idle_before_s", o.idle_before_s},
       {"flusher_cost",
        {{"ns_per_object", o.flusher_ns_per_object}, {"ns_per_kib", o.flusher_ns_per_kib}}},
+      {"flusher_pacing", o.flusher_pacing == FlusherPacing::k1_6_18 ? "1.6.18" : "1.6.20"},
       {"interval_s", o.interval_s},
       {"max_requests", o.max_requests},
       {"strict", o.strict},

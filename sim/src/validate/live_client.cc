@@ -12,6 +12,7 @@
 
 #include "traces/trace_reader.h"
 #include "validate/live_protocol.h"
+#include "validate/reply_matcher.h"
 
 namespace memext {
 
@@ -30,10 +31,7 @@ uint64_t mix(uint64_t x) {
   return x;
 }
 
-struct Pending {
-  TraceRequest request;
-  bool fill = false;
-};
+using Pending = AwaitedReply;
 
 // A sent request waiting for its write to start, with when it was due.
 struct Unsent {
@@ -47,8 +45,8 @@ struct Connection {
   std::string out;      // encoded, not yet handed to a write
   std::string writing;  // the write on the wire
   bool write_busy = false;
-  std::vector<Unsent> unsent;    // trace requests in `out`
-  std::deque<Pending> inflight;  // in `out`, `writing` or answered next, in order
+  std::vector<Unsent> unsent;  // trace requests in `out`
+  ReplyMatcher inflight;       // in `out`, `writing` or answered next, in order
   // Keys with an unanswered get (fill on miss): their later requests, in order.
   std::unordered_map<uint64_t, std::deque<Pending>> parked;
   std::string in;
@@ -145,7 +143,7 @@ class LiveRun {
 
   void encode(Connection& c, const Pending& p, Clock::time_point due) {
     append_request(c.out, p.request, p.request.key_size, filler_);
-    c.inflight.push_back(p);
+    c.inflight.expect(p);
     if (!p.fill) c.unsent.push_back({p.request, due});
     if (o_.fill_on_miss && !p.fill && is_get_op(p.request.op)) c.parked[p.request.key_id];
   }
@@ -291,24 +289,17 @@ class LiveRun {
   }
 
   void take_replies(Connection& c) {
-    while (c.in_begin < c.in.size()) {
-      if (c.inflight.empty()) {
-        fail("the server " + where() + " sent bytes no request asked for: '" +
-             c.in.substr(c.in_begin, 80) + "'");
-        return;
-      }
-      const Pending p = c.inflight.front();
-      const Op op = p.fill ? Op::kSet : p.request.op;
-      const Reply reply = parse_reply(std::string_view(c.in).substr(c.in_begin), op);
-      if (reply.status == ReplyStatus::kIncomplete) break;
-      if (reply.status == ReplyStatus::kProtocolError) {
-        fail("the server " + where() + " answered '" + std::string(reply.line.substr(0, 120)) +
-             "' to a " + std::string(op_name(op)) + " request");
-        return;
-      }
-      c.in_begin += reply.consumed;
-      c.inflight.pop_front();
-      on_reply(c, p, reply);
+    std::string error;
+    matched_.clear();
+    c.in_begin += c.inflight.consume(std::string_view(c.in).substr(c.in_begin), &matched_, &error);
+    for (const MatchedReply& m : matched_) on_reply(c, m);
+    if (!error.empty()) {
+      fail("the server " + where() + " " + error);
+      return;
+    }
+    if (c.inflight.marker_wanted()) {
+      c.out += kMarkerCommand;
+      c.inflight.marker_sent();
     }
     if (c.in_begin == c.in.size()) {
       c.in.clear();
@@ -319,24 +310,33 @@ class LiveRun {
     }
   }
 
-  void on_reply(Connection& c, const Pending& p, const Reply& reply) {
-    // incr/decr of a value that is not a number is a normal outcome.
-    const bool expected_error = (p.request.op == Op::kIncr || p.request.op == Op::kDecr) &&
-                                reply.line.starts_with("CLIENT_ERROR cannot increment");
-    if (reply.status == ReplyStatus::kError && !expected_error) {
-      if (result_.error_replies++ == 0) result_.first_error_reply = std::string(reply.line);
+  void on_reply(Connection& c, const MatchedReply& m) {
+    const Pending& p = m.awaited;
+    if (m.dropped) {
+      ++result_.dropped_replies;
+    } else {
+      // incr/decr of a value that is not a number is a normal outcome.
+      const bool expected_error = (p.request.op == Op::kIncr || p.request.op == Op::kDecr) &&
+                                  m.line.starts_with("CLIENT_ERROR cannot increment");
+      if (m.status == ReplyStatus::kError && !expected_error) {
+        if (result_.error_replies++ == 0) result_.first_error_reply = m.line;
+      }
     }
     if (p.fill) return;
     --outstanding_;
     if (!is_get_op(p.request.op)) return;
-    ++result_.gets;
-    if (reply.status == ReplyStatus::kHit) {
-      ++result_.hits;
+    if (m.dropped) {
+      ++result_.dropped_get_replies;
     } else {
-      ++result_.misses;
+      ++result_.gets;
+      if (m.status == ReplyStatus::kHit) {
+        ++result_.hits;
+      } else {
+        ++result_.misses;
+      }
     }
     if (!o_.fill_on_miss) return;
-    if (reply.status == ReplyStatus::kMiss) {
+    if (!m.dropped && m.status == ReplyStatus::kMiss) {
       Pending fill{p.request, true};
       fill.request.op = Op::kSet;
       ++result_.fills;
@@ -352,6 +352,7 @@ class LiveRun {
   asio::steady_timer watchdog_;
   std::vector<std::unique_ptr<Connection>> conns_;
   std::string filler_;
+  std::vector<MatchedReply> matched_;
   LiveResult result_;
   std::string error_;
   bool stopped_ = false;

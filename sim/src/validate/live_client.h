@@ -46,11 +46,16 @@ struct LiveResult {
   // send order: time_ns is the send time (µs resolution) since the first
   // send, key_size the length sent, value_size the size sent.
   std::vector<TraceRequest> sent;
-  uint64_t gets = 0;  // get, gets, gat, gats sent
+  uint64_t gets = 0;  // get, gets, gat, gats answered (an error reply is a miss)
   uint64_t hits = 0;
   uint64_t misses = 0;
   uint64_t fills = 0;          // sets sent after a miss
   uint64_t error_replies = 0;  // ERROR / CLIENT_ERROR / SERVER_ERROR lines
+  // Requests (fills included) the server ran but whose replies it dropped
+  // before "SERVER_ERROR out of memory writing get response" (reply_matcher.h);
+  // the gets among them, in none of gets, hits and misses.
+  uint64_t dropped_replies = 0;
+  uint64_t dropped_get_replies = 0;
   std::string first_error_reply;
   uint64_t keys_lengthened = 0;  // traced key shorter than kMinLiveKeyBytes
   uint64_t keys_clamped = 0;     // traced key longer than kMaxLiveKeyBytes

@@ -17,6 +17,7 @@
 #include "traces/trace_native.h"
 #include "traces/trace_text.h"
 #include "validate/live_client.h"
+#include "validate/reply_matcher.h"
 #include "validate/server_settings.h"
 
 namespace memext {
@@ -190,6 +191,8 @@ nlohmann::json live_json(const LiveResult& live, const ValidateOptions& o, const
           {"fills", live.fills},
           {"error_replies", live.error_replies},
           {"first_error_reply", live.first_error_reply},
+          {"dropped_replies", live.dropped_replies},
+          {"dropped_get_replies", live.dropped_get_replies},
           {"keys_lengthened", live.keys_lengthened},
           {"keys_clamped", live.keys_clamped},
           {"values_clamped", live.values_clamped},
@@ -310,6 +313,14 @@ int run(const ValidateOptions& o) {
     std::fprintf(stderr, "live: %llu error replies, the first: %s\n",
                  static_cast<unsigned long long>(live.error_replies),
                  live.first_error_reply.c_str());
+  }
+  if (live.dropped_replies != 0) {
+    std::fprintf(stderr,
+                 "live: the server dropped the replies to %llu requests (%llu gets, left out of "
+                 "the live ratios) before '%s'\n",
+                 static_cast<unsigned long long>(live.dropped_replies),
+                 static_cast<unsigned long long>(live.dropped_get_replies),
+                 std::string(kGetResponseOomLine).c_str());
   }
 
   // The recorded requests at their send times, through the replay path.

@@ -169,6 +169,23 @@ TEST_CASE("two runs with the same inputs give byte-identical reports") {
   CHECK(j["latency"]["clock"] == "virtual");
   CHECK(!j["extstore"].is_null());
   CHECK(j["steady_state"]["reached"] == true);
+
+  // memcached 1.6.18's flusher pacing is as deterministic.
+  std::string paced[2];
+  for (int run = 0; run < 2; ++run) {
+    const std::string out = dir.file("paced" + std::to_string(run) + ".json");
+    std::vector<std::string> args = {"replay",           path,    "--out", out, "--progress", "off",
+                                     "--flusher-pacing", "1.6.18"};
+    args.insert(args.end(), kFlashFlags.begin(), kFlashFlags.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    REQUIRE(replay_main(static_cast<int>(argv.size()), argv.data()) == 0);
+    paced[run] = slurp(out);
+  }
+  REQUIRE(!paced[0].empty());
+  CHECK(paced[0] == paced[1]);
+  CHECK(nlohmann::json::parse(paced[0])["inputs"]["flusher_pacing"] == "1.6.18");
+  CHECK(j["inputs"]["flusher_pacing"] == "1.6.20");
 }
 
 }  // namespace memext

@@ -58,6 +58,14 @@ TEST_CASE("--flusher-cost sets the modelled flusher's CPU time, defaulting to th
   }
 }
 
+TEST_CASE("--flusher-pacing picks memcached 1.6.20's or 1.6.18's write thread") {
+  CHECK(options_from({"t.mxt"}).flusher_pacing == FlusherPacing::k1_6_20);
+  CHECK(options_from({"t.mxt", "--flusher-pacing", "1.6.18"}).flusher_pacing ==
+        FlusherPacing::k1_6_18);
+  CHECK(parse_error({"t", "--flusher-pacing", "1.6.19"}) ==
+        "--flusher-pacing '1.6.19' is not allowed (allowed: 1.6.20, 1.6.18)");
+}
+
 TEST_CASE("--idle-before sets the idle stretch before the first request") {
   CHECK(options_from({"t.mxt"}).idle_before_s == 0);
   CHECK(options_from({"t.mxt", "--idle-before", "2.5"}).idle_before_s == 2.5);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "validate/live_protocol.h"
+#include "validate/reply_matcher.h"
 #include "validate/server_settings.h"
 #include "validate/validate_compare.h"
 
@@ -97,6 +98,130 @@ TEST_CASE("replies are read whole, values by their byte count") {
   CHECK(parse_reply("END\r\n", Op::kSet).status == ReplyStatus::kProtocolError);
   CHECK(parse_reply("STORED\r\n", Op::kGet).status == ReplyStatus::kProtocolError);
   CHECK(parse_reply("VALUE k 0 2\r\nabXXEND\r\n", Op::kGet).status == ReplyStatus::kProtocolError);
+}
+
+namespace {
+
+AwaitedReply awaited(Op op, uint64_t key_id) {
+  AwaitedReply a;
+  a.request.op = op;
+  a.request.key_id = key_id;
+  a.request.key_size = kMinLiveKeyBytes;
+  a.request.value_size = 1;
+  return a;
+}
+
+std::string live_key(uint64_t key_id) {
+  std::string key;
+  append_live_key(key, key_id, kMinLiveKeyBytes);
+  return key;
+}
+
+// Feeds `bytes` one at a time, as a socket may deliver them, keeping what
+// the matcher has not taken yet; then, when it wants one, sends the marker
+// and feeds memcached's reply to it.
+std::vector<MatchedReply> feed(ReplyMatcher& m, std::string_view bytes, bool marker) {
+  std::vector<MatchedReply> out;
+  std::string in;
+  std::string error;
+  for (char ch : bytes) {
+    in += ch;
+    in.erase(0, m.consume(in, &out, &error));
+    REQUIRE(error.empty());
+  }
+  CHECK(m.marker_wanted() == marker);
+  if (marker) {
+    m.marker_sent();
+    CHECK(m.consume("VERSION 1.6.18\r\n", &out, &error) == 16);
+    CHECK(error.empty());
+  }
+  CHECK(m.empty());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("replies are matched in order, a reply that cannot answer its request refused") {
+  ReplyMatcher m;
+  m.expect(awaited(Op::kSet, 1));
+  m.expect(awaited(Op::kGet, 2));
+  m.expect(awaited(Op::kDelete, 3));
+  const std::string hit = "VALUE " + live_key(2) + " 0 1\r\nv\r\nEND\r\n";
+  const auto out = feed(m, "STORED\r\n" + hit + "NOT_FOUND\r\n", false);
+  REQUIRE(out.size() == 3);
+  CHECK(out[1].status == ReplyStatus::kHit);
+  CHECK(out[2].line == "NOT_FOUND");
+
+  ReplyMatcher wrong_key;
+  wrong_key.expect(awaited(Op::kGet, 3));
+  std::vector<MatchedReply> ignored;
+  std::string error;
+  wrong_key.consume(hit, &ignored, &error);
+  CHECK(error.find("to a get request") != std::string::npos);
+  ReplyMatcher shifted;
+  shifted.expect(awaited(Op::kGet, 3));
+  error.clear();
+  shifted.consume("STORED\r\n", &ignored, &error);
+  CHECK(error == "answered 'STORED' to a get request");
+}
+
+// memcached 1.6.18 ran set a and get b in one batch; b's chunked value could
+// not be read back (get_oom_extstore), so the STORED stacked for a was
+// dropped and the error sent in its place; c and d came in the next batch.
+// Before the matcher, the client read the error as a's reply and aborted
+// with "the server answered 'STORED' to a get request".
+TEST_CASE("a get's out-of-memory error after dropped replies is placed by a marker") {
+  ReplyMatcher m;
+  m.expect(awaited(Op::kSet, 1));
+  m.expect(awaited(Op::kGet, 2));
+  m.expect(awaited(Op::kSet, 3));
+  m.expect(awaited(Op::kGet, 4));
+  const auto out = feed(m,
+                        "SERVER_ERROR out of memory writing get response\r\n"
+                        "STORED\r\nEND\r\n",
+                        true);
+  REQUIRE(out.size() == 4);
+  CHECK(out[0].dropped);
+  CHECK(out[0].awaited.request.key_id == 1);
+  CHECK(!out[1].dropped);
+  CHECK(out[1].status == ReplyStatus::kError);
+  CHECK(out[1].line == kGetResponseOomLine);
+  CHECK(out[2].line == "STORED");
+  CHECK(out[3].status == ReplyStatus::kMiss);
+}
+
+TEST_CASE("two out-of-memory errors before the marker: the replies between placed by fit") {
+  ReplyMatcher m;
+  m.expect(awaited(Op::kGet, 1));  // fails alone
+  m.expect(awaited(Op::kSet, 2));
+  m.expect(awaited(Op::kGet, 3));  // a hit
+  m.expect(awaited(Op::kGet, 4));  // dropped
+  m.expect(awaited(Op::kSet, 5));  // dropped
+  m.expect(awaited(Op::kGet, 6));  // fails
+  const std::string oom = std::string(kGetResponseOomLine) + "\r\n";
+  const auto out =
+      feed(m, oom + "STORED\r\nVALUE " + live_key(3) + " 0 1\r\nv\r\nEND\r\n" + oom, true);
+  REQUIRE(out.size() == 6);
+  CHECK(out[0].line == kGetResponseOomLine);
+  CHECK(out[1].line == "STORED");
+  CHECK(out[2].status == ReplyStatus::kHit);
+  CHECK(out[3].dropped);
+  CHECK(out[4].dropped);
+  CHECK(out[5].line == kGetResponseOomLine);
+}
+
+TEST_CASE("replies after an out-of-memory error that no order of the requests fits are refused") {
+  ReplyMatcher m;
+  m.expect(awaited(Op::kGet, 1));
+  m.expect(awaited(Op::kGet, 2));
+  std::vector<MatchedReply> out;
+  std::string error;
+  m.consume(std::string(kGetResponseOomLine) + "\r\nDELETED\r\n", &out, &error);
+  REQUIRE(m.marker_wanted());
+  m.marker_sent();
+  m.consume("VERSION 1.6.18\r\n", &out, &error);
+  CHECK(error.find("in an order none of them fits") != std::string::npos);
+  CHECK(out.empty());
 }
 
 TEST_CASE("a server's settings become the simulator's flags, defaults left out") {

@@ -138,3 +138,33 @@ TEST_CASE("flusher_slice_bytes ends a step after its slice and goes on with the 
     CHECK(a.location.offset == b.location.offset);
   }
 }
+
+// memcached 1.6.18's storage_write_thread sleeps after every pass, from
+// 500 us, one more each pass; 1.6.20's runs again at once after moving.
+TEST_CASE("1.6.18 pacing: the flusher sleeps after a moving pass too, from 500 us") {
+  EngineConfig config = rig_engine_config(true);
+  config.phantom = true;
+  Engine engine(config);
+  LruMaintainer lru(engine);
+  PhantomDevice device(config.ext.paths[0].size_bytes);
+  ExtStoreOptions options;
+  options.flusher_ns_per_object = 10'000;
+  options.flusher_ns_per_kib = 0;
+  options.flusher_pacing = FlusherPacing::k1_6_18;
+  ExtStore ext(engine, config.ext, {&device}, options);
+  engine.set_time(100);
+  for (int i = 0; i < 10; ++i) {
+    StoreRequest r;
+    const std::string key = key_for(i);
+    r.key = key;
+    r.value_len = 1000;
+    REQUIRE(engine.store(r).result == StoreResult::kStored);
+  }
+  engine.set_time(102);
+  Micros now = 102'000'000;
+  for (int i = 0; i < 50; ++i) lru.step(now += 1000);
+  CHECK(ext.flusher_step(now) == now + 10 * 10 + kWriteSleepMin1618);
+  CHECK(ext.stats(false).store.objects_written == 10);
+  CHECK(ext.flusher_step(now) == now + kWriteSleepMin1618 + 1);
+  CHECK(ext.flusher_step(now) == now + kWriteSleepMin1618 + 2);
+}
