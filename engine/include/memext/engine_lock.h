@@ -10,11 +10,12 @@
 // cache line per thread, 64 slots), so readers on different cores share
 // nothing; a writer raises a flag and waits until every slot is empty.
 // Writers are short (a set, a background step). A reader that meets a
-// raised flag, and a writer that finds the writers' mutex taken, first spin
-// on a plain load for about a set's length (kSpins) and only then sleep on
-// the mutex: a futex sleep and wake-up costs tens of microseconds on a VM
-// (the idle vCPU halts), far more than the section it waits out, and with
-// 10% sets most gets on a second core would otherwise pay it. The flag,
+// raised flag, and a writer or mutator that finds its mutex taken, first
+// spin on a plain load for up to kSpinTime (about what a sleep costs, and
+// longer than a background step's hold) and only then sleep on the mutex:
+// a futex sleep and wake-up costs tens of microseconds on a VM (the idle
+// vCPU halts), far more than the section it waits out, and with 10% sets
+// most gets on a second core would otherwise pay it. The flag,
 // the mutex and each slot have cache lines of their own, so the lines a
 // reader touches (its slot, the flag) change only when a writer comes.
 // A third side, the mutator's, admits one thread at a time beside the
@@ -40,6 +41,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace memext {
@@ -82,9 +84,13 @@ class EngineLock {
 
  private:
   static constexpr unsigned kSlots = 64;
-  // Pause-spins before sleeping on the writers' mutex: ~1-4 us on current
-  // x86, the order of a set or a background step's hold.
-  static constexpr unsigned kSpins = 256;
+  // How long a waiter spins before it sleeps on a mutex: about what a
+  // futex sleep and wake-up costs on a VM (tens of microseconds: the idle
+  // vCPU halts), so a wait never costs more than twice the better choice
+  // made knowing the hold's length; longer than a background step's hold
+  // (~10 us), so gets and sets beside those never sleep. (256 pauses were
+  // 1 us on one CPU and 12 us on another.)
+  static constexpr std::chrono::nanoseconds kSpinTime{30'000};
   struct alignas(64) Slot {
     std::atomic<uint32_t> readers{0};
   };

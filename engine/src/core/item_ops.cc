@@ -284,6 +284,7 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
   const StoreOutcome outcome = store_item(request, &prepared);
   concurrent_ = false;
   if (declined_) return std::nullopt;
+  hand_over_freeable(prepared);
   return outcome;
 }
 
@@ -325,6 +326,7 @@ StoreOutcome ItemStore::store(const StoreRequest& request, PreparedStore& prepar
   retire_to_ = &prepared;
   const StoreOutcome outcome = store_item(request, &prepared);
   retire_to_ = nullptr;
+  hand_over_freeable(prepared);
   return outcome;
 }
 

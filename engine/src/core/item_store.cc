@@ -16,6 +16,7 @@ ItemStore::~ItemStore() {
     Item& it = item(n);
     if (it.key_len != 0 && !(it.flags & kInlineKey)) delete[] it.data.ptr;
   }
+  for (char* buffer : freeable_) delete[] buffer;
 }
 
 std::string_view ItemStore::value_of(const Item& it) const {
@@ -313,12 +314,40 @@ void ItemStore::replace(uint32_t old_n, uint32_t new_n) {
 }
 
 void ItemStore::recycle_retired() {
+  // The buffers are no reader's now, but freeing them here would lengthen
+  // the exclusive hold (one free() each, and one burst of frees of buffers
+  // other threads allocated overflows glibc's per-thread cache into the
+  // allocating thread's arena lock, a futex sleep under the engine lock):
+  // concurrent stores take them, a few each, and free them after the lock
+  // (hand_over_freeable). Past the bound (no stores come) they go here.
   for (const uint32_t n : retired_) {
-    if (!(item(n).flags & kInlineKey)) delete[] item(n).data.ptr;
+    const Item& it = item(n);
+    if (!(it.flags & kInlineKey)) {
+      if (freeable_.size() < kMaxRetired && freeable_bytes_ < kMaxRetiredBytes) {
+        freeable_.push_back(it.data.ptr);
+        freeable_bytes_ +=
+            it.key_len + (((it.flags & kHdr) || config_.phantom) ? 0 : it.nbytes - 2);
+      } else {
+        delete[] it.data.ptr;
+      }
+    }
     free_record(n);
   }
   retired_.clear();
   retired_bytes_ = 0;
+}
+
+void ItemStore::hand_over_freeable(PreparedStore& prepared) {
+  // Two a store: more than the one or two records a store retires, so the
+  // list drains, and few enough that the frees land in the storing
+  // thread's glibc cache, from which its next prepare_store allocates.
+  for (int handed = 0;
+       handed < 2 && !freeable_.empty() && prepared.retired_count_ < PreparedStore::kMaxRetired;
+       ++handed) {
+    prepared.retired_[prepared.retired_count_++] = freeable_.back();
+    freeable_.pop_back();
+  }
+  if (freeable_.empty()) freeable_bytes_ = 0;
 }
 
 uint32_t ItemStore::find(std::string_view key) const {

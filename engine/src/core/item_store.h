@@ -315,6 +315,10 @@ class ItemStore {
   // The records concurrent stores unlinked, back to the pool. Precondition:
   // the exclusive side is held (no shared get can still be reading them).
   void recycle_retired();
+  // Moves buffers recycle_retired left into `prepared`'s free-after-the-lock
+  // slots, as many as it has room for. Precondition: the mutator or the
+  // exclusive side is held.
+  void hand_over_freeable(PreparedStore& prepared);
   ChunkRef& chunk_ref(uint32_t n) { return chunk_refs_[n >> kPoolShift][n & kPoolMask]; }
   // The bytes item n's (non-chunked) chunk is charged for.
   uint32_t charged_bytes(const Item& it) const;
@@ -382,6 +386,11 @@ class ItemStore {
   static constexpr uint64_t kMaxRetiredBytes = 16 << 20;
   std::vector<uint32_t> retired_;
   uint64_t retired_bytes_ = 0;
+  // Buffers of recycled records, no reader's any more, for the next stores
+  // to free after their lock (hand_over_freeable). Bounded as retired_;
+  // the bytes are an upper bound until the list empties.
+  std::vector<char*> freeable_;
+  uint64_t freeable_bytes_ = 0;
   // During store(request, prepared): where free_item hands the buffers it
   // frees, so they are released after the lock.
   PreparedStore* retire_to_ = nullptr;
