@@ -65,6 +65,8 @@ class EngineLock {
 
   // Mutator: beside shared holders, never beside another mutator or an
   // exclusive holder. A mutator that must go exclusive releases first.
+  // A thread waiting for the exclusive side goes first: mutators wait
+  // for it before they queue (see exclusive_waiting_).
   void lock_mutator();
   void unlock_mutator();
 
@@ -99,12 +101,20 @@ class EngineLock {
   static void lock_spinning(pthread_mutex_t& mutex, const std::atomic<bool>* busy);
   void lock_mutators();
   void unlock_mutators();
+  void yield_to_exclusive();
   void lock_writers();
   void enter_exclusive();
 
   std::array<Slot, kSlots> slots_{};
   // Read by every reader; written only when a writer comes and goes.
   alignas(64) std::atomic<bool> writer_{false};
+  // Threads in lock() that do not hold the mutators' mutex yet; read by
+  // every mutator, written only when a writer comes. The mutex is not
+  // fair: a worker running a batch of sets retakes it as soon as it lets it
+  // go, so without this a background step that asks for the exclusive side
+  // again and again (the flusher, 64 KB a hold) waited behind whole batches
+  // and fell behind the sets.
+  std::atomic<uint32_t> exclusive_waiting_{0};
   void (*on_exclusive_)(void*) = nullptr;
   void* on_exclusive_arg_ = nullptr;
   // Written by every writer (and a queued reader); apart from the flag.

@@ -118,8 +118,24 @@ void EngineLock::enter_exclusive() {
 }
 
 void EngineLock::lock() {
+  exclusive_waiting_.fetch_add(1, std::memory_order_seq_cst);
   lock_writers();
+  exclusive_waiting_.fetch_sub(1, std::memory_order_relaxed);
   enter_exclusive();
+}
+
+void EngineLock::yield_to_exclusive() {
+  while (exclusive_waiting_.load(std::memory_order_relaxed) != 0) {
+    if (spin_until([&] { return exclusive_waiting_.load(std::memory_order_relaxed) == 0; },
+                   kSpinTime)) {
+      return;
+    }
+    // A long wait: the writer is in (sleep on its mutex until it leaves) or
+    // still waits for a descheduled mutator (let that one run).
+    pthread_mutex_lock(&writers_);
+    pthread_mutex_unlock(&writers_);
+    sched_yield();
+  }
 }
 
 bool EngineLock::try_lock() {
@@ -141,6 +157,7 @@ void EngineLock::unlock() {
 }
 
 void EngineLock::lock_mutator() {
+  yield_to_exclusive();
   lock_mutators();
   // No writer can be inside or come (it would hold mutators_ first), so
   // this never waits; the slot keeps a later writer out until unlock.
