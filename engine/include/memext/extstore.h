@@ -243,13 +243,16 @@ struct CompactorRead {
 inline constexpr ExtStoreOptions kAsyncFlush{true, 8};
 // The server's: async flushes whose writes run on an IO thread per device, so
 // a step holding the engine lock never enters the kernel for IO nor waits,
-// and compactor and flusher steps that rescue or move 64 KB of objects at a
-// time (a hold of tens of µs: memcached holds an item lock per object).
+// compactor steps that rescue from 64 KB of a region at a time, and flusher
+// steps that move 256 KB of objects at a time (a whole pass fills up to a
+// 2 MB wbuf per class; memcached holds an item lock per object). Smaller
+// flusher slices shortened the gets' waits but, each hold paying the lock's
+// hand-over, let a flat-out writer outrun the flusher (engine/README.md).
 inline constexpr ExtStoreOptions kIoThread{.async_flush = true,
                                            .max_flushing_wbufs = 8,
                                            .io_thread = true,
                                            .rescue_slice_bytes = 64 * 1024,
-                                           .flusher_slice_bytes = 64 * 1024};
+                                           .flusher_slice_bytes = 256 * 1024};
 
 // Which device open_ext_store() creates for each ext_path.
 enum class ExtDeviceKind : uint8_t { kMemory, kFile, kUring };
