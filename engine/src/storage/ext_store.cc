@@ -88,6 +88,7 @@ ExtStore::Impl::Impl(Engine& eng, const ExtConfig& cfg, std::vector<Device*> dev
     config.drop_under = static_cast<uint32_t>(pages / 4);
   }
   compact_sleep = config.max_sleep_us;
+  if (options.flusher_pacing == FlusherPacing::k1_6_18) write_sleep = kWriteSleepMin1618;
   engine.hooks().set_header_unlink_listener(this);
 }
 

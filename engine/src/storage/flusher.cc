@@ -14,7 +14,6 @@ Micros ExtStore::Impl::flusher_step(Micros now) {
   FlusherPass& pass = flusher_pass;
   const bool pace_1618 = options.flusher_pacing == FlusherPacing::k1_6_18;
   const Micros sleep_min = pace_1618 ? kWriteSleepMin1618 : kWriteSleepMin;
-  if (counter == 0 && !pass.running) write_sleep = sleep_min;
   if (!pass.running) {
     // Finished wbuf writes give their buffers back before new ones are needed.
     reap_flushes(false);

@@ -401,7 +401,7 @@ std::string sim_options_help() {
       "                              pace the write flusher as memcached 1.6.20's\n"
       "                              storage_write_thread (default) or 1.6.18's (sleeps\n"
       "                              after every pass, backs off idle classes; validate\n"
-      "                              picks it from the server's version)\n"
+      "                              takes it after --: memext-server reports 1.6.18 too)\n"
       "  --seed N                    seed for every random choice (default 1)\n"
       "  --interval SECONDS          time-series interval in trace time (default 60)\n"
       "  --time-scale X              multiply trace time by X (default 1)\n"
