@@ -152,9 +152,7 @@ TEST_CASE("two runs with the same inputs give byte-identical reports") {
     std::vector<std::string> args = {"replay", path,         "--out", out,        "--progress",
                                      "off",    "--interval", "0.5",   "--warmup", "1s"};
     args.insert(args.end(), kFlashFlags.begin(), kFlashFlags.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    REQUIRE(replay_main(static_cast<int>(argv.size()), argv.data()) == 0);
+    REQUIRE(run_replay_main(args) == 0);
     reports[run] = slurp(out);
   }
   REQUIRE(!reports[0].empty());
@@ -177,9 +175,7 @@ TEST_CASE("two runs with the same inputs give byte-identical reports") {
     std::vector<std::string> args = {"replay",           path,    "--out", out, "--progress", "off",
                                      "--flusher-pacing", "1.6.18"};
     args.insert(args.end(), kFlashFlags.begin(), kFlashFlags.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    REQUIRE(replay_main(static_cast<int>(argv.size()), argv.data()) == 0);
+    REQUIRE(run_replay_main(args) == 0);
     paced[run] = slurp(out);
   }
   REQUIRE(!paced[0].empty());

@@ -21,9 +21,7 @@ int run_replay(std::vector<std::string> args) {
   args.insert(args.begin(), "replay");
   args.push_back("--progress");
   args.push_back("off");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return replay_main(static_cast<int>(argv.size()), argv.data());
+  return run_replay_main(std::move(args));
 }
 
 std::vector<std::string> codes(const Replayer& r) {

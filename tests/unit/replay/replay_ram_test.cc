@@ -184,9 +184,7 @@ TEST_CASE("oracle traces (reads only) fill on miss by default, end to end") {
   for (const char* fill : {"auto", "off"}) {
     std::vector<std::string> args = {"replay", trace,   "--format", "oracle",     "--fill-on-miss",
                                      fill,     "--out", report,     "--progress", "off"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    REQUIRE(replay_main(static_cast<int>(argv.size()), argv.data()) == 0);
+    REQUIRE(run_replay_main(args) == 0);
     std::ifstream in(report);
     const nlohmann::json j = nlohmann::json::parse(in);
     const bool on = std::string(fill) == "auto";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "replay/replay.h"
+#include "replay/replay_command.h"
 #include "replay/sim_options.h"
 #include "traces/trace_native.h"
 #include "traces/trace_reader.h"
@@ -58,6 +59,14 @@ inline std::string write_trace(const TempDir& dir, const std::vector<TraceReques
   for (const TraceRequest& r : requests) writer.write(r);
   writer.close();
   return path;
+}
+
+// Runs `memext-sim ARGS` through replay_main (args[0] is "replay");
+// returns its exit status.
+inline int run_replay_main(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return replay_main(static_cast<int>(argv.size()), argv.data());
 }
 
 // Parses `memext-sim replay ARGS` into *options; returns the parser's error ("" on success).

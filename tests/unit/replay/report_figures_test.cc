@@ -35,9 +35,7 @@ nlohmann::json run_report(const TempDir& dir, const std::string& trace,
                           std::vector<std::string> args) {
   const std::string out = dir.file("report.json");
   args.insert(args.begin(), {"replay", trace, "--out", out, "--progress", "off"});
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  REQUIRE(replay_main(static_cast<int>(argv.size()), argv.data()) == 0);
+  REQUIRE(run_replay_main(args) == 0);
   return nlohmann::json::parse(slurp(out));
 }
 
