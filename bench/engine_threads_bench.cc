@@ -12,14 +12,17 @@
 //   shared2 stage 2: flash reads too are planned and finished under the
 //           shared side when they can be (ExtStore::try_plan_read_shared,
 //           try_finish_read_shared);
-//   stage3  the server's path now: as shared2, and a get that must move its
+//   stage3  as shared2, and a get that must move its
 //           item from COLD to WARM queues the move (GetOptions::
 //           defer_relink) for the next exclusive holder instead of declining;
 //           a set builds its item's buffer before the lock
 //           (Engine::prepare_store) and frees replaced ones after it;
-//   stage4  the server's path now: as stage3, and a set runs beside the
-//           shared gets (Engine::try_store_concurrent under EngineLock's
-//           mutator side), exclusive only when the engine declines it.
+//   stage4  as stage3, and a set runs beside the shared gets
+//           (Engine::try_store_concurrent under EngineLock's mutator side),
+//           exclusive only when the engine declines it;
+//   stage5  the server's path now: as stage4, and a flash get whose object
+//           is still in a write buffer reads it under the shared side too
+//           (ExtStore::try_read_buffered_shared).
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
 // is the exclusive hold time per unit of wall time. --get-kind mg makes
@@ -70,7 +73,7 @@ struct Options {
   uint64_t ram_mb = 128;       // RAM-only cells: everything fits
   uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
   std::string dir = "/dev/shm";
-  std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3", "stage4"};
+  std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3", "stage4", "stage5"};
   bool ram = true;
   bool flash = true;
   std::string get_kind = "get";  // get, mg or mg-exclusive
@@ -220,7 +223,7 @@ class BenchLock {
   void lock() { shared_ ? engine_lock_.lock() : (void)pthread_mutex_lock(&mutex_); }
   void unlock() { shared_ ? engine_lock_.unlock() : (void)pthread_mutex_unlock(&mutex_); }
   void lock_shared() { engine_lock_.lock_shared(); }
-  // stage3 and stage4: the server's hook (server_context.h), applying
+  // stage3 onwards: the server's hook (server_context.h), applying
   // deferred bumps and recycling what concurrent sets retired.
   void catch_up_with(Engine& engine) {
     engine_lock_.set_on_exclusive([](void* e) { static_cast<Engine*>(e)->catch_up(); }, &engine);
@@ -242,6 +245,7 @@ struct Bench {
   bool shared_flash;
   bool stage3;
   bool concurrent_sets;
+  bool buffered_shared;
   BenchLock lock;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<ExtStore> ext;
@@ -256,9 +260,11 @@ struct Bench {
       : o(options),
         flash(with_flash),
         shared_mode(mode != "mutex"),
-        shared_flash(with_flash && (mode == "shared2" || mode == "stage3" || mode == "stage4")),
-        stage3(mode == "stage3" || mode == "stage4"),
-        concurrent_sets(mode == "stage4"),
+        shared_flash(with_flash && (mode == "shared2" || mode == "stage3" || mode == "stage4" ||
+                                    mode == "stage5")),
+        stage3(mode == "stage3" || mode == "stage4" || mode == "stage5"),
+        concurrent_sets(mode == "stage4" || mode == "stage5"),
+        buffered_shared(mode == "stage5"),
         lock(shared_mode),
         value(options.value_bytes, 'v') {
     EngineConfig config;
@@ -371,6 +377,13 @@ struct Bench {
         if (std::optional<FlashRead> p = ext->try_plan_read_shared(key, header)) {
           plan = *p;
           planned = true;
+        } else if (buffered_shared) {
+          if (std::optional<ReadOutcome> b = ext->try_read_buffered_shared(key, header)) {
+            out.assign(b->value);
+            ++r.hits;
+            ++r.flash_gets;
+            return;
+          }
         }
       }
     }
@@ -523,7 +536,7 @@ int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
-      "mutex|shared|shared2|stage3|stage4]\n"
+      "mutex|shared|shared2|stage3|stage4|stage5]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
@@ -590,9 +603,10 @@ int main(int argc, char** argv) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
         const std::string m = argv[++i];
-        if (m != "mutex" && m != "shared" && m != "shared2" && m != "stage3" && m != "stage4") {
+        if (m != "mutex" && m != "shared" && m != "shared2" && m != "stage3" && m != "stage4" &&
+            m != "stage5") {
           throw std::invalid_argument("--mode: '" + m +
-                                      "' is not mutex, shared, shared2, stage3 or stage4");
+                                      "' is not mutex, shared, shared2, stage3, stage4 or stage5");
         }
         if (!mode_given) o.modes.clear();
         mode_given = true;

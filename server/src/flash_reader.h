@@ -15,8 +15,8 @@
 // Locking: the engine lock is held to plan and to finish a read, never while
 // a device is submitted to or reaped; its shared side when the ExtStore can
 // plan or finish the read there (ExtStore::try_plan_read_shared,
-// try_finish_read_shared), else the exclusive side. Thread-safety: a FlashReader and its
-// devices belong to one worker's io_context thread.
+// try_read_buffered_shared, try_finish_read_shared), else the exclusive side. Thread-safety: a
+// FlashReader and its devices belong to one worker's io_context thread.
 #pragma once
 
 #include <cstdint>
@@ -107,7 +107,8 @@ Fetch deferred_fetch(std::string_view key, const GetResult& header, const memext
 
 // A get under the shared side of shared.mutex when Engine::try_get_shared
 // can serve it (a miss, a RAM hit whose bump needs no relink, or a flash
-// header whose device read ExtStore::try_plan_read_shared can plan), else
+// header whose device read ExtStore::try_plan_read_shared can plan or whose
+// object ExtStore::try_read_buffered_shared reads from its write buffer), else
 // under the exclusive side: fetch_locked, or plan_locked for a header the
 // shared side counted but could not plan. `use(Fetch&)` runs while that side
 // is still held: a kValue's value is valid only until it returns. A flash
@@ -128,6 +129,16 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
         plan->recache_counter = recache_counter;
         Fetch f = deferred_fetch(key, *r, *plan);
         f.shared = true;
+        use(f);
+        return;
+      }
+      if (std::optional<ReadOutcome> o =
+              shared.flash->try_read_buffered_shared(key, *r, recache_counter)) {
+        Fetch f;
+        f.shared = true;
+        f.kind = FetchKind::kValue;
+        f.info = o->info;
+        f.value = o->value;
         use(f);
         return;
       }

@@ -21,8 +21,9 @@
 // EngineLock (memext/engine_lock.h), which guards the whole engine and the
 // ExtStore, LruMaintainer and LruCrawler beside it:
 //   shared side     try_get_shared() (and ExtStore's try_plan_read_shared,
-//                   try_finish_read_shared), on any number of threads at
-//                   once: it reads items, the hash table and the clock, sets
+//                   try_read_buffered_shared, try_finish_read_shared), on
+//                   any number of threads at once: it reads items, the
+//                   hash table, the clock and write buffers, sets
 //                   an item's FETCHED/ACTIVE bits and time atomically, and
 //                   adds to per-thread counter stripes (core/shared_counters.h);
 //   mutator side    try_store_concurrent(), one thread at a time, beside the

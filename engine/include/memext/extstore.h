@@ -43,16 +43,15 @@
 //
 // Thread-safety: every call, steps included, runs under the exclusive side
 // of the caller's EngineLock (or on the engine's thread), except
-// try_plan_read_shared, try_finish_read_shared and try_abort_read_shared, which run under its
-// shared side, on any number of threads at once; the ExtStore has no lock
-// of its own. What the shared side writes: page pins (PageStore, atomic),
-// counter stripes (core/shared_counters.h) and the read's recache counter
-// (FlashRead::recache_counter, the connection's, advanced only on its
-// thread; or the store's own, an atomic advanced by compare-exchange), so
-// the exclusive and shared paths count the same sequence. The Engine and the devices are the
-// caller's and must outlive the ExtStore; nothing but the ExtStore may submit IO on the devices
-// (readers use their own devices on the same files, see FlashRead). Foreground calls (plan_read,
-// finish_read, engine ops reaching the unlink listener) never touch a device.
+// try_plan_read_shared, try_read_buffered_shared, try_finish_read_shared and try_abort_read_shared,
+// which run under its shared side, on any number of threads at once; the ExtStore has no lock of
+// its own. What the shared side writes: page pins (PageStore, atomic), counter stripes
+// (core/shared_counters.h) and the read's recache counter (FlashRead::recache_counter, the
+// connection's, advanced only on its thread; or the store's own, an atomic advanced by
+// compare-exchange), so the exclusive and shared paths count the same sequence. The Engine and the
+// devices are the caller's and must outlive the ExtStore; nothing but the ExtStore may submit IO on
+// the devices (readers use their own devices on the same files, see FlashRead). Foreground calls
+// (plan_read, finish_read, engine ops reaching the unlink listener) never touch a device.
 //
 // Locking rule: no device IO under the engine lock. Every IO takes the
 // plan -> IO -> finish shape, the IO outside the lock:
@@ -335,8 +334,9 @@ class ExtStore {
   // the page store's read counts in per-thread stripes). nullopt, with
   // nothing done or counted, when plan_read would change shared state or
   // read a write buffer (the page is gone and the header must be unlinked,
-  // or the object is still in a wbuf): call plan_read(key, header) under the
-  // exclusive side then (the header's get is already counted).
+  // or the object is still in a wbuf: try_read_buffered_shared): call
+  // plan_read(key, header) under the exclusive side then (the header's get
+  // is already counted).
   std::optional<FlashRead> try_plan_read_shared(std::string_view key, const GetResult& header);
   // finish_read under the shared side for a kDevice plan (from either
   // plan_read or try_plan_read_shared): a hit whose object checks out, that
@@ -347,6 +347,21 @@ class ExtStore {
   std::optional<ReadOutcome> try_finish_read_shared(std::string_view key, const GetResult& header,
                                                     const FlashRead& read, const char* buffer,
                                                     int64_t io_result);
+  // plan_read + finish_read of an object still in a write buffer (a
+  // kBuffered plan), under the shared side of the EngineLock, when
+  // try_plan_read_shared declined: `header` from Engine::try_get_shared(key,
+  // options, true) in the same shared hold. A hit whose object checks out and
+  // that is not this read's recache turn counts what the exclusive path
+  // counts (get_extstore, objects_read, bytes_read, the recache turn taken
+  // from `recache_counter` as FlashRead::recache_counter) and its value
+  // points into the wbuf: valid only while this shared hold lasts. Anything
+  // else (the object written out or never written, the page gone, a bad or
+  // foreign object, a recache due) is nullopt with nothing done or counted:
+  // plan_read then under the exclusive side. Wbufs are written and
+  // reassigned only under the exclusive side, so the bytes cannot change
+  // while the shared side is held.
+  std::optional<ReadOutcome> try_read_buffered_shared(std::string_view key, const GetResult& header,
+                                                      uint64_t* recache_counter = nullptr);
   // abort_read under the shared side for a kDevice plan (mg without v
   // answers from the header alone): unpins the page and counts
   // get_aborted_extstore as abort_read does. False, with nothing done, when

@@ -24,8 +24,9 @@
 //
 // Thread-safety: one thread at a time (the owner serializes: the server's
 // EngineLock), like every other engine object, except prepare_read_shared,
-// unpin_needs_exclusive and unpin_shared, which may run on any number of
-// threads at once while no other call runs (the EngineLock's shared side).
+// prepare_wbuf_read_shared, count_read_shared, unpin_needs_exclusive and
+// unpin_shared, which may run on any number of threads at once while no
+// other call runs (the EngineLock's shared side).
 // Page pins (Page::refcount) are the one field written on the shared side:
 // relaxed atomic adds, ordered against the exclusive side by the EngineLock
 // itself (a writer waits for every reader to leave, and a reader's leave is
@@ -288,6 +289,14 @@ class PageStore {
   // object is still in a write buffer): call prepare_read there.
   ReadPlan prepare_read_shared(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                uint32_t len);
+  // prepare_read's kWbuf case under the shared side: a kWbuf plan whose
+  // wbuf_data stays valid while that shared hold lasts, nothing counted;
+  // kMiss (nothing done) for any other read. Once the caller keeps the read
+  // it counts it with count_read_shared(len), as prepare_read counts.
+  ReadPlan prepare_wbuf_read_shared(uint32_t page_id, uint64_t page_version, uint32_t offset,
+                                    uint32_t len);
+  // objects_read and bytes_read of one read, in per-thread stripes.
+  void count_read_shared(uint32_t len);
   // Whether dropping this kDevice plan's pin may free its page (it waits to
   // be freed): then only finish_read under the exclusive side may drop it.
   bool unpin_needs_exclusive(const ReadPlan& plan) const;
@@ -391,6 +400,11 @@ class PageStore {
   static std::atomic_ref<uint32_t> pins(Page& page) { return std::atomic_ref(page.refcount); }
   // A kDevice plan for a live, non-buffered object of `page` (no pin taken).
   void plan_device_read(const Page& page, uint32_t offset, ReadPlan* plan) const;
+  // Where a read of a live page's object is: kDevice (written out, or the
+  // page no longer active), kWbuf (*wbuf_data: its bytes in a write buffer)
+  // or kMiss (that range was never written).
+  ReadSource locate(const Page& page, uint32_t page_id, uint32_t offset, uint32_t len,
+                    const char** wbuf_data) const;
   // The opening of prepare_read and prepare_read_shared: names the read in
   // *plan (still kMiss) and returns its page, or null when the range is not
   // within a page or the page is free, closed or of another version.
@@ -415,7 +429,7 @@ class PageStore {
   bool stores_data_;
   PageStoreStats counters_;
   std::vector<PageData> maint_pages_;
-  // objects_read and bytes_read counted by prepare_read_shared.
+  // objects_read and bytes_read counted on the shared side (count_read_shared).
   struct SharedReadCounts;
   std::unique_ptr<SharedReadCounts> shared_reads_;
   void add_shared_read_counts(PageStoreStats* st) const;

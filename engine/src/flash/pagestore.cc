@@ -454,17 +454,26 @@ PageStore::Page* PageStore::open_read(uint32_t page_id, uint64_t page_version, u
   return &p;
 }
 
+ReadSource PageStore::locate(const Page& page, uint32_t page_id, uint32_t offset, uint32_t len,
+                             const char** wbuf_data) const {
+  if (!page.active) return ReadSource::kDevice;
+  if (offset + len > page.allocated) return ReadSource::kMiss;  // never handed out
+  const Wbuf* w = wbuf_holding(page, page_id, offset);
+  if (w == nullptr) return ReadSource::kDevice;
+  if (offset + len > w->page_offset + w->used) return ReadSource::kMiss;  // nothing written there
+  *wbuf_data = w->mem.data() == nullptr ? nullptr : w->mem.data() + (offset - w->page_offset);
+  return ReadSource::kWbuf;
+}
+
 ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32_t offset,
                                  uint32_t len) {
   ReadPlan plan;
   Page* const p = open_read(page_id, page_version, offset, len, &plan);
   if (p == nullptr) return plan;
-  const Wbuf* w = p->active ? wbuf_holding(*p, page_id, offset) : nullptr;
-  if (p->active && offset + len > p->allocated) return plan;  // never handed out
-  if (w != nullptr) {
-    if (offset + len > w->page_offset + w->used) return plan;  // nothing was written there
+  const ReadSource source = locate(*p, page_id, offset, len, &plan.wbuf_data);
+  if (source == ReadSource::kMiss) return plan;
+  if (source == ReadSource::kWbuf) {
     plan.source = ReadSource::kWbuf;
-    plan.wbuf_data = w->mem.data() == nullptr ? nullptr : w->mem.data() + (offset - w->page_offset);
   } else {
     plan_device_read(*p, offset, &plan);
     pins(*p).fetch_add(1, std::memory_order_relaxed);
@@ -506,15 +515,34 @@ ReadPlan PageStore::prepare_read_shared(uint32_t page_id, uint64_t page_version,
                                         uint32_t len) {
   ReadPlan plan;
   Page* const p = open_read(page_id, page_version, offset, len, &plan);
-  if (p == nullptr) return plan;
-  if (p->active && (offset + len > p->allocated || wbuf_holding(*p, page_id, offset) != nullptr)) {
+  const char* wbuf_data = nullptr;
+  if (p == nullptr || locate(*p, page_id, offset, len, &wbuf_data) != ReadSource::kDevice) {
     return plan;
   }
   plan_device_read(*p, offset, &plan);
   pins(*p).fetch_add(1, std::memory_order_relaxed);
+  count_read_shared(len);
+  return plan;
+}
+
+// Wbufs are written, filled, flushed and reassigned only under the
+// exclusive side (a concurrent store's header unlink touches page counts
+// alone), so the bytes stay put for the whole shared hold.
+ReadPlan PageStore::prepare_wbuf_read_shared(uint32_t page_id, uint64_t page_version,
+                                             uint32_t offset, uint32_t len) {
+  ReadPlan plan;
+  Page* const p = open_read(page_id, page_version, offset, len, &plan);
+  const char* wbuf_data = nullptr;
+  if (p != nullptr && locate(*p, page_id, offset, len, &wbuf_data) == ReadSource::kWbuf) {
+    plan.source = ReadSource::kWbuf;
+    plan.wbuf_data = wbuf_data;
+  }
+  return plan;
+}
+
+void PageStore::count_read_shared(uint32_t len) {
   shared_reads_->counts.add(SharedReadCounts::kObjectsRead);
   shared_reads_->counts.add(SharedReadCounts::kBytesRead, len);
-  return plan;
 }
 
 void PageStore::add_shared_read_counts(PageStoreStats* st) const {

@@ -229,6 +229,12 @@ std::optional<ReadOutcome> ExtStore::try_finish_read_shared(std::string_view key
                                                             const char* buffer, int64_t io_result) {
   return impl_->try_finish_read_shared(key, header, read, buffer, io_result);
 }
+std::optional<ReadOutcome> ExtStore::try_read_buffered_shared(std::string_view key,
+                                                              const GetResult& header,
+                                                              uint64_t* recache_counter) {
+  assert(header.source == HitSource::kFlashHeader);
+  return impl_->try_read_buffered_shared(key, header, recache_counter);
+}
 bool ExtStore::try_abort_read_shared(const FlashRead& read) {
   return impl_->try_abort_read_shared(read);
 }

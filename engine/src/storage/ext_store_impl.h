@@ -55,6 +55,8 @@ struct ExtStore::Impl final : core::HeaderUnlinkListener {
   std::optional<ReadOutcome> try_finish_read_shared(std::string_view key, const GetResult& header,
                                                     const FlashRead& read, const char* buffer,
                                                     int64_t io_result);
+  std::optional<ReadOutcome> try_read_buffered_shared(std::string_view key, const GetResult& header,
+                                                      uint64_t* recache_counter);
   // Whether memcached's recache rule looks at this hit at all (its time
   // test), before the recache counter has its say.
   bool recache_candidate(const GetResult& header) const;

@@ -118,6 +118,29 @@ std::optional<FlashRead> ExtStore::Impl::try_plan_read_shared(std::string_view k
   return flash_read_of(loc, plan);
 }
 
+// plan_read + finish_read of a kBuffered read, writing only what the shared
+// side may: every check first, then the recache turn (after which nothing
+// can fail), then the counts plan_read and the page store's prepare_read
+// make, so a decline leaves nothing counted twice.
+std::optional<ReadOutcome> ExtStore::Impl::try_read_buffered_shared(std::string_view key,
+                                                                    const GetResult& header,
+                                                                    uint64_t* recache_counter) {
+  const ExtLocation& loc = header.location;
+  const ReadPlan plan =
+      store->prepare_wbuf_read_shared(loc.page_id, loc.page_version, loc.offset, loc.len);
+  if (plan.source != ReadSource::kWbuf) return std::nullopt;
+  FlashRead read = flash_read_of(loc, plan);
+  read.recache_counter = recache_counter;
+  ReadOutcome outcome;
+  if (!object_matches(key, header, read, plan.wbuf_data, &outcome)) return std::nullopt;
+  if (recache_candidate(header) && !skip_recache_shared(read)) return std::nullopt;
+  shared_get_extstore.add(kSharedGetExtstore);
+  store->count_read_shared(loc.len);
+  outcome.status = ReadStatus::kHit;
+  outcome.info = header.info;
+  return outcome;
+}
+
 // Each check finish_read makes, in an order that leaves nothing to undo:
 // the reads of pinned, exclusive-only state first, then the recache
 // counter's turn, then the unpin (which cannot fail once its check passed,

@@ -1,7 +1,8 @@
 // Flash reads under the shared side of the EngineLock (stage 2 of
 // engine/README.md): a driver that tries Engine::try_get_shared with flash
-// headers, ExtStore::try_plan_read_shared and try_finish_read_shared first
-// and falls back to get/plan_read/finish_read must see every answer, item
+// headers, ExtStore::try_plan_read_shared, try_read_buffered_shared (an
+// object still in a write buffer) and try_finish_read_shared first and
+// falls back to get/plan_read/finish_read must see every answer, item
 // state and stat exactly as a driver that only takes the exclusive path;
 // every decline leaves nothing done; concurrent readers lose no count.
 // Meta gets too: mg's options, stale headers and their tokens, and mg
@@ -119,6 +120,7 @@ struct Outstanding {
 struct Tally {
   uint64_t shared_gets = 0, shared_plans = 0, shared_finishes = 0;
   uint64_t plan_declines = 0, finish_declines = 0;
+  uint64_t shared_buffered = 0, buffered_declines = 0;
   uint64_t meta_shared_gets = 0, shared_aborts = 0, abort_declines = 0;
 };
 
@@ -236,6 +238,20 @@ std::vector<Answer> run(FlashRig& rig, bool shared, Tally& tally, bool meta = fa
         ++tally.shared_plans;
       } else {
         ++tally.plan_declines;
+        if (std::optional<ReadOutcome> out = rig.ext->try_read_buffered_shared(key, *got)) {
+          ++tally.shared_buffered;
+          const Answer head = a;
+          a = flash_answer(*out);
+          if (!wants_value) a.value.clear();
+          a.fetched = head.fetched;
+          a.last_access = head.last_access;
+          a.token_sent = head.token_sent;
+          a.stale = head.stale;
+          a.won = head.won;
+          answers.push_back(a);
+          continue;
+        }
+        ++tally.buffered_declines;
       }
     }
     if (!plan) plan = rig.ext->plan_read(key, *got);
@@ -299,6 +315,9 @@ TEST_CASE("shared flash reads answer and count as the exclusive path does") {
   CHECK(tally.shared_finishes > 500);
   CHECK(tally.plan_declines > 0);
   CHECK(tally.finish_declines > 0);
+  // Wbuf objects read shared, and declined (recache turns, misses).
+  CHECK(tally.shared_buffered > 100);
+  CHECK(tally.buffered_declines > 0);
   const ExtStoreStats st = plain.ext->stats(false);
   CHECK(st.recache_from_extstore > 0);
   CHECK(st.store.page_reclaims > 0);
@@ -414,6 +433,157 @@ TEST_CASE("shared flash reads decline what needs the exclusive side, with nothin
   CHECK_FALSE(rig.ext->try_plan_read_shared(on_device, *hd));
 }
 
+TEST_CASE("a wbuf object is read under the shared side as the exclusive path reads it") {
+  FlashRig rig("buffered");
+  // The flusher alone: a compactor rescue would put objects in its own
+  // bucket's wbuf, which only more rescues fill.
+  auto flush = [&] {
+    const Micros micros = static_cast<Micros>(rig.now) * 1'000'000;
+    rig.lru->step(micros);
+    for (int i = 0; i < 16 && rig.ext->flusher_step(micros) == micros; ++i) {
+    }
+  };
+  const std::string value(3000, 'w');
+  for (int k = 0; k < 200; ++k) store(*rig.engine, StoreMode::kSet, "k" + std::to_string(k), value);
+  for (int i = 0; i < 20; ++i) flush();
+  // Two headers whose objects are still in the filling wbuf, and one whose
+  // object was written out.
+  std::vector<std::string> buffered;
+  std::string on_device;
+  for (int k = 0; k < 200; ++k) {
+    const std::string key = "k" + std::to_string(k);
+    GetOptions peek;
+    peek.bump = false;
+    const GetResult g = rig.engine->get(key, peek);
+    if (g.source != HitSource::kFlashHeader) continue;
+    const FlashRead p = rig.ext->plan_read(key, g);
+    if (p.kind == FlashReadKind::kBuffered) buffered.push_back(key);
+    if (p.kind == FlashReadKind::kDevice && on_device.empty()) on_device = key;
+    rig.ext->abort_read(p);
+  }
+  REQUIRE(buffered.size() >= 2);
+  REQUIRE_FALSE(on_device.empty());
+  const std::string& first = buffered[0];
+  const std::string& second = buffered[1];
+
+  auto unchanged = [&](auto&& step) {
+    const std::string before = rig.stats_json();
+    step();
+    CHECK(rig.stats_json() == before);
+  };
+  // What one read counts: the shared read against plan_read + finish_read.
+  auto counts = [&] {
+    const ExtStoreStats e = rig.ext->stats(false);
+    return std::vector<uint64_t>{e.get_extstore,          e.miss_from_extstore,
+                                 e.recache_from_extstore, e.badcrc_from_extstore,
+                                 e.store.objects_read,    e.store.bytes_read};
+  };
+  auto delta = [](const std::vector<uint64_t>& after, const std::vector<uint64_t>& before) {
+    std::vector<uint64_t> d(after.size());
+    for (size_t i = 0; i < d.size(); ++i) d[i] = after[i] - before[i];
+    return d;
+  };
+
+  const std::optional<GetResult> h1 = rig.engine->try_get_shared(first, {}, true);
+  REQUIRE(h1.has_value());
+  REQUIRE(h1->source == HitSource::kFlashHeader);
+  // The device plan still declines a wbuf object.
+  unchanged([&] { CHECK_FALSE(rig.ext->try_plan_read_shared(first, *h1).has_value()); });
+  // A header that is not the object's (another CAS or length: an older copy)
+  // and a device object are declined with nothing done.
+  GetResult foreign = *h1;
+  foreign.object_cas += 1;
+  unchanged([&] { CHECK_FALSE(rig.ext->try_read_buffered_shared(first, foreign).has_value()); });
+  foreign = *h1;
+  foreign.info.value_len -= 1;
+  unchanged([&] { CHECK_FALSE(rig.ext->try_read_buffered_shared(first, foreign).has_value()); });
+  unchanged([&] { CHECK_FALSE(rig.ext->try_read_buffered_shared(second, *h1).has_value()); });
+  const std::optional<GetResult> hd = rig.engine->try_get_shared(on_device, {}, true);
+  REQUIRE(hd.has_value());
+  unchanged([&] { CHECK_FALSE(rig.ext->try_read_buffered_shared(on_device, *hd).has_value()); });
+
+  // A hit: the value, and the counts plan_read + finish_read make for the
+  // same header (the first hit of each key: no recache candidate).
+  std::vector<uint64_t> before = counts();
+  const std::optional<ReadOutcome> shared_read = rig.ext->try_read_buffered_shared(first, *h1);
+  REQUIRE(shared_read.has_value());
+  CHECK(shared_read->hit());
+  CHECK(shared_read->value == value);
+  CHECK(shared_read->info.cas == h1->info.cas);
+  CHECK_FALSE(shared_read->recached);
+  const std::vector<uint64_t> shared_counts = delta(counts(), before);
+  const GetResult h2 = rig.engine->get(second);
+  REQUIRE(h2.source == HitSource::kFlashHeader);
+  before = counts();
+  const FlashRead plan = rig.ext->plan_read(second, h2);
+  REQUIRE(plan.kind == FlashReadKind::kBuffered);
+  const ReadOutcome exclusive_read = rig.ext->finish_read(second, h2, plan, nullptr, 0);
+  CHECK(exclusive_read.hit());
+  CHECK(delta(counts(), before) == shared_counts);
+  CHECK(shared_counts[0] == 1);
+  CHECK(shared_counts[4] == 1);
+  CHECK(shared_counts[5] == h1->location.len);
+
+  // A recache candidate (a second hit) on its recache turn declines with
+  // nothing done, its counter kept; the exclusive path then recaches. Off
+  // its turn it is read shared and the counter advances.
+  const GetResult again = rig.engine->get(first);
+  REQUIRE(again.source == HitSource::kFlashHeader);
+  uint64_t connection_turns = 5;
+  unchanged([&] {
+    CHECK_FALSE(rig.ext->try_read_buffered_shared(first, again, &connection_turns).has_value());
+  });
+  CHECK(connection_turns == 5);
+  connection_turns = 6;
+  const std::optional<ReadOutcome> off_turn =
+      rig.ext->try_read_buffered_shared(first, again, &connection_turns);
+  REQUIRE(off_turn.has_value());
+  CHECK(off_turn->value == value);
+  CHECK(connection_turns == 7);
+  connection_turns = 5;
+  FlashRead turn_plan = rig.ext->plan_read(first, again);
+  turn_plan.recache_counter = &connection_turns;
+  const uint64_t recaches = rig.ext->stats(false).recache_from_extstore;
+  CHECK(rig.ext->finish_read(first, again, turn_plan, nullptr, 0).recached);
+  CHECK(rig.ext->stats(false).recache_from_extstore == recaches + 1);
+  CHECK(rig.engine->get(first).source == HitSource::kRam);
+
+  // Once the flusher has written the wbuf out, the same key goes the device
+  // path: the buffered read declines and the device plan is taken (off the
+  // recache turn, so only where the object is decides).
+  GetOptions peek;
+  peek.bump = false;
+  auto where = [&] {
+    const GetResult g = rig.engine->get(second, peek);
+    REQUIRE(g.source == HitSource::kFlashHeader);
+    const FlashRead p = rig.ext->plan_read(second, g);
+    rig.ext->abort_read(p);
+    return p.kind;
+  };
+  for (int k = 200; k < 3000 && where() == FlashReadKind::kBuffered; ++k) {
+    store(*rig.engine, StoreMode::kSet, "k" + std::to_string(k), value);
+    if (k % 20 == 0) {
+      rig.engine->set_time(++rig.now);
+      flush();
+    }
+  }
+  REQUIRE(where() == FlashReadKind::kDevice);
+  const GetResult written = rig.engine->get(second, peek);
+  uint64_t off_turn_counter = 1;
+  unchanged([&] {
+    CHECK_FALSE(rig.ext->try_read_buffered_shared(second, written, &off_turn_counter).has_value());
+  });
+  std::optional<FlashRead> device_plan = rig.ext->try_plan_read_shared(second, written);
+  REQUIRE(device_plan.has_value());
+  device_plan->recache_counter = &off_turn_counter;
+  AlignedBuffer buf;
+  const int64_t rc = rig.read(*device_plan, buf);
+  const std::optional<ReadOutcome> from_device =
+      rig.ext->try_finish_read_shared(second, written, *device_plan, buf.data(), rc);
+  REQUIRE(from_device.has_value());
+  CHECK(from_device->value == value);
+}
+
 TEST_CASE("shared flash reads beside exclusive writers lose no count") {
   FlashRig rig("threads");
   const std::string value(2000, 'v');
@@ -422,7 +592,7 @@ TEST_CASE("shared flash reads beside exclusive writers lose no count") {
   const Stats s0 = rig.engine->stats();
   const ExtStoreStats e0 = rig.ext->stats(false);
   EngineLock lock;
-  std::atomic<uint64_t> gets{0}, hits{0}, flash_plans{0}, bad{0};
+  std::atomic<uint64_t> gets{0}, hits{0}, flash_plans{0}, bad{0}, buffered_shared{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
@@ -450,6 +620,16 @@ TEST_CASE("shared flash reads beside exclusive writers lose no count") {
           g = rig.engine->try_get_shared(key, {}, true);
           if (g && g->source == HitSource::kFlashHeader) {
             plan = rig.ext->try_plan_read_shared(key, *g);
+            std::optional<ReadOutcome> o;
+            if (!plan) o = rig.ext->try_read_buffered_shared(key, *g);
+            if (o) {
+              // The value is the wbuf's: compared while the shared side is held.
+              if (o->value != value) bad.fetch_add(1);
+              buffered_shared.fetch_add(1);
+              flash_plans.fetch_add(1);
+              hits.fetch_add(1);
+              continue;
+            }
           }
         }
         if (!g || (g->source == HitSource::kFlashHeader && !plan)) {
@@ -497,6 +677,7 @@ TEST_CASE("shared flash reads beside exclusive writers lose no count") {
   CHECK(s.cmd_get - s0.cmd_get == gets.load());
   CHECK(e.get_extstore - e0.get_extstore == flash_plans.load());
   CHECK(flash_plans.load() > 1000);
+  CHECK(buffered_shared.load() > 0);
   // Every flash get that missed was counted as one; the rest hit.
   const uint64_t flash_misses = e.miss_from_extstore - e0.miss_from_extstore;
   CHECK(s.get_hits - s0.get_hits - flash_misses == hits.load());
