@@ -147,9 +147,10 @@ TEST_CASE("wbuf reads under the shared side beside the flusher and concurrent st
     // are scheduled (bounded: the check below fails if they never do).
     for (uint32_t i = 1; i <= 6000 || (buffered_shared.load() < 50 && i <= 400'000); ++i) {
       const uint32_t k = static_cast<uint32_t>(rng() % kKeys);
+      const std::string key = key_of(k);
       const std::string value = value_of(k, i);
       StoreRequest request;
-      request.key = key_of(k);
+      request.key = key;
       request.value = value;
       PreparedStore prepared = engine.prepare_store(request);
       lock.lock_mutator();
