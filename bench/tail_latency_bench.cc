@@ -200,6 +200,7 @@ struct RunResult {
   double load_after = 0;
   std::map<std::string, std::string> stats;
   std::string server_stderr;
+  std::string cgroup_memory;  // the cgroup's process and page-cache memory at the end
 
   double at_ms(double q) const {
     if (latency_ns.empty()) return 0;
@@ -300,6 +301,7 @@ class MemoryCgroup {
                                "and a writable cgroup v1 or v2 memory controller): " + why);
     }
     std::ofstream(dir_ + (v1 ? "/memory.limit_in_bytes" : "/memory.max")) << limit;
+    v1_ = v1;
   }
   ~MemoryCgroup() {
     if (!dir_.empty()) ::rmdir(dir_.c_str());
@@ -315,9 +317,28 @@ class MemoryCgroup {
     shell.insert(shell.end(), args.begin(), args.end());
     return shell;
   }
+  // "process X MB, page cache Y MB" from memory.stat (empty without a cgroup).
+  std::string memory_use() const {
+    if (dir_.empty()) return "";
+    std::ifstream in(dir_ + "/memory.stat");
+    const std::string process_key = v1_ ? "rss" : "anon";
+    const std::string cache_key = v1_ ? "cache" : "file";
+    double process = -1;
+    double cache = -1;
+    std::string key;
+    double value = 0;
+    while (in >> key >> value) {
+      if (key == process_key) process = value / (1 << 20);
+      if (key == cache_key) cache = value / (1 << 20);
+    }
+    char line[96];
+    std::snprintf(line, sizeof line, "process %.0f MB, page cache %.0f MB", process, cache);
+    return line;
+  }
 
  private:
   std::string dir_;
+  bool v1_ = false;
 };
 
 RunResult run_server(const std::string& binary, const std::string& name, const Options& opt) {
@@ -375,6 +396,7 @@ RunResult run_server(const std::string& binary, const std::string& name, const O
     writer.join();
     if (!reader_error.empty()) throw std::runtime_error("reader: " + reader_error);
     result.stats = server_stats(port);
+    result.cgroup_memory = cgroup.memory_use();
     result.load_after = load_average();
   } catch (...) {
     ::kill(pid, SIGKILL);
@@ -405,6 +427,7 @@ void print_run(const std::string& name, const RunResult& r) {
       r.stat("extstore_objects_written").c_str(), r.stat("extstore_compact_rescues").c_str(),
       r.stat("extstore_compact_lost").c_str(), r.stat("get_extstore").c_str(),
       r.stat("get_flushed").c_str(), r.stat("extstore_pages_free").c_str());
+  if (!r.cgroup_memory.empty()) std::printf("          cgroup: %s\n", r.cgroup_memory.c_str());
   std::fflush(stdout);
 }
 
