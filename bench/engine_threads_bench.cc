@@ -77,6 +77,7 @@ struct Options {
   bool ram = true;
   bool flash = true;
   std::string get_kind = "get";  // get, mg or mg-exclusive
+  int rounds = 1;
 };
 
 // What each thread does, fixed in advance so the timed loop only runs ops.
@@ -532,12 +533,72 @@ void print_holds(const char* label, const Cell& c) {
       amdahl(serial, 64));
 }
 
+struct Round {
+  Cell one, two, apart;
+  double scaling() const { return two.ops_per_s() / one.ops_per_s(); }
+  double ceiling() const { return apart.ops_per_s() / one.ops_per_s(); }
+  double cpu_growth() const { return two.cpu_ns_per_op() / one.cpu_ns_per_op(); }
+  double apart_cpu_growth() const { return apart.cpu_ns_per_op() / one.cpu_ns_per_op(); }
+  double flash_share() const {
+    uint64_t gets = 0;
+    uint64_t flash_gets = 0;
+    for (const auto& t : two.threads) {
+      gets += t.gets;
+      flash_gets += t.flash_gets;
+    }
+    return gets ? 100.0 * static_cast<double>(flash_gets) / static_cast<double>(gets) : 0.0;
+  }
+};
+
+template <class Value>
+double median_of(const std::vector<Round>& rounds, Value value) {
+  std::vector<double> v;
+  for (const Round& r : rounds) v.push_back(value(r));
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void print_round(bool flash, const std::string& mode, int index, const Round& r) {
+  std::printf(
+      "  round %d: %-5s %-6s 1T %10.0f  2T %10.0f ops/s  2T/1T %.2fx  separate %.2fx  CPU per op "
+      "%.2fx\n",
+      index, flash ? "flash" : "ram", mode.c_str(), r.one.ops_per_s(), r.two.ops_per_s(),
+      r.scaling(), r.ceiling(), r.cpu_growth());
+}
+
+// One round: its figures. Several: each figure's median over the rounds
+// (so the line's ratios need not divide into each other exactly).
+void print_summary(bool flash, const std::string& mode, const std::vector<Round>& rounds) {
+  const char* what = rounds.size() > 1 ? "median of rounds: " : "";
+  auto median = [&](auto value) { return median_of(rounds, value); };
+  std::printf(
+      "%-5s %-6s %s1T %10.0f ops/s  2T %10.0f ops/s  2T/1T %.2fx  (2 separate engines "
+      "%.2fx; %.0f%% of gets from flash)\n",
+      flash ? "flash" : "ram", mode.c_str(), what,
+      median([](const Round& r) { return r.one.ops_per_s(); }),
+      median([](const Round& r) { return r.two.ops_per_s(); }),
+      median([](const Round& r) { return r.scaling(); }),
+      median([](const Round& r) { return r.ceiling(); }),
+      median([](const Round& r) { return r.flash_share(); }));
+  std::printf(
+      "  CPU per op 1T %.0f ns, 2T %.0f ns (%.2fx; 2 separate engines %.2fx); voluntary "
+      "switches per 1000 ops 1T %.2f, 2T %.2f\n",
+      median([](const Round& r) { return r.one.cpu_ns_per_op(); }),
+      median([](const Round& r) { return r.two.cpu_ns_per_op(); }),
+      median([](const Round& r) { return r.cpu_growth(); }),
+      median([](const Round& r) { return r.apart_cpu_growth(); }),
+      median([](const Round& r) { return r.one.switches_per_kop(); }),
+      median([](const Round& r) { return r.two.switches_per_kop(); }));
+}
+
 int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
       "mutex|shared|shared2|stage3|stage4|stage5]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
+      "          [--rounds N]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
@@ -547,7 +608,9 @@ int usage(const char* argv0, int rc) {
       "  an Amdahl estimate for 16 and 64 threads. --tier picks the RAM-only cells, the\n"
       "  flash cells or both (default). --get-kind mg issues the gets as meta gets\n"
       "  (mg key v), mg-exclusive as meta gets under the exclusive side only (the\n"
-      "  server before mg took the shared side); default get.\n",
+      "  server before mg took the shared side); default get. --rounds N runs the 1T,\n"
+      "  2T and separate-engines cells N times back to back (default 1), prints each\n"
+      "  round and the medians: this VM drifts more between runs than within a round.\n",
       argv0);
   return rc;
 }
@@ -578,6 +641,8 @@ int main(int argc, char** argv) {
         o.keys = static_cast<uint32_t>(number(100, 10'000'000));
       } else if (arg == "--value-bytes") {
         o.value_bytes = static_cast<uint32_t>(number(1, 100'000));
+      } else if (arg == "--rounds") {
+        o.rounds = static_cast<int>(number(1, 100));
       } else if (arg == "--get-ratio") {
         o.get_ratio = number(0, 1);
       } else if (arg == "--skew") {
@@ -629,28 +694,21 @@ int main(int argc, char** argv) {
       if (!(flash ? o.flash : o.ram)) continue;
       for (const std::string& mode : o.modes) {
         if (mode == "shared2" && !flash) continue;  // the same as shared without flash
-        const Cell one = run_cell(o, flash, mode, 1, false, scripts);
-        const Cell two = run_cell(o, flash, mode, 2, false, scripts);
-        const Cell timed = run_cell(o, flash, mode, 1, true, scripts);
-        const Cell apart = run_cell(o, flash, mode, 2, false, scripts, true);
-        uint64_t gets = 0;
-        uint64_t flash_gets = 0;
-        for (const auto& t : two.threads) {
-          gets += t.gets;
-          flash_gets += t.flash_gets;
+        // Rounds of 1T, 2T and separate engines back to back: each ratio
+        // compares cells seconds apart, and the median over rounds stands
+        // against this VM's drift (1T alone varies 1.3-1.9M ops/s between
+        // runs minutes apart).
+        std::vector<Round> rounds;
+        for (int r = 0; r < o.rounds; ++r) {
+          Round round;
+          round.one = run_cell(o, flash, mode, 1, false, scripts);
+          round.two = run_cell(o, flash, mode, 2, false, scripts);
+          round.apart = run_cell(o, flash, mode, 2, false, scripts, true);
+          if (o.rounds > 1) print_round(flash, mode, r + 1, round);
+          rounds.push_back(std::move(round));
         }
-        std::printf(
-            "%-5s %-6s 1T %10.0f ops/s  2T %10.0f ops/s  2T/1T %.2fx  (2 separate engines "
-            "%.2fx; %.0f%% of gets from flash)\n",
-            flash ? "flash" : "ram", mode.c_str(), one.ops_per_s(), two.ops_per_s(),
-            two.ops_per_s() / one.ops_per_s(), apart.ops_per_s() / one.ops_per_s(),
-            gets ? 100.0 * static_cast<double>(flash_gets) / static_cast<double>(gets) : 0.0);
-        std::printf(
-            "  CPU per op 1T %.0f ns, 2T %.0f ns (%.2fx; 2 separate engines %.2fx); voluntary "
-            "switches per 1000 ops 1T %.2f, 2T %.2f\n",
-            one.cpu_ns_per_op(), two.cpu_ns_per_op(), two.cpu_ns_per_op() / one.cpu_ns_per_op(),
-            apart.cpu_ns_per_op() / one.cpu_ns_per_op(), one.switches_per_kop(),
-            two.switches_per_kop());
+        const Cell timed = run_cell(o, flash, mode, 1, true, scripts);
+        print_summary(flash, mode, rounds);
         print_holds(mode.c_str(), timed);
       }
     }

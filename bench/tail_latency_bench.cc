@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@ struct Options {
   std::string dir = "/tmp";
   bool holds = false;
   bool memext_only = false;
+  unsigned cgroup_mb = 0;  // 0: no memory cgroup
 };
 
 int usage(const char* argv0, int code) {
@@ -68,6 +70,7 @@ int usage(const char* argv0, int code) {
                "usage: %s [--memext PATH] [--memcached PATH] [--seconds S] [--warmup S]\n"
                "          [--keys N] [--value BYTES] [--rounds N] [--threads N] [-m MB]\n"
                "          [--ext OPTIONS] [--dir DIR] [--idle S] [--holds] [--memext-only]\n"
+               "          [--cgroup-mb MB]\n"
                "Get latency (every request timed) while a second client overwrites keys flat\n"
                "out, memext-server and memcached with the same flags, rounds alternating.\n"
                "  --ext     the -o string; {path} becomes a file in --dir (default\n"
@@ -77,7 +80,15 @@ int usage(const char* argv0, int code) {
                "            off, and how long decides whether the storm starves the item\n"
                "            headers' slab class and misses (issue 14)\n"
                "  --holds   print memext-server's stderr (its lock-hold report when built\n"
-               "            with -DMEMEXT_LOCK_HOLD_STATS=ON)\n",
+               "            with -DMEMEXT_LOCK_HOLD_STATS=ON)\n"
+               "  --cgroup-mb  run each server in a fresh memory cgroup of MB (process\n"
+               "            memory plus page cache; root, cgroup v1 or v2; default 0 = none).\n"
+               "            memcached 1.6.18 reads and writes extstore through the page\n"
+               "            cache, memext-server with O_DIRECT: without a limit this\n"
+               "            machine's free RAM holds the whole ext_path file, and\n"
+               "            memcached's \"flash\" reads are memory reads. A limit near\n"
+               "            -m leaves a page cache far smaller than the flash data, as on\n"
+               "            a box whose flash holds more than its RAM.\n",
                argv0, Options().ext.c_str());
   return code;
 }
@@ -189,6 +200,7 @@ struct RunResult {
   double load_after = 0;
   std::map<std::string, std::string> stats;
   std::string server_stderr;
+  std::string cgroup_memory;  // the cgroup's process and page-cache memory at the end
 
   double at_ms(double q) const {
     if (latency_ns.empty()) return 0;
@@ -273,6 +285,62 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+// A memory cgroup for one server run (see --cgroup-mb), removed when the
+// run ends; its page-cache charges go to the parent then.
+class MemoryCgroup {
+ public:
+  MemoryCgroup(const std::string& tag, unsigned mb) {
+    if (mb == 0) return;
+    const std::string limit = std::to_string(static_cast<uint64_t>(mb) << 20);
+    const bool v1 = ::access("/sys/fs/cgroup/memory", W_OK) == 0;
+    dir_ = (v1 ? "/sys/fs/cgroup/memory/" : "/sys/fs/cgroup/") + tag;
+    if (::mkdir(dir_.c_str(), 0755) != 0) {
+      const std::string why = std::strerror(errno);
+      dir_.clear();
+      throw std::runtime_error("cannot create memory cgroup " + tag + " (--cgroup-mb needs root " +
+                               "and a writable cgroup v1 or v2 memory controller): " + why);
+    }
+    std::ofstream(dir_ + (v1 ? "/memory.limit_in_bytes" : "/memory.max")) << limit;
+    v1_ = v1;
+  }
+  ~MemoryCgroup() {
+    if (!dir_.empty()) ::rmdir(dir_.c_str());
+  }
+  MemoryCgroup(const MemoryCgroup&) = delete;
+  MemoryCgroup& operator=(const MemoryCgroup&) = delete;
+  // The command that joins this cgroup, then execs args (args unchanged
+  // without a cgroup).
+  std::vector<std::string> wrap(std::vector<std::string> args) const {
+    if (dir_.empty()) return args;
+    std::vector<std::string> shell = {"/bin/sh", "-c",
+                                      "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"", dir_};
+    shell.insert(shell.end(), args.begin(), args.end());
+    return shell;
+  }
+  // "process X MB, page cache Y MB" from memory.stat (empty without a cgroup).
+  std::string memory_use() const {
+    if (dir_.empty()) return "";
+    std::ifstream in(dir_ + "/memory.stat");
+    const std::string process_key = v1_ ? "rss" : "anon";
+    const std::string cache_key = v1_ ? "cache" : "file";
+    double process = -1;
+    double cache = -1;
+    std::string key;
+    double value = 0;
+    while (in >> key >> value) {
+      if (key == process_key) process = value / (1 << 20);
+      if (key == cache_key) cache = value / (1 << 20);
+    }
+    char line[96];
+    std::snprintf(line, sizeof line, "process %.0f MB, page cache %.0f MB", process, cache);
+    return line;
+  }
+
+ private:
+  std::string dir_;
+  bool v1_ = false;
+};
+
 RunResult run_server(const std::string& binary, const std::string& name, const Options& opt) {
   const std::string tag = name + "_" + std::to_string(::getpid());
   const std::string path = opt.dir + "/tail_latency_" + tag;
@@ -287,6 +355,12 @@ RunResult run_server(const std::string& binary, const std::string& name, const O
     args.push_back("-u");
     args.push_back("root");
   }
+  ::unlink(path.c_str());
+  // Neither server starts with the other's file or its own last one cached.
+  ::sync();
+  std::ofstream("/proc/sys/vm/drop_caches") << "1";
+  const MemoryCgroup cgroup("memext-tail-" + tag, opt.cgroup_mb);
+  args = cgroup.wrap(std::move(args));
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -296,7 +370,7 @@ RunResult run_server(const std::string& binary, const std::string& name, const O
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + binary + ": " + std::strerror(rc));
 
@@ -322,6 +396,7 @@ RunResult run_server(const std::string& binary, const std::string& name, const O
     writer.join();
     if (!reader_error.empty()) throw std::runtime_error("reader: " + reader_error);
     result.stats = server_stats(port);
+    result.cgroup_memory = cgroup.memory_use();
     result.load_after = load_average();
   } catch (...) {
     ::kill(pid, SIGKILL);
@@ -352,6 +427,7 @@ void print_run(const std::string& name, const RunResult& r) {
       r.stat("extstore_objects_written").c_str(), r.stat("extstore_compact_rescues").c_str(),
       r.stat("extstore_compact_lost").c_str(), r.stat("get_extstore").c_str(),
       r.stat("get_flushed").c_str(), r.stat("extstore_pages_free").c_str());
+  if (!r.cgroup_memory.empty()) std::printf("          cgroup: %s\n", r.cgroup_memory.c_str());
   std::fflush(stdout);
 }
 
@@ -395,6 +471,10 @@ bool parse_args(int argc, char** argv, Options* opt, int* exit_code) {
         const double s = std::stod(v);
         if (!(s >= 0) || s > 3600) throw std::invalid_argument("out of range");
         opt->idle = s;
+      } else if (arg == "--cgroup-mb") {
+        const unsigned long n = std::stoul(v);
+        if (n < 16 || n > 1'000'000) throw std::invalid_argument("out of range");
+        opt->cgroup_mb = static_cast<unsigned>(n);
       } else if (arg == "--keys" || arg == "--value" || arg == "--rounds" || arg == "--threads") {
         const unsigned long n = std::stoul(v);
         if (n == 0 || n > 100'000'000) throw std::invalid_argument("out of range");
@@ -410,7 +490,9 @@ bool parse_args(int argc, char** argv, Options* opt, int* exit_code) {
       }
     } catch (const std::exception&) {
       std::fprintf(stderr, "%s %s: expected %s\n", arg.c_str(), v.c_str(),
-                   arg == "--idle" ? "seconds from 0 to 3600" : "a positive number");
+                   arg == "--idle"        ? "seconds from 0 to 3600"
+                   : arg == "--cgroup-mb" ? "megabytes from 16 to 1000000"
+                                          : "a positive number");
       *exit_code = 2;
       return false;
     }
@@ -433,9 +515,9 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, &opt, &exit_code)) return exit_code;
   std::printf(
       "flags: -m %s -t %u -o %s; %u keys x %u B; %.0f s timed after %.0f s warm-up, "
-      "servers idle %.1f s first\n",
+      "servers idle %.1f s first; memory cgroup %u MB (0 = none)\n",
       opt.memory.c_str(), opt.threads, opt.ext.c_str(), opt.keys, opt.value, opt.seconds,
-      opt.warmup, opt.idle);
+      opt.warmup, opt.idle, opt.cgroup_mb);
   try {
     for (unsigned round = 0; round < opt.rounds; ++round) {
       std::printf("round %u\n", round + 1);
