@@ -276,12 +276,12 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
   if (free_records_ == kNoItem && (pool_used_ >> kPoolShift) >= pool_.size()) return std::nullopt;
   if (!index_.has_room_for_insert()) return std::nullopt;
   if (retired_.size() >= kMaxRetired || retired_bytes_ >= kMaxRetiredBytes) return std::nullopt;
-  const uint32_t existing = find(request.key);
-  if (existing != kNoItem && !unlink_beside_readers(existing)) return std::nullopt;
+  const KnownLookup existing{find(request.key), index_changes_};
+  if (existing.n != kNoItem && !unlink_beside_readers(existing.n)) return std::nullopt;
   concurrent_stores_seen_ = true;
   concurrent_ = true;
   declined_ = false;
-  const StoreOutcome outcome = store_item(request, &prepared);
+  const StoreOutcome outcome = store_item(request, &prepared, &existing);
   concurrent_ = false;
   if (declined_) return std::nullopt;
   hand_over_freeable(prepared);
@@ -334,10 +334,13 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
   return store_item(request, nullptr);
 }
 
-StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* prepared) {
+StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* prepared,
+                                   const KnownLookup* known) {
   // Precondition: deferred bumps applied (apply_deferred_bumps), unless
   // this is a concurrent store beside the shared gets that queue them.
   assert(concurrent_ || !bumps_.pending());
+  // Precondition: a concurrent store passes its lookup, an exclusive one none.
+  assert(concurrent_ == (known != nullptr));
   StoreOutcome outcome;
   const std::string_view key = request.key;
   const uint8_t nkey = accounted_nkey(request);
@@ -359,18 +362,26 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
     if (new_n != kNoItem && prebuilt != nullptr) prepared->buffer_ = nullptr;  // the item's now
   }
   if (declined_) return outcome;  // try_store_concurrent repeats it exclusively
-  if (concurrent_) {
+  // The key's item, looked up once: nothing below links or unlinks before
+  // its last use (live_item).
+  uint32_t found = kNoItem;
+  if (known != nullptr) {
+    // The caller's lookup stands unless the allocation linked or unlinked
+    // (its evictions).
+    found = known->index_changes == index_changes_ ? known->n : find(key);
     // The allocation's evictions may have left the old header the last
     // object of its page, and every path below (a replace, or a failed
     // set's unlink) may unlink it: that is the exclusive side's then. The
     // new item goes (its buffer with it: the retry builds its own).
-    const uint32_t old_n = find(key);
-    if (old_n != kNoItem && !unlink_beside_readers(old_n)) {
+    if (found != kNoItem && !unlink_beside_readers(found)) {
       if (new_n != kNoItem) free_item(new_n);
       declined_ = true;
       return outcome;
     }
   }
+  const auto find_live_key = [&] {
+    return known != nullptr ? live_item(found, key, false) : find_live(key, false);
+  };
   if (new_n == kNoItem) {
     // memcached drops the old value when a set cannot be stored, so a
     // failed set never leaves stale data behind.
@@ -381,7 +392,7 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
       sink->item_store(ItemStoreEvent{key, outcome.result, request.mode});
     }
     if (request.mode == StoreMode::kSet && !key.empty() && key.size() <= kKeyMaxLength) {
-      const uint32_t old_n = find_live(key, false);
+      const uint32_t old_n = find_live_key();
       if (old_n != kNoItem) unlink(old_n);
     }
     return outcome;
@@ -393,7 +404,7 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
   }
   if (request.count_set) class_counters_[fresh.clsid].cmd_set++;
 
-  const uint32_t old_n = find_live(key, false);
+  const uint32_t old_n = find_live_key();
   StoreResult result;
   uint32_t stored_n = new_n;
   if (old_n != kNoItem) {
