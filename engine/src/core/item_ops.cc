@@ -345,16 +345,20 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
   const std::string_view key = request.key;
   const uint8_t nkey = accounted_nkey(request);
   const uint64_t value_len = config_.phantom ? request.value_len : request.value.size();
-  const bool too_large =
-      key.empty() || key.size() > kKeyMaxLength || value_len + 2 > UINT32_MAX ||
-      classes_.clsid(item_total_size(nkey, static_cast<uint32_t>(value_len + 2),
-                                     request.client_flags, config_.use_cas)) == 0;
+  const auto fits_no_class = [&] {
+    return key.empty() || key.size() > kKeyMaxLength || value_len + 2 > UINT32_MAX ||
+           classes_.clsid(item_total_size(nkey, static_cast<uint32_t>(value_len + 2),
+                                          request.client_flags, config_.use_cas)) == 0;
+  };
   char* prebuilt = nullptr;
   if (prepared != nullptr && prepared->buffer_ != nullptr) {
     // Precondition: prepared from this request (prepare_store).
-    assert(!too_large && prepared->size_ == key.size() + request.value.size());
+    assert(!fits_no_class() && prepared->size_ == key.size() + request.value.size());
     prebuilt = prepared->buffer_;
   }
+  // prepare_store built a buffer only for a request that fits a class: the
+  // hold skips the class search it already made outside the lock.
+  const bool too_large = prebuilt == nullptr && fits_no_class();
   uint32_t new_n = kNoItem;
   if (!too_large) {
     new_n = alloc_item(key, nkey, request.client_flags, realtime(request.exptime),
