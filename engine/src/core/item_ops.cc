@@ -130,14 +130,16 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   if (options.touch) return std::nullopt;
   // A `watch fetchers` watcher sees every lookup: get() logs it.
   if (logging(log_stream::kFetchers) != nullptr) return std::nullopt;
-  // A miss beside a concurrent store's unlink may be false (KeyIndex): look
-  // again, a few times, then leave it to the exclusive side.
-  uint32_t n = kNoItem;
-  for (int tries = 0;; ++tries) {
+  // A hit is always right; a miss beside a concurrent store's unlink may be
+  // false (KeyIndex): look again under the erase seqlock, a few times, then
+  // leave it to the exclusive side. Hits never read the version, whose line
+  // every erase (an eviction's) writes.
+  uint32_t n = find(key);
+  for (int tries = 0; n == kNoItem; ++tries) {
     const uint64_t version = index_.version();
     n = find(key);
-    if (n != kNoItem || index_.missed_reliably(version)) break;
-    if (tries == 3) return std::nullopt;
+    if (n == kNoItem && index_.missed_reliably(version)) break;
+    if (n == kNoItem && tries == 3) return std::nullopt;
   }
   if (n == kNoItem && options.meta && options.vivify) return std::nullopt;  // N links an item
   SharedGetCounters::Stripe& counts = shared_gets_.mine();
