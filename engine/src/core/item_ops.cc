@@ -130,14 +130,16 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
   if (options.touch) return std::nullopt;
   // A `watch fetchers` watcher sees every lookup: get() logs it.
   if (logging(log_stream::kFetchers) != nullptr) return std::nullopt;
-  // A miss beside a concurrent store's unlink may be false (KeyIndex): look
-  // again, a few times, then leave it to the exclusive side.
-  uint32_t n = kNoItem;
-  for (int tries = 0;; ++tries) {
+  // A hit is always right; a miss beside a concurrent store's unlink may be
+  // false (KeyIndex): look again under the erase seqlock, a few times, then
+  // leave it to the exclusive side. Hits never read the version, whose line
+  // every erase (an eviction's) writes.
+  uint32_t n = find(key);
+  for (int tries = 0; n == kNoItem; ++tries) {
     const uint64_t version = index_.version();
     n = find(key);
-    if (n != kNoItem || index_.missed_reliably(version)) break;
-    if (tries == 3) return std::nullopt;
+    if (n == kNoItem && index_.missed_reliably(version)) break;
+    if (n == kNoItem && tries == 3) return std::nullopt;
   }
   if (n == kNoItem && options.meta && options.vivify) return std::nullopt;  // N links an item
   SharedGetCounters::Stripe& counts = shared_gets_.mine();
@@ -276,12 +278,12 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
   if (free_records_ == kNoItem && (pool_used_ >> kPoolShift) >= pool_.size()) return std::nullopt;
   if (!index_.has_room_for_insert()) return std::nullopt;
   if (retired_.size() >= kMaxRetired || retired_bytes_ >= kMaxRetiredBytes) return std::nullopt;
-  const uint32_t existing = find(request.key);
-  if (existing != kNoItem && !unlink_beside_readers(existing)) return std::nullopt;
+  const KnownLookup existing{find(request.key), index_changes_};
+  if (existing.n != kNoItem && !unlink_beside_readers(existing.n)) return std::nullopt;
   concurrent_stores_seen_ = true;
   concurrent_ = true;
   declined_ = false;
-  const StoreOutcome outcome = store_item(request, &prepared);
+  const StoreOutcome outcome = store_item(request, &prepared, &existing);
   concurrent_ = false;
   if (declined_) return std::nullopt;
   hand_over_freeable(prepared);
@@ -334,24 +336,31 @@ StoreOutcome ItemStore::store(const StoreRequest& request) {
   return store_item(request, nullptr);
 }
 
-StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* prepared) {
+StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* prepared,
+                                   const KnownLookup* known) {
   // Precondition: deferred bumps applied (apply_deferred_bumps), unless
   // this is a concurrent store beside the shared gets that queue them.
   assert(concurrent_ || !bumps_.pending());
+  // Precondition: a concurrent store passes its lookup, an exclusive one none.
+  assert(concurrent_ == (known != nullptr));
   StoreOutcome outcome;
   const std::string_view key = request.key;
   const uint8_t nkey = accounted_nkey(request);
   const uint64_t value_len = config_.phantom ? request.value_len : request.value.size();
-  const bool too_large =
-      key.empty() || key.size() > kKeyMaxLength || value_len + 2 > UINT32_MAX ||
-      classes_.clsid(item_total_size(nkey, static_cast<uint32_t>(value_len + 2),
-                                     request.client_flags, config_.use_cas)) == 0;
+  const auto fits_no_class = [&] {
+    return key.empty() || key.size() > kKeyMaxLength || value_len + 2 > UINT32_MAX ||
+           classes_.clsid(item_total_size(nkey, static_cast<uint32_t>(value_len + 2),
+                                          request.client_flags, config_.use_cas)) == 0;
+  };
   char* prebuilt = nullptr;
   if (prepared != nullptr && prepared->buffer_ != nullptr) {
     // Precondition: prepared from this request (prepare_store).
-    assert(!too_large && prepared->size_ == key.size() + request.value.size());
+    assert(!fits_no_class() && prepared->size_ == key.size() + request.value.size());
     prebuilt = prepared->buffer_;
   }
+  // prepare_store built a buffer only for a request that fits a class: the
+  // hold skips the class search it already made outside the lock.
+  const bool too_large = prebuilt == nullptr && fits_no_class();
   uint32_t new_n = kNoItem;
   if (!too_large) {
     new_n = alloc_item(key, nkey, request.client_flags, realtime(request.exptime),
@@ -359,18 +368,26 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
     if (new_n != kNoItem && prebuilt != nullptr) prepared->buffer_ = nullptr;  // the item's now
   }
   if (declined_) return outcome;  // try_store_concurrent repeats it exclusively
-  if (concurrent_) {
+  // The key's item, looked up once: nothing below links or unlinks before
+  // its last use (live_item).
+  uint32_t found = kNoItem;
+  if (known != nullptr) {
+    // The caller's lookup stands unless the allocation linked or unlinked
+    // (its evictions).
+    found = known->index_changes == index_changes_ ? known->n : find(key);
     // The allocation's evictions may have left the old header the last
     // object of its page, and every path below (a replace, or a failed
     // set's unlink) may unlink it: that is the exclusive side's then. The
     // new item goes (its buffer with it: the retry builds its own).
-    const uint32_t old_n = find(key);
-    if (old_n != kNoItem && !unlink_beside_readers(old_n)) {
+    if (found != kNoItem && !unlink_beside_readers(found)) {
       if (new_n != kNoItem) free_item(new_n);
       declined_ = true;
       return outcome;
     }
   }
+  const auto find_live_key = [&] {
+    return known != nullptr ? live_item(found, key, false) : find_live(key, false);
+  };
   if (new_n == kNoItem) {
     // memcached drops the old value when a set cannot be stored, so a
     // failed set never leaves stale data behind.
@@ -381,7 +398,7 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
       sink->item_store(ItemStoreEvent{key, outcome.result, request.mode});
     }
     if (request.mode == StoreMode::kSet && !key.empty() && key.size() <= kKeyMaxLength) {
-      const uint32_t old_n = find_live(key, false);
+      const uint32_t old_n = find_live_key();
       if (old_n != kNoItem) unlink(old_n);
     }
     return outcome;
@@ -393,7 +410,7 @@ StoreOutcome ItemStore::store_item(const StoreRequest& request, PreparedStore* p
   }
   if (request.count_set) class_counters_[fresh.clsid].cmd_set++;
 
-  const uint32_t old_n = find_live(key, false);
+  const uint32_t old_n = find_live_key();
   StoreResult result;
   uint32_t stored_n = new_n;
   if (old_n != kNoItem) {

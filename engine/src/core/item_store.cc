@@ -253,6 +253,7 @@ void ItemStore::unlink_q(uint32_t n) {
 }
 
 void ItemStore::attach(uint32_t n) {
+  ++index_changes_;
   Item& it = item(n);
   add_flags(it, kLinked);
   set_time_of(it, now_);
@@ -267,6 +268,7 @@ void ItemStore::attach(uint32_t n) {
 }
 
 void ItemStore::detach(uint32_t n) {
+  ++index_changes_;
   Item& it = item(n);
   clear_flags(it, kLinked);
   counters_.curr_bytes -= ntotal(it);
@@ -387,8 +389,9 @@ bool ItemStore::is_flushed(const Item& it) const {
   return oldest_cas_ != 0 && it.cas != 0 && it.cas < oldest_cas_;
 }
 
-uint32_t ItemStore::find_live(std::string_view key, bool bump_item) {
-  const uint32_t n = find(key);
+uint32_t ItemStore::live_item(uint32_t n, std::string_view key, bool bump_item) {
+  // Precondition: n is find(key).
+  assert(n == find(key));
   LookupStatus status = LookupStatus::kNotFound;
   uint32_t live = kNoItem;
   if (n != kNoItem) {

@@ -257,7 +257,9 @@ class ItemStore {
   // memcached's do_item_get: a live item or kNoItem, unlinking expired and
   // flushed ones (get_expired / get_flushed); `bump` = do_item_bump.
   // Every call is a lookup memcached logs (fetchers stream).
-  uint32_t find_live(std::string_view key, bool bump);
+  uint32_t find_live(std::string_view key, bool bump) { return live_item(find(key), key, bump); }
+  // find_live(key, bump) given n = find(key).
+  uint32_t live_item(uint32_t n, std::string_view key, bool bump);
   uint32_t find(std::string_view key) const;
   // Cache hints for a later find(key) (Engine::prefetch); change nothing.
   void prefetch_slot(std::string_view key) const { index_.prefetch_slot(hash_key(key)); }
@@ -330,8 +332,17 @@ class ItemStore {
   // delete's and md's lookup: the live item for `key` whose CAS matches `cas`
   // (0 = any), else kNoItem with `refused` saying why (delete_misses counted).
   uint32_t find_deletable(std::string_view key, uint64_t cas, DeleteResult& refused);
+  // A find(key) and the index_changes_ it was made at: it stands while
+  // index_changes_ has not moved.
+  struct KnownLookup {
+    uint32_t n = kNoItem;
+    uint64_t index_changes = 0;
+  };
   // store() with, when given, prepare_store's buffer and retire list.
-  StoreOutcome store_item(const StoreRequest& request, PreparedStore* prepared);
+  // `known`: try_store_concurrent's lookup of the key (the concurrent path
+  // only); nullptr = look it up after the allocation.
+  StoreOutcome store_item(const StoreRequest& request, PreparedStore* prepared,
+                          const KnownLookup* known = nullptr);
   StoreResult store_existing(const StoreRequest& request, uint32_t new_n, uint32_t old_n,
                              uint32_t& stored_n);
 
@@ -374,6 +385,11 @@ class ItemStore {
   mutable BumpQueue bumps_;
   // Written by stores and background steps (see the layout note at pool_).
   alignas(64) uint64_t cas_id_ = 0;
+  // Every attach and detach (link, unlink, replace): what may change a
+  // key's lookup or, through a header's unlink, its flash page's state. A
+  // concurrent store's lookup before its allocation (whose evictions may
+  // unlink) stands if this has not moved since.
+  uint64_t index_changes_ = 0;
   // try_store_concurrent: set while it runs; set when it met something only
   // the exclusive side may do; whether it ever ran (loosens an assert).
   bool concurrent_ = false;
