@@ -8,7 +8,7 @@
 #      test_concurrency only), the integration tests that need only the
 #      server (label `server`), including many clients at once across RAM
 #      and flash, and the engine's concurrency unit tests;
-#   4. each fuzz target of build-asan/ for FUZZ_SECONDS (default 20) from
+#   4. each fuzz target of build-asan/ for FUZZ_SECONDS (default 10) from
 #      its seed corpus (tests/fuzz/run_fuzzers.sh).
 # Both sanitizer trees keep assert() on (MEMEXT_ASSERTS): the preconditions
 # are checked there.
@@ -21,7 +21,7 @@ if [[ ${1:-} == -h || ${1:-} == --help ]]; then
   sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
-fuzz_seconds=${FUZZ_SECONDS:-20}
+fuzz_seconds=${FUZZ_SECONDS:-10}
 export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-$(nproc)}
 step() { echo "=== $* ($(date -u +%H:%M:%S))" >&2; }
 
