@@ -27,6 +27,8 @@
 #include "memext/lru_maintainer.h"
 #include "memext/stats.h"
 
+#include "store_like_server.h"
+
 using namespace memext;
 
 namespace {
@@ -152,16 +154,7 @@ TEST_CASE("wbuf reads under the shared side beside the flusher and concurrent st
       StoreRequest request;
       request.key = key;
       request.value = value;
-      PreparedStore prepared = engine.prepare_store(request);
-      lock.lock_mutator();
-      std::optional<StoreOutcome> outcome = engine.try_store_concurrent(request, prepared);
-      lock.unlock_mutator();
-      if (outcome) {
-        concurrent_stores.fetch_add(1);
-      } else {
-        std::lock_guard exclusive(lock);
-        outcome = engine.store(request, prepared);
-      }
+      memext::testing::store_like_server(engine, lock, request, concurrent_stores);
       // The server's clock, maintainer, flusher and compactor steps, each an
       // exclusive hold of its own.
       if (i % 20 == 0) {

@@ -23,6 +23,8 @@
 #include "memext/lru_maintainer.h"
 #include "memext/stats.h"
 
+#include "store_like_server.h"
+
 using namespace memext;
 
 namespace {
@@ -227,25 +229,17 @@ TEST_CASE("gets beside concurrent stores: no false miss, no other key's value") 
       StoreRequest request;
       request.key = key;
       request.value = value;
-      PreparedStore prepared = engine.prepare_store(request);
-      lock.lock_mutator();
-      std::optional<StoreOutcome> outcome = engine.try_store_concurrent(request, prepared);
-      lock.unlock_mutator();
-      if (outcome) {
-        concurrent_stores.fetch_add(1);
-      } else {
-        std::lock_guard exclusive(lock);
-        outcome = engine.store(request, prepared);
-      }
+      const StoreOutcome outcome =
+          memext::testing::store_like_server(engine, lock, request, concurrent_stores);
       // Stable keys' class keeps free chunks (a replace frees one); a churn
       // store can find its class's memory all in WARM, the readers keeping
       // every item ACTIVE faster than the maintainer moves them back to
       // COLD, and fail as memcached's does (outofmemory).
       if (churn) {
-        CHECK((outcome->result == StoreResult::kStored ||
-               outcome->result == StoreResult::kOutOfMemory));
+        CHECK((outcome.result == StoreResult::kStored ||
+               outcome.result == StoreResult::kOutOfMemory));
       } else {
-        CHECK(outcome->result == StoreResult::kStored);
+        CHECK(outcome.result == StoreResult::kStored);
       }
       // The server's clock and maintainer take the exclusive side now and then.
       if (i % 100 == 0) {
