@@ -271,7 +271,13 @@ struct Bench {
     EngineConfig config;
     config.memory_limit = (flash ? o.flash_ram_mb : o.ram_mb) << 20;
     if (flash) {
-      path = o.dir + "/memext_engine_threads_bench_" + std::to_string(::getpid());
+      // A file of its own: the separate-engines cell builds two Benches at
+      // once, and with one path the second's removed the first's file, so
+      // thread 0's preads read the other engine's objects (mismatches and
+      // misses: cheap ops, and a "ceiling" above 2x).
+      static std::atomic<unsigned> files{0};
+      path = o.dir + "/memext_engine_threads_bench_" + std::to_string(::getpid()) + "_" +
+             std::to_string(files.fetch_add(1));
       std::remove(path.c_str());
       config.ext.page_size = 8ull << 20;
       config.ext.wbuf_size = 2ull << 20;
