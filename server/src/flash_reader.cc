@@ -23,12 +23,7 @@ Fetch fetch_locked(SharedEngine& shared, std::string_view key, const GetOptions&
   Fetch f;
   GetResult r = shared.engine.get(key, options);
   if (r.source == HitSource::kMiss) return f;
-  if (r.source == HitSource::kRam) {
-    f.kind = FetchKind::kValue;
-    f.info = r.info;
-    f.value = r.value;
-    return f;
-  }
+  if (r.source == HitSource::kRam) return value_fetch(r.info, r.value);
   if (shared.flash == nullptr) return f;
   return plan_locked(shared, key, r, recache_counter);
 }
@@ -44,10 +39,7 @@ Fetch plan_locked(SharedEngine& shared, std::string_view key, const GetResult& h
   if (plan.kind == FlashReadKind::kBuffered) {
     ReadOutcome outcome = shared.flash->finish_read(key, header, plan, nullptr, 0);
     if (!outcome.hit()) return f;
-    f.kind = FetchKind::kValue;
-    f.info = outcome.info;
-    f.value = outcome.value;
-    return f;
+    return value_fetch(outcome.info, outcome.value);
   }
   return deferred_fetch(key, header, plan);
 }

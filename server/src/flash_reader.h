@@ -89,6 +89,17 @@ struct Fetch {
   bool shared = false;
 };
 
+// A kValue fetch: `value` must stay valid while the lock it was read under
+// is held.
+inline Fetch value_fetch(const ItemInfo& info, std::string_view value, bool shared = false) {
+  Fetch f;
+  f.kind = FetchKind::kValue;
+  f.info = info;
+  f.value = value;
+  f.shared = shared;
+  return f;
+}
+
 // Precondition: shared.mutex is held. Engine get (with `options`), and for a
 // flash header the read plan: a page that is gone is a miss, a write-buffer
 // object is a value now, a device object is deferred. `recache_counter`:
@@ -134,11 +145,7 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
       }
       if (std::optional<ReadOutcome> o =
               shared.flash->try_read_buffered_shared(key, *r, recache_counter)) {
-        Fetch f;
-        f.shared = true;
-        f.kind = FetchKind::kValue;
-        f.info = o->info;
-        f.value = o->value;
+        Fetch f = value_fetch(o->info, o->value, true);
         use(f);
         return;
       }
@@ -146,11 +153,7 @@ void fetch_and_use(SharedEngine& shared, std::string_view key, const GetOptions&
     } else if (r) {
       Fetch f;
       f.shared = true;
-      if (r->source == HitSource::kRam) {
-        f.kind = FetchKind::kValue;
-        f.info = r->info;
-        f.value = r->value;
-      }
+      if (r->source == HitSource::kRam) f = value_fetch(r->info, r->value, true);
       use(f);
       return;
     }
