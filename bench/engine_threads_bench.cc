@@ -64,6 +64,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The modes, each one stage further than the one before it (see the top):
+// a mode does what every earlier one does.
+const std::vector<std::string> kModes = {"mutex",  "shared", "shared2",
+                                         "stage3", "stage4", "stage5"};
+
+// The position of `mode` in kModes, or -1.
+int stage_of(const std::string& mode) {
+  const auto at = std::find(kModes.begin(), kModes.end(), mode);
+  return at == kModes.end() ? -1 : static_cast<int>(at - kModes.begin());
+}
+
 struct Options {
   double seconds = 2;
   uint32_t keys = 50'000;
@@ -73,7 +84,7 @@ struct Options {
   uint64_t ram_mb = 128;       // RAM-only cells: everything fits
   uint64_t flash_ram_mb = 24;  // flash cells: about half the gets miss RAM
   std::string dir = "/dev/shm";
-  std::vector<std::string> modes = {"mutex", "shared", "shared2", "stage3", "stage4", "stage5"};
+  std::vector<std::string> modes = kModes;
   bool ram = true;
   bool flash = true;
   std::string get_kind = "get";  // get, mg or mg-exclusive
@@ -260,12 +271,11 @@ struct Bench {
   Bench(const Options& options, bool with_flash, const std::string& mode)
       : o(options),
         flash(with_flash),
-        shared_mode(mode != "mutex"),
-        shared_flash(with_flash && (mode == "shared2" || mode == "stage3" || mode == "stage4" ||
-                                    mode == "stage5")),
-        stage3(mode == "stage3" || mode == "stage4" || mode == "stage5"),
-        concurrent_sets(mode == "stage4" || mode == "stage5"),
-        buffered_shared(mode == "stage5"),
+        shared_mode(stage_of(mode) >= stage_of("shared")),
+        shared_flash(with_flash && stage_of(mode) >= stage_of("shared2")),
+        stage3(stage_of(mode) >= stage_of("stage3")),
+        concurrent_sets(stage_of(mode) >= stage_of("stage4")),
+        buffered_shared(stage_of(mode) >= stage_of("stage5")),
         lock(shared_mode),
         value(options.value_bytes, 'v') {
     EngineConfig config;
@@ -674,8 +684,7 @@ int main(int argc, char** argv) {
         o.dir = argv[++i];
       } else if (arg == "--mode" && i + 1 < argc) {
         const std::string m = argv[++i];
-        if (m != "mutex" && m != "shared" && m != "shared2" && m != "stage3" && m != "stage4" &&
-            m != "stage5") {
+        if (stage_of(m) < 0) {
           throw std::invalid_argument("--mode: '" + m +
                                       "' is not mutex, shared, shared2, stage3, stage4 or stage5");
         }
