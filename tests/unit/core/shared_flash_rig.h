@@ -60,12 +60,33 @@ struct FlashRig {
     device.reset();
     std::remove(path.c_str());
   }
-  void background() {
+  // The LRU maintainer and the flusher, without the compactor (whose
+  // rescues fill a wbuf of their own bucket).
+  void flush() {
     const Micros micros = static_cast<Micros>(now) * 1'000'000;
     lru->step(micros);
     for (int i = 0; i < 16 && ext->flusher_step(micros) == micros; ++i) {
     }
-    ext->compactor_step(micros);
+  }
+  void background() {
+    flush();
+    ext->compactor_step(static_cast<Micros>(now) * 1'000'000);
+  }
+  // For each key "k0" .. "k<keys-1>" whose header is on flash: visit(key,
+  // header, plan) with its header (peeked, no bump) and its read plan,
+  // aborted afterwards.
+  template <class Visit>
+  void each_flash_plan(int keys, Visit&& visit) {
+    for (int k = 0; k < keys; ++k) {
+      const std::string key = "k" + std::to_string(k);
+      GetOptions peek;
+      peek.bump = false;
+      const GetResult header = engine->get(key, peek);
+      if (header.source != HitSource::kFlashHeader) continue;
+      const FlashRead plan = ext->plan_read(key, header);
+      visit(key, header, plan);
+      ext->abort_read(plan);
+    }
   }
   int64_t read(const FlashRead& plan, AlignedBuffer& buf) {
     buf.reserve(plan.length);

@@ -302,21 +302,14 @@ TEST_CASE("shared flash reads decline what needs the exclusive side, with nothin
   // A header whose object is on the device, one still in the filling wbuf.
   std::string on_device;
   std::string buffered;
-  for (int k = 0; k < 200; ++k) {
-    const std::string key = "k" + std::to_string(k);
-    GetOptions peek;
-    peek.bump = false;
-    const GetResult g = rig.engine->get(key, peek);
-    if (g.source != HitSource::kFlashHeader) continue;
-    const FlashRead p = rig.ext->plan_read(key, g);
+  rig.each_flash_plan(200, [&](const std::string& key, const GetResult& g, const FlashRead& p) {
     // From a full page (no longer written), so it can wait to be freed.
     if (p.kind == FlashReadKind::kDevice && on_device.empty() &&
         !rig.ext->page_store().page_data(g.location.page_id).active) {
       on_device = key;
     }
     if (p.kind == FlashReadKind::kBuffered && buffered.empty()) buffered = key;
-    rig.ext->abort_read(p);
-  }
+  });
   REQUIRE_FALSE(on_device.empty());
   REQUIRE_FALSE(buffered.empty());
 

@@ -22,32 +22,17 @@ using namespace memext::testing;
 
 TEST_CASE("a wbuf object is read under the shared side as the exclusive path reads it") {
   FlashRig rig("buffered");
-  // The flusher alone: a compactor rescue would put objects in its own
-  // bucket's wbuf, which only more rescues fill.
-  auto flush = [&] {
-    const Micros micros = static_cast<Micros>(rig.now) * 1'000'000;
-    rig.lru->step(micros);
-    for (int i = 0; i < 16 && rig.ext->flusher_step(micros) == micros; ++i) {
-    }
-  };
   const std::string value(3000, 'w');
   for (int k = 0; k < 200; ++k) store(*rig.engine, StoreMode::kSet, "k" + std::to_string(k), value);
-  for (int i = 0; i < 20; ++i) flush();
+  for (int i = 0; i < 20; ++i) rig.flush();
   // Two headers whose objects are still in the filling wbuf, and one whose
   // object was written out.
   std::vector<std::string> buffered;
   std::string on_device;
-  for (int k = 0; k < 200; ++k) {
-    const std::string key = "k" + std::to_string(k);
-    GetOptions peek;
-    peek.bump = false;
-    const GetResult g = rig.engine->get(key, peek);
-    if (g.source != HitSource::kFlashHeader) continue;
-    const FlashRead p = rig.ext->plan_read(key, g);
+  rig.each_flash_plan(200, [&](const std::string& key, const GetResult&, const FlashRead& p) {
     if (p.kind == FlashReadKind::kBuffered) buffered.push_back(key);
     if (p.kind == FlashReadKind::kDevice && on_device.empty()) on_device = key;
-    rig.ext->abort_read(p);
-  }
+  });
   REQUIRE(buffered.size() >= 2);
   REQUIRE_FALSE(on_device.empty());
   const std::string& first = buffered[0];
@@ -151,7 +136,7 @@ TEST_CASE("a wbuf object is read under the shared side as the exclusive path rea
     store(*rig.engine, StoreMode::kSet, "k" + std::to_string(k), value);
     if (k % 20 == 0) {
       rig.engine->set_time(++rig.now);
-      flush();
+      rig.flush();
     }
   }
   REQUIRE(where() == FlashReadKind::kDevice);
