@@ -300,7 +300,17 @@ class MemoryCgroup {
       throw std::runtime_error("cannot create memory cgroup " + tag + " (--cgroup-mb needs root " +
                                "and a writable cgroup v1 or v2 memory controller): " + why);
     }
-    std::ofstream(dir_ + (v1 ? "/memory.limit_in_bytes" : "/memory.max")) << limit;
+    // A v2 hierarchy without the memory controller enabled has no
+    // memory.max: the run would go unlimited, so refuse instead.
+    const std::string limit_file = dir_ + (v1 ? "/memory.limit_in_bytes" : "/memory.max");
+    std::ofstream out(limit_file);
+    out << limit << std::flush;
+    if (!out) {
+      ::rmdir(dir_.c_str());
+      dir_.clear();
+      throw std::runtime_error("cannot set the memory cgroup's limit in " + limit_file +
+                               " (is the memory controller enabled?)");
+    }
     v1_ = v1;
   }
   ~MemoryCgroup() {
