@@ -31,12 +31,14 @@
 // before mg used the shared side. Never run by ctest.
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -89,6 +91,9 @@ struct Options {
   bool flash = true;
   std::string get_kind = "get";  // get, mg or mg-exclusive
   int rounds = 1;
+  // Pin thread t of every cell to cpus[t] and run the 1-thread cell once on
+  // each of them (empty: --no-pin, the scheduler places threads).
+  std::vector<int> cpus;
 };
 
 // What each thread does, fixed in advance so the timed loop only runs ops.
@@ -199,6 +204,36 @@ uint64_t thread_voluntary_switches() {
   rusage usage{};
   getrusage(RUSAGE_THREAD, &usage);
   return static_cast<uint64_t>(usage.ru_nvcsw);
+}
+
+// Why pin: this VM's two vCPUs run single-threaded code at different
+// speeds (a pure loop measured 1.6x slower on CPU 0 than on CPU 1 at one
+// moment, 1.2x at another), so an unpinned 1-thread cell reads whichever
+// CPU the scheduler picked, and its 2T/1T says as much about that as about
+// the engine. Pinned, each round runs the 1-thread cell on both CPUs.
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+    throw std::runtime_error("cannot pin a thread to CPU " + std::to_string(cpu));
+  }
+}
+
+// The first two CPUs this process may run on.
+std::vector<int> first_two_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) throw std::runtime_error("sched_getaffinity");
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  if (cpus.size() < 2) {
+    throw std::invalid_argument("pinning needs 2 CPUs and this process may use " +
+                                std::to_string(cpus.size()) + " (use --no-pin)");
+  }
+  return cpus;
 }
 
 class HoldTimer {
@@ -498,8 +533,12 @@ struct Bench {
 // `separate`: each thread drives an engine of its own (nothing shared), the
 // 2-thread ceiling of this machine at this moment (the load of other
 // processes included), against which the shared engine's 2T/1T is read.
+// `cpus`: thread t runs on cpus[t] (empty: unpinned); it runs scripts[t].
 Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads, bool time_holds,
-              const std::vector<Script>& scripts, bool separate = false) {
+              const std::vector<Script>& scripts, const std::vector<int>& cpus,
+              bool separate = false) {
+  assert(scripts.size() >= static_cast<size_t>(threads));
+  assert(cpus.empty() || cpus.size() >= static_cast<size_t>(threads));
   std::vector<std::unique_ptr<Bench>> benches;
   for (int b = 0; b < (separate ? threads : 1); ++b) {
     benches.push_back(std::make_unique<Bench>(o, flash, mode));
@@ -511,6 +550,7 @@ Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads
   const auto t0 = Clock::now();
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
+      if (!cpus.empty()) pin_to(cpus[static_cast<size_t>(t)]);
       Bench& bench = *benches[separate ? static_cast<size_t>(t) : 0];
       bench.run_thread(scripts[static_cast<size_t>(t)], separate || t == 0, time_holds, stop,
                        cell.threads[static_cast<size_t>(t)]);
@@ -549,12 +589,30 @@ void print_holds(const char* label, const Cell& c) {
       amdahl(serial, 64));
 }
 
+// Pinned (Options::cpus), `one` ran on the first CPU and `one_b` on the
+// second, and 2T is read against their mean: the 1-thread rate of a machine
+// whose two cores were equal. Each 2T thread's CPU per op is read against
+// the 1-thread cell on its own CPU.
 struct Round {
-  Cell one, two, apart;
-  double scaling() const { return two.ops_per_s() / one.ops_per_s(); }
-  double ceiling() const { return apart.ops_per_s() / one.ops_per_s(); }
-  double cpu_growth() const { return two.cpu_ns_per_op() / one.cpu_ns_per_op(); }
-  double apart_cpu_growth() const { return apart.cpu_ns_per_op() / one.cpu_ns_per_op(); }
+  Cell one, one_b, two, apart;
+  bool pinned() const { return !one_b.threads.empty(); }
+  double one_thread_rate() const {
+    return pinned() ? (one.ops_per_s() + one_b.ops_per_s()) / 2 : one.ops_per_s();
+  }
+  double scaling() const { return two.ops_per_s() / one_thread_rate(); }
+  double ceiling() const { return apart.ops_per_s() / one_thread_rate(); }
+  double cpu_growth_of(const Cell& c) const {
+    if (!pinned()) return c.cpu_ns_per_op() / one.cpu_ns_per_op();
+    double sum = 0;
+    for (size_t t = 0; t < 2; ++t) {
+      const ThreadResult& r = c.threads[t];
+      const double per_op = r.ops ? r.cpu_ns / static_cast<double>(r.ops) : 0.0;
+      sum += per_op / (t == 0 ? one : one_b).cpu_ns_per_op();
+    }
+    return sum / 2;
+  }
+  double cpu_growth() const { return cpu_growth_of(two); }
+  double apart_cpu_growth() const { return cpu_growth_of(apart); }
   double flash_share() const {
     uint64_t gets = 0;
     uint64_t flash_gets = 0;
@@ -576,11 +634,11 @@ double median_of(const std::vector<Round>& rounds, Value value) {
 }
 
 void print_round(bool flash, const std::string& mode, int index, const Round& r) {
-  std::printf(
-      "  round %d: %-5s %-6s 1T %10.0f  2T %10.0f ops/s  2T/1T %.2fx  separate %.2fx  CPU per op "
-      "%.2fx\n",
-      index, flash ? "flash" : "ram", mode.c_str(), r.one.ops_per_s(), r.two.ops_per_s(),
-      r.scaling(), r.ceiling(), r.cpu_growth());
+  std::printf("  round %d: %-5s %-6s 1T %10.0f", index, flash ? "flash" : "ram", mode.c_str(),
+              r.one.ops_per_s());
+  if (r.pinned()) std::printf(" / %.0f", r.one_b.ops_per_s());
+  std::printf("  2T %10.0f ops/s  2T/1T %.2fx  separate %.2fx  CPU per op %.2fx\n",
+              r.two.ops_per_s(), r.scaling(), r.ceiling(), r.cpu_growth());
 }
 
 // One round: its figures. Several: each figure's median over the rounds
@@ -592,7 +650,7 @@ void print_summary(bool flash, const std::string& mode, const std::vector<Round>
       "%-5s %-6s %s1T %10.0f ops/s  2T %10.0f ops/s  2T/1T %.2fx  (2 separate engines "
       "%.2fx; %.0f%% of gets from flash)\n",
       flash ? "flash" : "ram", mode.c_str(), what,
-      median([](const Round& r) { return r.one.ops_per_s(); }),
+      median([](const Round& r) { return r.one_thread_rate(); }),
       median([](const Round& r) { return r.two.ops_per_s(); }),
       median([](const Round& r) { return r.scaling(); }),
       median([](const Round& r) { return r.ceiling(); }),
@@ -614,7 +672,7 @@ int usage(const char* argv0, int rc) {
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
       "mutex|shared|shared2|stage3|stage4|stage5]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
-      "          [--rounds N]\n"
+      "          [--rounds N] [--no-pin]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
@@ -626,7 +684,12 @@ int usage(const char* argv0, int rc) {
       "  (mg key v), mg-exclusive as meta gets under the exclusive side only (the\n"
       "  server before mg took the shared side); default get. --rounds N runs the 1T,\n"
       "  2T and separate-engines cells N times back to back (default 1), prints each\n"
-      "  round and the medians: this VM drifts more between runs than within a round.\n",
+      "  round and the medians: this VM drifts more between runs than within a round.\n"
+      "  Thread t of each cell runs pinned to the t-th CPU this process may use, and the\n"
+      "  1-thread cell runs once on each: 2T/1T reads 2T against the mean of the two\n"
+      "  1-thread rates (this VM's CPUs differ in speed by up to 1.6x), CPU per op each\n"
+      "  2T thread's against its own CPU's 1-thread cell. --no-pin lets the scheduler\n"
+      "  place threads and reads 2T against the one 1-thread cell.\n",
       argv0);
   return rc;
 }
@@ -636,6 +699,7 @@ int usage(const char* argv0, int rc) {
 int main(int argc, char** argv) {
   Options o;
   bool mode_given = false;
+  bool pin = true;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto number = [&](double lo, double hi) {
@@ -659,6 +723,8 @@ int main(int argc, char** argv) {
         o.value_bytes = static_cast<uint32_t>(number(1, 100'000));
       } else if (arg == "--rounds") {
         o.rounds = static_cast<int>(number(1, 100));
+      } else if (arg == "--no-pin") {
+        pin = false;
       } else if (arg == "--get-ratio") {
         o.get_ratio = number(0, 1);
       } else if (arg == "--skew") {
@@ -700,10 +766,22 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (pin) {
+    try {
+      o.cpus = first_two_cpus();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 2;
+    }
+  }
   std::vector<Script> scripts;
   for (int t = 0; t < 2; ++t) scripts.push_back(make_script(o, 1000 + t, 1u << 20));
-  std::printf("%u keys x %u B, get ratio %.2f (as %s), Zipf %.2f, %.1f s per cell\n", o.keys,
-              o.value_bytes, o.get_ratio, o.get_kind.c_str(), o.skew, o.seconds);
+  std::printf("%u keys x %u B, get ratio %.2f (as %s), Zipf %.2f, %.1f s per cell, %s\n", o.keys,
+              o.value_bytes, o.get_ratio, o.get_kind.c_str(), o.skew, o.seconds,
+              o.cpus.empty() ? "unpinned"
+                             : ("threads pinned to CPUs " + std::to_string(o.cpus[0]) + "," +
+                                std::to_string(o.cpus[1]))
+                                   .c_str());
   try {
     for (const bool flash : {false, true}) {
       if (!(flash ? o.flash : o.ram)) continue;
@@ -716,13 +794,16 @@ int main(int argc, char** argv) {
         std::vector<Round> rounds;
         for (int r = 0; r < o.rounds; ++r) {
           Round round;
-          round.one = run_cell(o, flash, mode, 1, false, scripts);
-          round.two = run_cell(o, flash, mode, 2, false, scripts);
-          round.apart = run_cell(o, flash, mode, 2, false, scripts, true);
+          round.one = run_cell(o, flash, mode, 1, false, scripts, o.cpus);
+          if (!o.cpus.empty()) {
+            round.one_b = run_cell(o, flash, mode, 1, false, {scripts[1]}, {o.cpus[1]});
+          }
+          round.two = run_cell(o, flash, mode, 2, false, scripts, o.cpus);
+          round.apart = run_cell(o, flash, mode, 2, false, scripts, o.cpus, true);
           if (o.rounds > 1) print_round(flash, mode, r + 1, round);
           rounds.push_back(std::move(round));
         }
-        const Cell timed = run_cell(o, flash, mode, 1, true, scripts);
+        const Cell timed = run_cell(o, flash, mode, 1, true, scripts, o.cpus);
         print_summary(flash, mode, rounds);
         print_holds(mode.c_str(), timed);
       }
