@@ -20,9 +20,13 @@
 //   stage4  as stage3, and a set runs beside the shared gets
 //           (Engine::try_store_concurrent under EngineLock's mutator side),
 //           exclusive only when the engine declines it;
-//   stage5  the server's path now: as stage4, and a flash get whose object
+//   stage5  as stage4, and a flash get whose object
 //           is still in a write buffer reads it under the shared side too
-//           (ExtStore::try_read_buffered_shared).
+//           (ExtStore::try_read_buffered_shared);
+//   stage6  the server's path now: as stage5, and the LRU maintainer's
+//           pass runs beside the shared gets (LruMaintainer::
+//           try_step_beside_readers under the mutator side), exclusive only
+//           when it declines.
 // A 1-thread pass per mode also times every lock hold by kind, from which
 // the Amdahl estimate for 16 and 64 threads is printed: the serial fraction
 // is the exclusive hold time per unit of wall time. --get-kind mg makes
@@ -68,8 +72,8 @@ using Clock = std::chrono::steady_clock;
 
 // The modes, each one stage further than the one before it (see the top):
 // a mode does what every earlier one does.
-const std::vector<std::string> kModes = {"mutex",  "shared", "shared2",
-                                         "stage3", "stage4", "stage5"};
+const std::vector<std::string> kModes = {"mutex",  "shared", "shared2", "stage3",
+                                         "stage4", "stage5", "stage6"};
 
 // The position of `mode` in kModes, or -1.
 int stage_of(const std::string& mode) {
@@ -146,16 +150,19 @@ enum Hold : int {
   kFlashFinish,
   kBackground,
   kSetConcurrent,
+  kMaintainerBeside,
   kHolds
 };
 // Holds beside the shared side (the serial fraction leaves them out; a
 // concurrent set is serial only with other sets).
 bool shared_hold(int kind) {
-  return kind == kGetShared || kind == kFlashFinishShared || kind == kSetConcurrent;
+  return kind == kGetShared || kind == kFlashFinishShared || kind == kSetConcurrent ||
+         kind == kMaintainerBeside;
 }
 const char* const kHoldNames[kHolds] = {
-    "get (shared)", "finish (shared)", "get (exclusive)", "set",
-    "flash plan",   "flash finish",    "background step", "set (concurrent)"};
+    "get (shared)",       "finish (shared)", "get (exclusive)", "set",
+    "flash plan",         "flash finish",    "background step", "set (concurrent)",
+    "maintainer (beside)"};
 
 // alignas: the two threads' results must not share a cache line, or the
 // bench itself would add the contention it measures.
@@ -293,6 +300,7 @@ struct Bench {
   bool stage3;
   bool concurrent_sets;
   bool buffered_shared;
+  bool maintainer_beside;
   BenchLock lock;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<ExtStore> ext;
@@ -311,6 +319,7 @@ struct Bench {
         stage3(stage_of(mode) >= stage_of("stage3")),
         concurrent_sets(stage_of(mode) >= stage_of("stage4")),
         buffered_shared(stage_of(mode) >= stage_of("stage5")),
+        maintainer_beside(stage_of(mode) >= stage_of("stage6")),
         lock(shared_mode),
         value(options.value_bytes, 'v') {
     EngineConfig config;
@@ -395,6 +404,13 @@ struct Bench {
       engine->set_time(static_cast<rel_time_t>(now / 1'000'000));
       return now + 1'000'000;
     });
+    if (maintainer_beside && now >= due.maintainer) {
+      HoldTimer t(time_holds, r, kMaintainerBeside);
+      lock.lock_mutator();
+      const std::optional<Micros> next = lru->try_step_beside_readers(now);
+      lock.unlock_mutator();
+      if (next) due.maintainer = *next;
+    }
     step(due.maintainer, [&] { return lru->step(now); });
     step(due.crawler, [&] { return std::min(crawler->step(now), now + 10'000); });
     if (!ext) return;
@@ -670,7 +686,7 @@ int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
-      "mutex|shared|shared2|stage3|stage4|stage5]\n"
+      "mutex|shared|shared2|stage3|stage4|stage5|stage6]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
       "          [--rounds N] [--no-pin]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
@@ -752,7 +768,8 @@ int main(int argc, char** argv) {
         const std::string m = argv[++i];
         if (stage_of(m) < 0) {
           throw std::invalid_argument("--mode: '" + m +
-                                      "' is not mutex, shared, shared2, stage3, stage4 or stage5");
+                                      "' is not mutex, shared, shared2, stage3, stage4, stage5 or "
+                                      "stage6");
         }
         if (!mode_given) o.modes.clear();
         mode_given = true;

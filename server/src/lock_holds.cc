@@ -20,7 +20,8 @@ constexpr std::array<std::string_view, kHolderKinds> kNames = {"set",
                                                                "crawler",
                                                                "clock",
                                                                "rebalancer",
-                                                               "set_concurrent"};
+                                                               "set_concurrent",
+                                                               "lru_maintainer_beside"};
 
 // Bucket b covers [lower(b), lower(b + 1)): below 4 ns one bucket per value,
 // above that 4 per power of two.

@@ -34,9 +34,10 @@ enum class Holder : uint8_t {
   kCrawler,
   kClock,  // the one-second clock and write-error check
   kRebalancer,
-  kSetConcurrent,  // a store beside the shared gets (EngineLock's mutator side)
+  kSetConcurrent,        // a store beside the shared gets (EngineLock's mutator side)
+  kLruMaintainerBeside,  // the maintainer's pass beside the shared gets (mutator side)
 };
-inline constexpr size_t kHolderKinds = 12;
+inline constexpr size_t kHolderKinds = 13;
 
 std::string_view holder_name(Holder kind);
 

@@ -600,7 +600,13 @@ void Server::run() {
     return now + 1'000'000;
   });
   if (s.maintainer) {
+    // Beside the workers' gets when it can be (as memcached's maintainer
+    // juggles under per-LRU locks), else what is left under the exclusive side.
     s.steps.add([&s](Micros now) {
+      {
+        MutatorSection lock(s.shared.mutex, Holder::kLruMaintainerBeside);
+        if (std::optional<Micros> next = s.maintainer->try_step_beside_readers(now)) return *next;
+      }
       ExclusiveSection lock(s.shared.mutex, Holder::kLruMaintainer);
       return s.maintainer->step(now);
     });

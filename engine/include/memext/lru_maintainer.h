@@ -11,13 +11,19 @@
 // algorithm when ext_path is set — and requests the move of the page it
 // picks, which SlabRebalancer (memext/slab_rebalancer.h) carries out; after
 // a decision for the global page pool it asks to run again within 1 ms and
-// keeps deciding, as memcached does. Not thread-safe; drive it on the
-// engine's thread.
+// keeps deciding, as memcached does.
+//
+// Thread-safety: step() needs the engine to itself (the simulator's one
+// thread, or the EngineLock's exclusive side); try_step_beside_readers()
+// runs under the lock's mutator side, beside shared gets, as memcached's
+// maintainer juggles under per-LRU locks beside its workers' gets. Both
+// are called by one driver thread at a time.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "memext/slabs.h"
 #include "memext/time.h"
@@ -43,12 +49,21 @@ class LruMaintainer {
   // absolute time of the next wanted pass. The engine's current_time
   // (seconds) is the driver's to keep up to date.
   Micros step(Micros now);
+  // step() beside shared gets: the same pass, after applying the COLD ->
+  // WARM moves gets queued, its juggles through
+  // ItemStore::try_juggle_concurrent. nullopt when part of the pass is the
+  // exclusive side's (a watcher, a full retired list, a flash header whose
+  // unlink would empty its page, the automover due): the caller then calls
+  // step(now) under the exclusive side, which does what is left.
+  // Precondition: the EngineLock's mutator side is held.
+  std::optional<Micros> try_step_beside_readers(Micros now);
 
   uint64_t juggles() const { return juggles_; }
   // Runs of the slab automover so far.
   uint64_t automove_runs() const { return automove_runs_; }
 
  private:
+  std::optional<Micros> run(Micros now, bool beside_readers);
   // Returns true when the automover wants to run again at once (dst 0).
   bool run_automove();
 

@@ -12,9 +12,13 @@
 //
 // Thread-safety: push() runs under the shared side, on any number of
 // threads; each thread writes a stripe of its own (threads beyond kStripes
-// share one, reserving slots with an atomic add). drain() and pending() run
-// under the exclusive side: no push can run then, and the lock's handoff
-// orders every earlier push before them.
+// share one, reserving slots with a compare-exchange). drain() and
+// pending() run under the exclusive side: no push can run then, and the
+// lock's handoff orders every earlier push before them. drain_beside_pushes()
+// runs under the mutator side (the LRU maintainer's pass, as memcached's
+// maintainer drains its bump buffers): it closes each stripe to pushes
+// (they fail, and their gets decline) while it reads what the stripe holds,
+// waiting for a push that reserved a slot to fill it, then reopens it.
 #pragma once
 
 #include <array>
@@ -34,15 +38,16 @@ class BumpQueue {
 
   BumpQueue() : stripes_(std::make_unique<Stripe[]>(kStripes)) {}
 
-  // Records item n on the calling thread's stripe; false when it is full.
+  // Records item n on the calling thread's stripe; false when it is full
+  // or being drained.
   bool push(uint32_t n) {
     Stripe& stripe = mine();
-    const uint32_t slot = stripe.used.fetch_add(1, std::memory_order_relaxed);
-    if (slot >= kCapacity) {
-      stripe.used.fetch_sub(1, std::memory_order_relaxed);
-      return false;
-    }
-    stripe.items[slot] = n;
+    uint32_t slot = stripe.used.load(std::memory_order_relaxed);
+    do {
+      if (slot >= kCapacity) return false;
+    } while (!stripe.used.compare_exchange_weak(slot, slot + 1, std::memory_order_relaxed));
+    // n + 1: a zero entry is a reserved slot not filled yet.
+    stripe.items[slot].store(n + 1, std::memory_order_release);
     if (!pending_.load(std::memory_order_relaxed)) pending_.store(true, std::memory_order_relaxed);
     return true;
   }
@@ -55,22 +60,54 @@ class BumpQueue {
   template <class Apply>
   void drain(Apply&& apply) {
     if (!pending()) return;
+    for (unsigned s = 0; s < kStripes; ++s)
+      take(stripes_[s], stripes_[s].used.load(std::memory_order_relaxed), apply);
+    pending_.store(false, std::memory_order_relaxed);
+  }
+
+  // drain() beside pushes; returns how many it applied. pending() stays as
+  // it was (a push may be setting it): drain() clears it. Precondition: the
+  // mutator side is held (one drainer at a time).
+  template <class Apply>
+  uint32_t drain_beside_pushes(Apply&& apply) {
+    if (!pending_.load(std::memory_order_relaxed)) return 0;
+    uint32_t applied = 0;
     for (unsigned s = 0; s < kStripes; ++s) {
       Stripe& stripe = stripes_[s];
-      const uint32_t used = stripe.used.load(std::memory_order_relaxed);
-      assert(used <= kCapacity);
-      for (uint32_t i = 0; i < used; ++i) apply(stripe.items[i]);
-      stripe.used.store(0, std::memory_order_relaxed);
+      if (stripe.used.load(std::memory_order_relaxed) == 0) continue;
+      applied += take(stripe, stripe.used.exchange(kCapacity, std::memory_order_acquire), apply);
     }
-    pending_.store(false, std::memory_order_relaxed);
+    return applied;
   }
 
  private:
   struct alignas(64) Stripe {
     std::atomic<uint32_t> used{0};
-    std::array<uint32_t, kCapacity> items{};
+    std::array<std::atomic<uint32_t>, kCapacity> items{};
   };
   Stripe& mine();
+
+  // Applies the first `used` entries of a stripe nothing pushes to (closed
+  // by drain_beside_pushes, or the exclusive side), then empties and
+  // reopens it.
+  template <class Apply>
+  static uint32_t take(Stripe& stripe, uint32_t used, Apply& apply) {
+    assert(used <= kCapacity);
+    for (uint32_t i = 0; i < used; ++i) {
+      uint32_t entry;
+      // A push that reserved the slot is inside its shared hold, a store
+      // away from filling it.
+      while ((entry = stripe.items[i].load(std::memory_order_acquire)) == 0) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      stripe.items[i].store(0, std::memory_order_relaxed);
+      apply(entry - 1);
+    }
+    stripe.used.store(0, std::memory_order_release);
+    return used;
+  }
 
   std::unique_ptr<Stripe[]> stripes_;
   alignas(64) std::atomic<bool> pending_{false};

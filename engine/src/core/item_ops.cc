@@ -254,6 +254,13 @@ void ItemStore::apply_deferred_bumps() {
   });
 }
 
+uint32_t ItemStore::apply_deferred_bumps_beside_readers() {
+  // A concurrent store may have unlinked or moved a queued item since its
+  // get queued it; update() does what is left, as in apply_deferred_bumps.
+  concurrent_stores_seen_ = true;
+  return bumps_.drain_beside_pushes([this](uint32_t n) { update(n); });
+}
+
 void ItemStore::catch_up() {
   apply_deferred_bumps();
   recycle_retired();
@@ -277,7 +284,7 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
   }
   if (free_records_ == kNoItem && (pool_used_ >> kPoolShift) >= pool_.size()) return std::nullopt;
   if (!index_.has_room_for_insert()) return std::nullopt;
-  if (retired_.size() >= kMaxRetired || retired_bytes_ >= kMaxRetiredBytes) return std::nullopt;
+  if (retired_full()) return std::nullopt;
   const KnownLookup existing{find(request.key), index_changes_};
   if (existing.n != kNoItem && !unlink_beside_readers(existing.n)) return std::nullopt;
   concurrent_stores_seen_ = true;

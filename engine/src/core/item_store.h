@@ -172,6 +172,10 @@ class ItemStore {
   // Engine::apply_deferred_bumps: the COLD -> WARM moves try_get_shared
   // queued. Precondition: the exclusive side is held.
   void apply_deferred_bumps();
+  // The same beside the shared gets that queue them (BumpQueue::
+  // drain_beside_pushes); returns how many it applied. Precondition: the
+  // mutator side is held.
+  uint32_t apply_deferred_bumps_beside_readers();
   StoreOutcome store(const StoreRequest& request);
   // Engine::prepare_store and the store that uses it.
   PreparedStore prepare_store(const StoreRequest& request) const;
@@ -204,6 +208,13 @@ class ItemStore {
                 rel_time_t max_age, uint32_t* returned);
   // memcached's lru_maintainer_juggle for one class; returns moves done.
   int juggle(uint32_t clsid);
+  // juggle() beside the shared gets, under the EngineLock's mutator side
+  // (memcached's maintainer moves items under per-LRU locks beside its
+  // gets): nullopt when it met something only the exclusive side may do (a
+  // flash header whose unlink would empty its page, a full retired list, a
+  // watcher), after the moves it made; juggle() under the exclusive side
+  // then does the rest. Precondition: the mutator side is held.
+  std::optional<int> try_juggle_concurrent(uint32_t clsid);
   void count_juggle() { counters_.lru_maintainer_juggles++; }
 
   // ---- item internals (item_store.cc), shared with storage hooks ----
@@ -390,8 +401,9 @@ class ItemStore {
   // concurrent store's lookup before its allocation (whose evictions may
   // unlink) stands if this has not moved since.
   uint64_t index_changes_ = 0;
-  // try_store_concurrent: set while it runs; set when it met something only
-  // the exclusive side may do; whether it ever ran (loosens an assert).
+  // try_store_concurrent or try_juggle_concurrent: set while it runs; set
+  // when it met something only the exclusive side may do; whether either
+  // ever ran (loosens an assert).
   bool concurrent_ = false;
   bool declined_ = false;
   bool concurrent_stores_seen_ = false;
@@ -402,6 +414,9 @@ class ItemStore {
   static constexpr uint64_t kMaxRetiredBytes = 16 << 20;
   std::vector<uint32_t> retired_;
   uint64_t retired_bytes_ = 0;
+  bool retired_full() const {
+    return retired_.size() >= kMaxRetired || retired_bytes_ >= kMaxRetiredBytes;
+  }
   // Buffers of recycled records, no reader's any more, for the next stores
   // to free after their lock (hand_over_freeable). Bounded as retired_;
   // the bytes are an upper bound until the list empties.

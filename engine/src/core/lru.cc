@@ -54,6 +54,12 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
       declined_ = true;
       return removed;
     }
+    // Records unlinked beside readers wait in retired_; past its bound
+    // only the exclusive side may unlink (it recycles them first).
+    if (concurrent_ && (expired || (flags & kPullEvict)) && retired_full()) {
+      declined_ = true;
+      return removed;
+    }
     if (expired) {
       stats.reclaimed++;
       if (!(it_flags & kFetched)) stats.expired_unfetched++;
@@ -136,7 +142,7 @@ int ItemStore::juggle(uint32_t clsid) {
   int did_moves = 0;
   if (config_.temp_lru) {
     // Only reclaims happen in TEMP; run before sizing the other LRUs.
-    for (int i = 0; i < 500; ++i) {
+    for (int i = 0; i < 500 && !declined_; ++i) {
       if (pull_tail(clsid, LruSegment::kTemp, 0, 0, 0, nullptr) <= 0) break;
       did_moves++;
     }
@@ -153,7 +159,7 @@ int ItemStore::juggle(uint32_t clsid) {
     hot_age = scaled_age(cold_age, config_.hot_max_factor);
     warm_age = scaled_age(cold_age, config_.warm_max_factor);
   }
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < 500 && !declined_; ++i) {
     int do_more = 0;
     if (pull_tail(clsid, LruSegment::kHot, total_bytes, 0, hot_age, nullptr) ||
         pull_tail(clsid, LruSegment::kWarm, total_bytes, 0, warm_age, nullptr)) {
@@ -166,6 +172,24 @@ int ItemStore::juggle(uint32_t clsid) {
     did_moves++;
   }
   return did_moves;
+}
+
+std::optional<int> ItemStore::try_juggle_concurrent(uint32_t clsid) {
+  // What a concurrent store may do, a juggle may: moves between segments
+  // (links no shared get reads; the segment and ACTIVE bit written
+  // atomically) and unlinks that retire their record. Its event lines come
+  // in lock order only on the exclusive side.
+  if (logging(log_stream::kFetchers | log_stream::kMutations | log_stream::kEvictions) != nullptr) {
+    return std::nullopt;
+  }
+  if (retired_full()) return std::nullopt;
+  concurrent_stores_seen_ = true;
+  concurrent_ = true;
+  declined_ = false;
+  const int moves = juggle(clsid);
+  concurrent_ = false;
+  if (declined_) return std::nullopt;
+  return moves;
 }
 
 }  // namespace memext::core

@@ -1,6 +1,7 @@
 #include "memext/lru_maintainer.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "core/item_store.h"
 #include "core/slab_automove.h"
@@ -51,18 +52,45 @@ bool LruMaintainer::run_automove() {
 }
 
 Micros LruMaintainer::step(Micros now) {
+  const std::optional<Micros> next = run(now, false);
+  assert(next.has_value());
+  return *next;
+}
+
+std::optional<Micros> LruMaintainer::try_step_beside_readers(Micros now) {
+  return run(now, true);
+}
+
+std::optional<Micros> LruMaintainer::run(Micros now, bool beside_readers) {
   core::ItemStore& store = engine_.internals();
-  store.count_juggle();
-  ++juggles_;
+  // Once per engine second at most. The automover samples every class and
+  // may request a page move: left to the exclusive side.
+  const bool automove_due =
+      automover_ && store.config().slab_automove != 0 && last_automove_check_ != store.now();
+  if (beside_readers && automove_due) return std::nullopt;
   Micros to_sleep = kMaxLruMaintainerSleep;
+  // The COLD -> WARM moves gets queued, as memcached's maintainer applies
+  // its bump buffers each pass (the exclusive side applies them on entry).
+  if (beside_readers && store.apply_deferred_bumps_beside_readers() != 0) {
+    to_sleep = kMinLruMaintainerSleep;
+  }
   const uint32_t largest = store.classes().largest();
   for (uint32_t id = 1; id <= largest; ++id) {
     if (next_juggle_[id] > now) {
       to_sleep = std::min(to_sleep, next_juggle_[id] - now);
       continue;
     }
+    int moves = 0;
+    if (beside_readers) {
+      // A decline leaves this class due: step() juggles it and the rest.
+      const std::optional<int> done = store.try_juggle_concurrent(id);
+      if (!done) return std::nullopt;
+      moves = *done;
+    } else {
+      moves = store.juggle(id);
+    }
     Micros& backoff = backoff_[id];
-    if (store.juggle(id) == 0) {
+    if (moves == 0) {
       // Nothing to do: back off by 1/8 per idle pass, from 1 ms to 1 s.
       backoff = backoff != 0 ? backoff + backoff / 8 : kMinLruMaintainerSleep;
       backoff = std::min(backoff, kMaxLruMaintainerSleep);
@@ -73,11 +101,10 @@ Micros LruMaintainer::step(Micros now) {
     next_juggle_[id] = now + backoff;
     to_sleep = std::min(to_sleep, backoff);
   }
-  // Once per engine second at most, unless the last run reclaimed a page.
-  if (automover_ && store.config().slab_automove != 0 && last_automove_check_ != store.now() &&
-      run_automove()) {
-    to_sleep = kMinLruMaintainerSleep;
-  }
+  store.count_juggle();
+  ++juggles_;
+  // Unless the last run reclaimed a page.
+  if (automove_due && run_automove()) to_sleep = kMinLruMaintainerSleep;
   // memcached counts a zero sleep as 1 ms; a step never asks for less.
   return now + std::max(to_sleep, kMinLruMaintainerSleep);
 }
