@@ -95,6 +95,9 @@ struct Options {
   bool flash = true;
   std::string get_kind = "get";  // get, mg or mg-exclusive
   int rounds = 1;
+  // memcached's writes on every get, emulated around the engine's get:
+  // the striped item lock and the item's refcount (see kItemLocks).
+  bool memcached_get_writes = false;
   // Pin thread t of every cell to cpus[t] and run the 1-thread cell once on
   // each of them (empty: --no-pin, the scheduler places threads).
   std::vector<int> cpus;
@@ -292,6 +295,19 @@ class BenchLock {
   pthread_mutex_t mutex_;
 };
 
+// --memcached-get-writes: what memcached 1.6's get writes besides what
+// memext's does. Its worker takes the key's item lock (a mutex of a striped
+// table: 2^10 of them below 3 threads) around the hash lookup and the
+// refcount increment, and decrements the refcount (an atomic on the item's
+// header line, which every get of the item reads) once the response is
+// written. Emulated here as a mutex of 1024 by key and an atomic on a cache
+// line of the key's own, around memext's get: an estimate of what those
+// writes cost on two cores, not a measurement of memcached.
+constexpr size_t kItemLocks = 1024;
+struct alignas(64) ItemRefcount {
+  std::atomic<uint32_t> refs{0};
+};
+
 struct Bench {
   const Options& o;
   bool flash;
@@ -310,6 +326,8 @@ struct Bench {
   std::vector<std::string> names;
   std::string value;
   Clock::time_point start = Clock::now();
+  std::unique_ptr<std::mutex[]> item_locks;
+  std::unique_ptr<ItemRefcount[]> refcounts;
 
   Bench(const Options& options, bool with_flash, const std::string& mode)
       : o(options),
@@ -340,6 +358,10 @@ struct Bench {
     }
     engine = std::make_unique<Engine>(config);
     engine->set_time(100);
+    if (o.memcached_get_writes) {
+      item_locks = std::make_unique<std::mutex[]>(kItemLocks);
+      refcounts = std::make_unique<ItemRefcount[]>(o.keys);
+    }
     if (stage3) lock.catch_up_with(*engine);
     lru = std::make_unique<LruMaintainer>(*engine);
     crawler = std::make_unique<LruCrawler>(*engine);
@@ -515,7 +537,18 @@ struct Bench {
         if (i == script.keys.size()) i = 0;
         const std::string& key = names[script.keys[i]];
         if (script.is_get[i]) {
-          get(fd, key, r, time_holds, out, buf);
+          if (item_locks) {
+            const uint32_t k = script.keys[i];
+            std::atomic<uint32_t>& refs = refcounts[k].refs;
+            {
+              std::lock_guard item_lock(item_locks[(k * 0x9E3779B97F4A7C15ull) >> 54]);
+              refs.fetch_add(1, std::memory_order_relaxed);
+            }
+            get(fd, key, r, time_holds, out, buf);
+            refs.fetch_sub(1, std::memory_order_release);
+          } else {
+            get(fd, key, r, time_holds, out, buf);
+          }
         } else {
           StoreRequest request;
           request.key = key;
@@ -688,7 +721,7 @@ int usage(const char* argv0, int rc) {
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
       "mutex|shared|shared2|stage3|stage4|stage5|stage6]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
-      "          [--rounds N] [--no-pin]\n"
+      "          [--rounds N] [--no-pin] [--memcached-get-writes]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
@@ -705,7 +738,11 @@ int usage(const char* argv0, int rc) {
       "  1-thread cell runs once on each: 2T/1T reads 2T against the mean of the two\n"
       "  1-thread rates (this VM's CPUs differ in speed by up to 1.6x), CPU per op each\n"
       "  2T thread's against its own CPU's 1-thread cell. --no-pin lets the scheduler\n"
-      "  place threads and reads 2T against the one 1-thread cell.\n",
+      "  place threads and reads 2T against the one 1-thread cell.\n"
+      "  --memcached-get-writes adds what memcached's get writes and memext's does not\n"
+      "  (a striped item lock, 1024 mutexes, and a refcount on a line of the key's own,\n"
+      "  incremented under the lock and decremented after the copy) around every get:\n"
+      "  an estimate of memcached's design on the same engine, not memcached.\n",
       argv0);
   return rc;
 }
@@ -739,6 +776,8 @@ int main(int argc, char** argv) {
         o.value_bytes = static_cast<uint32_t>(number(1, 100'000));
       } else if (arg == "--rounds") {
         o.rounds = static_cast<int>(number(1, 100));
+      } else if (arg == "--memcached-get-writes") {
+        o.memcached_get_writes = true;
       } else if (arg == "--no-pin") {
         pin = false;
       } else if (arg == "--get-ratio") {

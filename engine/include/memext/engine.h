@@ -14,7 +14,8 @@
 // page automover) and LruCrawler. memcached's asynchronous bump queue: a
 // second hit on a COLD item moves it to WARM at once (get()), or, under the
 // shared lock with GetOptions::defer_relink, at the next exclusive
-// acquisition (apply_deferred_bumps) instead of the maintainer's next pass.
+// acquisition (apply_deferred_bumps) or the maintainer's next pass beside
+// the gets (LruMaintainer::try_step_beside_readers), whichever comes first.
 //
 // Thread-safety and locking (design and reasons: engine/README.md). The
 // engine has no lock of its own; a multi-threaded driver wraps it in one
@@ -26,12 +27,13 @@
 //                   hash table, the clock and write buffers, sets
 //                   an item's FETCHED/ACTIVE bits and time atomically, and
 //                   adds to per-thread counter stripes (core/shared_counters.h);
-//   mutator side    try_store_concurrent(), one thread at a time, beside the
-//                   shared side: it writes items, LRU links, slab accounting
-//                   and counters no shared get reads, publishes a new item
-//                   by its hash slot, and leaves the records it unlinks for
-//                   the next exclusive holder;
-//   exclusive side  every other call, background steps included, each
+//   mutator side    try_store_concurrent() and the LRU maintainer's pass
+//                   (LruMaintainer::try_step_beside_readers), one thread at
+//                   a time, beside the shared side: they write items, LRU
+//                   links, slab accounting and counters no shared get reads,
+//                   publish a new item by its hash slot, and leave the
+//                   records they unlink for the next exclusive holder;
+//   exclusive side  every other call, other background steps included, each
 //                   acquisition starting with catch_up() (the lock's
 //                   on-exclusive hook): queued moves, retired records.
 // prepare_store() needs no lock (it reads only the config); the

@@ -190,27 +190,11 @@ TEST_CASE("gets beside concurrent stores: no false miss, no other key's value") 
 
   auto reader = [&](uint64_t seed) {
     std::mt19937_64 rng(seed);
-    GetOptions options;
-    options.defer_relink = true;
     while (!stop.load(std::memory_order_relaxed)) {
       const uint32_t k = static_cast<uint32_t>(rng() % (kStable * 2));
       const std::string key = k < kStable ? key_of(k) : "churn:" + std::to_string(k);
       std::string copied;
-      bool hit = false;
-      {
-        std::shared_lock held(lock);
-        if (std::optional<GetResult> r = engine.try_get_shared(key, options)) {
-          shared_served.fetch_add(1, std::memory_order_relaxed);
-          hit = r->source == HitSource::kRam;
-          copied.assign(r->value);
-        } else {
-          held.unlock();
-          std::lock_guard exclusive(lock);
-          const GetResult g = engine.get(key, options);
-          hit = g.source == HitSource::kRam;
-          copied.assign(g.value);
-        }
-      }
+      const bool hit = memext::testing::get_like_server(engine, lock, key, copied, &shared_served);
       if (k < kStable && !hit) stable_misses.fetch_add(1);
       if (hit && copied.rfind(key + "#", 0) != 0) wrong_value.fetch_add(1);
     }

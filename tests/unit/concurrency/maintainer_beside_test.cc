@@ -215,26 +215,11 @@ TEST_CASE("gets beside the maintainer's moves, reclaims and bump drains") {
 
   auto reader = [&](uint64_t seed) {
     std::mt19937_64 rng(seed);
-    GetOptions options;
-    options.defer_relink = true;
     while (!stop.load(std::memory_order_relaxed)) {
       const uint32_t k = static_cast<uint32_t>(rng() % 4 ? rng() % 200 : rng() % kKeys);
       const std::string key = key_of(k);
       std::string copied;
-      bool hit = false;
-      {
-        std::shared_lock held(lock);
-        if (std::optional<GetResult> r = engine.try_get_shared(key, options)) {
-          hit = r->source == HitSource::kRam;
-          copied.assign(r->value);
-        } else {
-          held.unlock();
-          std::lock_guard exclusive(lock);
-          const GetResult g = engine.get(key, options);
-          hit = g.source == HitSource::kRam;
-          copied.assign(g.value);
-        }
-      }
+      const bool hit = memext::testing::get_like_server(engine, lock, key, copied);
       if (!hit) misses.fetch_add(1);
       if (hit && copied.rfind(key + "#", 0) != 0) wrong_value.fetch_add(1);
     }

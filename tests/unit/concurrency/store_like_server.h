@@ -1,11 +1,14 @@
-// The concurrency tests' writer: a store as memext-server makes it
-// (server/src/engine_store.cc), beside readers on the shared side.
+// The concurrency tests' writer and reader: a store and a RAM get as
+// memext-server makes them (server/src/engine_store.cc, the workers' gets),
+// beside each other.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
+#include <string>
 
 #include "memext/engine.h"
 #include "memext/engine_lock.h"
@@ -27,6 +30,29 @@ inline StoreOutcome store_like_server(Engine& engine, EngineLock& lock, const St
   }
   std::lock_guard exclusive(lock);
   return engine.store(request, prepared);
+}
+
+// A get with its COLD -> WARM move deferred: Engine::try_get_shared under
+// the shared side, else Engine::get under the exclusive side. Returns
+// whether it hit in RAM, with the value copied into `copied` before the
+// lock is released; counts the gets the shared side served in
+// `shared_served` when given.
+inline bool get_like_server(Engine& engine, EngineLock& lock, const std::string& key,
+                            std::string& copied, std::atomic<uint64_t>* shared_served = nullptr) {
+  GetOptions options;
+  options.defer_relink = true;
+  {
+    std::shared_lock held(lock);
+    if (std::optional<GetResult> r = engine.try_get_shared(key, options)) {
+      if (shared_served != nullptr) shared_served->fetch_add(1, std::memory_order_relaxed);
+      copied.assign(r->value);
+      return r->source == HitSource::kRam;
+    }
+  }
+  std::lock_guard exclusive(lock);
+  const GetResult g = engine.get(key, options);
+  copied.assign(g.value);
+  return g.source == HitSource::kRam;
 }
 
 }  // namespace memext::testing
