@@ -17,9 +17,11 @@
 // lock's handoff orders every earlier push before them. drain_beside_pushes()
 // runs under the mutator side (the LRU maintainer's pass, as memcached's
 // maintainer drains its bump buffers): it closes each stripe to pushes
-// (they fail, and their gets decline) while it reads what the stripe holds,
-// waiting for a push that reserved a slot to fill it, then reopens it.
+// (they fail with kClosed) while it reads what the stripe holds, waiting
+// for a push that reserved a slot to fill it, then reopens it.
 #pragma once
+
+#include <sched.h>
 
 #include <array>
 #include <atomic>
@@ -38,18 +40,22 @@ class BumpQueue {
 
   BumpQueue() : stripes_(std::make_unique<Stripe[]>(kStripes)) {}
 
-  // Records item n on the calling thread's stripe; false when it is full
-  // or being drained.
-  bool push(uint32_t n) {
+  enum class Push : uint8_t {
+    kQueued,
+    kFull,    // the calling thread's stripe holds kCapacity entries
+    kClosed,  // drain_beside_pushes is reading the stripe (never on one thread)
+  };
+  // Records item n on the calling thread's stripe.
+  Push push(uint32_t n) {
     Stripe& stripe = mine();
     uint32_t slot = stripe.used.load(std::memory_order_relaxed);
     do {
-      if (slot >= kCapacity) return false;
+      if (slot >= kCapacity) return slot == kClosed ? Push::kClosed : Push::kFull;
     } while (!stripe.used.compare_exchange_weak(slot, slot + 1, std::memory_order_relaxed));
     // n + 1: a zero entry is a reserved slot not filled yet.
     stripe.items[slot].store(n + 1, std::memory_order_release);
     if (!pending_.load(std::memory_order_relaxed)) pending_.store(true, std::memory_order_relaxed);
-    return true;
+    return Push::kQueued;
   }
 
   // Precondition: the exclusive side is held (or no thread pushes).
@@ -75,12 +81,14 @@ class BumpQueue {
     for (unsigned s = 0; s < kStripes; ++s) {
       Stripe& stripe = stripes_[s];
       if (stripe.used.load(std::memory_order_relaxed) == 0) continue;
-      applied += take(stripe, stripe.used.exchange(kCapacity, std::memory_order_acquire), apply);
+      applied += take(stripe, stripe.used.exchange(kClosed, std::memory_order_acquire), apply);
     }
     return applied;
   }
 
  private:
+  // Stripe::used while drain_beside_pushes reads the stripe.
+  static constexpr uint32_t kClosed = kCapacity + 1;
   struct alignas(64) Stripe {
     std::atomic<uint32_t> used{0};
     std::array<std::atomic<uint32_t>, kCapacity> items{};
@@ -96,11 +104,17 @@ class BumpQueue {
     for (uint32_t i = 0; i < used; ++i) {
       uint32_t entry;
       // A push that reserved the slot is inside its shared hold, a store
-      // away from filling it.
-      while ((entry = stripe.items[i].load(std::memory_order_acquire)) == 0) {
+      // away from filling it, unless it was preempted right there: then
+      // give it the CPU.
+      for (unsigned spins = 0; (entry = stripe.items[i].load(std::memory_order_acquire)) == 0;
+           ++spins) {
+        if (spins < 1024) {
 #if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
+          __builtin_ia32_pause();
 #endif
+        } else {
+          sched_yield();
+        }
       }
       stripe.items[i].store(0, std::memory_order_relaxed);
       apply(entry - 1);

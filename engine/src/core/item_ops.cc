@@ -214,9 +214,15 @@ std::optional<GetResult> ItemStore::try_get_shared(std::string_view key, const G
     // ACTIVE first, as lru_bump_async's caller does: it claims the move, so
     // a concurrent second hit declines instead of queueing it twice.
     if (__atomic_fetch_or(&it.flags, kActive, __ATOMIC_RELAXED) & kActive) return std::nullopt;
-    if (!bumps_.push(n)) {
+    const BumpQueue::Push queued = bumps_.push(n);
+    if (queued != BumpQueue::Push::kQueued) {
       __atomic_fetch_and(&it.flags, static_cast<uint8_t>(~kActive), __ATOMIC_RELAXED);
-      return std::nullopt;
+      // Full: the exclusive side drains the stripe and moves the item at
+      // once, as get() would. Being drained beside this get (the
+      // maintainer's pass, on another thread): the hit is served without
+      // its move, as memcached serves a hit whose lru_bump_async found its
+      // buffer full; the item stays in COLD, not ACTIVE.
+      if (queued == BumpQueue::Push::kFull) return std::nullopt;
     }
   }
   if (set_flags != 0) {
