@@ -33,14 +33,18 @@ namespace memext {
 class Engine;
 namespace core {
 class SlabAutomover;
-}
+struct JuggleState;
+}  // namespace core
 
 inline constexpr Micros kMinLruMaintainerSleep = 1'000;
 inline constexpr Micros kMaxLruMaintainerSleep = 1'000'000;
 
 class LruMaintainer {
  public:
-  explicit LruMaintainer(Engine& engine);
+  // Iterations of a class's juggle that try_step_beside_readers does per call.
+  static constexpr int kJuggleSlice = 64;
+
+  explicit LruMaintainer(Engine& engine, int juggle_slice = kJuggleSlice);
   ~LruMaintainer();
   LruMaintainer(const LruMaintainer&) = delete;
   LruMaintainer& operator=(const LruMaintainer&) = delete;
@@ -50,11 +54,14 @@ class LruMaintainer {
   // (seconds) is the driver's to keep up to date.
   Micros step(Micros now);
   // step() beside shared gets: the same pass, after applying the COLD ->
-  // WARM moves gets queued, its juggles through
-  // ItemStore::try_juggle_concurrent. nullopt when part of the pass is the
-  // exclusive side's (a watcher, a full retired list, a flash header whose
-  // unlink would empty its page, the automover due): the caller then calls
-  // step(now) under the exclusive side, which does what is left.
+  // WARM moves gets queued, its juggles in slices of `juggle_slice`
+  // iterations (ItemStore::try_juggle_some_concurrent). Returns `now` when
+  // a juggle has more to do: call again (after letting go of the mutator
+  // side; a pass in slices makes the moves of one in a single call).
+  // nullopt when part of the pass is the exclusive side's (a watcher, a
+  // full retired list, a flash header whose unlink would empty its page,
+  // the automover due): the caller then calls step(now) under the
+  // exclusive side, which does what is left.
   // Precondition: the EngineLock's mutator side is held.
   std::optional<Micros> try_step_beside_readers(Micros now);
 
@@ -70,6 +77,13 @@ class LruMaintainer {
   Engine& engine_;
   std::array<Micros, kMaxSlabClasses> next_juggle_{};
   std::array<Micros, kMaxSlabClasses> backoff_{};
+  const int juggle_slice_;
+  // A pass beside readers that stopped at a slice: the class it goes on
+  // from (0: none) and the sleep its classes so far asked for.
+  uint32_t resume_class_ = 0;
+  Micros resume_to_sleep_ = 0;
+  // Per class, the juggle try_step_beside_readers has begun.
+  std::unique_ptr<core::JuggleState[]> juggling_;
   uint64_t juggles_ = 0;
   std::unique_ptr<core::SlabAutomover> automover_;
   rel_time_t last_automove_check_ = 0;

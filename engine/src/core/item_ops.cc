@@ -2,6 +2,7 @@
 // do_add_delta, delete, touch, flush_all) on top of the item layer.
 #include <cassert>
 #include <cstring>
+#include <utility>
 
 #include "core/item_store.h"
 
@@ -298,7 +299,9 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
   declined_ = false;
   const StoreOutcome outcome = store_item(request, &prepared, &existing);
   concurrent_ = false;
-  if (declined_) return std::nullopt;
+  // Cleared on the way out: the exclusive retry's allocation reads it.
+  const bool declined = std::exchange(declined_, false);
+  if (declined) return std::nullopt;
   hand_over_freeable(prepared);
   return outcome;
 }

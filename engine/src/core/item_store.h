@@ -124,6 +124,17 @@ inline uint32_t lru_id(uint32_t clsid, LruSegment segment) {
 // lru_pull_tail flags (memcached's LRU_PULL_*).
 enum PullFlag : uint8_t { kPullEvict = 1, kPullReturnItem = 2 };
 
+// Where a juggle in slices (ItemStore::juggle_some) stands.
+struct JuggleState {
+  bool started = false;
+  bool done = false;
+  int iterations = 0;  // of the juggle's loop
+  int moves = 0;
+  uint64_t total_bytes = 0;
+  rel_time_t hot_age = 0;
+  rel_time_t warm_age = 0;
+};
+
 struct LruList {
   uint32_t head = kNoItem;
   uint32_t tail = kNoItem;
@@ -208,13 +219,19 @@ class ItemStore {
                 rel_time_t max_age, uint32_t* returned);
   // memcached's lru_maintainer_juggle for one class; returns moves done.
   int juggle(uint32_t clsid);
-  // juggle() beside the shared gets, under the EngineLock's mutator side
-  // (memcached's maintainer moves items under per-LRU locks beside its
-  // gets): nullopt when it met something only the exclusive side may do (a
+  // juggle() in slices: continues `state` (fresh: a new juggle) for at most
+  // `max_iterations` iterations of its loop (memcached's 500 a juggle);
+  // state.done when the juggle is over, with state.moves its result. The
+  // ages and sizes the juggle compares against are taken when it starts,
+  // so a juggle in slices makes the same moves as one in a single call.
+  void juggle_some(uint32_t clsid, JuggleState& state, int max_iterations);
+  // juggle_some() beside the shared gets, under the EngineLock's mutator
+  // side (memcached's maintainer moves items under per-LRU locks beside its
+  // gets): false when it met something only the exclusive side may do (a
   // flash header whose unlink would empty its page, a full retired list, a
   // watcher), after the moves it made; juggle() under the exclusive side
   // then does the rest. Precondition: the mutator side is held.
-  std::optional<int> try_juggle_concurrent(uint32_t clsid);
+  bool try_juggle_some_concurrent(uint32_t clsid, JuggleState& state, int max_iterations);
   void count_juggle() { counters_.lru_maintainer_juggles++; }
 
   // ---- item internals (item_store.cc), shared with storage hooks ----
@@ -401,7 +418,7 @@ class ItemStore {
   // concurrent store's lookup before its allocation (whose evictions may
   // unlink) stands if this has not moved since.
   uint64_t index_changes_ = 0;
-  // try_store_concurrent or try_juggle_concurrent: set while it runs; set
+  // try_store_concurrent or try_juggle_some_concurrent: set while it runs; set
   // when it met something only the exclusive side may do; whether either
   // ever ran (loosens an assert).
   bool concurrent_ = false;

@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <limits>
+#include <utility>
 
 namespace memext::core {
 
@@ -139,57 +140,69 @@ int ItemStore::pull_tail(uint32_t clsid, LruSegment segment, uint64_t total_byte
 }
 
 int ItemStore::juggle(uint32_t clsid) {
-  int did_moves = 0;
-  if (config_.temp_lru) {
-    // Only reclaims happen in TEMP; run before sizing the other LRUs.
-    for (int i = 0; i < 500 && !declined_; ++i) {
-      if (pull_tail(clsid, LruSegment::kTemp, 0, 0, 0, nullptr) <= 0) break;
-      did_moves++;
+  JuggleState state;
+  juggle_some(clsid, state, std::numeric_limits<int>::max());
+  return state.moves;
+}
+
+void ItemStore::juggle_some(uint32_t clsid, JuggleState& state, int max_iterations) {
+  // Precondition: a juggle not over.
+  assert(!state.done);
+  if (!state.started) {
+    state.started = true;
+    if (config_.temp_lru) {
+      // Only reclaims happen in TEMP; run before sizing the other LRUs.
+      for (int i = 0; i < 500 && !declined_; ++i) {
+        if (pull_tail(clsid, LruSegment::kTemp, 0, 0, 0, nullptr) <= 0) break;
+        state.moves++;
+      }
+    }
+    if (config_.lru_segmented) {
+      const LruList& cold = lrus_[lru_id(clsid, LruSegment::kCold)];
+      rel_time_t cold_age = 0;
+      if (cold.tail != kNoItem) cold_age = now_ - time_of(item(cold.tail));
+      state.total_bytes = cold.bytes + lrus_[lru_id(clsid, LruSegment::kHot)].bytes +
+                          lrus_[lru_id(clsid, LruSegment::kWarm)].bytes;
+      state.hot_age = scaled_age(cold_age, config_.hot_max_factor);
+      state.warm_age = scaled_age(cold_age, config_.warm_max_factor);
     }
   }
-  rel_time_t hot_age = 0;
-  rel_time_t warm_age = 0;
-  uint64_t total_bytes = 0;
-  if (config_.lru_segmented) {
-    const LruList& cold = lrus_[lru_id(clsid, LruSegment::kCold)];
-    rel_time_t cold_age = 0;
-    if (cold.tail != kNoItem) cold_age = now_ - time_of(item(cold.tail));
-    total_bytes = cold.bytes + lrus_[lru_id(clsid, LruSegment::kHot)].bytes +
-                  lrus_[lru_id(clsid, LruSegment::kWarm)].bytes;
-    hot_age = scaled_age(cold_age, config_.hot_max_factor);
-    warm_age = scaled_age(cold_age, config_.warm_max_factor);
-  }
-  for (int i = 0; i < 500 && !declined_; ++i) {
+  for (int slice = 0; slice < max_iterations && !declined_; ++slice) {
+    if (state.iterations == 500) break;
+    state.iterations++;
     int do_more = 0;
-    if (pull_tail(clsid, LruSegment::kHot, total_bytes, 0, hot_age, nullptr) ||
-        pull_tail(clsid, LruSegment::kWarm, total_bytes, 0, warm_age, nullptr)) {
+    if (pull_tail(clsid, LruSegment::kHot, state.total_bytes, 0, state.hot_age, nullptr) ||
+        pull_tail(clsid, LruSegment::kWarm, state.total_bytes, 0, state.warm_age, nullptr)) {
       do_more++;
     }
     if (config_.lru_segmented) {
-      do_more += pull_tail(clsid, LruSegment::kCold, total_bytes, 0, 0, nullptr);
+      do_more += pull_tail(clsid, LruSegment::kCold, state.total_bytes, 0, 0, nullptr);
     }
-    if (do_more == 0) break;
-    did_moves++;
+    if (do_more == 0) {
+      state.done = true;
+      return;
+    }
+    state.moves++;
   }
-  return did_moves;
+  if (state.iterations == 500) state.done = true;
 }
 
-std::optional<int> ItemStore::try_juggle_concurrent(uint32_t clsid) {
+bool ItemStore::try_juggle_some_concurrent(uint32_t clsid, JuggleState& state, int max_iterations) {
   // What a concurrent store may do, a juggle may: moves between segments
   // (links no shared get reads; the segment and ACTIVE bit written
   // atomically) and unlinks that retire their record. Its event lines come
   // in lock order only on the exclusive side.
   if (logging(log_stream::kFetchers | log_stream::kMutations | log_stream::kEvictions) != nullptr) {
-    return std::nullopt;
+    return false;
   }
-  if (retired_full()) return std::nullopt;
+  if (retired_full()) return false;
   concurrent_stores_seen_ = true;
   concurrent_ = true;
   declined_ = false;
-  const int moves = juggle(clsid);
+  juggle_some(clsid, state, max_iterations);
   concurrent_ = false;
-  if (declined_) return std::nullopt;
-  return moves;
+  // Cleared on the way out: an exclusive juggle or allocation reads it.
+  return !std::exchange(declined_, false);
 }
 
 }  // namespace memext::core

@@ -20,7 +20,11 @@ core::AutomoveSample sample_slabs(Engine& engine) {
 
 }  // namespace
 
-LruMaintainer::LruMaintainer(Engine& engine) : engine_(engine) {
+LruMaintainer::LruMaintainer(Engine& engine, int juggle_slice)
+    : engine_(engine),
+      juggle_slice_(juggle_slice),
+      juggling_(std::make_unique<core::JuggleState[]>(kMaxSlabClasses)) {
+  assert(juggle_slice > 0);
   // As memcached's maintainer thread: the automover exists whenever pages may
   // move, and runs while slab_automove (which `slabs automove` changes) is on.
   const EngineConfig& config = engine_.internals().config();
@@ -68,27 +72,48 @@ std::optional<Micros> LruMaintainer::run(Micros now, bool beside_readers) {
   const bool automove_due =
       automover_ && store.config().slab_automove != 0 && last_automove_check_ != store.now();
   if (beside_readers && automove_due) return std::nullopt;
+  // A pass whose juggle stopped at a slice goes on from that class; the
+  // exclusive side's pass starts over (the moves made stand).
+  uint32_t first = 1;
   Micros to_sleep = kMaxLruMaintainerSleep;
+  if (beside_readers && resume_class_ != 0) {
+    first = resume_class_;
+    to_sleep = resume_to_sleep_;
+  }
+  resume_class_ = 0;
   // The COLD -> WARM moves gets queued, as memcached's maintainer applies
   // its bump buffers each pass (the exclusive side applies them on entry).
   if (beside_readers && store.apply_deferred_bumps_beside_readers() != 0) {
     to_sleep = kMinLruMaintainerSleep;
   }
   const uint32_t largest = store.classes().largest();
-  for (uint32_t id = 1; id <= largest; ++id) {
+  for (uint32_t id = first; id <= largest; ++id) {
     if (next_juggle_[id] > now) {
       to_sleep = std::min(to_sleep, next_juggle_[id] - now);
       continue;
     }
     int moves = 0;
+    core::JuggleState& juggling = juggling_[id];
     if (beside_readers) {
       // A decline leaves this class due: step() juggles it and the rest.
-      const std::optional<int> done = store.try_juggle_concurrent(id);
-      if (!done) return std::nullopt;
-      moves = *done;
+      if (!store.try_juggle_some_concurrent(id, juggling, juggle_slice_)) {
+        juggling = {};
+        return std::nullopt;
+      }
+      // The rest of this class's juggle at once, in the next call: between
+      // the two the caller lets go of the mutator side, so a set or an
+      // exclusive holder waits one slice, not a whole juggle.
+      if (!juggling.done) {
+        resume_class_ = id;
+        resume_to_sleep_ = to_sleep;
+        return now;
+      }
+      moves = juggling.moves;
     } else {
+      // A juggle begun beside readers is redone whole (the moves it made stand).
       moves = store.juggle(id);
     }
+    juggling = {};
     Micros& backoff = backoff_[id];
     if (moves == 0) {
       // Nothing to do: back off by 1/8 per idle pass, from 1 ms to 1 s.
