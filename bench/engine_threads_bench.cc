@@ -426,14 +426,20 @@ struct Bench {
       engine->set_time(static_cast<rel_time_t>(now / 1'000'000));
       return now + 1'000'000;
     });
+    // Beside the gets first; exclusive only when that declines. A pass
+    // with more to do (`next` == now) goes on after the next burst.
+    bool maintained = false;
     if (maintainer_beside && now >= due.maintainer) {
       HoldTimer t(time_holds, r, kMaintainerBeside);
       lock.lock_mutator();
       const std::optional<Micros> next = lru->try_step_beside_readers(now);
       lock.unlock_mutator();
-      if (next) due.maintainer = *next;
+      if (next) {
+        due.maintainer = *next;
+        maintained = true;
+      }
     }
-    step(due.maintainer, [&] { return lru->step(now); });
+    if (!maintained) step(due.maintainer, [&] { return lru->step(now); });
     step(due.crawler, [&] { return std::min(crawler->step(now), now + 10'000); });
     if (!ext) return;
     for (int i = 0; i < 64 && now >= due.flusher; ++i) {
