@@ -82,8 +82,8 @@ class LruMaintainer {
   // from (0: none) and the sleep its classes so far asked for.
   uint32_t resume_class_ = 0;
   Micros resume_to_sleep_ = 0;
-  // Per class, the juggle try_step_beside_readers has begun.
-  std::unique_ptr<core::JuggleState[]> juggling_;
+  // The juggle of resume_class_ that a slice stopped in (one at a time).
+  std::unique_ptr<core::JuggleState> juggling_;
   uint64_t juggles_ = 0;
   std::unique_ptr<core::SlabAutomover> automover_;
   rel_time_t last_automove_check_ = 0;

@@ -21,13 +21,13 @@
 // for a push that reserved a slot to fill it, then reopens it.
 #pragma once
 
-#include <sched.h>
-
 #include <array>
 #include <atomic>
 #include <cassert>
 #include <cstdint>
 #include <memory>
+
+#include "core/spin_wait.h"
 
 namespace memext::core {
 
@@ -108,13 +108,7 @@ class BumpQueue {
       // give it the CPU.
       for (unsigned spins = 0; (entry = stripe.items[i].load(std::memory_order_acquire)) == 0;
            ++spins) {
-        if (spins < 1024) {
-#if defined(__x86_64__) || defined(__i386__)
-          __builtin_ia32_pause();
-#endif
-        } else {
-          sched_yield();
-        }
+        pause_or_yield(spins, 1024);
       }
       stripe.items[i].store(0, std::memory_order_relaxed);
       apply(entry - 1);

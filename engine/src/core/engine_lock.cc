@@ -9,6 +9,8 @@
 #include <cassert>
 #include <chrono>
 
+#include "core/spin_wait.h"
+
 namespace memext {
 
 namespace {
@@ -42,27 +44,17 @@ EngineLock::Slot& EngineLock::my_slot() {
 
 void EngineLock::wait_for_readers() {
   for (Slot& slot : slots_) {
+    // A reader descheduled inside its section (a loaded machine) would
+    // otherwise burn the writer's whole time slice.
     for (unsigned spins = 0; slot.readers.load(std::memory_order_seq_cst) != 0; ++spins) {
-      // A reader descheduled inside its section (a loaded machine) would
-      // otherwise burn the writer's whole time slice.
-      if (spins < 128) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      } else {
-        sched_yield();
-      }
+      core::pause_or_yield(spins, 128);
     }
   }
 }
 
 namespace {
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
+using core::cpu_relax;
 
 // Pause-spins until done() or kSpinTime has passed; returns done()'s last
 // answer. The clock is read every 32 pauses (a pause is 10-50 ns, a clock

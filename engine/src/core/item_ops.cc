@@ -2,7 +2,6 @@
 // do_add_delta, delete, touch, flush_all) on top of the item layer.
 #include <cassert>
 #include <cstring>
-#include <utility>
 
 #include "core/item_store.h"
 
@@ -286,22 +285,15 @@ std::optional<StoreOutcome> ItemStore::try_store_concurrent(const StoreRequest& 
       request.invalidate) {
     return std::nullopt;
   }
-  if (logging(log_stream::kFetchers | log_stream::kMutations | log_stream::kEvictions) != nullptr) {
-    return std::nullopt;
-  }
+  if (!may_run_beside_readers()) return std::nullopt;
   if (free_records_ == kNoItem && (pool_used_ >> kPoolShift) >= pool_.size()) return std::nullopt;
   if (!index_.has_room_for_insert()) return std::nullopt;
-  if (retired_full()) return std::nullopt;
   const KnownLookup existing{find(request.key), index_changes_};
   if (existing.n != kNoItem && !unlink_beside_readers(existing.n)) return std::nullopt;
-  concurrent_stores_seen_ = true;
-  concurrent_ = true;
-  declined_ = false;
-  const StoreOutcome outcome = store_item(request, &prepared, &existing);
-  concurrent_ = false;
-  // Cleared on the way out: the exclusive retry's allocation reads it.
-  const bool declined = std::exchange(declined_, false);
-  if (declined) return std::nullopt;
+  StoreOutcome outcome;
+  if (!run_beside_readers([&] { outcome = store_item(request, &prepared, &existing); })) {
+    return std::nullopt;
+  }
   hand_over_freeable(prepared);
   return outcome;
 }

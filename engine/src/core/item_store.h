@@ -21,6 +21,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/bump_queue.h"
@@ -433,6 +434,27 @@ class ItemStore {
   uint64_t retired_bytes_ = 0;
   bool retired_full() const {
     return retired_.size() >= kMaxRetired || retired_bytes_ >= kMaxRetiredBytes;
+  }
+  // What every call beside the shared gets needs first: no watcher (its
+  // lines are written in lock order, on the exclusive side) and room in
+  // retired_.
+  bool may_run_beside_readers() const {
+    return logging(log_stream::kFetchers | log_stream::kMutations | log_stream::kEvictions) ==
+               nullptr &&
+           !retired_full();
+  }
+  // Runs `body` as a call beside the shared gets (concurrent_ set: unlinks
+  // retire, what only the exclusive side may do sets declined_); false when
+  // it declined. declined_ is cleared on the way out, because the
+  // exclusive retry's allocation and juggle read it.
+  template <class Body>
+  bool run_beside_readers(Body&& body) {
+    concurrent_stores_seen_ = true;
+    concurrent_ = true;
+    declined_ = false;
+    body();
+    concurrent_ = false;
+    return !std::exchange(declined_, false);
   }
   // Buffers of recycled records, no reader's any more, for the next stores
   // to free after their lock (hand_over_freeable). Bounded as retired_;

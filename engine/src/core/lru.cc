@@ -4,11 +4,13 @@
 
 #include <cassert>
 #include <limits>
-#include <utility>
 
 namespace memext::core {
 
 namespace {
+
+// memcached's bound on lru_maintainer_juggle's loops.
+constexpr int kJuggleIterations = 500;
 
 // The juggle's hot/warm age limit: the COLD tail's age times a factor,
 // saturated, because an age near the clock's range (a replay decades long)
@@ -152,7 +154,7 @@ void ItemStore::juggle_some(uint32_t clsid, JuggleState& state, int max_iteratio
     state.started = true;
     if (config_.temp_lru) {
       // Only reclaims happen in TEMP; run before sizing the other LRUs.
-      for (int i = 0; i < 500 && !declined_; ++i) {
+      for (int i = 0; i < kJuggleIterations && !declined_; ++i) {
         if (pull_tail(clsid, LruSegment::kTemp, 0, 0, 0, nullptr) <= 0) break;
         state.moves++;
       }
@@ -168,7 +170,7 @@ void ItemStore::juggle_some(uint32_t clsid, JuggleState& state, int max_iteratio
     }
   }
   for (int slice = 0; slice < max_iterations && !declined_; ++slice) {
-    if (state.iterations == 500) break;
+    if (state.iterations == kJuggleIterations) break;
     state.iterations++;
     int do_more = 0;
     if (pull_tail(clsid, LruSegment::kHot, state.total_bytes, 0, state.hot_age, nullptr) ||
@@ -184,25 +186,15 @@ void ItemStore::juggle_some(uint32_t clsid, JuggleState& state, int max_iteratio
     }
     state.moves++;
   }
-  if (state.iterations == 500) state.done = true;
+  if (state.iterations == kJuggleIterations) state.done = true;
 }
 
 bool ItemStore::try_juggle_some_concurrent(uint32_t clsid, JuggleState& state, int max_iterations) {
   // What a concurrent store may do, a juggle may: moves between segments
   // (links no shared get reads; the segment and ACTIVE bit written
-  // atomically) and unlinks that retire their record. Its event lines come
-  // in lock order only on the exclusive side.
-  if (logging(log_stream::kFetchers | log_stream::kMutations | log_stream::kEvictions) != nullptr) {
-    return false;
-  }
-  if (retired_full()) return false;
-  concurrent_stores_seen_ = true;
-  concurrent_ = true;
-  declined_ = false;
-  juggle_some(clsid, state, max_iterations);
-  concurrent_ = false;
-  // Cleared on the way out: an exclusive juggle or allocation reads it.
-  return !std::exchange(declined_, false);
+  // atomically) and unlinks that retire their record.
+  return may_run_beside_readers() &&
+         run_beside_readers([&] { juggle_some(clsid, state, max_iterations); });
 }
 
 }  // namespace memext::core

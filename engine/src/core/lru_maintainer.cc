@@ -23,7 +23,7 @@ core::AutomoveSample sample_slabs(Engine& engine) {
 LruMaintainer::LruMaintainer(Engine& engine, int juggle_slice)
     : engine_(engine),
       juggle_slice_(juggle_slice),
-      juggling_(std::make_unique<core::JuggleState[]>(kMaxSlabClasses)) {
+      juggling_(std::make_unique<core::JuggleState>()) {
   assert(juggle_slice > 0);
   // As memcached's maintainer thread: the automover exists whenever pages may
   // move, and runs while slab_automove (which `slabs automove` changes) is on.
@@ -79,6 +79,8 @@ std::optional<Micros> LruMaintainer::run(Micros now, bool beside_readers) {
   if (beside_readers && resume_class_ != 0) {
     first = resume_class_;
     to_sleep = resume_to_sleep_;
+  } else {
+    *juggling_ = {};
   }
   resume_class_ = 0;
   // The COLD -> WARM moves gets queued, as memcached's maintainer applies
@@ -93,7 +95,9 @@ std::optional<Micros> LruMaintainer::run(Micros now, bool beside_readers) {
       continue;
     }
     int moves = 0;
-    core::JuggleState& juggling = juggling_[id];
+    // Fresh, unless this is the class a slice stopped in.
+    core::JuggleState& juggling = *juggling_;
+    assert(!juggling.started || id == first);
     if (beside_readers) {
       // A decline leaves this class due: step() juggles it and the rest.
       if (!store.try_juggle_some_concurrent(id, juggling, juggle_slice_)) {
