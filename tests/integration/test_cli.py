@@ -151,7 +151,15 @@ class CommandLine(unittest.TestCase):
                     time.sleep(0.05)
                 with socket.socket(socket.AF_UNIX) as s:
                     s.settimeout(5)
-                    s.connect(path)
+                    # The file appears at bind(), before listen(): until then
+                    # a connect is refused.
+                    while True:
+                        try:
+                            s.connect(path)
+                            break
+                        except ConnectionRefusedError:
+                            self.assertLess(time.monotonic(), deadline, "socket never listened")
+                            time.sleep(0.05)
                     s.sendall(b"set u 0 0 2\r\nhi\r\nget u\r\nstats settings\r\n")
                     got = b""
                     while not got.endswith(b"END\r\n") or got.count(b"END\r\n") < 2:
