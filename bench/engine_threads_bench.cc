@@ -95,6 +95,13 @@ struct Options {
   bool flash = true;
   std::string get_kind = "get";  // get, mg or mg-exclusive
   int rounds = 1;
+  // --split-keys: thread t's ops draw only keys k with k % 2 == t (Zipf over
+  // its own half), so the two threads share the engine but no item.
+  bool split_keys = false;
+  // --one-writer: thread 0 makes every set (twice its share), thread 1 gets.
+  bool one_writer = false;
+  // --flat-lru: memcached's -o no_lru_segmented (no HOT/WARM/COLD moves).
+  bool flat_lru = false;
   // memcached's writes on every get, emulated around the engine's get:
   // the striped item lock and the item's refcount (see kItemLocks).
   bool memcached_get_writes = false;
@@ -109,17 +116,23 @@ struct Script {
   std::vector<uint8_t> is_get;
 };
 
-Script make_script(const Options& o, uint64_t seed, size_t length) {
+// `part`: with --split-keys, the thread whose half of the keys this draws.
+Script make_script(const Options& o, uint64_t seed, size_t length, uint32_t part) {
   // Zipf ranks by inverting the CDF; rank -> key through a permutation so
   // that hot keys are spread over the key space (and the insertion order).
-  std::vector<double> cdf(o.keys);
+  const uint32_t keys = o.split_keys ? o.keys / 2 : o.keys;
+  // --one-writer: thread 0 makes both threads' sets, thread 1 only gets.
+  const double get_ratio = !o.one_writer ? o.get_ratio
+                           : part == 0   ? std::max(0.0, 2 * o.get_ratio - 1)
+                                         : 1.0;
+  std::vector<double> cdf(keys);
   double sum = 0;
-  for (uint32_t i = 0; i < o.keys; ++i) {
+  for (uint32_t i = 0; i < keys; ++i) {
     sum += 1.0 / std::pow(static_cast<double>(i + 1), o.skew);
     cdf[i] = sum;
   }
-  std::vector<uint32_t> perm(o.keys);
-  for (uint32_t i = 0; i < o.keys; ++i) perm[i] = i;
+  std::vector<uint32_t> perm(keys);
+  for (uint32_t i = 0; i < keys; ++i) perm[i] = o.split_keys ? 2 * i + part : i;
   std::mt19937_64 shuffle_rng(42);
   std::shuffle(perm.begin(), perm.end(), shuffle_rng);
   std::mt19937_64 rng(seed);
@@ -131,8 +144,21 @@ Script make_script(const Options& o, uint64_t seed, size_t length) {
     const double u = uni(rng) * sum;
     const auto rank =
         static_cast<uint32_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
-    s.keys[i] = perm[std::min(rank, o.keys - 1)];
-    s.is_get[i] = uni(rng) < o.get_ratio ? 1 : 0;
+    s.keys[i] = perm[std::min(rank, keys - 1)];
+    s.is_get[i] = uni(rng) < get_ratio ? 1 : 0;
+  }
+  return s;
+}
+
+// a's and b's ops taken in turn (as long as a).
+Script interleave(const Script& a, const Script& b) {
+  Script s;
+  s.keys.resize(a.keys.size());
+  s.is_get.resize(a.keys.size());
+  for (size_t i = 0; i < a.keys.size(); ++i) {
+    const Script& from = i % 2 == 0 ? a : b;
+    s.keys[i] = from.keys[i / 2];
+    s.is_get[i] = from.is_get[i / 2];
   }
   return s;
 }
@@ -186,6 +212,10 @@ struct alignas(64) ThreadResult {
 struct Cell {
   double seconds = 0;
   std::vector<ThreadResult> threads;
+  uint64_t lru_moves = 0;  // the engines' segment moves during the cell
+  double lru_moves_per_kop() const {
+    return ops() ? 1000.0 * static_cast<double>(lru_moves) / static_cast<double>(ops()) : 0.0;
+  }
   uint64_t ops() const {
     uint64_t n = 0;
     for (const auto& t : threads) n += t.ops;
@@ -244,6 +274,32 @@ std::vector<int> first_two_cpus() {
                                 std::to_string(cpus.size()) + " (use --no-pin)");
   }
   return cpus;
+}
+
+// One cache line's transfer between the two CPUs: a line handed back and
+// forth (each thread waits for the other's store, then stores), the mean
+// of one hand-over. This VM's figure moves between ~60 ns and ~230 ns from
+// one minute to the next (the host placing the two vCPUs on cores that do
+// or do not share a cache, presumably), and every 2T figure that shares
+// lines moves with it, so each round reports it. Unpinned (`cpus` empty),
+// the scheduler places the two threads.
+double line_transfer_ns(const std::vector<int>& cpus) {
+  constexpr int kHandOvers = 100'000;
+  alignas(64) std::atomic<int> turn{0};
+  const auto play = [&](int cpu_index, int parity) {
+    if (!cpus.empty()) pin_to(cpus[static_cast<size_t>(cpu_index)]);
+    for (int i = parity; i < kHandOvers; i += 2) {
+      while (turn.load(std::memory_order_acquire) != i) {
+      }
+      turn.store(i + 1, std::memory_order_release);
+    }
+  };
+  const auto t0 = Clock::now();
+  std::thread first(play, 0, 0);
+  std::thread second(play, 1, 1);
+  first.join();
+  second.join();
+  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / kHandOvers;
 }
 
 class HoldTimer {
@@ -356,6 +412,7 @@ struct Bench {
       config.ext.item_age = 0;
       config.ext.paths.push_back({path, 512ull << 20, ""});
     }
+    config.lru_segmented = !o.flat_lru;
     engine = std::make_unique<Engine>(config);
     engine->set_time(100);
     if (o.memcached_get_writes) {
@@ -598,8 +655,17 @@ Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads
   for (int b = 0; b < (separate ? threads : 1); ++b) {
     benches.push_back(std::make_unique<Bench>(o, flash, mode));
   }
+  const auto lru_moves = [&] {
+    uint64_t n = 0;
+    for (const auto& b : benches) {
+      const Stats st = b->engine->stats();
+      n += st.moves_to_cold + st.moves_to_warm + st.moves_within_lru;
+    }
+    return n;
+  };
   Cell cell;
   cell.threads.resize(static_cast<size_t>(threads));
+  const uint64_t moves_before = std::getenv("ETB_NOBEFORE") ? 0 : lru_moves();
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   const auto t0 = Clock::now();
@@ -615,6 +681,7 @@ Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads
   stop = true;
   for (auto& w : workers) w.join();
   cell.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  cell.lru_moves = lru_moves() - moves_before;
   return cell;
 }
 
@@ -650,6 +717,7 @@ void print_holds(const char* label, const Cell& c) {
 // the 1-thread cell on its own CPU.
 struct Round {
   Cell one, one_b, two, apart;
+  double transfer_ns = 0;  // line_transfer_ns, the mean of one before and one after the 2T cell
   bool pinned() const { return !one_b.threads.empty(); }
   double one_thread_rate() const {
     return pinned() ? (one.ops_per_s() + one_b.ops_per_s()) / 2 : one.ops_per_s();
@@ -692,8 +760,9 @@ void print_round(bool flash, const std::string& mode, int index, const Round& r)
   std::printf("  round %d: %-5s %-6s 1T %10.0f", index, flash ? "flash" : "ram", mode.c_str(),
               r.one.ops_per_s());
   if (r.pinned()) std::printf(" / %.0f", r.one_b.ops_per_s());
-  std::printf("  2T %10.0f ops/s  2T/1T %.2fx  separate %.2fx  CPU per op %.2fx\n",
-              r.two.ops_per_s(), r.scaling(), r.ceiling(), r.cpu_growth());
+  std::printf(
+      "  2T %10.0f ops/s  2T/1T %.2fx  separate %.2fx  CPU per op %.2fx  line transfer %.0f ns\n",
+      r.two.ops_per_s(), r.scaling(), r.ceiling(), r.cpu_growth(), r.transfer_ns);
 }
 
 // One round: its figures. Several: each figure's median over the rounds
@@ -712,13 +781,17 @@ void print_summary(bool flash, const std::string& mode, const std::vector<Round>
       median([](const Round& r) { return r.flash_share(); }));
   std::printf(
       "  CPU per op 1T %.0f ns, 2T %.0f ns (%.2fx; 2 separate engines %.2fx); voluntary "
-      "switches per 1000 ops 1T %.2f, 2T %.2f\n",
+      "switches per 1000 ops 1T %.2f, 2T %.2f; LRU moves per 1000 ops 1T %.0f, 2T %.0f; line "
+      "transfer %.0f ns\n",
       median([](const Round& r) { return r.one.cpu_ns_per_op(); }),
       median([](const Round& r) { return r.two.cpu_ns_per_op(); }),
       median([](const Round& r) { return r.cpu_growth(); }),
       median([](const Round& r) { return r.apart_cpu_growth(); }),
       median([](const Round& r) { return r.one.switches_per_kop(); }),
-      median([](const Round& r) { return r.two.switches_per_kop(); }));
+      median([](const Round& r) { return r.two.switches_per_kop(); }),
+      median([](const Round& r) { return r.one.lru_moves_per_kop(); }),
+      median([](const Round& r) { return r.two.lru_moves_per_kop(); }),
+      median([](const Round& r) { return r.transfer_ns; }));
 }
 
 int usage(const char* argv0, int rc) {
@@ -727,7 +800,8 @@ int usage(const char* argv0, int rc) {
       "          [--ram-mb M] [--flash-ram-mb M] [--dir DIR] [--mode "
       "mutex|shared|shared2|stage3|stage4|stage5|stage6]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
-      "          [--rounds N] [--no-pin] [--memcached-get-writes]\n"
+      "          [--rounds N] [--no-pin] [--memcached-get-writes] [--split-keys]\n"
+      "          [--one-writer] [--flat-lru]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
@@ -748,7 +822,16 @@ int usage(const char* argv0, int rc) {
       "  --memcached-get-writes adds what memcached's get writes and memext's does not\n"
       "  (a striped item lock, 1024 mutexes, and a refcount on a line of the key's own,\n"
       "  incremented under the lock and decremented after the copy) around every get:\n"
-      "  an estimate of memcached's design on the same engine, not memcached.\n",
+      "  an estimate of memcached's design on the same engine, not memcached.\n"
+      "  --split-keys gives thread t only the keys k with k %% 2 == t (Zipf over its half;\n"
+      "  the 1-thread cells run one half each): one engine, no item shared between the\n"
+      "  threads, which parts the engine's shared structures from the items' sharing.\n"
+      "  --one-writer makes thread 0 do every set (2x its share) and thread 1 only gets\n"
+      "  (the 1-thread cells run both in turn): the set path's lines stay on one core.\n"
+      "  --flat-lru runs memcached's flat LRU (-o no_lru_segmented): no segment moves.\n"
+      "  Each cell also reports the engine's LRU moves (moves_to_cold + moves_to_warm +\n"
+      "  moves_within_lru) per 1000 ops: the segmented LRU moves more items per op as\n"
+      "  the hot set grows, so a workload change that alters it is not like for like.\n",
       argv0);
   return rc;
 }
@@ -782,6 +865,12 @@ int main(int argc, char** argv) {
         o.value_bytes = static_cast<uint32_t>(number(1, 100'000));
       } else if (arg == "--rounds") {
         o.rounds = static_cast<int>(number(1, 100));
+      } else if (arg == "--split-keys") {
+        o.split_keys = true;
+      } else if (arg == "--one-writer") {
+        o.one_writer = true;
+      } else if (arg == "--flat-lru") {
+        o.flat_lru = true;
       } else if (arg == "--memcached-get-writes") {
         o.memcached_get_writes = true;
       } else if (arg == "--no-pin") {
@@ -837,7 +926,16 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<Script> scripts;
-  for (int t = 0; t < 2; ++t) scripts.push_back(make_script(o, 1000 + t, 1u << 20));
+  for (int t = 0; t < 2; ++t) {
+    scripts.push_back(make_script(o, 1000 + t, 1u << 20, static_cast<uint32_t>(t)));
+  }
+  // The 1-thread cells (and each separate engine) run what the two threads
+  // run together: with --split-keys a half alone would be a smaller hot set
+  // (a sixth of the LRU moves per op that 2T makes: measured), with
+  // --one-writer a different mix; neither the same workload on one thread.
+  std::vector<Script> alone = scripts;
+  if (o.split_keys || o.one_writer)
+    alone = {interleave(scripts[0], scripts[1]), interleave(scripts[1], scripts[0])};
   std::printf("%u keys x %u B, get ratio %.2f (as %s), Zipf %.2f, %.1f s per cell, %s\n", o.keys,
               o.value_bytes, o.get_ratio, o.get_kind.c_str(), o.skew, o.seconds,
               o.cpus.empty() ? "unpinned"
@@ -856,16 +954,18 @@ int main(int argc, char** argv) {
         std::vector<Round> rounds;
         for (int r = 0; r < o.rounds; ++r) {
           Round round;
-          round.one = run_cell(o, flash, mode, 1, false, scripts, o.cpus);
+          round.one = run_cell(o, flash, mode, 1, false, alone, o.cpus);
           if (!o.cpus.empty()) {
-            round.one_b = run_cell(o, flash, mode, 1, false, {scripts[1]}, {o.cpus[1]});
+            round.one_b = run_cell(o, flash, mode, 1, false, {alone[1]}, {o.cpus[1]});
           }
+          const double transfer_before = line_transfer_ns(o.cpus);
           round.two = run_cell(o, flash, mode, 2, false, scripts, o.cpus);
-          round.apart = run_cell(o, flash, mode, 2, false, scripts, o.cpus, true);
+          round.transfer_ns = (transfer_before + line_transfer_ns(o.cpus)) / 2;
+          round.apart = run_cell(o, flash, mode, 2, false, alone, o.cpus, true);
           if (o.rounds > 1) print_round(flash, mode, r + 1, round);
           rounds.push_back(std::move(round));
         }
-        const Cell timed = run_cell(o, flash, mode, 1, true, scripts, o.cpus);
+        const Cell timed = run_cell(o, flash, mode, 1, true, alone, o.cpus);
         print_summary(flash, mode, rounds);
         print_holds(mode.c_str(), timed);
       }
