@@ -31,6 +31,7 @@
 set -euo pipefail
 
 MEMEXT=${1:-$(dirname "$0")/../build/server/memext-server}
+PROBE=$(dirname "$MEMEXT")/../bench/line_transfer_probe
 ROUNDS=${ROUNDS:-3}
 SECS=${SECONDS_PER_RUN:-20}
 MEM_MB=${MEM_MB:-64}
@@ -122,7 +123,7 @@ CFG
 
 # workload: name value_size win_size get_ratio preload_keys
 run_once() {
-  local server=$1 workload=$2 value=$3 win=$4 port flash cfg out tps
+  local server=$1 workload=$2 value=$3 win=$4 port flash cfg out tps xfer
   port=$(free_port)
   flash=$WORKDIR/flash-$server
   cfg=$WORKDIR/$workload.cfg
@@ -133,6 +134,9 @@ run_once() {
   memcaslap -s 127.0.0.1:"$port" -F "$WORKDIR/fill.cfg" -T "$CLIENT_THREADS" -c "$CONC" \
     -w "$win" -x $((CONC * ${win%k} * 1000)) >/dev/null 2>&1 || true
   sleep 2
+  # This VM's cache-line transfer between its CPUs, just before the run
+  # (bench/line_transfer_probe.cc): multi-threaded figures move with it.
+  xfer=$("$PROBE" 2>/dev/null | cut -d= -f2 || true)
   out=$(memcaslap -s 127.0.0.1:"$port" -F "$cfg" -T "$CLIENT_THREADS" -c "$CONC" -w "$win" \
     -t "${SECS}s" 2>&1)
   tps=$(grep -Eo 'TPS: [0-9]+' <<<"$out" | tail -1 | awk '{print $2}')
@@ -163,7 +167,7 @@ print(line)
 PY
 )
   stop_server
-  echo "$server $workload ${tps:-0} $hits"
+  echo "$server $workload ${tps:-0} $hits line_transfer_ns=${xfer:-n/a}"
 }
 
 declare -A SUM

@@ -39,6 +39,8 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_pinning.h"
+
 extern char** environ;
 
 namespace {
@@ -91,6 +93,15 @@ int usage(const char* argv0, int code) {
                "            a box whose flash holds more than its RAM.\n",
                argv0, Options().ext.c_str());
   return code;
+}
+
+// This VM's cache-line transfer between its first two CPUs (0 with fewer).
+double probe_line_transfer() {
+  try {
+    return memext::bench::line_transfer_ns(memext::bench::first_two_cpus());
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 double load_average() {
@@ -198,6 +209,7 @@ struct RunResult {
   uint64_t sets_sent = 0;
   double load_before = 0;
   double load_after = 0;
+  double line_transfer_ns = 0;  // cpu_pinning.h's probe, just before the run
   std::map<std::string, std::string> stats;
   std::string server_stderr;
   std::string cgroup_memory;  // the cgroup's process and page-cache memory at the end
@@ -389,6 +401,7 @@ RunResult run_server(const std::string& binary, const std::string& name, const O
     ::close(connect_to(port));
     std::this_thread::sleep_for(std::chrono::duration<double>(opt.idle));
     result.load_before = load_average();
+    result.line_transfer_ns = probe_line_transfer();
     std::atomic<bool> stop{false};
     std::thread writer(writer_loop, port, std::cref(opt), std::cref(stop), &result.sets_sent);
     std::this_thread::sleep_for(std::chrono::duration<double>(opt.warmup));
@@ -426,17 +439,18 @@ RunResult run_server(const std::string& binary, const std::string& name, const O
 void print_run(const std::string& name, const RunResult& r) {
   std::printf(
       "%-9s p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms  gets %zu (hits %llu, >1ms %llu, "
-      ">10ms %llu)  sets sent %llu  load %.1f->%.1f\n"
+      ">10ms %llu)  sets sent %llu  load %.1f->%.1f  line transfer %.0f ns\n"
       "          stats: cmd_set %s evictions %s extstore_objects_written %s "
       "extstore_compact_rescues %s extstore_compact_lost %s get_extstore %s "
       "get_flushed %s extstore_pages_free %s\n",
       name.c_str(), r.at_ms(0.5), r.at_ms(0.99), r.at_ms(0.999), r.max_ms(), r.latency_ns.size(),
       static_cast<unsigned long long>(r.hits), static_cast<unsigned long long>(r.over_ms(1)),
       static_cast<unsigned long long>(r.over_ms(10)), static_cast<unsigned long long>(r.sets_sent),
-      r.load_before, r.load_after, r.stat("cmd_set").c_str(), r.stat("evictions").c_str(),
-      r.stat("extstore_objects_written").c_str(), r.stat("extstore_compact_rescues").c_str(),
-      r.stat("extstore_compact_lost").c_str(), r.stat("get_extstore").c_str(),
-      r.stat("get_flushed").c_str(), r.stat("extstore_pages_free").c_str());
+      r.load_before, r.load_after, r.line_transfer_ns, r.stat("cmd_set").c_str(),
+      r.stat("evictions").c_str(), r.stat("extstore_objects_written").c_str(),
+      r.stat("extstore_compact_rescues").c_str(), r.stat("extstore_compact_lost").c_str(),
+      r.stat("get_extstore").c_str(), r.stat("get_flushed").c_str(),
+      r.stat("extstore_pages_free").c_str());
   if (!r.cgroup_memory.empty()) std::printf("          cgroup: %s\n", r.cgroup_memory.c_str());
   std::fflush(stdout);
 }
