@@ -27,7 +27,8 @@
 // prepare_wbuf_read_shared, count_read_shared, unpin_needs_exclusive and
 // unpin_shared, which may run on any number of threads at once while no
 // other call runs (the EngineLock's shared side).
-// Page pins (Page::refcount) are the one field written on the shared side:
+// Page pins (flash/page_pins.h: a counter per page and thread stripe, apart
+// from the page records) are the one state written on the shared side:
 // relaxed atomic adds, ordered against the exclusive side by the EngineLock
 // itself (a writer waits for every reader to leave, and a reader's leave is
 // a release), so the exclusive side's maybe_free reads every pin taken or
@@ -60,6 +61,8 @@
 #include "memext/device.h"
 
 namespace memext {
+
+class PagePins;
 
 // The write buckets. Values are memcached's PAGE_BUCKET_* numbers (1.6.18
 // uses the first four; coldcompact and old come from later releases).
@@ -183,6 +186,7 @@ struct ReadPlan {
   uint32_t aligned_len = 0;
   uint32_t skip = 0;
   uint32_t len = 0;
+  uint8_t pin_stripe = 0;  // kDevice: where its page pin is (flash/page_pins.h)
 };
 
 // One page as `stats extstore` and the compactor see it.
@@ -355,11 +359,8 @@ class PageStore {
     uint64_t bytes_used = 0;
     uint64_t device_offset = 0;  // where the page starts on its device
     uint64_t allocated = 0;      // bytes of the page handed to wbufs
-    // In-flight device reads. Written on the shared side too: always
-    // through pins() (atomic_ref, relaxed; see the file comment).
-    uint32_t refcount = 0;
-    uint32_t wbuf = kNoWbuf;  // the wbuf being filled for this page
-    uint16_t flushing = 0;    // this page's wbufs with a write in flight
+    uint32_t wbuf = kNoWbuf;     // the wbuf being filled for this page
+    uint16_t flushing = 0;       // this page's wbufs with a write in flight
     uint16_t file = 0;
     uint8_t bucket = 0;
     uint8_t free_bucket = 0;
@@ -397,7 +398,6 @@ class PageStore {
   void maybe_free(uint32_t page_id);
   void free_page(uint32_t page_id);
   Device& device_of(const Page& page) const { return *devices_[page.file]; }
-  static std::atomic_ref<uint32_t> pins(Page& page) { return std::atomic_ref(page.refcount); }
   // A kDevice plan for a live, non-buffered object of `page` (no pin taken).
   void plan_device_read(const Page& page, uint32_t offset, ReadPlan* plan) const;
   // Where a read of a live page's object is: kDevice (written out, or the
@@ -432,6 +432,8 @@ class PageStore {
   // objects_read and bytes_read counted on the shared side (count_read_shared).
   struct SharedReadCounts;
   std::unique_ptr<SharedReadCounts> shared_reads_;
+  // Each page's device reads in flight (flash/page_pins.h).
+  std::unique_ptr<PagePins> pins_;
   void add_shared_read_counts(PageStoreStats* st) const;
   AlignedBuffer bounce_;  // scratch for read() on aligned devices
   WriteSlot pending_{};

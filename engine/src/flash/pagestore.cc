@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/shared_counters.h"
+#include "flash/page_pins.h"
 #include "memext/device.h"
 
 namespace memext {
@@ -83,6 +84,7 @@ PageStore::PageStore(const PageStoreConfig& config)
           "no file is large enough for one page of " + std::to_string(page_size_) + " bytes");
   require(total < UINT32_MAX, "too many pages");
   pages_.resize(total);
+  pins_ = std::make_unique<PagePins>(static_cast<uint32_t>(total));
   size_t file = config.files.size() - 1;
   for (uint64_t id = 0; id < total; ++id) {
     do {
@@ -182,8 +184,7 @@ bool PageStore::evict_oldest() {
 
 void PageStore::maybe_free(uint32_t page_id) {
   const Page& p = pages_[page_id];
-  if (!p.free && !p.active && pins(pages_[page_id]).load(std::memory_order_relaxed) == 0 &&
-      (p.obj_count == 0 || p.closed)) {
+  if (!p.free && !p.active && pins_->count(page_id) == 0 && (p.obj_count == 0 || p.closed)) {
     free_page(page_id);
   }
 }
@@ -476,7 +477,7 @@ ReadPlan PageStore::prepare_read(uint32_t page_id, uint64_t page_version, uint32
     plan.source = ReadSource::kWbuf;
   } else {
     plan_device_read(*p, offset, &plan);
-    pins(*p).fetch_add(1, std::memory_order_relaxed);
+    plan.pin_stripe = pins_->pin(page_id);
   }
   ++counters_.objects_read;
   counters_.bytes_read += len;
@@ -500,9 +501,8 @@ bool PageStore::finish_read(const ReadPlan& plan) {
   if (plan.source != ReadSource::kDevice || plan.page_id >= pages_.size()) {
     return plan.source == ReadSource::kWbuf;
   }
-  Page& p = pages_[plan.page_id];
-  std::atomic_ref<uint32_t> pinned = pins(p);
-  if (pinned.load(std::memory_order_relaxed) > 0) pinned.fetch_sub(1, std::memory_order_relaxed);
+  const Page& p = pages_[plan.page_id];
+  pins_->unpin_if_pinned(plan.page_id, plan.pin_stripe);
   const bool same = !p.free && p.version == plan.page_version;
   maybe_free(plan.page_id);
   return same;

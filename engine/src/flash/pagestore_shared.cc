@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cassert>
 
+#include "flash/page_pins.h"
 #include "memext/pagestore.h"
 
 namespace memext {
@@ -21,7 +22,7 @@ ReadPlan PageStore::prepare_read_shared(uint32_t page_id, uint64_t page_version,
     return plan;
   }
   plan_device_read(*p, offset, &plan);
-  pins(*p).fetch_add(1, std::memory_order_relaxed);
+  plan.pin_stripe = pins_->pin(page_id);
   count_read_shared(len);
   return plan;
 }
@@ -55,9 +56,7 @@ void PageStore::unpin_shared(const ReadPlan& plan) {
   assert(!unpin_needs_exclusive(plan));
   // The page is not waiting to be freed, and cannot start to before this
   // shared hold ends, so this pin is never the one that keeps it.
-  const uint32_t before = pins(pages_[plan.page_id]).fetch_sub(1, std::memory_order_relaxed);
-  assert(before > 0);
-  (void)before;
+  pins_->unpin(plan.page_id, plan.pin_stripe);
 }
 
 }  // namespace memext
