@@ -742,6 +742,24 @@ void print_summary(bool flash, const std::string& mode, const std::vector<Round>
       median([](const Round& r) { return r.transfer_ns; }));
 }
 
+// The rounds split at kFastTransferNs of line transfer, each part's medians
+// on a line of its own, when the run met both: a median over rounds of both
+// states describes neither.
+constexpr double kFastTransferNs = 150;
+void print_by_transfer(bool flash, const std::string& mode, const std::vector<Round>& rounds) {
+  std::vector<Round> fast, slow;
+  for (const Round& r : rounds) (r.transfer_ns < kFastTransferNs ? fast : slow).push_back(r);
+  if (fast.empty() || slow.empty()) return;
+  for (const auto* part : {&fast, &slow}) {
+    std::printf(
+        "  %s %s, the %zu rounds at line transfer %s %.0f ns: 2T/1T %.2fx, CPU per op %.2fx\n",
+        flash ? "flash" : "ram", mode.c_str(), part->size(),
+        part == &fast ? "<" : ">=", kFastTransferNs,
+        median_of(*part, [](const Round& r) { return r.scaling(); }),
+        median_of(*part, [](const Round& r) { return r.cpu_growth(); }));
+  }
+}
+
 int usage(const char* argv0, int rc) {
   std::printf(
       "usage: %s [--seconds S] [--keys N] [--value-bytes B] [--get-ratio R] [--skew Z]\n"
@@ -762,6 +780,10 @@ int usage(const char* argv0, int rc) {
       "  server before mg took the shared side); default get. --rounds N runs the 1T,\n"
       "  2T and separate-engines cells N times back to back (default 1), prints each\n"
       "  round and the medians: this VM drifts more between runs than within a round.\n"
+      "  Each round measures how long a cache line takes to move between the two CPUs\n"
+      "  (before and after its 2T cell; on this VM ~60 or ~240 ns, changing within\n"
+      "  minutes, and 2T/1T with it); a run that meets both also prints the medians of\n"
+      "  the rounds under and over 150 ns.\n"
       "  Thread t of each cell runs pinned to the t-th CPU this process may use, and the\n"
       "  1-thread cell runs once on each: 2T/1T reads 2T against the mean of the two\n"
       "  1-thread rates (this VM's CPUs differ in speed by up to 1.6x), CPU per op each\n"
@@ -772,8 +794,9 @@ int usage(const char* argv0, int rc) {
       "  incremented under the lock and decremented after the copy) around every get:\n"
       "  an estimate of memcached's design on the same engine, not memcached.\n"
       "  --split-keys gives thread t only the keys k with k %% 2 == t (Zipf over its half;\n"
-      "  the 1-thread cells run one half each): one engine, no item shared between the\n"
-      "  threads, which parts the engine's shared structures from the items' sharing.\n"
+      "  the 1-thread and separate cells run both halves' ops in turn): one engine, no\n"
+      "  item shared between the threads, which parts the engine's shared structures\n"
+      "  from the items' sharing.\n"
       "  --one-writer makes thread 0 do every set (2x its share) and thread 1 only gets\n"
       "  (the 1-thread cells run both in turn): the set path's lines stay on one core.\n"
       "  --flat-lru runs memcached's flat LRU (-o no_lru_segmented): no segment moves.\n"
@@ -915,6 +938,7 @@ int main(int argc, char** argv) {
         }
         const Cell timed = run_cell(o, flash, mode, 1, true, alone, o.cpus);
         print_summary(flash, mode, rounds);
+        print_by_transfer(flash, mode, rounds);
         print_holds(mode.c_str(), timed);
       }
     }
