@@ -126,9 +126,7 @@ Script make_script(const Options& o, uint64_t seed, size_t length, uint32_t part
   // that hot keys are spread over the key space (and the insertion order).
   const uint32_t keys = o.split_keys ? o.keys / 2 : o.keys;
   // --one-writer: thread 0 makes both threads' sets, thread 1 only gets.
-  const double get_ratio = !o.one_writer ? o.get_ratio
-                           : part == 0   ? std::max(0.0, 2 * o.get_ratio - 1)
-                                         : 1.0;
+  const double get_ratio = !o.one_writer ? o.get_ratio : part == 0 ? 2 * o.get_ratio - 1 : 1.0;
   std::vector<double> cdf(keys);
   double sum = 0;
   for (uint32_t i = 0; i < keys; ++i) {
@@ -613,7 +611,7 @@ Cell run_cell(const Options& o, bool flash, const std::string& mode, int threads
   };
   Cell cell;
   cell.threads.resize(static_cast<size_t>(threads));
-  const uint64_t moves_before = std::getenv("ETB_NOBEFORE") ? 0 : lru_moves();
+  const uint64_t moves_before = lru_moves();
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   const auto t0 = Clock::now();
@@ -798,7 +796,8 @@ int usage(const char* argv0, int rc) {
       "  item shared between the threads, which parts the engine's shared structures\n"
       "  from the items' sharing.\n"
       "  --one-writer makes thread 0 do every set (2x its share) and thread 1 only gets\n"
-      "  (the 1-thread cells run both in turn): the set path's lines stay on one core.\n"
+      "  (the 1-thread cells run both in turn; needs --get-ratio 0.5 or more): the set\n"
+      "  path's lines stay on one core.\n"
       "  --flat-lru runs memcached's flat LRU (-o no_lru_segmented): no segment moves.\n"
       "  Each cell also reports the engine's LRU moves (moves_to_cold + moves_to_warm +\n"
       "  moves_within_lru) per 1000 ops: the segmented LRU moves more items per op as\n"
@@ -887,6 +886,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", e.what());
       return 2;
     }
+  }
+  if (o.one_writer && o.get_ratio < 0.5) {
+    // Thread 0 would need more than all of its ops to be sets.
+    std::fprintf(stderr, "--one-writer needs --get-ratio 0.5 or more (got %.2f)\n", o.get_ratio);
+    return 2;
   }
   if (pin) {
     try {
