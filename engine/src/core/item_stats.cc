@@ -142,8 +142,8 @@ Stats ItemStore::stats() const {
 uint64_t ItemStore::metadata_bytes() const {
   uint64_t key_bytes = heap_bytes_;
   if (!config_.phantom) key_bytes = 0;  // real mode: heap buffers are mostly values
-  return pool_.size() * (uint64_t{1} << kPoolShift) * sizeof(Item) + index_.bytes() + key_bytes +
-         chunk_charges_.size() * 64 + location_bytes() +
+  return pool_.size() * (uint64_t{1} << kPoolShift) * sizeof(Item) + index_.bytes() +
+         index_.hint_bytes() + key_bytes + chunk_charges_.size() * 64 + location_bytes() +
          chunk_refs_.size() * (uint64_t{1} << kPoolShift) * sizeof(ChunkRef) +
          slabs_.bookkeeping_bytes();
 }

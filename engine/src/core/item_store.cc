@@ -9,7 +9,12 @@
 namespace memext::core {
 
 ItemStore::ItemStore(const EngineConfig& config)
-    : config_(config), classes_(config), slabs_(config_, classes_) {}
+    : config_(config),
+      classes_(config),
+      slabs_(config_, classes_),
+      // The simulator's (phantom) items keep short keys inline and no heap
+      // buffers: nothing for key hints to prefetch.
+      index_(KeyIndex::kDefaultPower, !config.phantom) {}
 
 ItemStore::~ItemStore() {
   for (uint32_t n = 0; n < pool_used_; ++n) {
@@ -286,7 +291,7 @@ void ItemStore::link(uint32_t n) {
   // Precondition: a concurrent store never grows the table (readers probe it).
   assert(!concurrent_ || index_.has_room_for_insert());
   attach(n);
-  index_.insert(hash_key(key_of(item(n))), n);
+  index_.insert(hash_key(key_of(item(n))), n, key_hint(n));
   link_q(n);
 }
 
@@ -309,7 +314,7 @@ void ItemStore::replace(uint32_t old_n, uint32_t new_n) {
   // LRU order are unlink-then-link's.
   const uint64_t hash = hash_key(key_of(item(old_n)));
   attach(new_n);
-  index_.replace(hash, old_n, new_n);
+  index_.replace(hash, old_n, new_n, key_hint(new_n));
   detach(old_n);
   link_q(new_n);
   free_item(old_n);

@@ -242,6 +242,11 @@ class ItemStore {
     return {(flags_of(it) & kInlineKey) ? it.data.bytes : it.data.ptr, it.key_len};
   }
   std::string_view value_of(const Item& it) const;
+  // What KeyIndex prefetches for item n: its key's heap buffer, or nothing.
+  const char* key_hint(uint32_t n) const {
+    const Item& it = item(n);
+    return (flags_of(it) & kInlineKey) ? nullptr : it.data.ptr;
+  }
   // A header's entry in the location side table (location_bytes).
   struct HeaderRecord {
     ExtLocation location;

@@ -22,6 +22,7 @@ void KeyIndex::erase(uint64_t hash, uint32_t item) {
     const bool home_in_gap =
         (hole <= next) ? (home <= hole || home > next) : (home <= hole && home > next);
     if (home_in_gap) {
+      if (!hints_.empty()) store_hint(hole, hints_[next]);
       store(hole, candidate);
       hole = next;
     }
@@ -31,23 +32,28 @@ void KeyIndex::erase(uint64_t hash, uint32_t item) {
   --count_;
 }
 
-void KeyIndex::replace(uint64_t hash, uint32_t old_item, uint32_t new_item) {
+void KeyIndex::replace(uint64_t hash, uint32_t old_item, uint32_t new_item, const char* key_hint) {
   uint32_t i = static_cast<uint32_t>(hash) & mask_;
   while (item_of(slots_[i]) != old_item) {
     assert(item_of(slots_[i]) != kNoItem);  // Precondition: old_item is present
     i = (i + 1) & mask_;
   }
+  store_hint(i, key_hint);
   store(i, make_slot(new_item, tag_of(slots_[i])));
 }
 
 void KeyIndex::grow() {
   std::vector<uint64_t> old;
+  std::vector<const char*> old_hints;
   old.swap(slots_);
+  old_hints.swap(hints_);
   slots_.assign(old.size() * 2, kEmpty);
+  if (!old_hints.empty()) hints_.assign(slots_.size(), nullptr);
   mask_ = static_cast<uint32_t>(slots_.size() - 1);
   ++power_;
-  for (const uint64_t slot : old) {
-    if (item_of(slot) != kNoItem) place(tag_of(slot), item_of(slot));
+  for (size_t i = 0; i < old.size(); ++i) {
+    if (item_of(old[i]) == kNoItem) continue;
+    place(tag_of(old[i]), item_of(old[i]), old_hints.empty() ? nullptr : old_hints[i]);
   }
 }
 
