@@ -106,6 +106,9 @@ struct Options {
   bool one_writer = false;
   // --flat-lru: memcached's -o no_lru_segmented (no HOT/WARM/COLD moves).
   bool flat_lru = false;
+  // --cold-store-lookup: a concurrent set does not warm its lookup under the
+  // shared side first (Engine::warm_lookup), as before session 14.
+  bool cold_store_lookup = false;
   // memcached's writes on every get, emulated around the engine's get:
   // the striped item lock and the item's refcount (see kItemLocks).
   bool memcached_get_writes = false;
@@ -319,6 +322,7 @@ struct Bench {
   bool concurrent_sets;
   bool buffered_shared;
   bool maintainer_beside;
+  bool warm_lookup;
   BenchLock lock;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<ExtStore> ext;
@@ -340,6 +344,7 @@ struct Bench {
         concurrent_sets(stage_of(mode) >= stage_of("stage4")),
         buffered_shared(stage_of(mode) >= stage_of("stage5")),
         maintainer_beside(stage_of(mode) >= stage_of("stage6")),
+        warm_lookup(concurrent_sets && !options.cold_store_lookup),
         lock(shared_mode),
         value(options.value_bytes, 'v') {
     EngineConfig config;
@@ -565,6 +570,11 @@ struct Bench {
           PreparedStore prepared;
           if (stage3) prepared = engine->prepare_store(request);
           if (concurrent_sets) {
+            if (warm_lookup) {
+              lock.lock_shared();
+              engine->warm_lookup(key);
+              lock.unlock_shared();
+            }
             HoldTimer t(time_holds, r, kSetConcurrent);
             lock.lock_mutator();
             const bool done = engine->try_store_concurrent(request, prepared).has_value();
@@ -765,7 +775,7 @@ int usage(const char* argv0, int rc) {
       "mutex|shared|shared2|stage3|stage4|stage5|stage6]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
       "          [--rounds N] [--no-pin] [--memcached-get-writes] [--split-keys]\n"
-      "          [--one-writer] [--flat-lru]\n"
+      "          [--one-writer] [--flat-lru] [--cold-store-lookup]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
@@ -801,7 +811,10 @@ int usage(const char* argv0, int rc) {
       "  --flat-lru runs memcached's flat LRU (-o no_lru_segmented): no segment moves.\n"
       "  Each cell also reports the engine's LRU moves (moves_to_cold + moves_to_warm +\n"
       "  moves_within_lru) per 1000 ops: the segmented LRU moves more items per op as\n"
-      "  the hot set grows, so a workload change that alters it is not like for like.\n",
+      "  the hot set grows, so a workload change that alters it is not like for like.\n"
+      "  --cold-store-lookup: concurrent sets (stage4 on) skip Engine::warm_lookup, the\n"
+      "  lookup under the shared side that brings the key's lines in before the serial\n"
+      "  store (the server makes it).\n",
       argv0);
   return rc;
 }
@@ -841,6 +854,8 @@ int main(int argc, char** argv) {
         o.one_writer = true;
       } else if (arg == "--flat-lru") {
         o.flat_lru = true;
+      } else if (arg == "--cold-store-lookup") {
+        o.cold_store_lookup = true;
       } else if (arg == "--memcached-get-writes") {
         o.memcached_get_writes = true;
       } else if (arg == "--no-pin") {

@@ -21,7 +21,8 @@ constexpr std::array<std::string_view, kHolderKinds> kNames = {"set",
                                                                "clock",
                                                                "rebalancer",
                                                                "set_concurrent",
-                                                               "lru_maintainer_beside"};
+                                                               "lru_maintainer_beside",
+                                                               "set_warm"};
 
 // Bucket b covers [lower(b), lower(b + 1)): below 4 ns one bucket per value,
 // above that 4 per power of two.

@@ -36,8 +36,9 @@ enum class Holder : uint8_t {
   kRebalancer,
   kSetConcurrent,        // a store beside the shared gets (EngineLock's mutator side)
   kLruMaintainerBeside,  // the maintainer's pass beside the shared gets (mutator side)
+  kSetWarm,              // a store's lookup warmed under the shared side (Engine::warm_lookup)
 };
-inline constexpr size_t kHolderKinds = 13;
+inline constexpr size_t kHolderKinds = 14;
 
 std::string_view holder_name(Holder kind);
 

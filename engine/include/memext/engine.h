@@ -356,6 +356,14 @@ class Engine {
   enum class PrefetchStage : uint8_t { kHashSlot, kItem };
   void prefetch(std::string_view key, PrefetchStage stage) const;
 
+  // Looks `key` up and drops the answer, so that a store of it that follows
+  // under the mutator side finds the hash slot, the record and the key in
+  // this core's cache instead of waiting for them inside the serial section
+  // (stores run one at a time). Changes no state or stats.
+  // Precondition: the caller holds the shared side (or another), as any
+  // lookup beside a concurrent store must.
+  void warm_lookup(std::string_view key) const;
+
   // `cas` 0 = unconditional (meta delete with C flag passes one).
   DeleteResult remove(std::string_view key, uint64_t cas = 0);
 
