@@ -648,6 +648,7 @@ double amdahl(double serial, double n) {
 void print_holds(const char* label, const Cell& c) {
   const ThreadResult& r = c.threads[0];
   double exclusive_ns = 0;
+  double mutator_ns = 0;
   double all_ns = 0;
   std::printf("  %s lock holds (1 thread, %.0f ops):\n", label, static_cast<double>(r.ops));
   for (int k = 0; k < kHolds; ++k) {
@@ -658,6 +659,7 @@ void print_holds(const char* label, const Cell& c) {
                 100.0 * r.hold_ns[k] / (c.seconds * 1e9));
     all_ns += r.hold_ns[k];
     if (!shared_hold(k)) exclusive_ns += r.hold_ns[k];
+    if (k == kSetConcurrent || k == kMaintainerBeside) mutator_ns += r.hold_ns[k];
   }
   const double serial = exclusive_ns / (c.seconds * 1e9);
   std::printf(
@@ -665,6 +667,18 @@ void print_holds(const char* label, const Cell& c) {
       "16T %.1fx  64T %.1fx\n",
       serial, all_ns / (c.seconds * 1e9), amdahl(serial, 2), amdahl(serial, 16),
       amdahl(serial, 64));
+  // The mutator side admits one holder at a time and none beside the
+  // exclusive side, so its holds and the exclusive ones together are work
+  // that runs one at a time: N threads cannot go faster than 1 / that
+  // fraction times one thread, whatever N (holds at N threads only grow).
+  const double one_at_a_time = serial + mutator_ns / (c.seconds * 1e9);
+  if (mutator_ns > 0) {
+    const auto bounded = [&](double n) { return std::min(amdahl(serial, n), 1.0 / one_at_a_time); };
+    std::printf(
+        "    with the mutator side (sets, maintainer beside; one at a time) %.3f: at most %.1fx "
+        "at any thread count; 2T %.2fx  16T %.1fx  64T %.1fx\n",
+        one_at_a_time, 1.0 / one_at_a_time, bounded(2), bounded(16), bounded(64));
+  }
 }
 
 // Pinned (Options::cpus), `one` ran on the first CPU and `one_b` on the
