@@ -106,6 +106,12 @@ struct Options {
   bool one_writer = false;
   // --flat-lru: memcached's -o no_lru_segmented (no HOT/WARM/COLD moves).
   bool flat_lru = false;
+  // --io-thread: the server's ExtStore options (kIoThread: wbuf writes on an
+  // IO thread, steps in slices); default: each wbuf write inside the
+  // flusher step that filled it, under the lock, so that a cell's threads
+  // are all the threads that work (an IO thread would run on the CPU a
+  // 1-thread cell leaves idle and flatter it).
+  bool io_thread = false;
   // --cold-store-lookup: a concurrent set does not warm its lookup under the
   // shared side first (Engine::warm_lookup), as before session 14.
   bool cold_store_lookup = false;
@@ -374,8 +380,9 @@ struct Bench {
     lru = std::make_unique<LruMaintainer>(*engine);
     crawler = std::make_unique<LruCrawler>(*engine);
     if (flash) {
-      ExtStoreOptions sync;  // flushes finish inside the step: the file is complete for preads
-      ext = open_ext_store(*engine, config.ext, ExtDeviceKind::kFile, sync);
+      // Synchronous: flushes finish inside the step (see Options::io_thread).
+      ext = open_ext_store(*engine, config.ext, ExtDeviceKind::kFile,
+                           o.io_thread ? kIoThread : ExtStoreOptions{});
     }
     for (uint32_t k = 0; k < o.keys; ++k) names.push_back(key_name(k));
     for (uint32_t k = 0; k < o.keys; ++k) {
@@ -789,7 +796,7 @@ int usage(const char* argv0, int rc) {
       "mutex|shared|shared2|stage3|stage4|stage5|stage6]\n"
       "          [--tier ram|flash|both] [--get-kind get|mg|mg-exclusive]\n"
       "          [--rounds N] [--no-pin] [--memcached-get-writes] [--split-keys]\n"
-      "          [--one-writer] [--flat-lru] [--cold-store-lookup]\n"
+      "          [--one-writer] [--flat-lru] [--cold-store-lookup] [--io-thread]\n"
       "  In-process engine scaling: a Zipf(Z) get/set mix over N keys of B-byte values,\n"
       "  1 then 2 threads, RAM-only (-m M) and with flash (-m flash-ram-mb, an ext_path\n"
       "  file in DIR, default /dev/shm), each mode (default all) in one run; each cell\n"
@@ -828,7 +835,12 @@ int usage(const char* argv0, int rc) {
       "  the hot set grows, so a workload change that alters it is not like for like.\n"
       "  --cold-store-lookup: concurrent sets (stage4 on) skip Engine::warm_lookup, the\n"
       "  lookup under the shared side that brings the key's lines in before the serial\n"
-      "  store (the server makes it).\n",
+      "  store (the server makes it).\n"
+      "  --io-thread: the flash cells use the server's ExtStore options (kIoThread: wbuf\n"
+      "  writes on an IO thread, flusher steps in slices), so the lock holds and the\n"
+      "  16/64-thread estimate are the server's; by default each full wbuf is written\n"
+      "  inside the flusher step that filled it, under the lock, so that only the cell's\n"
+      "  threads work (an IO thread would use the CPU a 1-thread cell leaves idle).\n",
       argv0);
   return rc;
 }
@@ -868,6 +880,8 @@ int main(int argc, char** argv) {
         o.one_writer = true;
       } else if (arg == "--flat-lru") {
         o.flat_lru = true;
+      } else if (arg == "--io-thread") {
+        o.io_thread = true;
       } else if (arg == "--cold-store-lookup") {
         o.cold_store_lookup = true;
       } else if (arg == "--memcached-get-writes") {
