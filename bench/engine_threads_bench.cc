@@ -193,11 +193,14 @@ enum Hold : int {
   kMaintainerBeside,
   kHolds
 };
+// Holds on the mutator side: one at a time, beside the shared side.
+bool mutator_hold(int kind) {
+  return kind == kSetConcurrent || kind == kMaintainerBeside;
+}
 // Holds beside the shared side (the serial fraction leaves them out; a
 // concurrent set is serial only with other sets).
 bool shared_hold(int kind) {
-  return kind == kGetShared || kind == kFlashFinishShared || kind == kSetConcurrent ||
-         kind == kMaintainerBeside;
+  return kind == kGetShared || kind == kFlashFinishShared || mutator_hold(kind);
 }
 const char* const kHoldNames[kHolds] = {
     "get (shared)",       "finish (shared)", "get (exclusive)", "set",
@@ -380,7 +383,8 @@ struct Bench {
     lru = std::make_unique<LruMaintainer>(*engine);
     crawler = std::make_unique<LruCrawler>(*engine);
     if (flash) {
-      // Synchronous: flushes finish inside the step (see Options::io_thread).
+      // By default flushes finish inside the step; --io-thread: the server's
+      // options (see Options::io_thread).
       ext = open_ext_store(*engine, config.ext, ExtDeviceKind::kFile,
                            o.io_thread ? kIoThread : ExtStoreOptions{});
     }
@@ -666,7 +670,7 @@ void print_holds(const char* label, const Cell& c) {
                 100.0 * r.hold_ns[k] / (c.seconds * 1e9));
     all_ns += r.hold_ns[k];
     if (!shared_hold(k)) exclusive_ns += r.hold_ns[k];
-    if (k == kSetConcurrent || k == kMaintainerBeside) mutator_ns += r.hold_ns[k];
+    if (mutator_hold(k)) mutator_ns += r.hold_ns[k];
   }
   const double serial = exclusive_ns / (c.seconds * 1e9);
   std::printf(

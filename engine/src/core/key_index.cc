@@ -1,12 +1,9 @@
 #include "core/key_index.h"
 
-#include <cassert>
-
 namespace memext::core {
 
 void KeyIndex::erase(uint64_t hash, uint32_t item) {
-  uint32_t hole = static_cast<uint32_t>(hash) & mask_;
-  while (item_of(slots_[hole]) != item) hole = (hole + 1) & mask_;
+  uint32_t hole = slot_index_of(hash, item);
   // Odd while entries move (see the file comment).
   const uint64_t version = version_.load(std::memory_order_relaxed);
   version_.store(version + 1, std::memory_order_relaxed);
@@ -33,11 +30,7 @@ void KeyIndex::erase(uint64_t hash, uint32_t item) {
 }
 
 void KeyIndex::replace(uint64_t hash, uint32_t old_item, uint32_t new_item, const char* key_hint) {
-  uint32_t i = static_cast<uint32_t>(hash) & mask_;
-  while (item_of(slots_[i]) != old_item) {
-    assert(item_of(slots_[i]) != kNoItem);  // Precondition: old_item is present
-    i = (i + 1) & mask_;
-  }
+  const uint32_t i = slot_index_of(hash, old_item);
   store_hint(i, key_hint);
   store(i, make_slot(new_item, tag_of(slots_[i])));
 }

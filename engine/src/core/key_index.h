@@ -65,10 +65,10 @@ inline uint64_t hash_key(std::string_view key) {
 
 class KeyIndex {
  public:
-  // `with_key_hints`: keep a key hint beside each slot (see the file
-  // comment): 8 more bytes a slot, worth it only when keys are in heap buffers.
   static constexpr uint32_t kDefaultPower = 16;  // memcached's default hashpower
 
+  // `with_key_hints`: keep a key hint beside each slot (see the file
+  // comment): 8 more bytes a slot, worth it only when keys are in heap buffers.
   explicit KeyIndex(uint32_t initial_power = kDefaultPower, bool with_key_hints = false)
       : slots_(size_t{1} << initial_power, kEmpty) {
     mask_ = static_cast<uint32_t>(slots_.size() - 1);
@@ -130,12 +130,7 @@ class KeyIndex {
   // `item` must be present under `hash`. For tests: a hint left behind by a
   // move would cost nothing but the prefetch, so only a test can see it.
   const char* key_hint_of(uint64_t hash, uint32_t item) const {
-    uint32_t i = static_cast<uint32_t>(hash) & mask_;
-    while (item_of(slots_[i]) != item) {
-      assert(item_of(slots_[i]) != kNoItem);  // Precondition: item is present
-      i = (i + 1) & mask_;
-    }
-    return hints_.empty() ? nullptr : hints_[i];
+    return hints_.empty() ? nullptr : hints_[slot_index_of(hash, item)];
   }
 
   uint32_t power() const { return power_; }
@@ -164,6 +159,16 @@ class KeyIndex {
   void store_hint(uint32_t i, const char* hint) {
     if (!hints_.empty())
       std::atomic_ref<const char*>(hints_[i]).store(hint, std::memory_order_relaxed);
+  }
+
+  // The slot holding `item`. Precondition: `item` is present under `hash`.
+  uint32_t slot_index_of(uint64_t hash, uint32_t item) const {
+    uint32_t i = static_cast<uint32_t>(hash) & mask_;
+    while (item_of(slots_[i]) != item) {
+      assert(item_of(slots_[i]) != kNoItem);  // Precondition: item is present
+      i = (i + 1) & mask_;
+    }
+    return i;
   }
 
   void place(uint32_t tag, uint32_t item, const char* key_hint) {
